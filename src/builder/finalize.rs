@@ -1,0 +1,123 @@
+//! Turning an assembled report into its final [`Episode`]: the page size,
+//! page counts converted to bytes, the scope inferred where the kernel did
+//! not print it, the cgroup path taken from the best line that names it, and
+//! completeness.
+
+use super::Open;
+use crate::kline::pages_to_bytes as num_pages_to_bytes;
+use crate::model::{Episode, MemInfo, PageSizeSource, Scope, StatsFormat};
+
+/// Page sizes Linux runs with, most common first.
+const PAGE_SIZES: [u64; 4] = [4096, 16384, 65536, 8192];
+
+pub(super) fn finish(o: Open, opts: &super::BuilderOptions) -> Episode {
+    let Open {
+        mut ep,
+        rows,
+        mem_pages,
+        pagecache_pages,
+        ram_pages,
+        ..
+    } = o;
+    let (page_size, source) = match opts.page_size {
+        Some(p) => (p, PageSizeSource::Given),
+        None => match infer_page_size(&ep, &rows) {
+            Some(p) => (p, PageSizeSource::Inferred),
+            None => (4096, PageSizeSource::Assumed),
+        },
+    };
+    ep.page_size = page_size;
+    ep.page_size_source = source;
+    ep.tasks = rows.into_iter().map(|r| r.into_bytes(page_size)).collect();
+    if !mem_pages.is_empty()
+        || pagecache_pages.is_some()
+        || ram_pages.is_some()
+        || ep.mem_info.is_some()
+    {
+        let mi = ep.mem_info.get_or_insert_with(MemInfo::default);
+        mi.counters_bytes = mem_pages
+            .into_iter()
+            .map(|(k, v)| (k, num_pages_to_bytes(v, page_size)))
+            .collect();
+        mi.pagecache_bytes = pagecache_pages.map(|p| num_pages_to_bytes(p, page_size));
+        mi.ram_bytes = ram_pages.map(|p| num_pages_to_bytes(p, page_size));
+    }
+    for s in &mut ep.memcg_stats {
+        // An empty multi-line block (its lines lost) says nothing of format.
+        if s.format == StatsFormat::V1 && s.stats.keys().any(|k| k == "anon" || k == "file") {
+            s.format = StatsFormat::V2;
+        }
+    }
+    if ep.memcg.as_ref().is_some_and(|m| m.path.is_none()) {
+        // 5.3+ and v1 multi-line dumps print the OOM memcg's own stats first.
+        let first = ep.memcg_stats.first().map(|s| s.path.clone());
+        if let Some(m) = ep.memcg.as_mut() {
+            m.path = first;
+        }
+    }
+    infer_scope(&mut ep);
+    ep.complete = !ep.victims.is_empty() || ep.no_killable || ep.panic.is_some();
+    ep
+}
+
+/// The page size that makes the victim's task row (pages) match its kill
+/// line (kB): the kernel prints both from the same counter.
+fn infer_page_size(ep: &Episode, rows: &[crate::kline::RawRow]) -> Option<u64> {
+    for v in &ep.victims {
+        let Some(vm) = v.total_vm_bytes else { continue };
+        let Some(row) = rows.iter().find(|r| r.0.pid == v.pid) else {
+            continue;
+        };
+        let Some(pages) = row.total_vm_pages().filter(|p| *p > 0) else {
+            continue;
+        };
+        if let Some(p) = PAGE_SIZES
+            .iter()
+            .find(|p| pages.checked_mul(**p) == Some(vm))
+        {
+            return Some(*p);
+        }
+    }
+    None
+}
+
+/// The scope from the constraint, or from the report's shape.
+fn infer_scope(ep: &mut Episode) {
+    if let Some(s) = ep.constraint.as_deref().and_then(Scope::from_constraint) {
+        ep.scope = Some(s);
+        ep.scope_inferred = false;
+        return;
+    }
+    ep.scope_inferred = true;
+    let memcg_reason = ep.victims.iter().any(|v| {
+        v.reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("Memory cgroup"))
+    });
+    let global_reason = ep
+        .victims
+        .iter()
+        .any(|v| v.reason.as_deref().is_some_and(|r| r.starts_with("Out of")));
+    ep.scope = if ep.memcg.is_some()
+        || !ep.memcg_stats.is_empty()
+        || ep.task_memcg.is_some()
+        || memcg_reason
+    {
+        Some(Scope::Memcg)
+    } else if ep.manual {
+        Some(Scope::Global)
+    } else if ep.mem_info.is_some() || global_reason {
+        // Without the oom-kill: line a cpuset OOM looks like a global one;
+        // a printed nodemask is what marks a mempolicy-constrained one.
+        if ep.trigger.as_ref().is_some_and(|t| t.nodemask.is_some()) {
+            Some(Scope::Mempolicy)
+        } else {
+            Some(Scope::Global)
+        }
+    } else {
+        None
+    };
+    if ep.scope.is_none() {
+        ep.scope_inferred = false;
+    }
+}

@@ -1,0 +1,728 @@
+//! The episode builder: a state machine that assembles classified kernel
+//! lines ([`crate::kline`]) into [`Episode`]s.
+//!
+//! Input arrives from the scanner one kernel message at a time; finished
+//! episodes leave through [`Builder::pop_ready`] in the order their first line
+//! appeared. The rules that keep reports apart (never merge two, never drop
+//! one) are:
+//! - a header always starts a new episode;
+//! - a section the open episode already has (a second `memory:` counter,
+//!   task table or `oom-kill:` line), or one that comes after its kill,
+//!   starts a new episode whose header was lost;
+//! - a second kill line joins the open episode only in a group kill or after
+//!   a `… or sacrifice child` selection: otherwise it is a report whose
+//!   header was rate-limited away, so a new episode;
+//! - a line more than [`MAX_GAP_US`] after the open episode's last line, or
+//!   [`MAX_UNRELATED_RUN`] unrelated lines in a row before its kill, closes
+//!   it as incomplete (a truncated report);
+//! - a line identical in time and text to one the open episode already
+//!   consumed is a duplicate capture (console + kmsg) and is skipped.
+//!
+//! Lines of different hosts (central syslog) go to separate streams.
+
+mod finalize;
+
+use crate::envelope::{LogLine, Stamp};
+use crate::kline::{self, CounterKind, KLine, Layout, MemInfoLine, RawRow};
+use crate::model::{
+    Episode, Malformed, MemcgStats, Reaped, Selected, StatsFormat, Trigger, Victim,
+};
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
+
+/// Largest gap between two lines of one report (printk timestamps).
+pub const MAX_GAP_US: u64 = 10_000_000;
+/// Unrelated lines in a row that end a report that has no kill yet.
+pub const MAX_UNRELATED_RUN: u32 = 2_000;
+/// Task-table rows kept per episode; further rows are counted only.
+pub const MAX_TASK_ROWS: usize = 1_000_000;
+/// Episodes kept open after their kill for late oom_reaper lines.
+const RECENT: usize = 2;
+/// Malformed lines kept (the rest are counted).
+const MAX_MALFORMED_KEPT: usize = 100;
+
+/// Options of the builder.
+#[derive(Debug, Clone, Default)]
+pub struct BuilderOptions {
+    /// Page size for task-table and Mem-Info pages; inferred when None.
+    pub page_size: Option<u64>,
+}
+
+/// Which multi-line section the open episode is reading.
+#[derive(Debug, Clone)]
+enum Section {
+    None,
+    Stats(usize),
+    MemInfo,
+    Tasks(Layout),
+}
+
+/// An episode being assembled, with the state needed to place its lines.
+#[derive(Debug)]
+struct Open {
+    ep: Episode,
+    rows: Vec<RawRow>,
+    mem_pages: BTreeMap<String, u64>,
+    pagecache_pages: Option<u64>,
+    ram_pages: Option<u64>,
+    section: Section,
+    /// Sections seen, to detect the start of another report.
+    has: Has,
+    killed: bool,
+    pending_select: Option<Selected>,
+    /// The selection line's reason prefix, for pre-5.1 kill lines without one.
+    select_reason: Option<String>,
+    last_uptime_us: Option<u64>,
+    unrelated_run: u32,
+    seen: HashSet<u64>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Has {
+    header: bool,
+    memory: bool,
+    task_in: bool,
+    tasks_state: bool,
+    task_header: bool,
+    oom_kill: bool,
+    group: bool,
+    mem_info: bool,
+}
+
+/// Per-host assembly state.
+#[derive(Debug, Default)]
+struct Stream {
+    host: Option<String>,
+    open: Option<Open>,
+    recent: VecDeque<Open>,
+    manual_next: bool,
+}
+
+/// Assembles episodes from the kernel lines of one input.
+#[derive(Debug)]
+pub struct Builder {
+    file: String,
+    opts: BuilderOptions,
+    streams: Vec<Stream>,
+    ready: BTreeMap<(u64, u64), Episode>,
+    order: u64,
+    malformed: Vec<Malformed>,
+    malformed_total: u64,
+}
+
+impl Builder {
+    /// A builder for the input named `file` (as it should appear in output).
+    pub fn new(file: &str, opts: BuilderOptions) -> Builder {
+        Builder {
+            file: file.to_owned(),
+            opts,
+            streams: Vec::new(),
+            ready: BTreeMap::new(),
+            order: 0,
+            malformed: Vec::new(),
+            malformed_total: 0,
+        }
+    }
+
+    /// True while some report is open before its kill: the scanner must then
+    /// feed every line, not only those with an OOM phrase.
+    pub fn wants_every_line(&self) -> bool {
+        self.streams
+            .iter()
+            .any(|s| s.open.as_ref().is_some_and(|o| !o.killed))
+    }
+
+    /// Malformed OOM lines seen outside any episode (first 100) and how many
+    /// malformed lines there were in all, inside episodes included.
+    pub fn malformed(&self) -> (&[Malformed], u64) {
+        (&self.malformed, self.malformed_total)
+    }
+
+    /// Feed one kernel message found on physical line `line_no`.
+    pub fn push(&mut self, line_no: u64, line: &LogLine<'_>) {
+        let idx = self.stream_index(line.stamp.host.as_deref());
+        let text = line.text.as_ref();
+        let stamp = &line.stamp;
+        // Inside a multi-line section, context decides what a line means.
+        if let Some(open) = self.streams[idx].open.as_mut() {
+            if open.section_line(text, line_no) {
+                open.touch(stamp, line_no);
+                return;
+            }
+        }
+        let kl = kline::classify(text);
+        if let Some(open) = self.streams[idx].open.as_mut() {
+            if !matches!(kl, KLine::Unrelated) && open.is_duplicate(stamp, text) {
+                return;
+            }
+        }
+        self.dispatch(idx, line_no, stamp, kl);
+    }
+
+    /// Close everything: end of input.
+    pub fn finish(&mut self) {
+        for i in 0..self.streams.len() {
+            self.close_open(i);
+            while let Some(o) = self.streams[i].recent.pop_front() {
+                self.to_ready(o);
+            }
+        }
+    }
+
+    /// The next finished episode, in order of first line.
+    pub fn pop_ready(&mut self) -> Option<Episode> {
+        let pending = self.min_pending();
+        let (&key, _) = self.ready.iter().next()?;
+        if pending.is_some_and(|p| p < key.0) {
+            return None;
+        }
+        self.ready.remove(&key)
+    }
+
+    fn min_pending(&self) -> Option<u64> {
+        self.streams
+            .iter()
+            .flat_map(|s| s.open.iter().chain(s.recent.iter()))
+            .map(|o| o.ep.source.first_line)
+            .min()
+    }
+
+    fn stream_index(&mut self, host: Option<&str>) -> usize {
+        if let Some(i) = self.streams.iter().position(|s| s.host.as_deref() == host) {
+            return i;
+        }
+        self.streams.push(Stream {
+            host: host.map(str::to_owned),
+            ..Stream::default()
+        });
+        self.streams.len() - 1
+    }
+
+    fn note_malformed(&mut self, idx: usize, line: u64, reason: &str) {
+        self.malformed_total += 1;
+        let m = Malformed {
+            line,
+            reason: format!("unparsable {reason}"),
+        };
+        match self.streams[idx].open.as_mut() {
+            Some(o) if o.ep.malformed.len() < MAX_MALFORMED_KEPT => o.ep.malformed.push(m),
+            Some(_) => {}
+            None if self.malformed.len() < MAX_MALFORMED_KEPT => self.malformed.push(m),
+            None => {}
+        }
+    }
+
+    /// Route a classified line.
+    fn dispatch(&mut self, idx: usize, line_no: u64, stamp: &Stamp, kl: KLine<'_>) {
+        // Lines that only make sense inside an open, not yet killed report.
+        let live = |s: &Stream| {
+            s.open
+                .as_ref()
+                .is_some_and(|o| !o.killed && !o.stale(stamp))
+        };
+        match kl {
+            KLine::Unrelated => {
+                let close = match self.streams[idx].open.as_mut() {
+                    Some(o) if !o.killed => {
+                        o.unrelated_run += 1;
+                        o.unrelated_run > MAX_UNRELATED_RUN
+                    }
+                    _ => false,
+                };
+                if close {
+                    self.close_open(idx);
+                }
+            }
+            KLine::Malformed(reason) => self.note_malformed(idx, line_no, reason),
+            KLine::Noise => {
+                if let Some(o) = self.streams[idx].open.as_mut().filter(|o| !o.killed) {
+                    o.touch(stamp, line_no);
+                }
+            }
+            KLine::ManualOom => self.streams[idx].manual_next = true,
+            KLine::Header(h) => {
+                let o = self.start(idx, line_no, stamp);
+                o.has.header = true;
+                let t = o.trigger();
+                t.comm = Some(clean(h.comm));
+                t.gfp_mask = Some(h.gfp_mask.to_owned());
+                t.gfp_flags = h.gfp_flags.iter().map(|f| clean(f)).collect();
+                t.order = h.order;
+                t.oom_score_adj = h.oom_score_adj;
+                t.nodemask = h.nodemask.map(clean);
+                if h.order == Some(-1) {
+                    o.ep.manual = true;
+                }
+            }
+            KLine::Cpuset(c) => {
+                if let Some(o) = self.streams[idx].open.as_mut().filter(|o| !o.killed) {
+                    let t = o.trigger();
+                    t.cpuset = Some(clean(c.cpuset));
+                    t.mems_allowed = Some(clean(c.mems_allowed));
+                    o.touch(stamp, line_no);
+                }
+            }
+            KLine::Cpu(c) => {
+                if let Some(o) = self.streams[idx]
+                    .open
+                    .as_mut()
+                    .filter(|o| !o.killed && o.ep.kernel.is_none())
+                {
+                    o.ep.kernel = c.kernel.map(clean);
+                    let t = o.trigger();
+                    if t.comm.as_deref().is_none_or(|comm| comm == c.comm) {
+                        t.pid = Some(c.pid);
+                    }
+                    o.touch(stamp, line_no);
+                }
+            }
+            KLine::Counter(kind, counter) => {
+                if kind == CounterKind::Memory {
+                    let o = self.section_owner(idx, line_no, stamp, |h| {
+                        h.memory || h.tasks_state || h.task_header
+                    });
+                    o.has.memory = true;
+                    let m = o.ep.memcg.get_or_insert_with(Default::default);
+                    m.usage_bytes = Some(counter.usage_bytes);
+                    m.limit_bytes = Some(counter.limit_bytes);
+                    m.failcnt = Some(counter.failcnt);
+                    o.touch(stamp, line_no);
+                } else if live(&self.streams[idx]) {
+                    let o = self.streams[idx].open.as_mut().expect("live");
+                    match kind {
+                        CounterKind::MemSwap => o.ep.memsw = Some(counter),
+                        CounterKind::Kmem => o.ep.kmem = Some(counter),
+                        _ => o.ep.swap = Some(counter),
+                    }
+                    o.touch(stamp, line_no);
+                }
+            }
+            KLine::TaskIn {
+                task_memcg,
+                oom_memcg,
+            } => {
+                let o = self.section_owner(idx, line_no, stamp, |h| {
+                    h.task_in || h.memory || h.task_header
+                });
+                o.has.task_in = true;
+                o.ep.task_memcg = Some(clean(task_memcg));
+                o.ep.memcg.get_or_insert_with(Default::default).path = Some(clean(oom_memcg));
+                o.touch(stamp, line_no);
+            }
+            KLine::StatsHeader(h) => {
+                let o = self.section_owner(idx, line_no, stamp, |h| h.tasks_state || h.task_header);
+                let (format, stats) = match &h.oneline {
+                    Some(pairs) => (
+                        StatsFormat::V1Oneline,
+                        pairs.iter().map(|(k, v)| (clean(k), *v)).collect(),
+                    ),
+                    None => (StatsFormat::V1, BTreeMap::new()),
+                };
+                o.ep.memcg_stats.push(MemcgStats {
+                    path: clean(h.path),
+                    format,
+                    stats,
+                });
+                if h.oneline.is_none() {
+                    o.section = Section::Stats(o.ep.memcg_stats.len() - 1);
+                }
+                o.touch(stamp, line_no);
+            }
+            KLine::MemInfoStart => {
+                if live(&self.streams[idx]) {
+                    let o = self.streams[idx].open.as_mut().expect("live");
+                    if !o.has.mem_info {
+                        o.has.mem_info = true;
+                        o.section = Section::MemInfo;
+                        o.touch(stamp, line_no);
+                    }
+                }
+            }
+            KLine::TasksState => {
+                let o = self.section_owner(idx, line_no, stamp, |h| h.tasks_state || h.task_header);
+                o.has.tasks_state = true;
+                o.touch(stamp, line_no);
+            }
+            KLine::TaskHeader(layout) => {
+                let o = self.section_owner(idx, line_no, stamp, |h| h.task_header);
+                o.has.task_header = true;
+                o.section = Section::Tasks(layout);
+                o.touch(stamp, line_no);
+            }
+            KLine::OomKill(k) => {
+                let o = self.section_owner(idx, line_no, stamp, |h| h.oom_kill);
+                o.has.oom_kill = true;
+                o.ep.constraint = Some(clean(k.constraint));
+                if let Some(p) = k.oom_memcg {
+                    o.ep.memcg.get_or_insert_with(Default::default).path = Some(clean(p));
+                }
+                o.ep.task_memcg = k.task_memcg.map(clean).or(o.ep.task_memcg.take());
+                let t = o.trigger();
+                t.cpuset = k.cpuset.map(clean).or(t.cpuset.take());
+                t.mems_allowed = k.mems_allowed.map(clean).or(t.mems_allowed.take());
+                if t.nodemask.is_none() {
+                    t.nodemask = k.nodemask.map(clean);
+                }
+                o.touch(stamp, line_no);
+            }
+            KLine::GroupKill(path) => {
+                let o = self.section_owner(idx, line_no, stamp, |h| h.group);
+                o.has.group = true;
+                o.ep.group_kill = Some(clean(path));
+                o.touch(stamp, line_no);
+            }
+            KLine::Select(s) => {
+                // A second selection before any kill belongs to a new report.
+                let again = self
+                    .section_owner(idx, line_no, stamp, |_| false)
+                    .pending_select
+                    .is_some();
+                let o = if again {
+                    self.start(idx, line_no, stamp)
+                } else {
+                    self.streams[idx]
+                        .open
+                        .as_mut()
+                        .expect("section owner is open")
+                };
+                o.pending_select = Some(selected(&s));
+                o.select_reason = s.reason.map(clean);
+                o.touch(stamp, line_no);
+            }
+            KLine::Kill(k) => self.kill(idx, line_no, stamp, k),
+            KLine::SharedKill { pid, comm } => {
+                if let Some(o) = self.streams[idx].open.as_mut().filter(|o| o.killed) {
+                    if !o.ep.victims.iter().any(|v| v.pid == pid) {
+                        o.ep.victims.push(Victim {
+                            pid,
+                            comm: clean(comm),
+                            reason: Some("sharing same memory".to_owned()),
+                            ..Victim::default()
+                        });
+                    }
+                    o.touch(stamp, line_no);
+                }
+            }
+            KLine::Reaper(r) => {
+                let s = &mut self.streams[idx];
+                let owner = s
+                    .open
+                    .iter_mut()
+                    .chain(s.recent.iter_mut().rev())
+                    .find_map(|o| {
+                        let v =
+                            o.ep.victims
+                                .iter_mut()
+                                .find(|v| v.pid == r.pid && v.reaped.is_none())?;
+                        v.reaped = Some(Reaped {
+                            anon_rss_bytes: r.anon_rss_bytes,
+                            file_rss_bytes: r.file_rss_bytes,
+                            shmem_rss_bytes: r.shmem_rss_bytes,
+                        });
+                        Some(o)
+                    });
+                if let Some(o) = owner {
+                    o.touch(stamp, line_no);
+                }
+            }
+            KLine::NoKillable => {
+                let o = self.section_owner(idx, line_no, stamp, |_| false);
+                o.ep.no_killable = true;
+                o.killed = true;
+                o.section = Section::None;
+                o.touch(stamp, line_no);
+            }
+            KLine::Panic(reason) => {
+                let o = match self.streams[idx].open.as_mut() {
+                    Some(o) if !o.stale(stamp) => o,
+                    _ => self.start(idx, line_no, stamp),
+                };
+                o.ep.panic = Some(clean(reason));
+                o.killed = true;
+                o.section = Section::None;
+                o.touch(stamp, line_no);
+            }
+        }
+    }
+
+    /// The kill line: joins the open report when it can belong to it,
+    /// otherwise starts a new one (a report whose header was lost).
+    fn kill(&mut self, idx: usize, line_no: u64, stamp: &Stamp, k: kline::Kill<'_>) {
+        let joins = match self.streams[idx].open.as_ref() {
+            Some(o)
+                if o.ep
+                    .victims
+                    .iter()
+                    .any(|v| v.pid == k.pid && v.comm == k.comm) =>
+            {
+                return; // the same kill captured twice
+            }
+            Some(o) if o.stale(stamp) => false,
+            Some(o) => !o.killed || o.ep.group_kill.is_some() || o.pending_select.is_some(),
+            None => false,
+        };
+        let o = if joins {
+            self.streams[idx].open.as_mut().expect("joins")
+        } else {
+            self.start(idx, line_no, stamp)
+        };
+        let reason = k.reason.map(clean).or_else(|| o.select_reason.clone());
+        o.ep.victims.push(Victim {
+            pid: k.pid,
+            comm: clean(k.comm),
+            uid: k.uid,
+            total_vm_bytes: k.total_vm_bytes,
+            anon_rss_bytes: k.anon_rss_bytes,
+            file_rss_bytes: k.file_rss_bytes,
+            shmem_rss_bytes: k.shmem_rss_bytes,
+            pgtables_bytes: k.pgtables_bytes,
+            oom_score_adj: k.oom_score_adj,
+            reason,
+            selected: o.pending_select.take(),
+            reaped: None,
+        });
+        o.killed = true;
+        o.section = Section::None;
+        o.touch(stamp, line_no);
+    }
+
+    /// The open episode if it can take a section that `conflicts` says it
+    /// does not have yet; otherwise a new episode (its header was lost).
+    fn section_owner(
+        &mut self,
+        idx: usize,
+        line_no: u64,
+        stamp: &Stamp,
+        conflicts: impl Fn(&Has) -> bool,
+    ) -> &mut Open {
+        let fits = self.streams[idx]
+            .open
+            .as_ref()
+            .is_some_and(|o| !o.killed && !o.stale(stamp) && !conflicts(&o.has));
+        if fits {
+            self.streams[idx].open.as_mut().expect("fits")
+        } else {
+            self.start(idx, line_no, stamp)
+        }
+    }
+
+    /// Close the open episode (if any) and open a new one at this line.
+    fn start(&mut self, idx: usize, line_no: u64, stamp: &Stamp) -> &mut Open {
+        self.close_open(idx);
+        let s = &mut self.streams[idx];
+        let mut ep = Episode::default();
+        ep.source.file = self.file.clone();
+        ep.source.first_line = line_no;
+        ep.source.last_line = line_no;
+        ep.host = s.host.clone();
+        ep.manual = std::mem::take(&mut s.manual_next);
+        let mut o = Open {
+            ep,
+            rows: Vec::new(),
+            mem_pages: BTreeMap::new(),
+            pagecache_pages: None,
+            ram_pages: None,
+            section: Section::None,
+            has: Has::default(),
+            killed: false,
+            pending_select: None,
+            select_reason: None,
+            last_uptime_us: None,
+            unrelated_run: 0,
+            seen: HashSet::new(),
+        };
+        o.touch(stamp, line_no);
+        s.open.insert(o)
+    }
+
+    fn close_open(&mut self, idx: usize) {
+        let Some(o) = self.streams[idx].open.take() else {
+            return;
+        };
+        self.streams[idx].recent.push_back(o);
+        while self.streams[idx].recent.len() > RECENT {
+            let old = self.streams[idx].recent.pop_front().expect("non-empty");
+            self.to_ready(old);
+        }
+    }
+
+    fn to_ready(&mut self, o: Open) {
+        let ep = finalize::finish(o, &self.opts);
+        self.order += 1;
+        self.ready.insert((ep.source.first_line, self.order), ep);
+    }
+}
+
+fn selected(s: &kline::Select<'_>) -> Selected {
+    Selected {
+        pid: s.pid,
+        comm: clean(s.comm),
+        score: s.score,
+    }
+}
+
+/// Text from a log as it may be stored: control characters become `\xNN`,
+/// the kernel's own escape, so nothing from a log can drive a terminal.
+pub fn clean(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("\\x{b:02x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl Open {
+    fn trigger(&mut self) -> &mut Trigger {
+        self.ep.trigger.get_or_insert_with(Trigger::default)
+    }
+
+    /// Record that this line belongs to the episode.
+    fn touch(&mut self, stamp: &Stamp, line_no: u64) {
+        self.unrelated_run = 0;
+        self.ep.source.last_line = self.ep.source.last_line.max(line_no);
+        if let Some(us) = stamp.uptime_us {
+            self.last_uptime_us = Some(us);
+        }
+        let t = &mut self.ep.time;
+        if t.uptime_s.is_none() && t.wall.is_none() && t.wall_raw.is_none() {
+            t.uptime_s = stamp.uptime_us.map(|us| us as f64 / 1e6);
+            t.wall = stamp.wall.as_deref().map(clean);
+            t.wall_raw = stamp.wall_raw.as_deref().map(clean);
+            t.seq = stamp.seq;
+            t.boot_id = stamp.boot_id.as_deref().map(clean);
+        }
+    }
+
+    /// True when `stamp` is too far from this episode to belong to it.
+    fn stale(&self, stamp: &Stamp) -> bool {
+        match (self.last_uptime_us, stamp.uptime_us) {
+            (Some(last), Some(now)) => now.abs_diff(last) > MAX_GAP_US,
+            _ => false,
+        }
+    }
+
+    /// A line already consumed with the same time and text (double capture).
+    /// Lines without any timestamp cannot be told apart and are never
+    /// treated as duplicates.
+    fn is_duplicate(&mut self, stamp: &Stamp, text: &str) -> bool {
+        if stamp.uptime_us.is_none() && stamp.seq.is_none() && stamp.wall_raw.is_none() {
+            return false;
+        }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (stamp.uptime_us, stamp.seq, &stamp.wall_raw, text).hash(&mut h);
+        !self.seen.insert(h.finish())
+    }
+
+    /// Consume a line of the current multi-line section; false when the line
+    /// is not of the section's shape (which ends the section).
+    fn section_line(&mut self, text: &str, line_no: u64) -> bool {
+        let _ = line_no;
+        match &self.section {
+            Section::None => false,
+            Section::Stats(i) => {
+                let i = *i;
+                match kline::parse_stat_kv(text) {
+                    Some((k, v)) => {
+                        let block = &mut self.ep.memcg_stats[i];
+                        if !k.starts_with("total_") && V2_ONLY.contains(&k) {
+                            block.format = StatsFormat::V2;
+                        }
+                        block.stats.insert(clean(k), v);
+                        true
+                    }
+                    None => self.end_section(),
+                }
+            }
+            Section::MemInfo => match kline::parse_mem_info_line(text) {
+                Some(MemInfoLine::Counters(pairs)) => {
+                    for (k, v) in pairs {
+                        self.mem_pages.entry(clean(k)).or_insert(v);
+                    }
+                    true
+                }
+                Some(MemInfoLine::Pagecache(n)) => {
+                    self.pagecache_pages = Some(n);
+                    true
+                }
+                Some(MemInfoLine::PagesRam(n)) => {
+                    self.ram_pages = Some(n);
+                    true
+                }
+                Some(MemInfoLine::FreeSwap(b)) => {
+                    self.mem_info_mut().free_swap_bytes = Some(b);
+                    true
+                }
+                Some(MemInfoLine::TotalSwap(b)) => {
+                    self.mem_info_mut().total_swap_bytes = Some(b);
+                    true
+                }
+                Some(MemInfoLine::Other) => true,
+                None => self.end_section(),
+            },
+            Section::Tasks(layout) => {
+                let row = kline::parse_task_row(layout, text).or_else(|| {
+                    // A row of another layout than the header's (a wrapped
+                    // or spliced table): read it by its own shape.
+                    Layout::guess(text).and_then(|l| kline::parse_task_row(&l, text))
+                });
+                match row {
+                    Some(r) if self.rows.len() < MAX_TASK_ROWS => {
+                        self.rows.push(r);
+                        true
+                    }
+                    Some(_) => {
+                        self.ep.tasks_omitted += 1;
+                        true
+                    }
+                    None => self.end_section(),
+                }
+            }
+        }
+    }
+
+    fn end_section(&mut self) -> bool {
+        self.section = Section::None;
+        false
+    }
+
+    fn mem_info_mut(&mut self) -> &mut crate::model::MemInfo {
+        self.ep.mem_info.get_or_insert_with(Default::default)
+    }
+}
+
+/// memory.stat keys that exist only in the v2 (and 5.3+ OOM dump) format.
+const V2_ONLY: &[&str] = &[
+    "anon",
+    "file",
+    "kernel",
+    "kernel_stack",
+    "pagetables",
+    "sec_pagetables",
+    "percpu",
+    "sock",
+    "vmalloc",
+    "file_mapped",
+    "file_dirty",
+    "file_writeback",
+    "anon_thp",
+    "file_thp",
+    "shmem_thp",
+    "slab",
+    "slab_reclaimable",
+    "slab_unreclaimable",
+    "zswap",
+    "zswapped",
+];
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,139 @@
+//! Command-line interface. clap types live only here and are converted once
+//! into the library's validated configuration.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use oomctl::analyze::AnalyzeConfig;
+use oomctl::builder::BuilderOptions;
+use oomctl::envelope::Container;
+use oomctl::output::Format;
+use oomctl::scan::{ScanOptions, BLOCK};
+
+const EXIT_CODES: &str = "Exit status: 0 if at least one OOM episode was found, 1 if none was, \
+2 on an error (an unreadable input, a bad argument, output failure).";
+
+/// Tell what happened when Linux killed a process for lack of memory.
+#[derive(Debug, Parser)]
+#[command(name = "oomctl", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Rebuild every OOM-killer episode from kernel logs.
+    ///
+    /// Reads dmesg (plain, -T, -r, -x, caller ids), syslog/kern.log/messages,
+    /// journalctl -k (short, short-iso, short-monotonic, -o json), raw
+    /// /dev/kmsg records, Fluent Bit kmsg JSON, gzip files, and reports pasted
+    /// into other text. Directories are read recursively.
+    #[command(after_help = EXIT_CODES)]
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    /// A table for people (default on a terminal).
+    Table,
+    /// One JSON document {"episodes": [...], "summary": {...}}.
+    Json,
+    /// One JSON episode object per line (default when not a terminal).
+    Jsonl,
+    /// One row per episode, flattened.
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum InputFormatArg {
+    /// Detect per line.
+    Auto,
+    /// dmesg output in any of its forms.
+    Dmesg,
+    /// syslog, kern.log, messages, journalctl short formats.
+    Syslog,
+    /// journalctl -o json.
+    JournalJson,
+    /// Raw /dev/kmsg records.
+    Kmsg,
+    /// Fluent Bit kmsg records as JSON.
+    FluentBit,
+    /// Bare kernel messages.
+    Plain,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Log files or directories; `-` (or nothing) reads standard input.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// Output format [default: table on a terminal, jsonl otherwise].
+    #[arg(short, long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Log container of the inputs.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub input_format: InputFormatArg,
+    /// Inputs scanned in parallel [default: number of CPUs].
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Year for syslog timestamps that print none (classic `Jan  3 10:00:00`).
+    #[arg(long, value_name = "YEAR")]
+    pub year: Option<i32>,
+    /// Page size of the machine that wrote the log, in bytes [default: inferred
+    /// from each report, else 4096].
+    #[arg(long, value_name = "BYTES")]
+    pub page_size: Option<u64>,
+}
+
+impl AnalyzeArgs {
+    /// Validate and convert; `tty` says whether stdout is a terminal.
+    pub fn into_config(self, tty: bool) -> Result<AnalyzeConfig, String> {
+        if let Some(p) = self.page_size {
+            if !p.is_power_of_two() || !(1024..=1 << 20).contains(&p) {
+                return Err(format!(
+                    "--page-size {p}: expected a power of two between 1024 and 1048576"
+                ));
+            }
+        }
+        if self.jobs == Some(0) {
+            return Err("--jobs 0: expected at least 1".to_owned());
+        }
+        let format = match self.format {
+            Some(FormatArg::Table) => Format::Table,
+            Some(FormatArg::Json) => Format::Json,
+            Some(FormatArg::Jsonl) => Format::Jsonl,
+            Some(FormatArg::Csv) => Format::Csv,
+            None if tty => Format::Table,
+            None => Format::Jsonl,
+        };
+        let container = match self.input_format {
+            InputFormatArg::Auto => Container::Auto,
+            InputFormatArg::Dmesg => Container::Dmesg,
+            InputFormatArg::Syslog => Container::Syslog,
+            InputFormatArg::JournalJson => Container::JournalJson,
+            InputFormatArg::Kmsg => Container::Kmsg,
+            InputFormatArg::FluentBit => Container::FluentBit,
+            InputFormatArg::Plain => Container::Plain,
+        };
+        let paths = if self.paths.is_empty() {
+            vec!["-".to_owned()]
+        } else {
+            self.paths
+        };
+        let jobs = self
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        Ok(AnalyzeConfig {
+            paths,
+            format,
+            jobs,
+            scan: ScanOptions {
+                container,
+                assume_year: self.year,
+                builder: BuilderOptions {
+                    page_size: self.page_size,
+                },
+                block: BLOCK,
+            },
+        })
+    }
+}

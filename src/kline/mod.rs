@@ -1,0 +1,292 @@
+//! Kernel line shapes: classify one bare kernel message (its log container
+//! already removed by [`crate::envelope`]) as a piece of an OOM report.
+//!
+//! Each printk shape of `mm/oom_kill.c`, `mm/memcontrol.c` and `show_mem` has
+//! its own small parser in a submodule, unit-tested on real lines. Shapes that
+//! only mean something in context (memcg stat `key value` lines, task-table
+//! rows, Mem-Info counters) are parsed by the [`crate::builder`] while it is in
+//! the matching section, through the functions re-exported here.
+//!
+//! Every line is sorted into recognised, unrelated or malformed: a line that
+//! carries an OOM phrase but does not parse is [`KLine::Malformed`], never a
+//! panic.
+
+mod header;
+mod kill;
+mod memcg;
+mod meminfo;
+mod num;
+mod tasks;
+
+pub use header::{parse_cpu_line, parse_cpuset_line, parse_header, CpuLine, CpusetLine, Header};
+pub use kill::{parse_kill, parse_reaper, parse_select, Kill, NotKill, Reaper, Select};
+pub use memcg::{
+    parse_counter, parse_group_kill, parse_oom_kill, parse_stat_kv, parse_stats_header,
+    parse_task_in, CounterKind, OomKill, StatsHeader,
+};
+pub use meminfo::{parse_mem_info_line, MemInfoLine};
+pub use num::pages_to_bytes;
+pub use tasks::{parse_task_header, parse_task_row, Layout, RawRow};
+
+use crate::model::Counter;
+
+/// One kernel message, sorted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KLine<'a> {
+    /// `<comm> invoked oom-killer: gfp_mask=…, order=N, oom_score_adj=N`
+    Header(Header<'a>),
+    /// Pre-4.19 `<comm> cpuset=<path> mems_allowed=<list>`
+    Cpuset(CpusetLine<'a>),
+    /// `CPU: N PID: N Comm: … <release>` or the 2.6 `Pid: N, comm: …`
+    Cpu(CpuLine<'a>),
+    /// `memory:`, `memory+swap:`, `kmem:` or `swap:` usage/limit/failcnt
+    Counter(CounterKind, Counter),
+    /// Pre-4.19 `Task in <task_memcg> killed as a result of limit of <oom_memcg>`
+    TaskIn {
+        task_memcg: &'a str,
+        oom_memcg: &'a str,
+    },
+    /// `Memory cgroup stats for <path>:` (and the pre-5.3 one-line form)
+    StatsHeader(StatsHeader<'a>),
+    /// `Mem-Info:`
+    MemInfoStart,
+    /// `Tasks state (memory values in pages):`
+    TasksState,
+    /// `[ pid ]   uid  tgid total_vm …` with its column layout
+    TaskHeader(Layout),
+    /// `oom-kill:constraint=…`
+    OomKill(OomKill<'a>),
+    /// `Tasks in <path> are going to be killed due to memory.oom.group set`
+    GroupKill(&'a str),
+    /// Pre-5.1 `… Kill process N (comm) score S or sacrifice child`
+    Select(Select<'a>),
+    /// `… Killed process N (comm) total-vm:…` in all its variants
+    Kill(Kill<'a>),
+    /// 3.x `Kill process N (comm) sharing same memory`
+    SharedKill { pid: u32, comm: &'a str },
+    /// `oom_reaper: reaped process N (comm), now anon-rss:…`
+    Reaper(Reaper<'a>),
+    /// `Out of memory and no killable processes...`
+    NoKillable,
+    /// `Kernel panic - not syncing: <reason>` for an OOM panic
+    Panic(&'a str),
+    /// `sysrq: Manual OOM execution`
+    ManualOom,
+    /// Stack frames, registers and other lines of a report we skip over.
+    Noise,
+    /// A line of another subsystem.
+    Unrelated,
+    /// An OOM line that did not parse; the reason says what was expected.
+    Malformed(&'static str),
+}
+
+impl KLine<'_> {
+    /// True for the lines that belong to a report even though they carry no
+    /// data we keep (stack traces, registers).
+    pub fn is_report_noise(&self) -> bool {
+        matches!(self, KLine::Noise)
+    }
+}
+
+/// Sort one kernel message by its context-free shape.
+pub fn classify(text: &str) -> KLine<'_> {
+    let t = text.trim();
+    if t.is_empty() {
+        return KLine::Unrelated;
+    }
+    if t.contains(" invoked oom-killer:") || t.starts_with("invoked oom-killer:") {
+        return parse_header(t).map_or(KLine::Malformed("oom-killer header"), KLine::Header);
+    }
+    if let Some(rest) = t.strip_prefix("oom-kill:") {
+        return parse_oom_kill(rest).map_or(KLine::Malformed("oom-kill: summary"), KLine::OomKill);
+    }
+    if t.starts_with("oom_reaper:") {
+        return match parse_reaper(t) {
+            Some(r) => KLine::Reaper(r),
+            // `oom_reaper: unable to reap pid:N (comm)` carries nothing we keep.
+            None if t.contains("unable to reap") => KLine::Noise,
+            None => KLine::Malformed("oom_reaper line"),
+        };
+    }
+    if t.contains("Killed process") {
+        return match parse_kill(t) {
+            Ok(k) => KLine::Kill(k),
+            Err(NotKill::Foreign) => KLine::Unrelated,
+            Err(NotKill::Malformed) => KLine::Malformed("kill line"),
+        };
+    }
+    if t.contains("ill process") {
+        if let Some(rest) = t.strip_prefix("Kill process ") {
+            if let Some((pid, comm)) = kill::pid_comm_sharing(rest) {
+                return KLine::SharedKill { pid, comm };
+            }
+        }
+        if let Some(s) = parse_select(t) {
+            return KLine::Select(s);
+        }
+        if t.contains("or sacrifice child") || t.contains("or a child") {
+            return KLine::Malformed("kill selection line");
+        }
+    }
+    if let Some((kind, counter)) = parse_counter(t) {
+        return KLine::Counter(kind, counter);
+    }
+    if t.starts_with("Memory cgroup stats for ") {
+        return parse_stats_header(t)
+            .map_or(KLine::Malformed("memcg stats header"), KLine::StatsHeader);
+    }
+    if t.starts_with("Task in ") {
+        if let Some((task_memcg, oom_memcg)) = parse_task_in(t) {
+            return KLine::TaskIn {
+                task_memcg,
+                oom_memcg,
+            };
+        }
+    }
+    if t.starts_with("Tasks state (memory values in pages)") {
+        return KLine::TasksState;
+    }
+    if t.starts_with("[ ") && t.contains("pid") && t.contains("uid") {
+        return parse_task_header(t)
+            .map_or(KLine::Malformed("task table header"), KLine::TaskHeader);
+    }
+    if t.starts_with("Tasks in ") && t.contains("memory.oom.group") {
+        return parse_group_kill(t).map_or(KLine::Malformed("oom group line"), KLine::GroupKill);
+    }
+    if t.starts_with("Out of memory and no killable processes") {
+        return KLine::NoKillable;
+    }
+    if let Some(reason) = t.strip_prefix("Kernel panic - not syncing: ") {
+        if reason.contains("ut of memory") || reason.contains("deadlocked on memory") {
+            return KLine::Panic(reason);
+        }
+        return KLine::Unrelated;
+    }
+    if t == "Mem-Info:" {
+        return KLine::MemInfoStart;
+    }
+    if let Some(cpu) = parse_cpu_line(t) {
+        return KLine::Cpu(cpu);
+    }
+    if let Some(c) = parse_cpuset_line(t) {
+        return KLine::Cpuset(c);
+    }
+    if t.ends_with("Manual OOM execution") {
+        return KLine::ManualOom;
+    }
+    if is_noise(t) {
+        return KLine::Noise;
+    }
+    KLine::Unrelated
+}
+
+/// Stack traces, register dumps and other lines printed inside a report.
+fn is_noise(t: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "Call Trace:",
+        "<TASK>",
+        "</TASK>",
+        "<IRQ>",
+        "</IRQ>",
+        "Hardware name:",
+        "RIP:",
+        "RSP:",
+        "RAX:",
+        "RDX:",
+        "RBP:",
+        "R10:",
+        "R13:",
+        "Code:",
+        "FS:",
+        "CS:",
+        "CR2:",
+        "DR0:",
+        "DR3:",
+        "Stack:",
+        "Workqueue:",
+        "COMPACTION is disabled",
+        "oom killer ",
+        "task: ",
+        "Unreclaimable slab info:",
+        "Name                      Used          Total",
+        "? ",
+        "[<",
+    ];
+    if PREFIXES.iter().any(|p| t.starts_with(p)) {
+        return true;
+    }
+    // A stack frame: `func+0x59/0x90 [module]`.
+    t.contains("+0x") && t.contains("/0x")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Real lines, kernel 6.18.44 memcg v1 OOM captured in this project's lab.
+    #[test]
+    fn classifies_a_real_6_18_report() {
+        let lines = [
+            "python3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0",
+            "CPU: 1 UID: 0 PID: 1887 Comm: python3 Not tainted 6.18.44-fc-v769 #1 PREEMPT(none) ",
+            "Call Trace:",
+            "dump_stack_lvl+0x59/0x90",
+            "memory: usage 32768kB, limit 32768kB, failcnt 19",
+            "Memory cgroup stats for /process_api/442c08a392b2a2bb7f469f721f58bc64/oomctl-probe:",
+            "Tasks state (memory values in pages):",
+            "[  pid  ]   uid  tgid total_vm      rss rss_anon rss_file rss_shmem pgtables_bytes swapents oom_score_adj name",
+            "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/a/b,task_memcg=/a/b,task=python3,pid=1887,uid=0",
+            "Memory cgroup out of memory: Killed process 1887 (python3) total-vm:49460kB, anon-rss:39552kB, file-rss:6704kB, shmem-rss:0kB, UID:0 pgtables:140kB oom_score_adj:0",
+        ];
+        let kinds: Vec<&str> = lines
+            .iter()
+            .map(|l| match classify(l) {
+                KLine::Header(_) => "header",
+                KLine::Cpu(_) => "cpu",
+                KLine::Noise => "noise",
+                KLine::Counter(..) => "counter",
+                KLine::StatsHeader(_) => "stats",
+                KLine::TasksState => "tasks",
+                KLine::TaskHeader(_) => "taskhdr",
+                KLine::OomKill(_) => "oomkill",
+                KLine::Kill(_) => "kill",
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "header", "cpu", "noise", "noise", "counter", "stats", "tasks", "taskhdr",
+                "oomkill", "kill"
+            ]
+        );
+    }
+
+    #[test]
+    fn unrelated_and_malformed() {
+        assert_eq!(
+            classify("EXT4-fs (vda): mounted filesystem"),
+            KLine::Unrelated
+        );
+        assert_eq!(classify(""), KLine::Unrelated);
+        assert_eq!(
+            classify("java invoked oom-killer: gfp_mask=zzz"),
+            KLine::Malformed("oom-killer header")
+        );
+        assert_eq!(
+            classify("Killed process abc"),
+            KLine::Malformed("kill line")
+        );
+        assert_eq!(
+            classify(
+                "Kernel panic - not syncing: Out of memory: system-wide panic_on_oom is enabled"
+            ),
+            KLine::Panic("Out of memory: system-wide panic_on_oom is enabled")
+        );
+        assert_eq!(
+            classify("Kernel panic - not syncing: VFS: Unable to mount root fs"),
+            KLine::Unrelated
+        );
+        assert_eq!(classify("sysrq: Manual OOM execution"), KLine::ManualOom);
+    }
+}

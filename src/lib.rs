@@ -1,0 +1,18 @@
+//! oomctl: rebuild, explain and replay Linux OOM-killer episodes.
+//!
+//! Data flows one way (see ARCHITECTURE.md): [`input`] opens files →
+//! [`scan`] finds the lines that matter → [`envelope`] removes the log
+//! container → [`kline`] classifies the kernel message → [`builder`]
+//! assembles [`model::Episode`]s → [`output`] sinks print them. [`analyze`]
+//! ties these together for the `analyze` subcommand; the binary only parses
+//! arguments and maps the outcome to an exit code.
+
+pub mod analyze;
+pub mod builder;
+pub mod envelope;
+pub mod input;
+pub mod k8s;
+pub mod kline;
+pub mod model;
+pub mod output;
+pub mod scan;

@@ -1,0 +1,292 @@
+//! The episode model: one OOM-killer episode as the kernel reported it.
+//!
+//! Built by [`crate::builder`] from parsed kernel lines, consumed by the output
+//! sinks in [`crate::output`]. Every field here is part of the documented JSON
+//! schema (README "Output formats"): sizes are always bytes, pages are converted
+//! with the episode's `page_size`, and anything the log does not say is `null`
+//! rather than guessed. The structs deny unknown fields so that the schema tests
+//! fail on any unplanned change.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One OOM-killer episode: one kernel report, complete or not.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Episode {
+    /// Where in the input the report was read.
+    pub source: Source,
+    /// When it happened, as far as the log says.
+    pub time: Time,
+    /// Host name, when the container records one (syslog, journal).
+    pub host: Option<String>,
+    /// Kernel release from the `CPU:`/`Pid:` line.
+    pub kernel: Option<String>,
+    /// `memcg`, `global`, `cpuset` or `mempolicy`; null when unknowable.
+    pub scope: Option<Scope>,
+    /// True when `scope` was inferred from the report's shape rather than
+    /// printed by the kernel in the `oom-kill:` line.
+    pub scope_inferred: bool,
+    /// A manual OOM (sysrq-f, `order=-1`).
+    pub manual: bool,
+    /// The kernel's `CONSTRAINT_*` string from the `oom-kill:` line.
+    pub constraint: Option<String>,
+    /// The allocation that invoked the OOM killer.
+    pub trigger: Option<Trigger>,
+    /// The memory cgroup whose limit was hit (memcg OOMs only).
+    pub memcg: Option<Memcg>,
+    /// The victim's own memory cgroup (`task_memcg=`, or `Task in …`).
+    pub task_memcg: Option<String>,
+    /// `memory+swap:` counter (cgroup v1).
+    pub memsw: Option<Counter>,
+    /// `kmem:` counter (cgroup v1).
+    pub kmem: Option<Counter>,
+    /// `swap:` counter (cgroup v2).
+    pub swap: Option<Counter>,
+    /// `Memory cgroup stats for …` blocks, one per cgroup printed.
+    pub memcg_stats: Vec<MemcgStats>,
+    /// The `Mem-Info:` summary of a global OOM.
+    pub mem_info: Option<MemInfo>,
+    /// Cgroup whose `memory.oom.group` made this a group kill.
+    pub group_kill: Option<String>,
+    /// Every task-table row, in printed order.
+    pub tasks: Vec<TaskRow>,
+    /// Task-table rows beyond the builder's bound that were counted, not kept.
+    pub tasks_omitted: u64,
+    /// The processes killed, in printed order.
+    pub victims: Vec<Victim>,
+    /// `Out of memory and no killable processes...`.
+    pub no_killable: bool,
+    /// `Kernel panic - not syncing: …` followed the report.
+    pub panic: Option<String>,
+    /// Page size used to convert page counts to bytes.
+    pub page_size: u64,
+    /// `inferred` (victim's kill line against its task row), or `assumed`.
+    pub page_size_source: PageSizeSource,
+    /// True when the report has its kill (or an explicit no-kill ending).
+    pub complete: bool,
+    /// Lines inside the report that looked like OOM lines but did not parse.
+    pub malformed: Vec<Malformed>,
+}
+
+/// Position of an episode in its input.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// Path as given on the command line (`-` for stdin).
+    pub file: String,
+    /// 1-based physical line of the first report line.
+    pub first_line: u64,
+    /// 1-based physical line of the last report line.
+    pub last_line: u64,
+}
+
+/// Time of the episode's first report line.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Time {
+    /// Seconds since boot (printk timestamp), microsecond precision.
+    pub uptime_s: Option<f64>,
+    /// Wall clock, ISO 8601 (with offset only when the log states one).
+    pub wall: Option<String>,
+    /// Wall clock exactly as the log printed it.
+    pub wall_raw: Option<String>,
+    /// `/dev/kmsg` sequence number of the first report record.
+    pub seq: Option<u64>,
+    /// journal `_BOOT_ID`.
+    pub boot_id: Option<String>,
+}
+
+/// The scope of an OOM: which limit ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Memcg,
+    Global,
+    Cpuset,
+    Mempolicy,
+}
+
+impl Scope {
+    /// The schema's name for the scope.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Memcg => "memcg",
+            Scope::Global => "global",
+            Scope::Cpuset => "cpuset",
+            Scope::Mempolicy => "mempolicy",
+        }
+    }
+
+    /// Scope named by a kernel `CONSTRAINT_*` string.
+    pub fn from_constraint(c: &str) -> Option<Scope> {
+        match c {
+            "CONSTRAINT_MEMCG" => Some(Scope::Memcg),
+            "CONSTRAINT_NONE" => Some(Scope::Global),
+            "CONSTRAINT_CPUSET" => Some(Scope::Cpuset),
+            "CONSTRAINT_MEMORY_POLICY" => Some(Scope::Mempolicy),
+            _ => None,
+        }
+    }
+}
+
+/// How the page size was established.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PageSizeSource {
+    /// Derived from the victim's kill line (kB) against its task row (pages).
+    Inferred,
+    /// Given with `--page-size`.
+    Given,
+    /// Not derivable: 4096 assumed.
+    #[default]
+    Assumed,
+}
+
+/// The allocation that invoked the OOM killer (header and `CPU:` line).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trigger {
+    pub comm: Option<String>,
+    pub pid: Option<u32>,
+    /// `gfp_mask` as printed, e.g. `0xcc0`.
+    pub gfp_mask: Option<String>,
+    /// The decoded flags the kernel printed beside the mask.
+    pub gfp_flags: Vec<String>,
+    /// Allocation order; `-1` is a manual (sysrq) OOM.
+    pub order: Option<i32>,
+    pub oom_score_adj: Option<i32>,
+    /// `nodemask=` when printed and not `(null)`.
+    pub nodemask: Option<String>,
+    /// `cpuset=` from the old cpuset line or the `oom-kill:` line.
+    pub cpuset: Option<String>,
+    pub mems_allowed: Option<String>,
+}
+
+/// The memory cgroup whose limit was hit, with its `memory:` counter.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Memcg {
+    pub path: Option<String>,
+    pub usage_bytes: Option<u64>,
+    pub limit_bytes: Option<u64>,
+    pub failcnt: Option<u64>,
+}
+
+/// A `usage NkB, limit NkB, failcnt N` counter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Counter {
+    pub usage_bytes: u64,
+    pub limit_bytes: u64,
+    pub failcnt: u64,
+}
+
+/// Which of the kernel's three memcg stats layouts a block was printed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatsFormat {
+    /// One `key value` line each with v1 keys (`cache`, `rss`, `total_*`).
+    V1,
+    /// One `key value` line each with v2 keys (`anon`, `file`, …), 5.3+.
+    V2,
+    /// Pre-5.3 single line `cache:NKB rss:NKB …`, one per descendant.
+    V1Oneline,
+}
+
+/// One `Memory cgroup stats for <path>` block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemcgStats {
+    pub path: String,
+    pub format: StatsFormat,
+    /// Values as printed, except `NKB` values of the one-line form, which are
+    /// converted to bytes. Event counters (`pgfault`, …) stay counts.
+    pub stats: BTreeMap<String, u64>,
+}
+
+/// The system-wide `Mem-Info:` block of a global OOM, in bytes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemInfo {
+    /// The first block's `key:pages` counters, converted to bytes.
+    pub counters_bytes: BTreeMap<String, u64>,
+    /// `N total pagecache pages`, in bytes.
+    pub pagecache_bytes: Option<u64>,
+    /// `N pages RAM`, in bytes.
+    pub ram_bytes: Option<u64>,
+    /// `Free swap  = NkB`.
+    pub free_swap_bytes: Option<u64>,
+    /// `Total swap = NkB`.
+    pub total_swap_bytes: Option<u64>,
+}
+
+/// One row of the task table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskRow {
+    pub pid: u32,
+    pub uid: Option<u32>,
+    pub tgid: Option<u32>,
+    pub total_vm_bytes: Option<u64>,
+    pub rss_bytes: Option<u64>,
+    pub rss_anon_bytes: Option<u64>,
+    pub rss_file_bytes: Option<u64>,
+    pub rss_shmem_bytes: Option<u64>,
+    pub nr_ptes: Option<u64>,
+    pub nr_pmds: Option<u64>,
+    pub pgtables_bytes: Option<u64>,
+    pub swap_bytes: Option<u64>,
+    pub cpu: Option<u32>,
+    pub oom_adj: Option<i32>,
+    pub oom_score_adj: Option<i32>,
+    pub name: String,
+}
+
+/// A killed process, from its kill line.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Victim {
+    pub pid: u32,
+    pub comm: String,
+    pub uid: Option<u32>,
+    pub total_vm_bytes: Option<u64>,
+    pub anon_rss_bytes: Option<u64>,
+    pub file_rss_bytes: Option<u64>,
+    pub shmem_rss_bytes: Option<u64>,
+    pub pgtables_bytes: Option<u64>,
+    pub oom_score_adj: Option<i32>,
+    /// Kill-line prefix: `Out of memory`, `Memory cgroup out of memory`, …
+    pub reason: Option<String>,
+    /// The process the kernel selected when it differs or was printed
+    /// separately (`Kill process N (comm) score S or sacrifice child`).
+    pub selected: Option<Selected>,
+    /// What the oom_reaper reported after reaping it.
+    pub reaped: Option<Reaped>,
+}
+
+/// The kernel's selection line before 5.1.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Selected {
+    pub pid: u32,
+    pub comm: String,
+    pub score: Option<i64>,
+}
+
+/// `oom_reaper: reaped process N (comm), now anon-rss:…`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reaped {
+    pub anon_rss_bytes: u64,
+    pub file_rss_bytes: u64,
+    pub shmem_rss_bytes: u64,
+}
+
+/// A line that looked like part of an OOM report but did not parse.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Malformed {
+    pub line: u64,
+    pub reason: String,
+}

@@ -1,0 +1,109 @@
+//! Output sinks: every format is one [`Sink`] that receives finished
+//! episodes in order and a [`Summary`] at the end. Sinks write only the
+//! requested format to their writer; diagnostics go to stderr elsewhere.
+//!
+//! Formats (documented in README "Output formats", stable):
+//! - `jsonl`: one [`Episode`] object per line;
+//! - `json`: one document `{"episodes": [...], "summary": {...}}`;
+//! - `csv`: one flattened row per episode, text cells guarded against
+//!   spreadsheet formula injection;
+//! - `table`: a human table and a summary line.
+
+mod csv;
+mod json;
+mod table;
+
+use crate::model::{Episode, Scope};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+pub use self::csv::CsvSink;
+pub use self::json::{JsonSink, JsonlSink};
+pub use self::table::TableSink;
+
+/// Output format of `analyze`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Jsonl,
+    Csv,
+}
+
+/// What a run saw, for the summary line and the `summary` object.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    /// Inputs read.
+    pub files: u64,
+    /// Physical lines read.
+    pub lines: u64,
+    /// Bytes read (after decompression).
+    pub bytes: u64,
+    /// Episodes reported.
+    pub episodes: u64,
+    /// Of which incomplete (no kill line).
+    pub incomplete: u64,
+    /// Episodes by scope (`unknown` when the scope is null).
+    pub by_scope: BTreeMap<String, u64>,
+    /// Episodes dropped as second captures of one already reported.
+    pub duplicates: u64,
+    /// OOM lines that did not parse.
+    pub malformed_lines: u64,
+    /// Lines longer than the read block, cut.
+    pub long_lines: u64,
+    /// Inputs that could not be read (fully).
+    pub errors: u64,
+}
+
+impl Summary {
+    /// Count one reported episode.
+    pub fn count(&mut self, ep: &Episode) {
+        self.episodes += 1;
+        if !ep.complete {
+            self.incomplete += 1;
+        }
+        let scope = ep.scope.map_or("unknown", Scope::as_str);
+        *self.by_scope.entry(scope.to_owned()).or_default() += 1;
+    }
+}
+
+/// A destination for episodes in one format.
+pub trait Sink {
+    /// One finished episode.
+    fn episode(&mut self, ep: &Episode) -> io::Result<()>;
+    /// The end of the run.
+    fn finish(&mut self, summary: &Summary) -> io::Result<()>;
+}
+
+/// The sink for `format` writing to `out`.
+pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>) -> Box<dyn Sink + 'w> {
+    match format {
+        Format::Jsonl => Box::new(JsonlSink::new(out)),
+        Format::Json => Box::new(JsonSink::new(out)),
+        Format::Csv => Box::new(CsvSink::new(out)),
+        Format::Table => Box::new(TableSink::new(out)),
+    }
+}
+
+/// Human size in binary units, e.g. `572.2 MiB`.
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// The kernel's way of saying "no limit" (PAGE_COUNTER_MAX pages in kB).
+pub fn is_unlimited(limit_bytes: u64) -> bool {
+    limit_bytes >= (1u64 << 62)
+}

@@ -1,0 +1,163 @@
+//! `table` sink: one row per episode for a person at a terminal, and a
+//! summary line. Rows are kept (a few short strings each) until the end so
+//! column widths fit; every cell comes from cleaned episode text, so no log
+//! byte reaches the terminal raw.
+
+use super::{human_bytes, is_unlimited, Sink, Summary};
+use crate::k8s;
+use crate::model::Episode;
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use std::io::{self, Write};
+
+pub struct TableSink<'w> {
+    out: Box<dyn Write + 'w>,
+    rows: Vec<[String; 7]>,
+}
+
+impl<'w> TableSink<'w> {
+    pub fn new(out: Box<dyn Write + 'w>) -> Self {
+        TableSink {
+            out,
+            rows: Vec::new(),
+        }
+    }
+}
+
+/// The cgroup cell: `pod <uid> / <container id>` for a pod's cgroup.
+fn cgroup_cell(ep: &Episode) -> String {
+    let path = ep
+        .memcg
+        .as_ref()
+        .and_then(|m| m.path.as_deref())
+        .or(ep.task_memcg.as_deref());
+    let Some(path) = path else {
+        return "-".to_owned();
+    };
+    let task = ep.task_memcg.as_deref().and_then(k8s::pod_ref);
+    match k8s::pod_ref(path) {
+        Some(p) => {
+            let c = p.container_id.or_else(|| task.and_then(|t| t.container_id));
+            match c {
+                Some(c) => format!("pod {} / {}", p.pod_uid, &c[..12.min(c.len())]),
+                None => format!("pod {}", p.pod_uid),
+            }
+        }
+        None => path.to_owned(),
+    }
+}
+
+fn time_cell(ep: &Episode) -> String {
+    match (&ep.time.wall, &ep.time.wall_raw, ep.time.uptime_s) {
+        (Some(w), _, _) => w.clone(),
+        (None, Some(w), _) => w.clone(),
+        (None, None, Some(u)) => format!("{u:.6}s"),
+        _ => "-".to_owned(),
+    }
+}
+
+fn row(ep: &Episode) -> [String; 7] {
+    let mut scope = ep.scope.map_or("?".to_owned(), |s| s.as_str().to_owned());
+    if ep.manual {
+        scope.push_str(" (manual)");
+    }
+    if !ep.complete {
+        scope.push_str(" incomplete");
+    }
+    let usage = match ep.memcg.as_ref() {
+        Some(m) => {
+            let u = m.usage_bytes.map_or("?".to_owned(), human_bytes);
+            let l = m.limit_bytes.map_or("?".to_owned(), |l| {
+                if is_unlimited(l) {
+                    "max".to_owned()
+                } else {
+                    human_bytes(l)
+                }
+            });
+            format!("{u} / {l}")
+        }
+        None => "-".to_owned(),
+    };
+    let victims: Vec<String> = ep
+        .victims
+        .iter()
+        .map(|v| {
+            let rss: u64 = [v.anon_rss_bytes, v.file_rss_bytes, v.shmem_rss_bytes]
+                .iter()
+                .flatten()
+                .sum();
+            format!("{} {} ({})", v.pid, v.comm, human_bytes(rss))
+        })
+        .collect();
+    let victim = if ep.no_killable {
+        "none killable".to_owned()
+    } else if victims.is_empty() {
+        "-".to_owned()
+    } else {
+        victims.join("\n")
+    };
+    let trigger = ep.trigger.as_ref().map_or("-".to_owned(), |t| {
+        let comm = t.comm.as_deref().unwrap_or("?");
+        let pid = t.pid.map_or(String::new(), |p| format!(" ({p})"));
+        let order = t.order.map_or(String::new(), |o| format!(" order={o}"));
+        format!("{comm}{pid}{order}")
+    });
+    [
+        time_cell(ep),
+        scope,
+        cgroup_cell(ep),
+        usage,
+        victim,
+        trigger,
+        format!("{}:{}", ep.source.file, ep.source.first_line),
+    ]
+}
+
+impl Sink for TableSink<'_> {
+    fn episode(&mut self, ep: &Episode) -> io::Result<()> {
+        self.rows.push(row(ep));
+        Ok(())
+    }
+
+    fn finish(&mut self, s: &Summary) -> io::Result<()> {
+        if !self.rows.is_empty() {
+            let mut t = Table::new();
+            t.load_preset(UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Dynamic);
+            t.set_header([
+                "time",
+                "scope",
+                "cgroup",
+                "usage / limit",
+                "victim (RSS)",
+                "trigger",
+                "source",
+            ]);
+            for r in self.rows.drain(..) {
+                t.add_row(r);
+            }
+            writeln!(self.out, "{t}")?;
+        }
+        let scopes: Vec<String> = s.by_scope.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        let scopes = if scopes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", scopes.join(", "))
+        };
+        writeln!(
+            self.out,
+            "{} episode{}{}, {} incomplete, in {} file{}; {} duplicate{} skipped, {} malformed line{}",
+            s.episodes,
+            if s.episodes == 1 { "" } else { "s" },
+            scopes,
+            s.incomplete,
+            s.files,
+            if s.files == 1 { "" } else { "s" },
+            s.duplicates,
+            if s.duplicates == 1 { "" } else { "s" },
+            s.malformed_lines,
+            if s.malformed_lines == 1 { "" } else { "s" },
+        )?;
+        self.out.flush()
+    }
+}

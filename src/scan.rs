@@ -1,0 +1,249 @@
+//! The streaming scanner: reads one input in fixed-size blocks and feeds the
+//! lines that matter to the [`Builder`].
+//!
+//! Almost every line of a real log is unrelated to OOMs, so outside a report
+//! the scanner does not look at lines at all: it searches the block for the
+//! few phrases that can open or end a report ([`ANCHORS`], with memchr's
+//! SIMD substring search) and only decodes the lines that hold one. Once a
+//! report is open and not yet ended by its kill line, every line is decoded,
+//! since task rows and stack frames carry no phrase. Line numbers are kept by
+//! counting newlines in the skipped stretches.
+//!
+//! Memory is bounded by the block size: a line longer than a block is cut at
+//! the block's length (the rest skipped and counted), so any input, however
+//! large and however hostile, runs in constant memory.
+
+use crate::builder::{Builder, BuilderOptions};
+use crate::envelope::{Container, Decoder, LogLine};
+use crate::model::{Episode, Malformed};
+use memchr::memmem::Finder;
+use memchr::{memchr, memrchr};
+use std::io::{self, Read};
+
+/// Phrases of which every report has at least one on the line that opens
+/// it and on its kill line: the header and `oom-kill:`/`oom_reaper`/
+/// `memory.oom.group` (`oom`), the memcg counters and stats, `Tasks state
+/// (memory values…)` and every `…out of memory` (`emory`), kill and selection
+/// lines (`ill process`), and the pre-4.19 `Task in … killed as a result of
+/// limit of …`.
+pub const ANCHORS: [&str; 4] = ["oom", "emory", "ill process", "result of limit"];
+
+/// Default block size, and so the longest line read whole.
+pub const BLOCK: usize = 1 << 20;
+
+/// How to scan one input.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub container: Container,
+    pub assume_year: Option<i32>,
+    pub builder: BuilderOptions,
+    /// Block size in bytes (longest line read whole); at least 4 KiB.
+    pub block: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            container: Container::Auto,
+            assume_year: None,
+            builder: BuilderOptions::default(),
+            block: BLOCK,
+        }
+    }
+}
+
+/// What a scan saw besides episodes.
+#[derive(Debug, Default)]
+pub struct ScanStats {
+    pub bytes: u64,
+    pub lines: u64,
+    /// Lines longer than the block, read only up to the block's length.
+    pub long_lines: u64,
+    /// Malformed OOM lines outside episodes (the first 100).
+    pub malformed: Vec<Malformed>,
+    /// Malformed OOM lines in all.
+    pub malformed_total: u64,
+    /// The container detected (or forced).
+    pub container: Option<Container>,
+    /// A read error that ended the input early (what was read was used).
+    pub read_error: Option<String>,
+}
+
+struct Anchors {
+    finders: Vec<Finder<'static>>,
+    /// Next hit of each finder in the current block (usize::MAX: none).
+    next: Vec<Option<usize>>,
+}
+
+impl Anchors {
+    fn new() -> Anchors {
+        Anchors {
+            finders: ANCHORS.iter().map(|a| Finder::new(a.as_bytes())).collect(),
+            next: vec![None; ANCHORS.len()],
+        }
+    }
+
+    fn reset(&mut self) {
+        self.next.iter_mut().for_each(|n| *n = None);
+    }
+
+    /// The first anchor hit at or after `pos`; each finder scans each byte
+    /// of the block at most once.
+    fn next_hit(&mut self, data: &[u8], pos: usize) -> Option<usize> {
+        let mut best = usize::MAX;
+        for (f, next) in self.finders.iter().zip(self.next.iter_mut()) {
+            let stale = match *next {
+                Some(n) => n != usize::MAX && n < pos,
+                None => true,
+            };
+            if stale {
+                *next = Some(f.find(&data[pos..]).map_or(usize::MAX, |i| pos + i));
+            }
+            best = best.min(next.unwrap_or(usize::MAX));
+        }
+        (best != usize::MAX).then_some(best)
+    }
+}
+
+struct Scanner<'o, F> {
+    builder: Builder,
+    decoder: Decoder,
+    anchors: Anchors,
+    line_no: u64,
+    emit: F,
+    _opts: &'o ScanOptions,
+}
+
+/// Newlines in `b`.
+fn count_lines(b: &[u8]) -> u64 {
+    b.iter().filter(|&&c| c == b'\n').count() as u64
+}
+
+impl<F: FnMut(Episode) -> io::Result<()>> Scanner<'_, F> {
+    /// Decode and build one physical line (without its newline).
+    fn line(&mut self, raw: &[u8]) -> io::Result<()> {
+        self.line_no += 1;
+        // Only lines that may matter get here, so a small vector each is fine.
+        let mut lines: Vec<LogLine<'_>> = Vec::with_capacity(1);
+        self.decoder.decode(raw, &mut lines);
+        for l in &lines {
+            self.builder.push(self.line_no, l);
+        }
+        while let Some(ep) = self.builder.pop_ready() {
+            (self.emit)(ep)?;
+        }
+        Ok(())
+    }
+
+    /// Process a block that ends at a line boundary.
+    fn block(&mut self, data: &[u8]) -> io::Result<()> {
+        self.anchors.reset();
+        let mut pos = 0;
+        while pos < data.len() {
+            let start = if self.builder.wants_every_line() {
+                pos
+            } else {
+                match self.anchors.next_hit(data, pos) {
+                    None => {
+                        self.line_no += count_lines(&data[pos..]);
+                        return Ok(());
+                    }
+                    Some(hit) => {
+                        let start = memrchr(b'\n', &data[pos..hit]).map_or(pos, |i| pos + i + 1);
+                        self.line_no += count_lines(&data[pos..start]);
+                        start
+                    }
+                }
+            };
+            let end = memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+            self.line(&data[start..end])?;
+            pos = end + 1;
+        }
+        Ok(())
+    }
+}
+
+/// Scan one input, calling `emit` with each episode as soon as it is final.
+/// An error from `emit` (a closed stdout) ends the scan with that error; a
+/// read error ends the input and is reported in the stats.
+pub fn scan<R: Read>(
+    mut input: R,
+    name: &str,
+    opts: &ScanOptions,
+    emit: impl FnMut(Episode) -> io::Result<()>,
+) -> io::Result<ScanStats> {
+    let block = opts.block.max(4096);
+    let mut s = Scanner {
+        builder: Builder::new(name, opts.builder.clone()),
+        decoder: Decoder::new(opts.container, opts.assume_year),
+        anchors: Anchors::new(),
+        line_no: 0,
+        emit,
+        _opts: opts,
+    };
+    let mut stats = ScanStats::default();
+    let mut buf = vec![0u8; block];
+    let mut filled = 0;
+    // True while skipping the rest of an over-long line.
+    let mut skipping = false;
+    loop {
+        let n = match input.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                stats.read_error = Some(e.to_string());
+                break;
+            }
+        };
+        stats.bytes += n as u64;
+        let mut begin = 0;
+        let end = filled + n;
+        if skipping {
+            match memchr(b'\n', &buf[filled..end]) {
+                Some(i) => {
+                    begin = filled + i + 1;
+                    skipping = false;
+                }
+                None => {
+                    filled = 0;
+                    continue;
+                }
+            }
+        }
+        match memrchr(b'\n', &buf[begin..end]) {
+            Some(i) => {
+                let cut = begin + i + 1;
+                s.block(&buf[begin..cut])?;
+                buf.copy_within(cut..end, 0);
+                filled = end - cut;
+            }
+            None if end == buf.len() => {
+                // A line longer than the block: read what fits, skip the rest.
+                stats.long_lines += 1;
+                let tail = buf[begin..end].to_vec();
+                s.line(&tail)?;
+                skipping = true;
+                filled = 0;
+            }
+            None => {
+                buf.copy_within(begin..end, 0);
+                filled = end - begin;
+            }
+        }
+    }
+    if filled > 0 && !skipping {
+        let tail = buf[..filled].to_vec();
+        s.line(&tail)?;
+    }
+    s.builder.finish();
+    while let Some(ep) = s.builder.pop_ready() {
+        (s.emit)(ep)?;
+    }
+    stats.lines = s.line_no;
+    let (malformed, total) = s.builder.malformed();
+    stats.malformed = malformed.to_vec();
+    stats.malformed_total = total;
+    stats.container = Some(s.decoder.container());
+    Ok(stats)
+}
