@@ -143,20 +143,26 @@ impl Builder {
         let idx = self.stream_index(line.stamp.host.as_deref());
         let text = line.text.as_ref();
         let stamp = &line.stamp;
-        // Inside a multi-line section, context decides what a line means.
+        let key = line_key(stamp, text);
         if let Some(open) = self.streams[idx].open.as_mut() {
-            if open.section_line(text, line_no) {
+            if key.is_some_and(|k| open.seen.contains(&k)) {
+                return;
+            }
+            // Inside a multi-line section, context decides what a line means.
+            if open.section_line(text) {
                 open.touch(stamp, line_no);
+                open.seen.extend(key);
                 return;
             }
         }
         let kl = kline::classify(text);
-        if let Some(open) = self.streams[idx].open.as_mut() {
-            if !matches!(kl, KLine::Unrelated) && open.is_duplicate(stamp, text) {
-                return;
+        let consumed = !matches!(kl, KLine::Unrelated);
+        self.dispatch(idx, line_no, stamp, kl);
+        if consumed {
+            if let Some(open) = self.streams[idx].open.as_mut() {
+                open.seen.extend(key);
             }
         }
-        self.dispatch(idx, line_no, stamp, kl);
     }
 
     /// Close everything: end of input.
@@ -553,6 +559,19 @@ impl Builder {
     }
 }
 
+/// The identity of a precisely timed line, to recognise a second capture of
+/// it (console and kmsg both logged). Lines with no timestamp, or only a
+/// wall clock to the second, cannot be told apart from a genuine repeat and
+/// get none.
+fn line_key(stamp: &Stamp, text: &str) -> Option<u64> {
+    if stamp.uptime_us.is_none() && stamp.seq.is_none() {
+        return None;
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (stamp.uptime_us, stamp.seq, text).hash(&mut h);
+    Some(h.finish())
+}
+
 fn selected(s: &kline::Select<'_>) -> Selected {
     Selected {
         pid: s.pid,
@@ -611,22 +630,9 @@ impl Open {
         }
     }
 
-    /// A line already consumed with the same time and text (double capture).
-    /// Lines without any timestamp cannot be told apart and are never
-    /// treated as duplicates.
-    fn is_duplicate(&mut self, stamp: &Stamp, text: &str) -> bool {
-        if stamp.uptime_us.is_none() && stamp.seq.is_none() && stamp.wall_raw.is_none() {
-            return false;
-        }
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (stamp.uptime_us, stamp.seq, &stamp.wall_raw, text).hash(&mut h);
-        !self.seen.insert(h.finish())
-    }
-
     /// Consume a line of the current multi-line section; false when the line
     /// is not of the section's shape (which ends the section).
-    fn section_line(&mut self, text: &str, line_no: u64) -> bool {
-        let _ = line_no;
+    fn section_line(&mut self, text: &str) -> bool {
         match &self.section {
             Section::None => false,
             Section::Stats(i) => {

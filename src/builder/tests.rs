@@ -1,1 +1,205 @@
+//! Builder tests: the assembly rules on small reports. Whole real captures
+//! are covered by the corpus tests (tests/corpus.rs).
 
+use super::*;
+use crate::model::Scope;
+use std::borrow::Cow;
+
+/// Feed `(uptime µs, text)` lines, one per physical line, from one host.
+fn build(lines: &[(Option<u64>, &str)]) -> Vec<Episode> {
+    build_hosts(&lines.iter().map(|(u, t)| (None, *u, *t)).collect::<Vec<_>>())
+}
+
+fn build_hosts(lines: &[(Option<&str>, Option<u64>, &str)]) -> Vec<Episode> {
+    let mut b = Builder::new("t.log", BuilderOptions::default());
+    let mut out = Vec::new();
+    for (i, (host, us, text)) in lines.iter().enumerate() {
+        let stamp = Stamp { uptime_us: *us, host: host.map(str::to_owned), ..Stamp::default() };
+        b.push(i as u64 + 1, &LogLine { stamp, text: Cow::Borrowed(text) });
+        out.extend(std::iter::from_fn(|| b.pop_ready()));
+    }
+    b.finish();
+    out.extend(std::iter::from_fn(|| b.pop_ready()));
+    out
+}
+
+// The report captured in this lab (6.18.44, cgroup v1), stack trimmed.
+const REAL_6_18: &[&str] = &[
+    "python3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0",
+    "CPU: 1 UID: 0 PID: 1887 Comm: python3 Not tainted 6.18.44-fc-v769 #1 PREEMPT(none) ",
+    "Call Trace:",
+    " <TASK>",
+    " dump_stack_lvl+0x59/0x90",
+    " </TASK>",
+    "memory: usage 32768kB, limit 32768kB, failcnt 19",
+    "memory+swap: usage 32768kB, limit 9007199254740988kB, failcnt 0",
+    "kmem: usage 64kB, limit 9007199254740988kB, failcnt 0",
+    "Memory cgroup stats for /process_api/442c/oomctl-probe:",
+    "cache 0",
+    "rss 33488896",
+    "total_rss 33488896",
+    "Tasks state (memory values in pages):",
+    "[  pid  ]   uid  tgid total_vm      rss rss_anon rss_file rss_shmem pgtables_bytes swapents oom_score_adj name",
+    "[   1887]     0  1887    12365    11564     9888     1676         0   143360        0             0 python3",
+    "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/process_api/442c/oomctl-probe,task_memcg=/process_api/442c/oomctl-probe,task=python3,pid=1887,uid=0",
+    "Memory cgroup out of memory: Killed process 1887 (python3) total-vm:49460kB, anon-rss:39552kB, file-rss:6704kB, shmem-rss:0kB, UID:0 pgtables:140kB oom_score_adj:0",
+];
+
+fn stamped(lines: &[&'static str], start_us: u64) -> Vec<(Option<u64>, &'static str)> {
+    lines.iter().enumerate().map(|(i, l)| (Some(start_us + i as u64 * 10), *l)).collect()
+}
+
+#[test]
+fn real_6_18_report_is_one_complete_episode() {
+    let eps = build(&stamped(REAL_6_18, 5_636_239_402));
+    assert_eq!(eps.len(), 1);
+    let e = &eps[0];
+    assert!(e.complete);
+    assert_eq!(e.scope, Some(Scope::Memcg));
+    assert!(!e.scope_inferred);
+    assert_eq!(e.kernel.as_deref(), Some("6.18.44-fc-v769"));
+    let t = e.trigger.as_ref().unwrap();
+    assert_eq!((t.comm.as_deref(), t.pid, t.order), (Some("python3"), Some(1887), Some(0)));
+    let m = e.memcg.as_ref().unwrap();
+    assert_eq!(m.path.as_deref(), Some("/process_api/442c/oomctl-probe"));
+    assert_eq!((m.usage_bytes, m.limit_bytes, m.failcnt), (Some(33554432), Some(33554432), Some(19)));
+    assert_eq!(e.memcg_stats[0].stats["rss"], 33488896);
+    assert_eq!(e.memcg_stats[0].format, StatsFormat::V1);
+    assert_eq!(e.tasks.len(), 1);
+    assert_eq!(e.page_size, 4096);
+    assert_eq!(e.page_size_source, crate::model::PageSizeSource::Inferred);
+    assert_eq!(e.tasks[0].total_vm_bytes, Some(12365 * 4096));
+    assert_eq!(e.victims[0].pid, 1887);
+    assert_eq!((e.source.first_line, e.source.last_line), (1, REAL_6_18.len() as u64));
+    assert_eq!(e.time.uptime_s, Some(5636.239402));
+}
+
+#[test]
+fn truncated_report_is_not_merged_with_the_next() {
+    // cAdvisor's bug: a report cut before its kill swallowed the next one.
+    let mut lines = stamped(&REAL_6_18[..14], 1_000_000);
+    lines.extend(stamped(REAL_6_18, 2_000_000));
+    let eps = build(&lines);
+    assert_eq!(eps.len(), 2);
+    assert!(!eps[0].complete);
+    assert!(eps[0].victims.is_empty());
+    assert!(eps[1].complete);
+    assert_eq!(eps[1].source.first_line, 15);
+}
+
+#[test]
+fn headerless_fragment_is_still_an_episode() {
+    let eps = build(&stamped(&REAL_6_18[13..], 1_000_000));
+    assert_eq!(eps.len(), 1);
+    assert!(eps[0].complete);
+    assert!(eps[0].trigger.as_ref().is_none_or(|t| t.comm.is_none()));
+    assert_eq!(eps[0].victims[0].comm, "python3");
+}
+
+#[test]
+fn lone_kill_lines_are_separate_episodes_unless_group() {
+    let kill = |pid: u32| -> String {
+        format!("Memory cgroup out of memory: Killed process {pid} (w) total-vm:4kB, anon-rss:4kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0")
+    };
+    let (a, b) = (kill(10), kill(11));
+    let eps = build(&[(Some(1), a.as_str()), (Some(2), b.as_str())]);
+    assert_eq!(eps.len(), 2, "rate-limited reports print only their kill lines");
+    let g = "Tasks in /k/pod are going to be killed due to memory.oom.group set";
+    let eps = build(&[(Some(1), g), (Some(2), a.as_str()), (Some(3), b.as_str())]);
+    assert_eq!(eps.len(), 1);
+    assert_eq!(eps[0].victims.len(), 2);
+    assert_eq!(eps[0].group_kill.as_deref(), Some("/k/pod"));
+}
+
+#[test]
+fn doubled_capture_counts_once() {
+    let mut lines = Vec::new();
+    for l in stamped(REAL_6_18, 7_000_000) {
+        lines.push(l);
+        lines.push(l);
+    }
+    let eps = build(&lines);
+    assert_eq!(eps.len(), 1);
+    assert_eq!(eps[0].tasks.len(), 1);
+    assert_eq!(eps[0].victims.len(), 1);
+}
+
+#[test]
+fn sacrifice_child_and_late_reaper() {
+    let lines: &[(Option<u64>, &str)] = &[
+        (Some(1), "java invoked oom-killer: gfp_mask=0xd0, order=0, oom_score_adj=0"),
+        (Some(2), "Task in /a/b killed as a result of limit of /a"),
+        (Some(3), "memory: usage 1024kB, limit 1024kB, failcnt 3"),
+        (Some(4), "Memory cgroup stats for /a: cache:0KB rss:1024KB"),
+        (Some(5), "Memory cgroup out of memory: Kill process 100 (java) score 900 or sacrifice child"),
+        (Some(6), "Killed process 101 (worker) total-vm:8kB, anon-rss:4kB, file-rss:0kB, shmem-rss:0kB"),
+        (Some(7), "sh invoked oom-killer: gfp_mask=0xd0, order=0, oom_score_adj=0"),
+        (Some(8), "oom_reaper: reaped process 101 (worker), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB"),
+    ];
+    let eps = build(lines);
+    assert_eq!(eps.len(), 2);
+    let v = &eps[0].victims[0];
+    assert_eq!((v.pid, v.reason.as_deref()), (101, Some("Memory cgroup out of memory")));
+    assert_eq!(v.selected.as_ref().map(|s| (s.pid, s.score)), Some((100, Some(900))));
+    assert!(v.reaped.is_some(), "reaper line after the next header still finds its victim");
+    assert_eq!(eps[0].source.last_line, 8);
+    assert_eq!(eps[0].memcg.as_ref().unwrap().path.as_deref(), Some("/a"));
+    assert_eq!(eps[0].task_memcg.as_deref(), Some("/a/b"));
+    assert_eq!(eps[0].memcg_stats[0].format, StatsFormat::V1Oneline);
+    assert_eq!(eps[0].scope, Some(Scope::Memcg));
+    assert!(eps[0].scope_inferred);
+    assert!(!eps[1].complete);
+}
+
+#[test]
+fn time_gap_and_unrelated_run_end_a_report() {
+    let k = "Killed process 5 (x) total-vm:4kB, anon-rss:4kB, file-rss:0kB, shmem-rss:0kB";
+    let h = REAL_6_18[0];
+    let eps = build(&[(Some(1_000_000), h), (Some(1_000_000 + MAX_GAP_US + 1), k)]);
+    assert_eq!(eps.len(), 2, "a kill an hour later is not this header's");
+    let mut lines = vec![(None, h)];
+    lines.extend(std::iter::repeat_n((None, "EXT4-fs: noise"), MAX_UNRELATED_RUN as usize + 1));
+    lines.push((None, k));
+    assert_eq!(build(&lines).len(), 2);
+}
+
+#[test]
+fn hosts_are_kept_apart() {
+    let k = "Out of memory: Killed process 5 (x) total-vm:4kB, anon-rss:4kB, file-rss:0kB, shmem-rss:0kB";
+    let lines = [
+        (Some("a"), None, REAL_6_18[0]),
+        (Some("b"), None, REAL_6_18[0]),
+        (Some("b"), None, k),
+        (Some("a"), None, k),
+    ];
+    let eps = build_hosts(&lines);
+    assert_eq!(eps.len(), 2);
+    assert_eq!(eps[0].host.as_deref(), Some("a"));
+    assert_eq!(eps[0].source, crate::model::Source { file: "t.log".into(), first_line: 1, last_line: 4 });
+    assert!(eps.iter().all(|e| e.complete));
+}
+
+#[test]
+fn manual_no_killable_and_panic() {
+    let eps = build(&[
+        (None, "sysrq: Manual OOM execution"),
+        (None, "kworker/0:1 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=-1, oom_score_adj=0"),
+        (None, "Mem-Info:"),
+        (None, "active_anon:10 inactive_anon:0 isolated_anon:0"),
+        (None, "Out of memory and no killable processes..."),
+        (None, "Kernel panic - not syncing: System is deadlocked on memory"),
+    ]);
+    assert_eq!(eps.len(), 1);
+    let e = &eps[0];
+    assert!(e.manual && e.no_killable && e.complete);
+    assert_eq!(e.scope, Some(Scope::Global));
+    assert_eq!(e.panic.as_deref(), Some("System is deadlocked on memory"));
+    assert_eq!(e.mem_info.as_ref().unwrap().counters_bytes["active_anon"], 40960);
+}
+
+#[test]
+fn control_characters_are_escaped() {
+    assert_eq!(clean("a\u{1b}[31mb"), "a\\x1b[31mb");
+    assert_eq!(clean("x\u{9b}y"), "x\\xc2\\x9by");
+    assert_eq!(clean("plain"), "plain");
+}
