@@ -44,12 +44,7 @@ fn identity(ep: &Episode) -> Option<String> {
         for v in &ep.victims {
             k.push_str(&format!(
                 "{}|{}|{:?}|{:?}|{:?}|{:?};",
-                v.pid,
-                v.comm,
-                v.total_vm_bytes,
-                v.anon_rss_bytes,
-                v.file_rss_bytes,
-                v.shmem_rss_bytes
+                v.pid, v.comm, v.total_vm_bytes, v.anon_rss_bytes, v.file_rss_bytes, v.shmem_rss_bytes
             ));
         }
         if let Some(u) = ep.time.uptime_s {
@@ -131,11 +126,7 @@ fn scan_collect(inp: &Input, opts: &ScanOptions) -> Result<(Vec<Episode>, ScanSt
 
 /// Run analyze, writing the format to `out` and diagnostics to `err`.
 /// An `Err` is an output failure (e.g. a closed pipe).
-pub fn run(
-    cfg: &AnalyzeConfig,
-    out: Box<dyn Write + '_>,
-    err: &mut dyn Write,
-) -> io::Result<Outcome> {
+pub fn run(cfg: &AnalyzeConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> io::Result<Outcome> {
     let (inputs, input_errors) = input::expand(&cfg.paths);
     let mut errors: Vec<String> = Vec::new();
     for e in &input_errors {
@@ -153,12 +144,7 @@ pub fn run(
             .num_threads(cfg.jobs)
             .build()
             .map_err(io::Error::other)?;
-        let results: Vec<_> = pool.install(|| {
-            inputs
-                .par_iter()
-                .map(|i| scan_collect(i, &cfg.scan))
-                .collect()
-        });
+        let results: Vec<_> = pool.install(|| inputs.par_iter().map(|i| scan_collect(i, &cfg.scan)).collect());
         for (inp, res) in inputs.iter().zip(results) {
             match res {
                 Ok((eps, st)) => {

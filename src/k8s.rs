@@ -14,10 +14,7 @@ pub struct PodRef {
 /// The pod and container a cgroup path belongs to, if it is a pod's.
 pub fn pod_ref(path: &str) -> Option<PodRef> {
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let (i, uid) = segs
-        .iter()
-        .enumerate()
-        .find_map(|(i, s)| pod_uid(s).map(|u| (i, u)))?;
+    let (i, uid) = segs.iter().enumerate().find_map(|(i, s)| pod_uid(s).map(|u| (i, u)))?;
     let container_id = segs.get(i + 1).and_then(|s| container_id(s));
     Some(PodRef {
         pod_uid: uid,
@@ -74,7 +71,10 @@ mod tests {
         assert_eq!((r.pod_uid.len(), r.container_id), (32, None));
         assert!(pod_ref("/user.slice/user-1000.slice").is_none());
         assert!(pod_ref("/system.slice/ipod.service").is_none());
-        let r = pod_ref("/kubepods.slice/kubepods-pod6b212546_f5dd_4fdf_bcc7_72a686638102.slice/crio-conmon-ab12cd34ef56ab12.scope").unwrap();
+        let r = pod_ref(
+            "/kubepods.slice/kubepods-pod6b212546_f5dd_4fdf_bcc7_72a686638102.slice/crio-conmon-ab12cd34ef56ab12.scope",
+        )
+        .unwrap();
         assert_eq!(r.container_id, None);
     }
 }

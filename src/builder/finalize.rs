@@ -29,11 +29,7 @@ pub(super) fn finish(o: Open, opts: &super::BuilderOptions) -> Episode {
     ep.page_size = page_size;
     ep.page_size_source = source;
     ep.tasks = rows.into_iter().map(|r| r.into_bytes(page_size)).collect();
-    if !mem_pages.is_empty()
-        || pagecache_pages.is_some()
-        || ram_pages.is_some()
-        || ep.mem_info.is_some()
-    {
+    if !mem_pages.is_empty() || pagecache_pages.is_some() || ram_pages.is_some() || ep.mem_info.is_some() {
         let mi = ep.mem_info.get_or_insert_with(MemInfo::default);
         mi.counters_bytes = mem_pages
             .into_iter()
@@ -71,10 +67,7 @@ fn infer_page_size(ep: &Episode, rows: &[crate::kline::RawRow]) -> Option<u64> {
         let Some(pages) = row.total_vm_pages().filter(|p| *p > 0) else {
             continue;
         };
-        if let Some(p) = PAGE_SIZES
-            .iter()
-            .find(|p| pages.checked_mul(**p) == Some(vm))
-        {
+        if let Some(p) = PAGE_SIZES.iter().find(|p| pages.checked_mul(**p) == Some(vm)) {
             return Some(*p);
         }
     }
@@ -89,20 +82,15 @@ fn infer_scope(ep: &mut Episode) {
         return;
     }
     ep.scope_inferred = true;
-    let memcg_reason = ep.victims.iter().any(|v| {
-        v.reason
-            .as_deref()
-            .is_some_and(|r| r.starts_with("Memory cgroup"))
-    });
+    let memcg_reason = ep
+        .victims
+        .iter()
+        .any(|v| v.reason.as_deref().is_some_and(|r| r.starts_with("Memory cgroup")));
     let global_reason = ep
         .victims
         .iter()
         .any(|v| v.reason.as_deref().is_some_and(|r| r.starts_with("Out of")));
-    ep.scope = if ep.memcg.is_some()
-        || !ep.memcg_stats.is_empty()
-        || ep.task_memcg.is_some()
-        || memcg_reason
-    {
+    ep.scope = if ep.memcg.is_some() || !ep.memcg_stats.is_empty() || ep.task_memcg.is_some() || memcg_reason {
         Some(Scope::Memcg)
     } else if ep.manual {
         Some(Scope::Global)

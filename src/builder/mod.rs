@@ -24,9 +24,7 @@ mod finalize;
 
 use crate::envelope::{LogLine, Stamp};
 use crate::kline::{self, CounterKind, KLine, Layout, MemInfoLine, RawRow};
-use crate::model::{
-    Episode, Malformed, MemcgStats, Reaped, Selected, StatsFormat, Trigger, Victim,
-};
+use crate::model::{Episode, Malformed, MemcgStats, Reaped, Selected, StatsFormat, Trigger, Victim};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 
@@ -127,9 +125,7 @@ impl Builder {
     /// True while some report is open before its kill: the scanner must then
     /// feed every line, not only those with an OOM phrase.
     pub fn wants_every_line(&self) -> bool {
-        self.streams
-            .iter()
-            .any(|s| s.open.as_ref().is_some_and(|o| !o.killed))
+        self.streams.iter().any(|s| s.open.as_ref().is_some_and(|o| !o.killed))
     }
 
     /// Malformed OOM lines seen outside any episode (first 100) and how many
@@ -221,11 +217,7 @@ impl Builder {
     /// Route a classified line.
     fn dispatch(&mut self, idx: usize, line_no: u64, stamp: &Stamp, kl: KLine<'_>) {
         // Lines that only make sense inside an open, not yet killed report.
-        let live = |s: &Stream| {
-            s.open
-                .as_ref()
-                .is_some_and(|o| !o.killed && !o.stale(stamp))
-        };
+        let live = |s: &Stream| s.open.as_ref().is_some_and(|o| !o.killed && !o.stale(stamp));
         match kl {
             KLine::Unrelated => {
                 let close = match self.streams[idx].open.as_mut() {
@@ -284,9 +276,7 @@ impl Builder {
             }
             KLine::Counter(kind, counter) => {
                 if kind == CounterKind::Memory {
-                    let o = self.section_owner(idx, line_no, stamp, |h| {
-                        h.memory || h.tasks_state || h.task_header
-                    });
+                    let o = self.section_owner(idx, line_no, stamp, |h| h.memory || h.tasks_state || h.task_header);
                     o.has.memory = true;
                     let m = o.ep.memcg.get_or_insert_with(Default::default);
                     m.usage_bytes = Some(counter.usage_bytes);
@@ -303,13 +293,8 @@ impl Builder {
                     o.touch(stamp, line_no);
                 }
             }
-            KLine::TaskIn {
-                task_memcg,
-                oom_memcg,
-            } => {
-                let o = self.section_owner(idx, line_no, stamp, |h| {
-                    h.task_in || h.memory || h.task_header
-                });
+            KLine::TaskIn { task_memcg, oom_memcg } => {
+                let o = self.section_owner(idx, line_no, stamp, |h| h.task_in || h.memory || h.task_header);
                 o.has.task_in = true;
                 o.ep.task_memcg = Some(clean(task_memcg));
                 o.ep.memcg.get_or_insert_with(Default::default).path = Some(clean(oom_memcg));
@@ -386,10 +371,7 @@ impl Builder {
                 let o = if again {
                     self.start(idx, line_no, stamp)
                 } else {
-                    self.streams[idx]
-                        .open
-                        .as_mut()
-                        .expect("section owner is open")
+                    self.streams[idx].open.as_mut().expect("section owner is open")
                 };
                 o.pending_select = Some(selected(&s));
                 o.select_reason = s.reason.map(clean);
@@ -411,22 +393,15 @@ impl Builder {
             }
             KLine::Reaper(r) => {
                 let s = &mut self.streams[idx];
-                let owner = s
-                    .open
-                    .iter_mut()
-                    .chain(s.recent.iter_mut().rev())
-                    .find_map(|o| {
-                        let v =
-                            o.ep.victims
-                                .iter_mut()
-                                .find(|v| v.pid == r.pid && v.reaped.is_none())?;
-                        v.reaped = Some(Reaped {
-                            anon_rss_bytes: r.anon_rss_bytes,
-                            file_rss_bytes: r.file_rss_bytes,
-                            shmem_rss_bytes: r.shmem_rss_bytes,
-                        });
-                        Some(o)
+                let owner = s.open.iter_mut().chain(s.recent.iter_mut().rev()).find_map(|o| {
+                    let v = o.ep.victims.iter_mut().find(|v| v.pid == r.pid && v.reaped.is_none())?;
+                    v.reaped = Some(Reaped {
+                        anon_rss_bytes: r.anon_rss_bytes,
+                        file_rss_bytes: r.file_rss_bytes,
+                        shmem_rss_bytes: r.shmem_rss_bytes,
                     });
+                    Some(o)
+                });
                 if let Some(o) = owner {
                     o.touch(stamp, line_no);
                 }
@@ -455,12 +430,7 @@ impl Builder {
     /// otherwise starts a new one (a report whose header was lost).
     fn kill(&mut self, idx: usize, line_no: u64, stamp: &Stamp, k: kline::Kill<'_>) {
         let joins = match self.streams[idx].open.as_ref() {
-            Some(o)
-                if o.ep
-                    .victims
-                    .iter()
-                    .any(|v| v.pid == k.pid && v.comm == k.comm) =>
-            {
+            Some(o) if o.ep.victims.iter().any(|v| v.pid == k.pid && v.comm == k.comm) => {
                 return; // the same kill captured twice
             }
             Some(o) if o.stale(stamp) => false,

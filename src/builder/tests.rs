@@ -14,8 +14,18 @@ fn build_hosts(lines: &[(Option<&str>, Option<u64>, &str)]) -> Vec<Episode> {
     let mut b = Builder::new("t.log", BuilderOptions::default());
     let mut out = Vec::new();
     for (i, (host, us, text)) in lines.iter().enumerate() {
-        let stamp = Stamp { uptime_us: *us, host: host.map(str::to_owned), ..Stamp::default() };
-        b.push(i as u64 + 1, &LogLine { stamp, text: Cow::Borrowed(text) });
+        let stamp = Stamp {
+            uptime_us: *us,
+            host: host.map(str::to_owned),
+            ..Stamp::default()
+        };
+        b.push(
+            i as u64 + 1,
+            &LogLine {
+                stamp,
+                text: Cow::Borrowed(text),
+            },
+        );
         out.extend(std::iter::from_fn(|| b.pop_ready()));
     }
     b.finish();
@@ -46,7 +56,11 @@ const REAL_6_18: &[&str] = &[
 ];
 
 fn stamped(lines: &[&'static str], start_us: u64) -> Vec<(Option<u64>, &'static str)> {
-    lines.iter().enumerate().map(|(i, l)| (Some(start_us + i as u64 * 10), *l)).collect()
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (Some(start_us + i as u64 * 10), *l))
+        .collect()
 }
 
 #[test]
@@ -59,10 +73,16 @@ fn real_6_18_report_is_one_complete_episode() {
     assert!(!e.scope_inferred);
     assert_eq!(e.kernel.as_deref(), Some("6.18.44-fc-v769"));
     let t = e.trigger.as_ref().unwrap();
-    assert_eq!((t.comm.as_deref(), t.pid, t.order), (Some("python3"), Some(1887), Some(0)));
+    assert_eq!(
+        (t.comm.as_deref(), t.pid, t.order),
+        (Some("python3"), Some(1887), Some(0))
+    );
     let m = e.memcg.as_ref().unwrap();
     assert_eq!(m.path.as_deref(), Some("/process_api/442c/oomctl-probe"));
-    assert_eq!((m.usage_bytes, m.limit_bytes, m.failcnt), (Some(33554432), Some(33554432), Some(19)));
+    assert_eq!(
+        (m.usage_bytes, m.limit_bytes, m.failcnt),
+        (Some(33554432), Some(33554432), Some(19))
+    );
     assert_eq!(e.memcg_stats[0].stats["rss"], 33488896);
     assert_eq!(e.memcg_stats[0].format, StatsFormat::V1);
     assert_eq!(e.tasks.len(), 1);
@@ -127,21 +147,39 @@ fn doubled_capture_counts_once() {
 #[test]
 fn sacrifice_child_and_late_reaper() {
     let lines: &[(Option<u64>, &str)] = &[
-        (Some(1), "java invoked oom-killer: gfp_mask=0xd0, order=0, oom_score_adj=0"),
+        (
+            Some(1),
+            "java invoked oom-killer: gfp_mask=0xd0, order=0, oom_score_adj=0",
+        ),
         (Some(2), "Task in /a/b killed as a result of limit of /a"),
         (Some(3), "memory: usage 1024kB, limit 1024kB, failcnt 3"),
         (Some(4), "Memory cgroup stats for /a: cache:0KB rss:1024KB"),
-        (Some(5), "Memory cgroup out of memory: Kill process 100 (java) score 900 or sacrifice child"),
-        (Some(6), "Killed process 101 (worker) total-vm:8kB, anon-rss:4kB, file-rss:0kB, shmem-rss:0kB"),
-        (Some(7), "sh invoked oom-killer: gfp_mask=0xd0, order=0, oom_score_adj=0"),
-        (Some(8), "oom_reaper: reaped process 101 (worker), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB"),
+        (
+            Some(5),
+            "Memory cgroup out of memory: Kill process 100 (java) score 900 or sacrifice child",
+        ),
+        (
+            Some(6),
+            "Killed process 101 (worker) total-vm:8kB, anon-rss:4kB, file-rss:0kB, shmem-rss:0kB",
+        ),
+        (
+            Some(7),
+            "sh invoked oom-killer: gfp_mask=0xd0, order=0, oom_score_adj=0",
+        ),
+        (
+            Some(8),
+            "oom_reaper: reaped process 101 (worker), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB",
+        ),
     ];
     let eps = build(lines);
     assert_eq!(eps.len(), 2);
     let v = &eps[0].victims[0];
     assert_eq!((v.pid, v.reason.as_deref()), (101, Some("Memory cgroup out of memory")));
     assert_eq!(v.selected.as_ref().map(|s| (s.pid, s.score)), Some((100, Some(900))));
-    assert!(v.reaped.is_some(), "reaper line after the next header still finds its victim");
+    assert!(
+        v.reaped.is_some(),
+        "reaper line after the next header still finds its victim"
+    );
     assert_eq!(eps[0].source.last_line, 8);
     assert_eq!(eps[0].memcg.as_ref().unwrap().path.as_deref(), Some("/a"));
     assert_eq!(eps[0].task_memcg.as_deref(), Some("/a/b"));
@@ -158,7 +196,10 @@ fn time_gap_and_unrelated_run_end_a_report() {
     let eps = build(&[(Some(1_000_000), h), (Some(1_000_000 + MAX_GAP_US + 1), k)]);
     assert_eq!(eps.len(), 2, "a kill an hour later is not this header's");
     let mut lines = vec![(None, h)];
-    lines.extend(std::iter::repeat_n((None, "EXT4-fs: noise"), MAX_UNRELATED_RUN as usize + 1));
+    lines.extend(std::iter::repeat_n(
+        (None, "EXT4-fs: noise"),
+        MAX_UNRELATED_RUN as usize + 1,
+    ));
     lines.push((None, k));
     assert_eq!(build(&lines).len(), 2);
 }
@@ -175,7 +216,14 @@ fn hosts_are_kept_apart() {
     let eps = build_hosts(&lines);
     assert_eq!(eps.len(), 2);
     assert_eq!(eps[0].host.as_deref(), Some("a"));
-    assert_eq!(eps[0].source, crate::model::Source { file: "t.log".into(), first_line: 1, last_line: 4 });
+    assert_eq!(
+        eps[0].source,
+        crate::model::Source {
+            file: "t.log".into(),
+            first_line: 1,
+            last_line: 4
+        }
+    );
     assert!(eps.iter().all(|e| e.complete));
 }
 
@@ -183,7 +231,10 @@ fn hosts_are_kept_apart() {
 fn manual_no_killable_and_panic() {
     let eps = build(&[
         (None, "sysrq: Manual OOM execution"),
-        (None, "kworker/0:1 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=-1, oom_score_adj=0"),
+        (
+            None,
+            "kworker/0:1 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=-1, oom_score_adj=0",
+        ),
         (None, "Mem-Info:"),
         (None, "active_anon:10 inactive_anon:0 isolated_anon:0"),
         (None, "Out of memory and no killable processes..."),

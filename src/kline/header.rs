@@ -37,17 +37,11 @@ pub fn parse_header(t: &str) -> Option<Header<'_>> {
                     Some(p) => (&value[..p], value[p + 1..].trim_end_matches(')')),
                     None => (value, ""),
                 };
-                if !mask.starts_with("0x")
-                    || !mask[2..].bytes().all(|b| b.is_ascii_hexdigit())
-                    || mask.len() < 3
-                {
+                if !mask.starts_with("0x") || !mask[2..].bytes().all(|b| b.is_ascii_hexdigit()) || mask.len() < 3 {
                     return None;
                 }
                 h.gfp_mask = mask;
-                h.gfp_flags = flags
-                    .split('|')
-                    .filter(|f| !f.is_empty() && *f != "none")
-                    .collect();
+                h.gfp_flags = flags.split('|').filter(|f| !f.is_empty() && *f != "none").collect();
             }
             "nodemask" if value != "(null)" => h.nodemask = Some(value),
             "order" => h.order = Some(all(i32_dec, value)?),
@@ -75,12 +69,9 @@ fn key_values(s: &str) -> Vec<(&str, &str)> {
         while let Some(c) = after[search..].find(',') {
             let comma = search + c;
             let next = after[comma + 1..].trim_start();
-            let is_key = next.find('=').is_some_and(|e| {
-                e > 0
-                    && next[..e]
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b == b'_')
-            });
+            let is_key = next
+                .find('=')
+                .is_some_and(|e| e > 0 && next[..e].bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
             if is_key {
                 end = comma;
                 break;
@@ -162,10 +153,8 @@ mod tests {
     #[test]
     fn header_6_18() {
         // Real line, 6.18.44, this lab.
-        let h = parse_header(
-            "python3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0",
-        )
-        .unwrap();
+        let h =
+            parse_header("python3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0").unwrap();
         assert_eq!(h.comm, "python3");
         assert_eq!(h.gfp_mask, "0xcc0");
         assert_eq!(h.gfp_flags, ["GFP_KERNEL"]);
@@ -189,26 +178,21 @@ mod tests {
     #[test]
     fn header_old_kernels_and_sysrq() {
         // 2.6.18: oomkilladj, no flags.
-        let h = parse_header("java invoked oom-killer: gfp_mask=0x201d2, order=0, oomkilladj=0")
-            .unwrap();
-        assert_eq!(
-            (h.gfp_mask, h.order, h.oom_score_adj),
-            ("0x201d2", Some(0), None)
-        );
+        let h = parse_header("java invoked oom-killer: gfp_mask=0x201d2, order=0, oomkilladj=0").unwrap();
+        assert_eq!((h.gfp_mask, h.order, h.oom_score_adj), ("0x201d2", Some(0), None));
         // 2.6.32: oom_adj and oom_score_adj.
-        let h = parse_header(
-            "java invoked oom-killer: gfp_mask=0x201da, order=0, oom_adj=0, oom_score_adj=-17",
-        )
-        .unwrap();
+        let h =
+            parse_header("java invoked oom-killer: gfp_mask=0x201da, order=0, oom_adj=0, oom_score_adj=-17").unwrap();
         assert_eq!(h.oom_score_adj, Some(-17));
         // sysrq-f: order=-1, comm with a slash.
-        let h = parse_header(
-            "kworker/0:2 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=-1, oom_score_adj=0",
-        )
-        .unwrap();
+        let h = parse_header("kworker/0:2 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=-1, oom_score_adj=0")
+            .unwrap();
         assert_eq!((h.comm, h.order), ("kworker/0:2", Some(-1)));
         // comm with spaces.
-        let h = parse_header("Web Content invoked oom-killer: gfp_mask=0x100cca(GFP_HIGHUSER_MOVABLE), order=0, oom_score_adj=167").unwrap();
+        let h = parse_header(
+            "Web Content invoked oom-killer: gfp_mask=0x100cca(GFP_HIGHUSER_MOVABLE), order=0, oom_score_adj=167",
+        )
+        .unwrap();
         assert_eq!(h.comm, "Web Content");
         assert!(parse_header("x invoked oom-killer: gfp_mask=0xzz, order=0").is_none());
         assert!(parse_header("x invoked oom-killer: order=0").is_none());
@@ -217,22 +201,15 @@ mod tests {
 
     #[test]
     fn cpu_lines() {
-        let c = parse_cpu_line(
-            "CPU: 1 UID: 0 PID: 1887 Comm: python3 Not tainted 6.18.44-fc-v769 #1 PREEMPT(none) ",
-        )
-        .unwrap();
-        assert_eq!(
-            (c.pid, c.comm, c.kernel),
-            (1887, "python3", Some("6.18.44-fc-v769"))
-        );
+        let c = parse_cpu_line("CPU: 1 UID: 0 PID: 1887 Comm: python3 Not tainted 6.18.44-fc-v769 #1 PREEMPT(none) ")
+            .unwrap();
+        assert_eq!((c.pid, c.comm, c.kernel), (1887, "python3", Some("6.18.44-fc-v769")));
         let c = parse_cpu_line("CPU: 3 PID: 21051 Comm: java Kdump: loaded Tainted: G        W  OE  ------------   3.10.0-1160.el7.x86_64 #1").unwrap();
         assert_eq!(
             (c.pid, c.comm, c.kernel),
             (21051, "java", Some("3.10.0-1160.el7.x86_64"))
         );
-        let c =
-            parse_cpu_line("Pid: 1234, comm: kworker/u8:2 Not tainted 2.6.32-431.el6.x86_64 #1")
-                .unwrap();
+        let c = parse_cpu_line("Pid: 1234, comm: kworker/u8:2 Not tainted 2.6.32-431.el6.x86_64 #1").unwrap();
         assert_eq!(
             (c.pid, c.comm, c.kernel),
             (1234, "kworker/u8:2", Some("2.6.32-431.el6.x86_64"))

@@ -75,14 +75,8 @@ pub fn parse_kill(t: &str) -> Result<Kill<'_>, NotKill> {
         k.uid = Some(all(u32_dec, &r[..d]).ok_or(NotKill::Malformed)?);
         rest = r[d..].strip_prefix(",").ok_or(NotKill::Malformed)?;
     }
-    let rest = rest
-        .trim_start()
-        .strip_prefix('(')
-        .ok_or(NotKill::Malformed)?;
-    let fields_at = [" total-vm:", " vsz:"]
-        .iter()
-        .filter_map(|f| rest.find(f))
-        .min();
+    let rest = rest.trim_start().strip_prefix('(').ok_or(NotKill::Malformed)?;
+    let fields_at = [" total-vm:", " vsz:"].iter().filter_map(|f| rest.find(f)).min();
     let head = &rest[..fields_at.unwrap_or(rest.len())];
     let close = head.rfind(')').ok_or(NotKill::Malformed)?;
     k.comm = &head[..close];
@@ -103,9 +97,7 @@ pub fn parse_kill(t: &str) -> Result<Kill<'_>, NotKill> {
                 "shmem-rss" => k.shmem_rss_bytes = Some(kb()?),
                 "pgtables" => k.pgtables_bytes = Some(kb()?),
                 "UID" => k.uid = Some(all(u32_dec, value).ok_or(NotKill::Malformed)?),
-                "oom_score_adj" => {
-                    k.oom_score_adj = Some(all(i32_dec, value).ok_or(NotKill::Malformed)?)
-                }
+                "oom_score_adj" => k.oom_score_adj = Some(all(i32_dec, value).ok_or(NotKill::Malformed)?),
                 _ => {}
             }
         }
@@ -125,8 +117,7 @@ pub struct Select<'a> {
 
 /// Parse a selection line.
 pub fn parse_select(t: &str) -> Option<Select<'_>> {
-    let (reason, rest) =
-        split_reason(t, "Kill process ").or_else(|| split_reason(t, "kill process "))?;
+    let (reason, rest) = split_reason(t, "Kill process ").or_else(|| split_reason(t, "kill process "))?;
     let (pid, comm, after) = pid_paren_comm(rest, ") score ")?;
     let score_end = after.find(' ').unwrap_or(after.len());
     let score = all(i64_dec, &after[..score_end]);
@@ -212,19 +203,20 @@ mod tests {
     #[test]
     fn kill_old_variants() {
         // 4.x: no prefix (it was on the selection line).
-        let k = parse_kill("Killed process 3422 (qemu-img) total-vm:767864kB, anon-rss:17520kB, file-rss:0kB, shmem-rss:0kB").unwrap();
+        let k = parse_kill(
+            "Killed process 3422 (qemu-img) total-vm:767864kB, anon-rss:17520kB, file-rss:0kB, shmem-rss:0kB",
+        )
+        .unwrap();
         assert_eq!((k.reason, k.pid, k.comm), (None, 3422, "qemu-img"));
         // 2.6.32 (RHEL 6).
-        let k = parse_kill("Killed process 2415, UID 48, (httpd) total-vm:432344kB, anon-rss:302420kB, file-rss:120kB").unwrap();
+        let k = parse_kill("Killed process 2415, UID 48, (httpd) total-vm:432344kB, anon-rss:302420kB, file-rss:120kB")
+            .unwrap();
         assert_eq!(
             (k.pid, k.uid, k.comm, k.shmem_rss_bytes),
             (2415, Some(48), "httpd", None)
         );
         // 2.6.2x vsz.
-        let k = parse_kill(
-            "Killed process 4242 (mysqld) vsz:1214592kB, anon-rss:823412kB, file-rss:128kB",
-        )
-        .unwrap();
+        let k = parse_kill("Killed process 4242 (mysqld) vsz:1214592kB, anon-rss:823412kB, file-rss:128kB").unwrap();
         assert_eq!(k.total_vm_bytes, Some(1214592 * 1024));
         // 2.4.
         let k = parse_kill("Out of Memory: Killed process 1234 (java).").unwrap();
@@ -240,9 +232,14 @@ mod tests {
     fn kill_hostile_names() {
         let k = parse_kill("Memory cgroup out of memory: Killed process 71899 (runc:[2:INIT]) total-vm:1kB, anon-rss:1kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:-998").unwrap();
         assert_eq!((k.comm, k.oom_score_adj), ("runc:[2:INIT]", Some(-998)));
-        let k = parse_kill("Out of memory: Killed process 9 (a) b (c)) total-vm:1kB, anon-rss:1kB, file-rss:0kB, shmem-rss:0kB").unwrap();
+        let k = parse_kill(
+            "Out of memory: Killed process 9 (a) b (c)) total-vm:1kB, anon-rss:1kB, file-rss:0kB, shmem-rss:0kB",
+        )
+        .unwrap();
         assert_eq!(k.comm, "a) b (c)");
-        let k = parse_kill("Out of memory: Killed process 9 (x total-vm:1kB) total-vm:8kB, anon-rss:1kB, file-rss:0kB, shmem-rss:0kB");
+        let k = parse_kill(
+            "Out of memory: Killed process 9 (x total-vm:1kB) total-vm:8kB, anon-rss:1kB, file-rss:0kB, shmem-rss:0kB",
+        );
         // A name that contains the field key itself: the first key wins, so
         // the name cannot close; reported malformed rather than misread.
         assert_eq!(k, Err(NotKill::Malformed));
@@ -270,18 +267,15 @@ mod tests {
 
     #[test]
     fn selection_lines() {
-        let s = parse_select("Memory cgroup out of memory: Kill process 18524 (cdi-importer) score 1999 or sacrifice child").unwrap();
+        let s = parse_select(
+            "Memory cgroup out of memory: Kill process 18524 (cdi-importer) score 1999 or sacrifice child",
+        )
+        .unwrap();
         assert_eq!(
             (s.reason, s.pid, s.comm, s.score),
-            (
-                Some("Memory cgroup out of memory"),
-                18524,
-                "cdi-importer",
-                Some(1999)
-            )
+            (Some("Memory cgroup out of memory"), 18524, "cdi-importer", Some(1999))
         );
-        let s =
-            parse_select("Out of memory: kill process 1234 (java) score 12345 or a child").unwrap();
+        let s = parse_select("Out of memory: kill process 1234 (java) score 12345 or a child").unwrap();
         assert_eq!(s.score, Some(12345));
         assert_eq!(
             pid_comm_sharing("77 (worker) sharing same memory"),
@@ -291,12 +285,14 @@ mod tests {
 
     #[test]
     fn reaper() {
-        let r = parse_reaper("oom_reaper: reaped process 18524 (cdi-importer), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB").unwrap();
-        assert_eq!(
-            (r.pid, r.comm, r.anon_rss_bytes),
-            (18524, "cdi-importer", 0)
-        );
-        let r = parse_reaper("oom_reaper: reaped process 5 (Web Content), now anon-rss:12kB, file-rss:4kB, shmem-rss:0kB").unwrap();
+        let r = parse_reaper(
+            "oom_reaper: reaped process 18524 (cdi-importer), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB",
+        )
+        .unwrap();
+        assert_eq!((r.pid, r.comm, r.anon_rss_bytes), (18524, "cdi-importer", 0));
+        let r =
+            parse_reaper("oom_reaper: reaped process 5 (Web Content), now anon-rss:12kB, file-rss:4kB, shmem-rss:0kB")
+                .unwrap();
         assert_eq!(
             (r.comm, r.anon_rss_bytes, r.file_rss_bytes),
             ("Web Content", 12288, 4096)

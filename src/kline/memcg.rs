@@ -69,10 +69,7 @@ pub fn parse_stats_header(t: &str) -> Option<StatsHeader<'_>> {
     let rest = t.strip_prefix("Memory cgroup stats for ")?.trim_end();
     if let Some(path) = rest.strip_suffix(':') {
         if !path.contains(": ") {
-            return Some(StatsHeader {
-                path,
-                oneline: None,
-            });
+            return Some(StatsHeader { path, oneline: None });
         }
     }
     // One-line form: the path ends at the first `: ` after which every
@@ -184,8 +181,7 @@ mod tests {
     #[test]
     fn counters() {
         // Seed 004 (4.x, cgroup v1).
-        let (k, c) =
-            parse_counter("memory: usage 585936kB, limit 585936kB, failcnt 75129").unwrap();
+        let (k, c) = parse_counter("memory: usage 585936kB, limit 585936kB, failcnt 75129").unwrap();
         assert_eq!(k, CounterKind::Memory);
         assert_eq!(
             c,
@@ -195,13 +191,8 @@ mod tests {
                 failcnt: 75129
             }
         );
-        let (k, c) =
-            parse_counter("memory+swap: usage 585936kB, limit 9007199254740988kB, failcnt 0")
-                .unwrap();
-        assert_eq!(
-            (k, c.limit_bytes),
-            (CounterKind::MemSwap, 9007199254740988 * 1024)
-        );
+        let (k, c) = parse_counter("memory+swap: usage 585936kB, limit 9007199254740988kB, failcnt 0").unwrap();
+        assert_eq!((k, c.limit_bytes), (CounterKind::MemSwap, 9007199254740988 * 1024));
         assert_eq!(
             parse_counter("kmem: usage 24148kB, limit 9007199254740988kB, failcnt 0")
                 .unwrap()
@@ -209,9 +200,7 @@ mod tests {
             CounterKind::Kmem
         );
         assert_eq!(
-            parse_counter("swap: usage 0kB, limit 0kB, failcnt 0")
-                .unwrap()
-                .0,
+            parse_counter("swap: usage 0kB, limit 0kB, failcnt 0").unwrap().0,
             CounterKind::Swap
         );
         assert!(parse_counter("memory: usage 1kB, limit").is_none());
@@ -221,24 +210,25 @@ mod tests {
     #[test]
     fn task_in() {
         assert_eq!(
-            parse_task_in("Task in /kubepods/burstable/pod1/abc killed as a result of limit of /kubepods/burstable/pod1"),
+            parse_task_in(
+                "Task in /kubepods/burstable/pod1/abc killed as a result of limit of /kubepods/burstable/pod1"
+            ),
             Some(("/kubepods/burstable/pod1/abc", "/kubepods/burstable/pod1"))
         );
     }
 
     #[test]
     fn stats_headers() {
-        let h =
-            parse_stats_header("Memory cgroup stats for /process_api/442c/oomctl-probe:").unwrap();
-        assert_eq!(
-            (h.path, h.oneline),
-            ("/process_api/442c/oomctl-probe", None)
-        );
+        let h = parse_stats_header("Memory cgroup stats for /process_api/442c/oomctl-probe:").unwrap();
+        assert_eq!((h.path, h.oneline), ("/process_api/442c/oomctl-probe", None));
         // 3.10 one-line form.
         let h = parse_stats_header("Memory cgroup stats for /kubepods/burstable/pod1: cache:0KB rss:0KB rss_huge:0KB mapped_file:0KB swap:0KB inactive_anon:0KB active_anon:0KB inactive_file:0KB active_file:0KB unevictable:0KB").unwrap();
         assert_eq!(h.path, "/kubepods/burstable/pod1");
         assert_eq!(h.oneline.unwrap().len(), 10);
-        let h = parse_stats_header("Memory cgroup stats for /kubepods.slice/x.slice:cri-containerd:ab12: cache:4KB rss:8KB").unwrap();
+        let h = parse_stats_header(
+            "Memory cgroup stats for /kubepods.slice/x.slice:cri-containerd:ab12: cache:4KB rss:8KB",
+        )
+        .unwrap();
         assert_eq!(h.path, "/kubepods.slice/x.slice:cri-containerd:ab12");
         assert_eq!(h.oneline.unwrap(), [("cache", 4096), ("rss", 8192)]);
         assert!(parse_stats_header("Memory cgroup stats for /a: cache:zz").is_none());
@@ -247,10 +237,7 @@ mod tests {
     #[test]
     fn stat_kv() {
         assert_eq!(parse_stat_kv("rss 33488896"), Some(("rss", 33488896)));
-        assert_eq!(
-            parse_stat_kv("total_inactive_file 0"),
-            Some(("total_inactive_file", 0))
-        );
+        assert_eq!(parse_stat_kv("total_inactive_file 0"), Some(("total_inactive_file", 0)));
         assert_eq!(parse_stat_kv("Tasks state (memory values in pages):"), None);
         assert_eq!(parse_stat_kv("rss -1"), None);
     }
@@ -260,10 +247,7 @@ mod tests {
         // Real 6.18 line (this lab).
         let o = parse_oom_kill("constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/a/b,task_memcg=/a/b/c,task=python3,pid=1887,uid=0").unwrap();
         assert_eq!(o.constraint, "CONSTRAINT_MEMCG");
-        assert_eq!(
-            (o.nodemask, o.cpuset, o.mems_allowed),
-            (None, Some("/"), Some("0"))
-        );
+        assert_eq!((o.nodemask, o.cpuset, o.mems_allowed), (None, Some("/"), Some("0")));
         assert_eq!((o.oom_memcg, o.task_memcg), (Some("/a/b"), Some("/a/b/c")));
         assert_eq!((o.task, o.pid, o.uid), ("python3", 1887, Some(0)));
         // Global, commas inside values.

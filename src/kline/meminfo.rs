@@ -26,10 +26,7 @@ pub enum MemInfoLine<'a> {
 /// part of the block (which ends it).
 pub fn parse_mem_info_line(t: &str) -> Option<MemInfoLine<'_>> {
     let t = t.trim();
-    if t.starts_with("Node ")
-        || t.starts_with("lowmem_reserve[]:")
-        || t.starts_with("Swap cache stats:")
-    {
+    if t.starts_with("Node ") || t.starts_with("lowmem_reserve[]:") || t.starts_with("Swap cache stats:") {
         return Some(MemInfoLine::Other);
     }
     if let Some(v) = t.strip_prefix("Free swap") {
@@ -81,8 +78,7 @@ mod tests {
             ]))
         );
         assert_eq!(
-            parse_mem_info_line(" free:21389 free_pcp:62 free_cma:0")
-                .map(|l| matches!(l, MemInfoLine::Counters(_))),
+            parse_mem_info_line(" free:21389 free_pcp:62 free_cma:0").map(|l| matches!(l, MemInfoLine::Counters(_))),
             Some(true)
         );
         assert_eq!(
@@ -109,21 +105,12 @@ mod tests {
             parse_mem_info_line("0 pages HighMem/MovableOnly"),
             Some(MemInfoLine::Other)
         );
-        assert_eq!(
-            parse_mem_info_line("Free swap  = 0kB"),
-            Some(MemInfoLine::FreeSwap(0))
-        );
+        assert_eq!(parse_mem_info_line("Free swap  = 0kB"), Some(MemInfoLine::FreeSwap(0)));
         assert_eq!(
             parse_mem_info_line("Total swap = 2097148kB"),
             Some(MemInfoLine::TotalSwap(2097148 * 1024))
         );
-        assert_eq!(
-            parse_mem_info_line("Tasks state (memory values in pages):"),
-            None
-        );
-        assert_eq!(
-            parse_mem_info_line("[ pid ]   uid  tgid total_vm      rss"),
-            None
-        );
+        assert_eq!(parse_mem_info_line("Tasks state (memory values in pages):"), None);
+        assert_eq!(parse_mem_info_line("[ pid ]   uid  tgid total_vm      rss"), None);
     }
 }

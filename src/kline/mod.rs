@@ -21,8 +21,8 @@ mod tasks;
 pub use header::{parse_cpu_line, parse_cpuset_line, parse_header, CpuLine, CpusetLine, Header};
 pub use kill::{parse_kill, parse_reaper, parse_select, Kill, NotKill, Reaper, Select};
 pub use memcg::{
-    parse_counter, parse_group_kill, parse_oom_kill, parse_stat_kv, parse_stats_header,
-    parse_task_in, CounterKind, OomKill, StatsHeader,
+    parse_counter, parse_group_kill, parse_oom_kill, parse_stat_kv, parse_stats_header, parse_task_in, CounterKind,
+    OomKill, StatsHeader,
 };
 pub use meminfo::{parse_mem_info_line, MemInfoLine};
 pub use num::pages_to_bytes;
@@ -42,10 +42,7 @@ pub enum KLine<'a> {
     /// `memory:`, `memory+swap:`, `kmem:` or `swap:` usage/limit/failcnt
     Counter(CounterKind, Counter),
     /// Pre-4.19 `Task in <task_memcg> killed as a result of limit of <oom_memcg>`
-    TaskIn {
-        task_memcg: &'a str,
-        oom_memcg: &'a str,
-    },
+    TaskIn { task_memcg: &'a str, oom_memcg: &'a str },
     /// `Memory cgroup stats for <path>:` (and the pre-5.3 one-line form)
     StatsHeader(StatsHeader<'a>),
     /// `Mem-Info:`
@@ -132,23 +129,18 @@ pub fn classify(text: &str) -> KLine<'_> {
         return KLine::Counter(kind, counter);
     }
     if t.starts_with("Memory cgroup stats for ") {
-        return parse_stats_header(t)
-            .map_or(KLine::Malformed("memcg stats header"), KLine::StatsHeader);
+        return parse_stats_header(t).map_or(KLine::Malformed("memcg stats header"), KLine::StatsHeader);
     }
     if t.starts_with("Task in ") {
         if let Some((task_memcg, oom_memcg)) = parse_task_in(t) {
-            return KLine::TaskIn {
-                task_memcg,
-                oom_memcg,
-            };
+            return KLine::TaskIn { task_memcg, oom_memcg };
         }
     }
     if t.starts_with("Tasks state (memory values in pages)") {
         return KLine::TasksState;
     }
     if t.starts_with("[ ") && t.contains("pid") && t.contains("uid") {
-        return parse_task_header(t)
-            .map_or(KLine::Malformed("task table header"), KLine::TaskHeader);
+        return parse_task_header(t).map_or(KLine::Malformed("task table header"), KLine::TaskHeader);
     }
     if t.starts_with("Tasks in ") && t.contains("memory.oom.group") {
         return parse_group_kill(t).map_or(KLine::Malformed("oom group line"), KLine::GroupKill);
@@ -255,32 +247,21 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            [
-                "header", "cpu", "noise", "noise", "counter", "stats", "tasks", "taskhdr",
-                "oomkill", "kill"
-            ]
+            ["header", "cpu", "noise", "noise", "counter", "stats", "tasks", "taskhdr", "oomkill", "kill"]
         );
     }
 
     #[test]
     fn unrelated_and_malformed() {
-        assert_eq!(
-            classify("EXT4-fs (vda): mounted filesystem"),
-            KLine::Unrelated
-        );
+        assert_eq!(classify("EXT4-fs (vda): mounted filesystem"), KLine::Unrelated);
         assert_eq!(classify(""), KLine::Unrelated);
         assert_eq!(
             classify("java invoked oom-killer: gfp_mask=zzz"),
             KLine::Malformed("oom-killer header")
         );
+        assert_eq!(classify("Killed process abc"), KLine::Malformed("kill line"));
         assert_eq!(
-            classify("Killed process abc"),
-            KLine::Malformed("kill line")
-        );
-        assert_eq!(
-            classify(
-                "Kernel panic - not syncing: Out of memory: system-wide panic_on_oom is enabled"
-            ),
+            classify("Kernel panic - not syncing: Out of memory: system-wide panic_on_oom is enabled"),
             KLine::Panic("Out of memory: system-wide panic_on_oom is enabled")
         );
         assert_eq!(

@@ -20,16 +20,12 @@ pub fn u32_dec(i: &str) -> IResult<&str, u32> {
 
 /// A signed decimal that fits in i64.
 pub fn i64_dec(i: &str) -> IResult<&str, i64> {
-    map_opt(recognize(pair(opt(tag("-")), digit1)), |d: &str| {
-        d.parse::<i64>().ok()
-    })(i)
+    map_opt(recognize(pair(opt(tag("-")), digit1)), |d: &str| d.parse::<i64>().ok())(i)
 }
 
 /// A signed decimal that fits in i32.
 pub fn i32_dec(i: &str) -> IResult<&str, i32> {
-    map_opt(recognize(pair(opt(tag("-")), digit1)), |d: &str| {
-        d.parse::<i32>().ok()
-    })(i)
+    map_opt(recognize(pair(opt(tag("-")), digit1)), |d: &str| d.parse::<i32>().ok())(i)
 }
 
 /// `NkB` or `NKB` as bytes (the kernel's kB are KiB).

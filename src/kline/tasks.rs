@@ -77,29 +77,12 @@ impl Layout {
             7 => {
                 let sixth: u64 = nums[4].parse().ok()?;
                 if sixth >= 4096 && sixth % 1024 == 0 {
-                    vec![
-                        Uid,
-                        Tgid,
-                        TotalVm,
-                        Rss,
-                        PgtablesBytes,
-                        Swapents,
-                        OomScoreAdj,
-                    ]
+                    vec![Uid, Tgid, TotalVm, Rss, PgtablesBytes, Swapents, OomScoreAdj]
                 } else {
                     vec![Uid, Tgid, TotalVm, Rss, NrPtes, Swapents, OomScoreAdj]
                 }
             }
-            8 => vec![
-                Uid,
-                Tgid,
-                TotalVm,
-                Rss,
-                NrPtes,
-                NrPmds,
-                Swapents,
-                OomScoreAdj,
-            ],
+            8 => vec![Uid, Tgid, TotalVm, Rss, NrPtes, NrPmds, Swapents, OomScoreAdj],
             10 => vec![
                 Uid,
                 Tgid,
@@ -182,9 +165,7 @@ pub fn parse_task_row(layout: &Layout, t: &str) -> Option<RawRow> {
         if trimmed.len() == rest.len() {
             return None; // columns are separated by at least one space
         }
-        let end = trimmed
-            .find(|c: char| c.is_whitespace())
-            .unwrap_or(trimmed.len());
+        let end = trimmed.find(|c: char| c.is_whitespace()).unwrap_or(trimmed.len());
         let word = &trimmed[..end];
         rest = &trimmed[end..];
         let v: i64 = word.parse().ok()?;
@@ -226,12 +207,7 @@ mod tests {
         let r = parse_task_row(&l, "[   1887]     0  1887    12365    11564     9888     1676         0   143360        0             0 python3").unwrap().0;
         assert_eq!((r.pid, r.uid, r.tgid), (1887, Some(0), Some(1887)));
         assert_eq!(
-            (
-                r.total_vm_bytes,
-                r.rss_bytes,
-                r.rss_anon_bytes,
-                r.rss_file_bytes
-            ),
+            (r.total_vm_bytes, r.rss_bytes, r.rss_anon_bytes, r.rss_file_bytes),
             (Some(12365), Some(11564), Some(9888), Some(1676))
         );
         assert_eq!(
@@ -246,20 +222,15 @@ mod tests {
     #[test]
     fn layout_seed_004_and_names_with_spaces() {
         // Seed 004 (4.19-era, pgtables_bytes, `[ pid ]` unpadded).
-        let l = parse_task_header(
-            "[ pid ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name",
-        )
-        .unwrap();
+        let l = parse_task_header("[ pid ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name")
+            .unwrap();
         let r = parse_task_row(
             &l,
             "[17998]     0 17998      242        1    28672        0          -998 pause",
         )
         .unwrap()
         .0;
-        assert_eq!(
-            (r.pid, r.oom_score_adj, r.name.as_str()),
-            (17998, Some(-998), "pause")
-        );
+        assert_eq!((r.pid, r.oom_score_adj, r.name.as_str()), (17998, Some(-998), "pause"));
         let r = parse_task_row(
             &l,
             "[ 3422]     0  3422   191966     4380   327680        0           999 Web Content",
@@ -285,25 +256,17 @@ mod tests {
     #[test]
     fn old_layouts() {
         // 2.6.32 RHEL 6: cpu and oom_adj columns.
-        let l = parse_task_header(
-            "[ pid ]   uid  tgid total_vm      rss cpu oom_adj oom_score_adj name",
-        )
-        .unwrap();
+        let l = parse_task_header("[ pid ]   uid  tgid total_vm      rss cpu oom_adj oom_score_adj name").unwrap();
         let r = parse_task_row(
             &l,
             "[  512]     0   512     2776      201   1     -17         -1000 udevd",
         )
         .unwrap()
         .0;
-        assert_eq!(
-            (r.cpu, r.oom_adj, r.oom_score_adj),
-            (Some(1), Some(-17), Some(-1000))
-        );
+        assert_eq!((r.cpu, r.oom_adj, r.oom_score_adj), (Some(1), Some(-17), Some(-1000)));
         // 4.14 nr_pmds.
-        let l = parse_task_header(
-            "[ pid ]   uid  tgid total_vm      rss nr_ptes nr_pmds swapents oom_score_adj name",
-        )
-        .unwrap();
+        let l = parse_task_header("[ pid ]   uid  tgid total_vm      rss nr_ptes nr_pmds swapents oom_score_adj name")
+            .unwrap();
         let r = parse_task_row(
             &l,
             "[ 2861]     0  2861    27621      103      12       3        0             0 bash",
@@ -317,15 +280,9 @@ mod tests {
 
     #[test]
     fn guessed_layouts() {
-        let g = Layout::guess(
-            "[ 2861]     0  2861    27621      103    28672        0             0 bash",
-        )
-        .unwrap();
+        let g = Layout::guess("[ 2861]     0  2861    27621      103    28672        0             0 bash").unwrap();
         assert_eq!(g.columns[4], Column::PgtablesBytes);
-        let g = Layout::guess(
-            "[ 2861]     0  2861    27621      103       12        0             0 bash",
-        )
-        .unwrap();
+        let g = Layout::guess("[ 2861]     0  2861    27621      103       12        0             0 bash").unwrap();
         assert_eq!(g.columns[4], Column::NrPtes);
         assert!(Layout::guess("[ 2861] bash").is_none());
     }

@@ -42,22 +42,16 @@ impl<'w> JsonSink<'w> {
 
 impl Sink for JsonSink<'_> {
     fn episode(&mut self, ep: &Episode) -> io::Result<()> {
-        self.out.write_all(if self.first {
-            b"{\"episodes\":[\n"
-        } else {
-            b",\n"
-        })?;
+        self.out
+            .write_all(if self.first { b"{\"episodes\":[\n" } else { b",\n" })?;
         self.first = false;
         serde_json::to_writer(&mut self.out, ep)?;
         Ok(())
     }
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        self.out.write_all(if self.first {
-            b"{\"episodes\":["
-        } else {
-            b"\n"
-        })?;
+        self.out
+            .write_all(if self.first { b"{\"episodes\":[" } else { b"\n" })?;
         self.out.write_all(b"],\"summary\":")?;
         serde_json::to_writer(&mut self.out, summary)?;
         self.out.write_all(b"}\n")?;

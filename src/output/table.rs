@@ -17,10 +17,7 @@ pub struct TableSink<'w> {
 
 impl<'w> TableSink<'w> {
     pub fn new(out: Box<dyn Write + 'w>) -> Self {
-        TableSink {
-            out,
-            rows: Vec::new(),
-        }
+        TableSink { out, rows: Vec::new() }
     }
 }
 

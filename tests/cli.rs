@@ -1,0 +1,197 @@
+//! The `analyze` command as a user meets it: exit codes, every output
+//! format, stdin, gzip, directories, parallel runs, hostile input.
+
+mod util;
+
+use oomctl::model::Episode;
+use std::io::Write;
+use util::{oomctl, oomctl_stdin, TempDir};
+
+// A memcg OOM captured in this project's lab (kernel 6.18.44, cgroup v1),
+// stack trimmed, with unrelated lines around it.
+const REPORT: &str = "\
+[ 5630.000001] EXT4-fs (vda): mounted filesystem r/w without journal.
+[ 5636.239402] python3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0
+[ 5636.239422] CPU: 1 UID: 0 PID: 1887 Comm: python3 Not tainted 6.18.44-fc-v769 #1 PREEMPT(none) 
+[ 5636.239431] Call Trace:
+[ 5636.239453]  <TASK>
+[ 5636.239462]  dump_stack_lvl+0x59/0x90
+[ 5636.239683]  </TASK>
+[ 5636.239684] memory: usage 32768kB, limit 32768kB, failcnt 19
+[ 5636.239701] memory+swap: usage 32768kB, limit 9007199254740988kB, failcnt 0
+[ 5636.239703] kmem: usage 64kB, limit 9007199254740988kB, failcnt 0
+[ 5636.239704] Memory cgroup stats for /process_api/442c08a392b2a2bb7f469f721f58bc64/oomctl-probe:
+[ 5636.239729] cache 0
+[ 5636.239731] rss 33488896
+[ 5636.239783] Tasks state (memory values in pages):
+[ 5636.239790] [  pid  ]   uid  tgid total_vm      rss rss_anon rss_file rss_shmem pgtables_bytes swapents oom_score_adj name
+[ 5636.239792] [   1887]     0  1887    12365    11564     9888     1676         0   143360        0             0 python3
+[ 5636.239797] oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/process_api/442c08a392b2a2bb7f469f721f58bc64/oomctl-probe,task_memcg=/process_api/442c08a392b2a2bb7f469f721f58bc64/oomctl-probe,task=python3,pid=1887,uid=0
+[ 5636.239815] Memory cgroup out of memory: Killed process 1887 (python3) total-vm:49460kB, anon-rss:39552kB, file-rss:6704kB, shmem-rss:0kB, UID:0 pgtables:140kB oom_score_adj:0
+[ 5640.000000] EXT4-fs (vda): re-mounted.
+";
+
+fn write(dir: &TempDir, name: &str, data: &[u8]) -> String {
+    let p = dir.path(name);
+    std::fs::write(&p, data).unwrap();
+    p.display().to_string()
+}
+
+fn episodes(stdout: &str) -> Vec<Episode> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("jsonl episode"))
+        .collect()
+}
+
+#[test]
+fn exit_codes_follow_the_documented_contract() {
+    let d = TempDir::new("exit");
+    let with = write(&d, "with.log", REPORT.as_bytes());
+    let without = write(&d, "without.log", b"[    1.0] nothing here\n");
+    assert_eq!(oomctl(&["analyze", "--format", "jsonl", &with]).code(), 0);
+    let none = oomctl(&["analyze", "--format", "jsonl", &without]);
+    assert_eq!(none.code(), 1);
+    assert!(none.stdout.is_empty());
+    let missing = oomctl(&["analyze", "--format", "jsonl", &with, "/nonexistent/kern.log"]);
+    assert_eq!(
+        missing.code(),
+        2,
+        "an unreadable input is an error even when others had episodes"
+    );
+    assert!(
+        missing.stderr_str().contains("/nonexistent/kern.log"),
+        "{}",
+        missing.stderr_str()
+    );
+    assert_eq!(
+        episodes(&missing.stdout_str()).len(),
+        1,
+        "readable inputs are still reported"
+    );
+    let bad = oomctl(&["analyze", "--page-size", "1000", &with]);
+    assert_eq!(bad.code(), 2);
+    assert!(bad.stderr_str().contains("--page-size"));
+    let help = oomctl(&["analyze", "--help"]);
+    assert!(help.stdout_str().contains("Exit status: 0"));
+}
+
+#[test]
+fn jsonl_fields_of_a_real_report() {
+    let out = oomctl_stdin(&["analyze", "--format", "jsonl"], REPORT.as_bytes());
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    let eps = episodes(&out.stdout_str());
+    assert_eq!(eps.len(), 1);
+    let e = &eps[0];
+    assert_eq!(e.source.file, "-");
+    assert_eq!((e.source.first_line, e.source.last_line), (2, 18));
+    assert_eq!(e.time.uptime_s, Some(5636.239402));
+    assert_eq!(e.victims[0].anon_rss_bytes, Some(39552 * 1024));
+    assert_eq!(e.memcg.as_ref().unwrap().limit_bytes, Some(32 << 20));
+}
+
+#[test]
+fn json_document_and_csv() {
+    let out = oomctl_stdin(&["analyze", "--format", "json"], REPORT.as_bytes());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["episodes"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["summary"]["episodes"], 1);
+    assert_eq!(doc["summary"]["by_scope"]["memcg"], 1);
+    let empty = oomctl_stdin(&["analyze", "--format", "json"], b"nothing\n");
+    let doc: serde_json::Value = serde_json::from_slice(&empty.stdout).expect("valid even when empty");
+    assert_eq!(doc["episodes"].as_array().unwrap().len(), 0);
+
+    // A hostile process name: a spreadsheet formula and a terminal escape.
+    let hostile = REPORT.replace("(python3)", "(=cmd|' /C calc'!A0\u{1b}[2J)");
+    let out = oomctl_stdin(&["analyze", "--format", "csv"], hostile.as_bytes());
+    let text = out.stdout_str();
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    let row = rdr.records().next().unwrap().unwrap();
+    let comm = &row[headers.iter().position(|h| h == "victim_comm").unwrap()];
+    assert!(comm.starts_with("'="), "formula guarded: {comm}");
+    assert!(!text.contains('\u{1b}'), "no raw ESC in CSV");
+    let adj = &row[headers.iter().position(|h| h == "oom_score_adj").unwrap()];
+    assert_eq!(adj, "0");
+}
+
+#[test]
+fn table_is_safe_for_terminals() {
+    let hostile = REPORT.replace("(python3)", "(evil\u{1b}]0;pwned\u{7})");
+    let out = oomctl_stdin(&["analyze", "--format", "table"], hostile.as_bytes());
+    let text = out.stdout_str();
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text}");
+    assert!(text.contains("evil\\x1b]0;pwned\\x07"), "{text}");
+    assert!(text.contains("1 episode (1 memcg), 0 incomplete, in 1 file"), "{text}");
+    assert!(text.contains("32.0 MiB / 32.0 MiB"), "{text}");
+}
+
+#[test]
+fn gzip_directories_and_parallel_runs_agree() {
+    let d = TempDir::new("multi");
+    std::fs::create_dir_all(d.path("logs/sub")).unwrap();
+    let mut files = Vec::new();
+    for i in 0..6 {
+        // Distinct reports: different pids and times.
+        let r = REPORT
+            .replace("1887", &format!("{}", 2000 + i))
+            .replace("5636.", &format!("{}.", 7000 + i));
+        files.push(write(&d, &format!("logs/sub/k{i}.log"), r.as_bytes()));
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(REPORT.as_bytes()).unwrap();
+    write(&d, "logs/kern.log.2.gz", &gz.finish().unwrap());
+    let dir = d.path("logs").display().to_string();
+    let serial = oomctl(&["analyze", "--format", "jsonl", "-j1", &dir]);
+    let parallel = oomctl(&["analyze", "--format", "jsonl", "-j4", &dir]);
+    assert_eq!(serial.code(), 0, "{}", serial.stderr_str());
+    assert_eq!(serial.stdout, parallel.stdout, "-j1 and -j4 must print the same bytes");
+    let eps = episodes(&serial.stdout_str());
+    assert_eq!(eps.len(), 7);
+    assert!(
+        eps[0].source.file.ends_with("kern.log.2.gz"),
+        "sorted walk: {}",
+        eps[0].source.file
+    );
+    assert_eq!(eps[0].victims[0].pid, 1887);
+}
+
+#[test]
+fn the_same_report_twice_counts_once() {
+    let d = TempDir::new("dup");
+    let a = write(&d, "dmesg.txt", REPORT.as_bytes());
+    let b = write(&d, "dmesg-again.txt", REPORT.as_bytes());
+    let out = oomctl(&["analyze", "--format", "json", &a, &b]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["episodes"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["summary"]["duplicates"], 1);
+    let twice = format!("{REPORT}{REPORT}");
+    let out = oomctl_stdin(&["analyze", "--format", "jsonl"], twice.as_bytes());
+    assert_eq!(episodes(&out.stdout_str()).len(), 1);
+}
+
+#[test]
+fn huge_lines_and_binary_noise_are_survived() {
+    let mut data = Vec::new();
+    data.extend(std::iter::repeat_n(b'x', 3 << 20));
+    data.extend_from_slice(b" oom emory\n");
+    data.extend((0..=255u8).cycle().take(100_000));
+    data.push(b'\n');
+    data.extend_from_slice(REPORT.as_bytes());
+    let out = oomctl_stdin(&["analyze", "--format", "jsonl"], &data);
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    assert_eq!(episodes(&out.stdout_str()).len(), 1);
+    assert!(out.stderr_str().contains("longer than"), "{}", out.stderr_str());
+}
+
+#[test]
+fn malformed_oom_lines_are_reported_not_fatal() {
+    let broken = REPORT.replace("Killed process 1887 (python3)", "Killed process 1887 (python3");
+    let out = oomctl_stdin(&["analyze", "--format", "jsonl"], broken.as_bytes());
+    assert_eq!(out.code(), 0);
+    let eps = episodes(&out.stdout_str());
+    assert_eq!(eps.len(), 1);
+    assert!(!eps[0].complete, "no parsable kill line");
+    assert_eq!(eps[0].malformed.len(), 1);
+    assert_eq!(eps[0].malformed[0].line, 18);
+}

@@ -1,0 +1,174 @@
+//! The corpus regression suite. For every log under `corpus/`:
+//! - `oomctl analyze LOG --format jsonl` must print exactly `LOG.expected.jsonl`
+//!   (regenerate with `scripts/bless`, then review the diff);
+//! - every output line must deserialize into the documented schema with
+//!   unknown fields denied, and serialize back to the same bytes;
+//! - the output must agree with `LOG.facts.json`, written by a person from
+//!   reading the log, field by field: the independent oracle that keeps the
+//!   goldens honest.
+
+mod util;
+
+use oomctl::model::Episode;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use util::{diff, oomctl};
+
+/// Inputs: every file under corpus/ that is not a golden, facts or readme.
+fn corpus_logs() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::from("corpus")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).expect("corpus dir") {
+            let p = e.expect("entry").path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if p.is_dir() {
+                stack.push(p);
+            } else if !(name.ends_with(".expected.jsonl") || name.ends_with(".facts.json") || name.ends_with(".md")) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
+    PathBuf::from(format!("{}{suffix}", p.display()))
+}
+
+#[test]
+fn corpus_matches_goldens_and_facts() {
+    let bless = std::env::var_os("OOMCTL_BLESS").is_some();
+    let logs = corpus_logs();
+    assert!(logs.len() >= 10, "corpus has only {} logs", logs.len());
+    let mut failures = Vec::new();
+    for log in &logs {
+        let out = oomctl(&["analyze", "--format", "jsonl", "-j1", &log.display().to_string()]);
+        assert!(
+            out.status.code().is_some_and(|c| c <= 1),
+            "{}: exit {:?}\n{}",
+            log.display(),
+            out.status,
+            out.stderr_str()
+        );
+        let got = out.stdout_str();
+        let golden = with_suffix(log, ".expected.jsonl");
+        if bless {
+            std::fs::write(&golden, &got).expect("write golden");
+        } else {
+            match std::fs::read_to_string(&golden) {
+                Ok(want) if want == got => {}
+                Ok(want) => failures.push(format!(
+                    "{}: output differs from golden\n{}",
+                    log.display(),
+                    diff(&want, &got)
+                )),
+                Err(_) => failures.push(format!(
+                    "{}: no golden {} (run scripts/bless)",
+                    log.display(),
+                    golden.display()
+                )),
+            }
+        }
+        let episodes: Vec<Episode> = got
+            .lines()
+            .map(|l| {
+                let ep: Episode =
+                    serde_json::from_str(l).unwrap_or_else(|e| panic!("{}: schema: {e}\n{l}", log.display()));
+                assert_eq!(
+                    serde_json::to_string(&ep).unwrap(),
+                    l,
+                    "{}: schema round trip",
+                    log.display()
+                );
+                ep
+            })
+            .collect();
+        let facts = with_suffix(log, ".facts.json");
+        match std::fs::read_to_string(&facts) {
+            Ok(text) => {
+                let facts: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", facts.display()));
+                for problem in check_facts(&facts, &episodes) {
+                    failures.push(format!("{}: {problem}", log.display()));
+                }
+            }
+            Err(_) => failures.push(format!("{}: no facts file", log.display())),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Compare what a person read in the log with what oomctl reported.
+fn check_facts(facts: &Value, episodes: &[Episode]) -> Vec<String> {
+    let mut p = Vec::new();
+    let want = facts["episodes"].as_array().cloned().unwrap_or_default();
+    if want.len() != episodes.len() {
+        p.push(format!("{} episodes, facts say {}", episodes.len(), want.len()));
+        return p;
+    }
+    for (i, (f, e)) in want.iter().zip(episodes).enumerate() {
+        let got = serde_json::to_value(e).unwrap();
+        let mut check = |what: &str, want: &Value, got: &Value| {
+            if want != got
+                && !(want.is_f64()
+                    && got
+                        .as_f64()
+                        .zip(want.as_f64())
+                        .is_some_and(|(a, b)| (a - b).abs() < 1e-6))
+            {
+                p.push(format!("episode {i}: {what}: got {got}, facts say {want}"));
+            }
+        };
+        for key in ["complete", "scope", "manual", "constraint", "kernel", "task_memcg"] {
+            if let Some(w) = f.get(key) {
+                check(key, w, &got[key]);
+            }
+        }
+        if let Some(t) = f.get("trigger").and_then(Value::as_object) {
+            for (k, w) in t {
+                check(&format!("trigger.{k}"), w, &got["trigger"][k]);
+            }
+        }
+        if let Some(m) = f.get("memcg").and_then(Value::as_object) {
+            for (k, w) in m {
+                check(&format!("memcg.{k}"), w, &got["memcg"][k]);
+            }
+        }
+        if let Some(w) = f.get("tasks") {
+            check("tasks (rows)", w, &Value::from(e.tasks.len()));
+        }
+        if let Some(w) = f.get("uptime_s") {
+            check("uptime_s", w, &got["time"]["uptime_s"]);
+        }
+        for key in ["first_line", "last_line"] {
+            if let Some(w) = f.get(key) {
+                check(key, w, &got["source"][key]);
+            }
+        }
+        if let Some(vs) = f.get("victims").and_then(Value::as_array) {
+            if vs.len() != e.victims.len() {
+                p.push(format!(
+                    "episode {i}: {} victims, facts say {}",
+                    e.victims.len(),
+                    vs.len()
+                ));
+                continue;
+            }
+            for (j, v) in vs.iter().enumerate() {
+                for (k, w) in v.as_object().into_iter().flatten() {
+                    let g = got["victims"][j][k].clone();
+                    if *w != g {
+                        p.push(format!("episode {i}: victims[{j}].{k}: got {g}, facts say {w}"));
+                    }
+                }
+            }
+        }
+    }
+    p
+}
