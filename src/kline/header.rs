@@ -19,9 +19,13 @@ pub struct Header<'a> {
 /// spaces in 4.x), so fields are read as `key=value` pairs; `gfp_mask` and
 /// `order` are required.
 pub fn parse_header(t: &str) -> Option<Header<'_>> {
-    let at = t.find("invoked oom-killer:")?;
-    let comm = t[..at].trim_end();
-    let rest = t[at + "invoked oom-killer:".len()..].trim_start();
+    // Early 2.6 kernels printed `oom-killer: gfp_mask=0xd0, order=0` without
+    // the allocating task's name.
+    let (comm, rest) = match t.find("invoked oom-killer:") {
+        Some(at) => (t[..at].trim_end(), &t[at + "invoked oom-killer:".len()..]),
+        None => ("", t.strip_prefix("oom-killer:")?),
+    };
+    let rest = rest.trim_start();
     let mut h = Header {
         comm,
         gfp_mask: "",
@@ -194,6 +198,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(h.comm, "Web Content");
+        // Early 2.6: no comm.
+        let h = parse_header("oom-killer: gfp_mask=0xd0, order=0").unwrap();
+        assert_eq!((h.comm, h.gfp_mask), ("", "0xd0"));
         assert!(parse_header("x invoked oom-killer: gfp_mask=0xzz, order=0").is_none());
         assert!(parse_header("x invoked oom-killer: order=0").is_none());
         assert!(parse_header("x invoked oom-killer: gfp_mask=0x1, order=99999999999").is_none());

@@ -106,7 +106,8 @@ pub fn parse_kill(t: &str) -> Result<Kill<'_>, NotKill> {
 }
 
 /// Pre-5.1 selection: `Memory cgroup out of memory: Kill process 1234 (java) score 999 or sacrifice child`,
-/// 2.6: `Out of memory: kill process 1234 (java) score 12345 or a child`.
+/// 2.6: `Out of memory: kill process 1234 (java) score 12345 or a child`,
+/// early 2.6: `Out of Memory: Kill process 1234 (java) score 1234 and children.`
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Select<'a> {
     pub reason: Option<&'a str>,
@@ -122,7 +123,8 @@ pub fn parse_select(t: &str) -> Option<Select<'_>> {
     let score_end = after.find(' ').unwrap_or(after.len());
     let score = all(i64_dec, &after[..score_end]);
     let tail = &after[score_end..];
-    if !(tail.starts_with(" or sacrifice child") || tail.starts_with(" or a child")) {
+    let known = [" or sacrifice child", " or a child", " and children"];
+    if !known.iter().any(|k| tail.starts_with(k)) {
         return None;
     }
     Some(Select {
@@ -277,6 +279,8 @@ mod tests {
         );
         let s = parse_select("Out of memory: kill process 1234 (java) score 12345 or a child").unwrap();
         assert_eq!(s.score, Some(12345));
+        let s = parse_select("Out of Memory: Kill process 1234 (java) score 1234 and children.").unwrap();
+        assert_eq!((s.reason, s.pid), (Some("Out of Memory"), 1234));
         assert_eq!(
             pid_comm_sharing("77 (worker) sharing same memory"),
             Some((77, "worker"))

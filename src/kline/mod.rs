@@ -91,7 +91,10 @@ pub fn classify(text: &str) -> KLine<'_> {
     if t.is_empty() {
         return KLine::Unrelated;
     }
-    if t.contains(" invoked oom-killer:") || t.starts_with("invoked oom-killer:") {
+    if t.contains(" invoked oom-killer:")
+        || t.starts_with("invoked oom-killer:")
+        || t.starts_with("oom-killer: gfp_mask=")
+    {
         return parse_header(t).map_or(KLine::Malformed("oom-killer header"), KLine::Header);
     }
     if let Some(rest) = t.strip_prefix("oom-kill:") {
