@@ -9,6 +9,7 @@
 
 pub mod analyze;
 pub mod builder;
+pub mod diagnose;
 pub mod envelope;
 pub mod input;
 pub mod k8s;

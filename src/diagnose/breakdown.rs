@@ -1,0 +1,212 @@
+//! Splitting an episode's memory into anonymous, page cache, shared memory
+//! and kernel memory, from the best source the report has:
+//! 1. memcg stats — v1 keys (`rss`, `cache`, `shmem`, `dirty`, with the
+//!    hierarchical `total_*` twins preferred), v2 keys (`anon`, `file`,
+//!    `file_dirty`, `kernel`…; v2 `file` includes shmem), or the pre-5.3
+//!    one-line blocks summed over the hierarchy;
+//! 2. Mem-Info for a global OOM (shmem sits on the anon LRU there);
+//! 3. the task table: Σ RSS against usage, the rest unattributed.
+
+use super::{share, Evidence, TopTask, AT_LIMIT, RSS_EXPLAINS_AT_MOST};
+use crate::model::{Episode, MemcgStats, Scope, StatsFormat};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Where a breakdown came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    MemcgStats,
+    MemInfo,
+    TaskTable,
+}
+
+/// Bytes by kind; None where the source does not say.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Breakdown {
+    pub source: Option<Source>,
+    pub total: Option<u64>,
+    pub anon: Option<u64>,
+    /// Page cache without shmem.
+    pub file: Option<u64>,
+    pub dirty: Option<u64>,
+    pub writeback: Option<u64>,
+    pub shmem: Option<u64>,
+    pub kernel: Option<u64>,
+    pub free: Option<u64>,
+}
+
+fn get(s: &BTreeMap<String, u64>, keys: &[&str]) -> Option<u64> {
+    keys.iter().find_map(|k| s.get(*k).copied())
+}
+
+/// The stats of the OOM memcg: the first block, or for the one-line form
+/// the sum over every block printed (one per descendant, local values).
+fn memcg_stats(ep: &Episode) -> Option<(StatsFormat, BTreeMap<String, u64>)> {
+    let first: &MemcgStats = ep.memcg_stats.iter().find(|s| !s.stats.is_empty())?;
+    if first.format != StatsFormat::V1Oneline {
+        return Some((first.format, first.stats.clone()));
+    }
+    let mut sum = BTreeMap::new();
+    for b in ep.memcg_stats.iter().filter(|s| s.format == StatsFormat::V1Oneline) {
+        for (k, v) in &b.stats {
+            *sum.entry(k.clone()).or_insert(0u64) += v;
+        }
+    }
+    Some((StatsFormat::V1Oneline, sum))
+}
+
+fn from_stats(ep: &Episode, format: StatsFormat, s: &BTreeMap<String, u64>) -> Breakdown {
+    let mut b = Breakdown {
+        source: Some(Source::MemcgStats),
+        ..Breakdown::default()
+    };
+    match format {
+        StatsFormat::V2 => {
+            let shmem = get(s, &["shmem"]).unwrap_or(0);
+            b.anon = get(s, &["anon"]);
+            b.file = get(s, &["file"]).map(|f| f.saturating_sub(shmem));
+            b.shmem = Some(shmem);
+            b.dirty = get(s, &["file_dirty"]);
+            b.writeback = get(s, &["file_writeback"]);
+            b.kernel = get(s, &["kernel"]).or_else(|| {
+                let slab = get(s, &["slab"])
+                    .or_else(|| Some(get(s, &["slab_reclaimable"])? + get(s, &["slab_unreclaimable"]).unwrap_or(0)));
+                let parts = [
+                    get(s, &["kernel_stack"]),
+                    get(s, &["pagetables"]),
+                    get(s, &["percpu"]),
+                    get(s, &["sock"]),
+                    slab,
+                ];
+                parts.iter().any(Option::is_some).then(|| parts.iter().flatten().sum())
+            });
+        }
+        StatsFormat::V1 | StatsFormat::V1Oneline => {
+            let shmem = get(s, &["total_shmem", "shmem"]);
+            b.anon = get(s, &["total_rss", "rss"]);
+            b.file = get(s, &["total_cache", "cache"]).map(|c| c.saturating_sub(shmem.unwrap_or(0)));
+            b.shmem = shmem;
+            b.dirty = get(s, &["total_dirty", "dirty"]);
+            b.writeback = get(s, &["total_writeback", "writeback"]);
+            b.kernel = ep.kmem.map(|k| k.usage_bytes);
+        }
+    }
+    b
+}
+
+fn from_mem_info(ep: &Episode) -> Option<Breakdown> {
+    let mi = ep.mem_info.as_ref()?;
+    let c = &mi.counters_bytes;
+    if c.is_empty() {
+        return None;
+    }
+    let shmem = get(c, &["shmem"]);
+    let anon = get(c, &["active_anon"])
+        .zip(get(c, &["inactive_anon"]))
+        .map(|(a, i)| (a + i).saturating_sub(shmem.unwrap_or(0)));
+    let slab = [
+        get(c, &["slab_reclaimable"]),
+        get(c, &["slab_unreclaimable"]),
+        get(c, &["pagetables"]),
+    ];
+    Some(Breakdown {
+        source: Some(Source::MemInfo),
+        total: mi.ram_bytes,
+        anon,
+        file: get(c, &["active_file"])
+            .zip(get(c, &["inactive_file"]))
+            .map(|(a, i)| a + i),
+        dirty: get(c, &["dirty"]),
+        writeback: get(c, &["writeback"]),
+        shmem,
+        kernel: slab.iter().any(Option::is_some).then(|| slab.iter().flatten().sum()),
+        free: get(c, &["free"]),
+    })
+}
+
+fn task_rss(ep: &Episode) -> Option<u64> {
+    if ep.tasks.is_empty() {
+        return None;
+    }
+    Some(ep.tasks.iter().map(|t| t.rss_bytes.unwrap_or(0)).sum())
+}
+
+fn from_tasks(ep: &Episode) -> Option<Breakdown> {
+    let rss = task_rss(ep)?;
+    let m = ep.memcg.as_ref()?;
+    let (usage, limit) = (m.usage_bytes?, m.limit_bytes?);
+    if (usage as f64) < AT_LIMIT * limit as f64 {
+        return None;
+    }
+    let kmem = ep.kmem.map(|k| k.usage_bytes);
+    let rest = usage.saturating_sub(rss).saturating_sub(kmem.unwrap_or(0));
+    let explains_little = (rss as f64) <= RSS_EXPLAINS_AT_MOST * usage as f64;
+    Some(Breakdown {
+        source: Some(Source::TaskTable),
+        total: Some(usage),
+        anon: Some(rss),
+        file: explains_little.then_some(rest),
+        kernel: kmem,
+        ..Breakdown::default()
+    })
+}
+
+/// The best breakdown the episode supports.
+pub fn breakdown(ep: &Episode) -> Breakdown {
+    let usage = ep.memcg.as_ref().and_then(|m| m.usage_bytes);
+    if ep.scope == Some(Scope::Memcg) || ep.memcg.is_some() {
+        if let Some((format, s)) = memcg_stats(ep) {
+            let mut b = from_stats(ep, format, &s);
+            let parts = [b.anon, b.file, b.shmem, b.kernel];
+            b.total = usage.or_else(|| parts.iter().any(Option::is_some).then(|| parts.iter().flatten().sum()));
+            if b.anon.is_some() || b.file.is_some() {
+                return b;
+            }
+        }
+        return from_tasks(ep).unwrap_or(Breakdown {
+            total: usage,
+            ..Breakdown::default()
+        });
+    }
+    from_mem_info(ep).unwrap_or_default()
+}
+
+impl Breakdown {
+    /// The evidence record: the breakdown plus task-table figures.
+    pub fn evidence(&self, ep: &Episode) -> Evidence {
+        let rss = task_rss(ep);
+        let limit = ep.memcg.as_ref().and_then(|m| m.limit_bytes);
+        let usage = ep.memcg.as_ref().and_then(|m| m.usage_bytes);
+        let base = limit.filter(|l| !crate::output::is_unlimited(*l)).or(self.total);
+        let top_task = ep
+            .tasks
+            .iter()
+            .max_by_key(|t| (t.rss_bytes.unwrap_or(0), std::cmp::Reverse(t.pid)))
+            .map(|t| {
+                let r = t.rss_bytes.unwrap_or(0);
+                TopTask {
+                    pid: t.pid,
+                    name: t.name.clone(),
+                    rss_bytes: r,
+                    share: base.and_then(|b| share(r, b)),
+                }
+            });
+        Evidence {
+            source: self.source,
+            total_bytes: self.total,
+            limit_bytes: limit,
+            anon_bytes: self.anon,
+            file_bytes: self.file,
+            dirty_bytes: self.dirty,
+            writeback_bytes: self.writeback,
+            shmem_bytes: self.shmem,
+            kernel_bytes: self.kernel,
+            free_bytes: self.free,
+            task_rss_bytes: rss,
+            unattributed_bytes: usage.zip(rss).map(|(u, r)| u.saturating_sub(r)),
+            share: None,
+            top_task,
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! Diagnosis: why an OOM happened, with the numbers that decided it and
+//! what to do about it.
+//!
+//! Pure: takes a finished [`Episode`] and returns a [`Diagnosis`]. The
+//! memory of the cgroup (or, for a global OOM, of the machine) is split into
+//! anonymous, page cache, shared memory and kernel memory from whichever
+//! source the report has ([`breakdown`]); the largest part names the cause,
+//! with page cache split by how much of it was dirty or under writeback
+//! (cache that cannot be dropped quickly). The thresholds are the constants
+//! below, documented in README "Diagnosis" and tested at their edges.
+
+mod breakdown;
+
+pub use breakdown::{breakdown, Breakdown, Source};
+
+use crate::model::{Episode, Scope};
+use serde::{Deserialize, Serialize};
+
+/// Dirty + writeback at or above this share of page cache makes the cache
+/// "write cache": it cannot be reclaimed until written back.
+pub const DIRTY_SHARE_OF_CACHE: f64 = 0.30;
+/// ...or at or above this share of all usage.
+pub const DIRTY_SHARE_OF_USAGE: f64 = 0.10;
+/// Without stats: the task table's RSS explaining at most this share of a
+/// memcg's usage at its limit means the rest was page cache the kernel could
+/// not reclaim (the seed 004 case).
+pub const RSS_EXPLAINS_AT_MOST: f64 = 0.50;
+/// Usage within this share of the limit counts as "at the limit".
+pub const AT_LIMIT: f64 = 0.95;
+/// Allocation orders above this are "costly" (PAGE_ALLOC_COSTLY_ORDER).
+pub const COSTLY_ORDER: i32 = 3;
+/// Free memory at or above this share of RAM when a costly allocation
+/// failed globally means fragmentation, not exhaustion.
+pub const FRAGMENTED_FREE_SHARE: f64 = 0.02;
+
+/// Why an OOM happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// Dirty / writeback page cache filled the limit.
+    WriteCache,
+    /// Clean, reclaimable page cache dominated, yet the OOM fired.
+    PageCache,
+    /// Anonymous memory of processes (a leak or an undersized limit).
+    Anon,
+    /// tmpfs / shared memory.
+    Shmem,
+    /// Kernel memory (slab, sockets, stacks, page tables).
+    Kernel,
+    /// A global high-order allocation failed while memory was free.
+    Fragmentation,
+    /// sysrq-f.
+    Manual,
+    /// The report does not decide.
+    Unknown,
+}
+
+impl Cause {
+    /// The schema's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::WriteCache => "write_cache",
+            Cause::PageCache => "page_cache",
+            Cause::Anon => "anon",
+            Cause::Shmem => "shmem",
+            Cause::Kernel => "kernel",
+            Cause::Fragmentation => "fragmentation",
+            Cause::Manual => "manual",
+            Cause::Unknown => "unknown",
+        }
+    }
+}
+
+/// The numbers behind a diagnosis, in bytes and shares of `total_bytes`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// Where the split came from: `memcg_stats`, `mem_info`, `task_table`.
+    pub source: Option<Source>,
+    /// What the shares are of: memcg usage, or RAM for a global OOM.
+    pub total_bytes: Option<u64>,
+    pub limit_bytes: Option<u64>,
+    pub anon_bytes: Option<u64>,
+    pub file_bytes: Option<u64>,
+    pub dirty_bytes: Option<u64>,
+    pub writeback_bytes: Option<u64>,
+    pub shmem_bytes: Option<u64>,
+    pub kernel_bytes: Option<u64>,
+    pub free_bytes: Option<u64>,
+    /// Σ RSS of the task table.
+    pub task_rss_bytes: Option<u64>,
+    /// usage − Σ task RSS: memory no process accounts for.
+    pub unattributed_bytes: Option<u64>,
+    /// Share of the total for the cause's own category.
+    pub share: Option<f64>,
+    /// The process holding the most RSS, with its share of the limit/total.
+    pub top_task: Option<TopTask>,
+}
+
+/// The largest process by RSS.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopTask {
+    pub pid: u32,
+    pub name: String,
+    pub rss_bytes: u64,
+    pub share: Option<f64>,
+}
+
+/// Cause, evidence and advice for one episode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Diagnosis {
+    pub cause: Cause,
+    /// One sentence for people.
+    pub summary: String,
+    pub evidence: Evidence,
+    pub advice: Vec<String>,
+}
+
+fn share(part: u64, total: u64) -> Option<f64> {
+    (total > 0).then(|| (part as f64 / total as f64 * 1000.0).round() / 1000.0)
+}
+
+fn pct(s: Option<f64>) -> String {
+    s.map_or("?".to_owned(), |s| format!("{:.0}%", s * 100.0))
+}
+
+/// Diagnose one episode.
+pub fn diagnose(ep: &Episode) -> Diagnosis {
+    let b = breakdown(ep);
+    let mut ev = b.evidence(ep);
+    if ep.manual {
+        return Diagnosis {
+            cause: Cause::Manual,
+            summary: "A manual OOM kill (sysrq-f): nothing ran out of memory.".to_owned(),
+            evidence: ev,
+            advice: vec![
+                "Find who triggered sysrq-f (an operator, a watchdog); no memory setting needs changing.".to_owned(),
+            ],
+        };
+    }
+    let total = ev.total_bytes.unwrap_or(0);
+    if ep.scope != Some(Scope::Memcg) {
+        if let Some(d) = fragmentation(ep, &ev) {
+            return d;
+        }
+    }
+    let parts = [
+        (Cause::Anon, ev.anon_bytes),
+        (Cause::PageCache, ev.file_bytes),
+        (Cause::Shmem, ev.shmem_bytes),
+        (Cause::Kernel, ev.kernel_bytes),
+    ];
+    let largest = parts
+        .iter()
+        .filter_map(|(c, v)| v.map(|v| (*c, v)))
+        .max_by_key(|(_, v)| *v);
+    let (mut cause, part) = match largest {
+        Some((c, v)) if v > 0 && total > 0 => (c, v),
+        _ => (Cause::Unknown, 0),
+    };
+    if cause == Cause::PageCache {
+        let dirty = ev.dirty_bytes.unwrap_or(0) + ev.writeback_bytes.unwrap_or(0);
+        let of_cache = dirty as f64 / part.max(1) as f64;
+        let of_usage = dirty as f64 / total.max(1) as f64;
+        if of_cache >= DIRTY_SHARE_OF_CACHE || of_usage >= DIRTY_SHARE_OF_USAGE || b.source == Some(Source::TaskTable) {
+            // From the task table alone the non-RSS part is inferred to be
+            // cache the kernel could not drop: dirty or under writeback.
+            cause = Cause::WriteCache;
+        }
+    }
+    ev.share = share(part, total);
+    let scope_word = if ep.scope == Some(Scope::Memcg) {
+        "the cgroup's"
+    } else {
+        "the machine's"
+    };
+    let (summary, advice) = match cause {
+        Cause::WriteCache => write_cache_text(ep, &ev, scope_word),
+        Cause::PageCache => (
+            format!(
+                "Page cache filled {} memory ({} of it) yet could not be reclaimed in time; little of it was dirty.",
+                scope_word,
+                pct(ev.share)
+            ),
+            vec![
+                "Check for mlocked or actively re-read files (unevictable, active_file) and for memory.min/low protection.".to_owned(),
+                "Set memory.high below the limit (cgroup v2) so reclaim starts before the OOM.".to_owned(),
+            ],
+        ),
+        Cause::Anon => anon_text(ep, &ev, scope_word),
+        Cause::Shmem => (
+            format!("Shared memory (tmpfs, /dev/shm, memfd) held {} of {} memory; it cannot be reclaimed without swap.", pct(ev.share), scope_word),
+            vec![
+                "Find large files in tmpfs mounts (emptyDir medium: Memory, /dev/shm) and size-limit them.".to_owned(),
+                "Count tmpfs usage in the memory limit or move the data to disk.".to_owned(),
+            ],
+        ),
+        Cause::Kernel => (
+            format!("Kernel memory (slab, sockets, stacks, page tables) held {} of {} memory.", pct(ev.share), scope_word),
+            vec![
+                "Look for socket buffers or dentry/inode slab growth (many connections or files).".to_owned(),
+                "On cgroup v1 set a kmem limit or move to cgroup v2, which accounts kernel memory with the rest.".to_owned(),
+            ],
+        ),
+        _ => (
+            "The report does not carry enough numbers to tell why memory ran out.".to_owned(),
+            vec!["Keep vm.oom_dump_tasks=1 and capture cgroup snapshots (oomctl snapshot) so the next report can be diagnosed.".to_owned()],
+        ),
+    };
+    Diagnosis {
+        cause,
+        summary,
+        evidence: ev,
+        advice,
+    }
+}
+
+fn write_cache_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<String>) {
+    let victim = ep
+        .victims
+        .first()
+        .map(|v| format!("{} ({})", v.comm, v.pid))
+        .unwrap_or_else(|| "a process".to_owned());
+    let rss = ev
+        .task_rss_bytes
+        .map(crate::output::human_bytes)
+        .unwrap_or_else(|| "?".to_owned());
+    let summary = match ev.dirty_bytes.zip(ev.writeback_bytes) {
+        Some((d, w)) => format!(
+            "Write cache filled {} memory: {} was page cache, {} of it dirty or under writeback, while processes held {}; {} was killed for memory it did not use.",
+            scope_word,
+            pct(ev.share),
+            crate::output::human_bytes(d + w),
+            rss,
+            victim
+        ),
+        None => format!(
+            "Page cache from writes most likely filled {} memory: processes held {} ({} of usage) and the rest, {}, was cache the kernel could not reclaim; {} was killed for memory it did not use.",
+            scope_word,
+            rss,
+            pct(ev.task_rss_bytes.zip(ev.total_bytes).and_then(|(r, t)| share(r, t))),
+            ev.unattributed_bytes.map(crate::output::human_bytes).unwrap_or_else(|| "?".to_owned()),
+            victim
+        ),
+    };
+    let advice = vec![
+        "Write with O_DIRECT or sync in bounded chunks in the writer (qemu-img: -t none or -t directsync instead of writeback; dd: oflag=direct).".to_owned(),
+        "Lower the dirty thresholds (vm.dirty_bytes / vm.dirty_background_bytes) so writeback starts sooner, or use cgroup v2, whose writeback is throttled per cgroup.".to_owned(),
+        "Raise the limit only as a stopgap: the cache grows to any limit while the disk is slower than the writer.".to_owned(),
+    ];
+    (summary, advice)
+}
+
+fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<String>) {
+    let _ = ep;
+    match &ev.top_task {
+        Some(t) if t.share.is_some_and(|s| s >= 0.5) => (
+            format!(
+                "Process memory filled {} memory ({} anonymous); {} ({}) alone held {} ({} of it): a leak or a limit too small for it.",
+                scope_word,
+                pct(ev.share),
+                t.name,
+                t.pid,
+                crate::output::human_bytes(t.rss_bytes),
+                pct(t.share)
+            ),
+            vec![
+                format!("Profile {} ({}): if its memory grows without bound it leaks; if it plateaus, raise the limit above that plateau.", t.name, t.pid),
+                "Set memory.high (cgroup v2) a little below the limit to throttle and observe before the kill.".to_owned(),
+            ],
+        ),
+        _ => (
+            format!("Process memory filled {} memory ({} anonymous), spread over several processes: the limit is too small for the workload.", scope_word, pct(ev.share)),
+            vec![
+                "Raise the limit to the workload's peak, or reduce the number of processes/workers.".to_owned(),
+                "Check each process's growth over time; no single one dominates.".to_owned(),
+            ],
+        ),
+    }
+}
+
+/// A global costly-order allocation failing while memory was free.
+fn fragmentation(ep: &Episode, ev: &Evidence) -> Option<Diagnosis> {
+    let order = ep.trigger.as_ref()?.order?;
+    let free = ev.free_bytes?;
+    let ram = ep.mem_info.as_ref()?.ram_bytes?;
+    if order <= COSTLY_ORDER || (free as f64) < FRAGMENTED_FREE_SHARE * ram as f64 {
+        return None;
+    }
+    Some(Diagnosis {
+        cause: Cause::Fragmentation,
+        summary: format!(
+            "An order-{order} allocation ({} contiguous) failed while {} was free: memory was fragmented, not exhausted.",
+            crate::output::human_bytes(4096u64 << order.clamp(0, 20)),
+            crate::output::human_bytes(free)
+        ),
+        evidence: Evidence { share: share(free, ram), ..ev.clone() },
+        advice: vec![
+            "Find the caller of the high-order allocation (the trigger's call trace) and make it use smaller or vmalloc'd buffers.".to_owned(),
+            "Raise vm.min_free_kbytes and enable proactive compaction (vm.compaction_proactiveness).".to_owned(),
+        ],
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,199 @@
+//! Diagnosis rules on small episodes, thresholds tested at their edges.
+
+use super::*;
+use crate::model::{Counter, MemInfo, Memcg, MemcgStats, StatsFormat, TaskRow, Trigger, Victim};
+use std::collections::BTreeMap;
+
+const MIB: u64 = 1 << 20;
+
+fn memcg(usage: u64, limit: u64) -> Episode {
+    Episode {
+        scope: Some(Scope::Memcg),
+        memcg: Some(Memcg {
+            path: Some("/p".into()),
+            usage_bytes: Some(usage),
+            limit_bytes: Some(limit),
+            failcnt: Some(1),
+        }),
+        victims: vec![Victim {
+            pid: 7,
+            comm: "w".into(),
+            ..Victim::default()
+        }],
+        complete: true,
+        ..Episode::default()
+    }
+}
+
+fn stats(format: StatsFormat, kv: &[(&str, u64)]) -> MemcgStats {
+    MemcgStats {
+        path: "/p".into(),
+        format,
+        stats: kv.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<_, _>>(),
+    }
+}
+
+fn task(pid: u32, rss: u64) -> TaskRow {
+    TaskRow {
+        pid,
+        rss_bytes: Some(rss),
+        name: format!("t{pid}"),
+        ..TaskRow::default()
+    }
+}
+
+#[test]
+fn seed_004_without_stats_is_write_cache() {
+    // Seed 004: usage = limit = 585936 kB, three tasks with 1 + 5758 + 4380
+    // pages of RSS, kmem 24148 kB, no stats lines.
+    let mut e = memcg(585936 * 1024, 585936 * 1024);
+    e.kmem = Some(Counter {
+        usage_bytes: 24148 * 1024,
+        limit_bytes: u64::MAX,
+        failcnt: 0,
+    });
+    e.tasks = vec![task(17998, 4096), task(18524, 5758 * 4096), task(3422, 4380 * 4096)];
+    let d = diagnose(&e);
+    assert_eq!(d.cause, Cause::WriteCache);
+    assert_eq!(d.evidence.source, Some(Source::TaskTable));
+    assert_eq!(d.evidence.task_rss_bytes, Some(10139 * 4096));
+    assert_eq!(d.evidence.unattributed_bytes, Some(585936 * 1024 - 10139 * 4096));
+    assert!(
+        d.summary.contains("w (7) was killed for memory it did not use"),
+        "{}",
+        d.summary
+    );
+    assert!(d.advice[0].contains("O_DIRECT"));
+}
+
+#[test]
+fn rss_explaining_half_is_the_edge() {
+    let mut e = memcg(100 * MIB, 100 * MIB);
+    e.tasks = vec![task(1, 50 * MIB)];
+    assert_eq!(
+        diagnose(&e).cause,
+        Cause::WriteCache,
+        "50% explained: still the cache's doing"
+    );
+    e.tasks = vec![task(1, 50 * MIB + 4096)];
+    assert_eq!(diagnose(&e).cause, Cause::Anon);
+    // Usage below the limit: the task table alone does not decide.
+    let mut e = memcg(90 * MIB, 100 * MIB);
+    e.tasks = vec![task(1, 10 * MIB)];
+    assert_eq!(diagnose(&e).cause, Cause::Unknown);
+}
+
+#[test]
+fn dirty_share_of_cache_edge() {
+    let mk = |dirty: u64| {
+        let mut e = memcg(100 * MIB, 100 * MIB);
+        e.memcg_stats = vec![stats(
+            StatsFormat::V1,
+            &[
+                ("total_cache", 60 * MIB),
+                ("total_rss", 40 * MIB),
+                ("total_dirty", dirty),
+                ("total_writeback", 0),
+            ],
+        )];
+        diagnose(&e).cause
+    };
+    assert_eq!(mk(18 * MIB), Cause::WriteCache, "30% of cache");
+    // 9 MiB is 15% of cache and 9% of usage: under both thresholds.
+    assert_eq!(mk(9 * MIB), Cause::PageCache);
+    // 10 MiB: 16.7% of cache but 10% of usage.
+    assert_eq!(mk(10 * MIB), Cause::WriteCache);
+}
+
+#[test]
+fn v2_keys_shmem_and_kernel() {
+    let mut e = memcg(100 * MIB, 100 * MIB);
+    e.memcg_stats = vec![stats(
+        StatsFormat::V2,
+        &[
+            ("anon", 10 * MIB),
+            ("file", 85 * MIB),
+            ("shmem", 80 * MIB),
+            ("kernel", 5 * MIB),
+        ],
+    )];
+    let d = diagnose(&e);
+    assert_eq!(
+        (d.cause, d.evidence.shmem_bytes, d.evidence.file_bytes),
+        (Cause::Shmem, Some(80 * MIB), Some(5 * MIB))
+    );
+    e.memcg_stats = vec![stats(
+        StatsFormat::V2,
+        &[
+            ("anon", 10 * MIB),
+            ("file", 5 * MIB),
+            ("slab_reclaimable", 30 * MIB),
+            ("slab_unreclaimable", 40 * MIB),
+            ("sock", 10 * MIB),
+        ],
+    )];
+    let d = diagnose(&e);
+    assert_eq!((d.cause, d.evidence.kernel_bytes), (Cause::Kernel, Some(80 * MIB)));
+}
+
+#[test]
+fn anon_names_the_process() {
+    let mut e = memcg(100 * MIB, 100 * MIB);
+    e.memcg_stats = vec![stats(StatsFormat::V1, &[("rss", 95 * MIB), ("cache", 5 * MIB)])];
+    e.tasks = vec![task(1, 90 * MIB), task(2, 5 * MIB)];
+    let d = diagnose(&e);
+    assert_eq!(d.cause, Cause::Anon);
+    assert!(
+        d.summary.contains("t1 (1) alone held 90.0 MiB (90% of it)"),
+        "{}",
+        d.summary
+    );
+}
+
+#[test]
+fn oneline_blocks_sum_over_the_hierarchy() {
+    let mut e = memcg(100 * MIB, 100 * MIB);
+    e.memcg_stats = vec![
+        stats(StatsFormat::V1Oneline, &[("cache", 0), ("rss", 0)]),
+        stats(
+            StatsFormat::V1Oneline,
+            &[("cache", 70 * MIB), ("rss", 10 * MIB), ("dirty", 40 * MIB)],
+        ),
+    ];
+    let d = diagnose(&e);
+    assert_eq!((d.cause, d.evidence.file_bytes), (Cause::WriteCache, Some(70 * MIB)));
+}
+
+#[test]
+fn global_fragmentation_manual_and_unknown() {
+    let mut e = Episode {
+        scope: Some(Scope::Global),
+        trigger: Some(Trigger {
+            order: Some(4),
+            ..Trigger::default()
+        }),
+        mem_info: Some(MemInfo {
+            counters_bytes: [
+                ("free", 500 * MIB),
+                ("active_anon", 3000 * MIB),
+                ("inactive_anon", 100 * MIB),
+                ("shmem", 0),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
+            ram_bytes: Some(4096 * MIB),
+            ..MemInfo::default()
+        }),
+        ..Episode::default()
+    };
+    assert_eq!(diagnose(&e).cause, Cause::Fragmentation);
+    e.trigger = Some(Trigger {
+        order: Some(3),
+        ..Trigger::default()
+    });
+    assert_eq!(diagnose(&e).cause, Cause::Anon, "order 3 is not costly");
+    e.manual = true;
+    assert_eq!(diagnose(&e).cause, Cause::Manual);
+    assert_eq!(diagnose(&Episode::default()).cause, Cause::Unknown);
+}
