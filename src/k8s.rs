@@ -4,6 +4,8 @@
 //! driver (`…kubepods-burstable-pod<uid_with_underscores>.slice/cri-containerd-<id>.scope`).
 //! Matching is by path segment, never by prefix, so custom cgroup roots work.
 
+use serde::{Deserialize, Serialize};
+
 /// Pod UID (with dashes) and container id found in a cgroup path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PodRef {
@@ -11,15 +13,81 @@ pub struct PodRef {
     pub container_id: Option<String>,
 }
 
+/// Everything a cgroup path says about who owns it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attribution {
+    /// Pod UID with dashes (static pods: 32 hex digits as kubelet wrote it).
+    pub pod_uid: Option<String>,
+    /// `guaranteed`, `burstable` or `besteffort`.
+    pub qos: Option<String>,
+    /// Container id (full, as in the path).
+    pub container_id: Option<String>,
+    /// `docker`, `containerd` or `cri-o` when the path names it.
+    pub runtime: Option<String>,
+    /// systemd unit the cgroup is (`foo.service`, `session-3.scope`).
+    pub unit: Option<String>,
+}
+
 /// The pod and container a cgroup path belongs to, if it is a pod's.
 pub fn pod_ref(path: &str) -> Option<PodRef> {
-    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let (i, uid) = segs.iter().enumerate().find_map(|(i, s)| pod_uid(s).map(|u| (i, u)))?;
-    let container_id = segs.get(i + 1).and_then(|s| container_id(s));
+    let a = attribute(path);
     Some(PodRef {
-        pod_uid: uid,
-        container_id,
+        pod_uid: a.pod_uid?,
+        container_id: a.container_id,
     })
+}
+
+/// Attribute a cgroup path (cgroupfs or systemd driver, any cgroup root).
+pub fn attribute(path: &str) -> Attribution {
+    // `…-pod<uid>.slice:cri-containerd:<id>` (containerd's cgroupfs names
+    // under a systemd kubelet) is a pod and a container in one segment.
+    let segs: Vec<&str> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .flat_map(|s| match s.find(".slice:") {
+            Some(i) => vec![&s[..i + 6], &s[i + 7..]],
+            None => vec![s],
+        })
+        .collect();
+    let mut a = Attribution::default();
+    let pod = segs.iter().enumerate().find_map(|(i, s)| pod_uid(s).map(|u| (i, u)));
+    if let Some((i, uid)) = pod {
+        a.pod_uid = Some(uid);
+        a.qos = Some(qos(&segs[..=i]).to_owned());
+        if let Some((id, rt)) = segs.get(i + 1).and_then(|s| container_id(s)) {
+            a.container_id = Some(id);
+            a.runtime = rt.map(str::to_owned);
+        }
+    } else if let Some(i) = segs.iter().position(|s| *s == "docker") {
+        // Plain docker with the cgroupfs driver: /docker/<id>.
+        if let Some((id, _)) = segs.get(i + 1).and_then(|s| container_id(s)) {
+            a.container_id = Some(id);
+            a.runtime = Some("docker".to_owned());
+        }
+    } else if let Some((id, Some(rt))) = segs.last().and_then(|s| container_id(s)) {
+        // systemd driver outside Kubernetes: docker-<id>.scope.
+        a.container_id = Some(id);
+        a.runtime = Some(rt.to_owned());
+    }
+    if a.container_id.is_none() {
+        a.unit = segs
+            .last()
+            .filter(|s| s.ends_with(".service") || s.ends_with(".scope"))
+            .map(|s| (*s).to_owned());
+    }
+    a
+}
+
+/// QoS class from the segments down to the pod's.
+fn qos(segs: &[&str]) -> &'static str {
+    if segs.iter().any(|s| s.contains("besteffort")) {
+        "besteffort"
+    } else if segs.iter().any(|s| s.contains("burstable")) {
+        "burstable"
+    } else {
+        "guaranteed"
+    }
 }
 
 /// `pod<uid>` (cgroupfs) or `kubepods[-qos]-pod<uid_>.slice` (systemd).
@@ -37,19 +105,29 @@ fn pod_uid(seg: &str) -> Option<String> {
 
 /// `<64 hex>`, `docker-<id>.scope`, `cri-containerd-<id>.scope`,
 /// `crio-<id>.scope`, `…:cri-containerd:<id>`; not `crio-conmon-…`.
-fn container_id(seg: &str) -> Option<String> {
+/// Returns the id and the runtime when the name says it.
+fn container_id(seg: &str) -> Option<(String, Option<&'static str>)> {
     let s = seg.strip_suffix(".scope").unwrap_or(seg);
-    let id = if let Some((_, id)) = s.rsplit_once(':') {
-        id
+    let runtime = |prefix: &str| match prefix {
+        "docker" => Some("docker"),
+        "cri-containerd" => Some("containerd"),
+        "crio" => Some("cri-o"),
+        _ => None,
+    };
+    let (id, rt) = if let Some((head, id)) = s.rsplit_once(':') {
+        (id, head.rsplit(':').next().and_then(runtime))
     } else if s.starts_with("crio-conmon-") {
         return None;
     } else {
-        ["docker-", "cri-containerd-", "crio-"]
+        match ["docker", "cri-containerd", "crio"]
             .iter()
-            .find_map(|p| s.strip_prefix(p))
-            .unwrap_or(s)
+            .find_map(|p| s.strip_prefix(&format!("{p}-")).map(|id| (id, runtime(p))))
+        {
+            Some(x) => x,
+            None => (s, None),
+        }
     };
-    (id.len() >= 12 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| id.to_owned())
+    (id.len() >= 12 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| (id.to_owned(), rt))
 }
 
 #[cfg(test)]
@@ -76,5 +154,35 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.container_id, None);
+    }
+
+    #[test]
+    fn qos_runtime_and_non_kubernetes() {
+        let a = attribute("/kubelet.slice/kubelet-kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod6b212546_f5dd_4fdf_bcc7_72a686638102.slice/crio-0123456789abcdef0123.scope");
+        assert_eq!(
+            (a.qos.as_deref(), a.runtime.as_deref()),
+            (Some("besteffort"), Some("cri-o"))
+        );
+        let a = attribute(
+            "/kubepods.slice/kubepods-pod6b212546_f5dd_4fdf_bcc7_72a686638102.slice/docker-0123456789abcdef0123.scope",
+        );
+        assert_eq!(
+            (a.qos.as_deref(), a.runtime.as_deref()),
+            (Some("guaranteed"), Some("docker"))
+        );
+        let a = attribute(
+            "/kubepods-burstable-pod6b212546_f5dd_4fdf_bcc7_72a686638102.slice:cri-containerd:0123456789abcdef0123",
+        );
+        assert_eq!(
+            (a.qos.as_deref(), a.runtime.as_deref(), a.container_id.as_deref()),
+            (Some("burstable"), Some("containerd"), Some("0123456789abcdef0123"))
+        );
+        let a = attribute("/docker/0123456789abcdef0123456789abcdef");
+        assert_eq!((a.pod_uid, a.runtime.as_deref()), (None, Some("docker")));
+        let a = attribute("/system.slice/docker-0123456789abcdef0123.scope");
+        assert_eq!(a.runtime.as_deref(), Some("docker"));
+        let a = attribute("/system.slice/mysqld.service");
+        assert_eq!((a.unit.as_deref(), a.container_id), (Some("mysqld.service"), None));
+        assert_eq!(attribute("/"), Attribution::default());
     }
 }
