@@ -1,10 +1,30 @@
 //! Log containers: turn one physical line of a log file into the kernel
 //! message(s) it carries, with whatever timing the container records.
 //!
-//! INTERFACE PINNED BY THE CORE (do not change the public signatures below
-//! without agreement): `Container`, `Stamp`, `LogLine`, `Decoder::new`,
-//! `Decoder::decode`, `Decoder::container`.
+//! The same printk line reaches an operator in many wrappings (see
+//! shared/REFERENCE.md §3): `dmesg` and its `-T`/`-r`/`-x`/`--time-format iso`
+//! variants, printk caller ids, syslog files, `journalctl -k` in its text and
+//! JSON forms, raw `/dev/kmsg` records, Fluent Bit's kmsg JSON, or pasted into
+//! an article or an e-mail. A [`Decoder`] removes the wrapping and keeps what
+//! it says about time and place in a [`Stamp`].
+//!
+//! Rules every container follows:
+//! - any bytes are accepted: invalid UTF-8 is replaced, never fatal;
+//! - e-mail quoting (`> `, `>> `) and indentation are removed first, so
+//!   reports pasted into other text are found;
+//! - ANSI colour sequences (`dmesg --color=always`) are removed;
+//! - lines that a container marks as not from the kernel (a syslog line of
+//!   another program, a journal entry of another transport, a kmsg record of
+//!   a user-space facility, a kmsg dictionary line) yield nothing;
+//! - a line no container claims is passed on whole, as a bare message.
+//!
+//! Wall-clock times are normalised to ISO 8601: converted to UTC with a `Z`
+//! when the log gives an offset, left as local time without zone when it does
+//! not (`dmesg -T`, classic syslog). Classic syslog prints no year: without
+//! `--year` its wall clock stays raw only.
 
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
+use serde_json::Value;
 use std::borrow::Cow;
 
 /// The log container a file (or a line) is written in.
@@ -25,6 +45,21 @@ pub enum Container {
     FluentBit,
     /// Bare kernel messages without any envelope (pasted text).
     Plain,
+}
+
+impl Container {
+    /// The name used by `--input-format` and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Container::Auto => "auto",
+            Container::Dmesg => "dmesg",
+            Container::Syslog => "syslog",
+            Container::JournalJson => "journal-json",
+            Container::Kmsg => "kmsg",
+            Container::FluentBit => "fluent-bit",
+            Container::Plain => "plain",
+        }
+    }
 }
 
 /// Where a message sits in time and place, as far as its container says.
@@ -56,24 +91,763 @@ pub struct LogLine<'a> {
 /// Per-file decoding state.
 #[derive(Debug)]
 pub struct Decoder {
-    // implementation-defined
+    forced: Container,
+    detected: Container,
+    year: Option<i32>,
+    /// From journalctl's `-- Boot <id> --` separators.
+    boot_id: Option<String>,
+}
+
+/// What a container made of a line.
+enum Got<'s> {
+    /// Messages with their stamp.
+    Msgs(Stamp, Vec<Cow<'s, str>>),
+    /// The container owns the line but it carries no kernel message.
+    Skip,
 }
 
 impl Decoder {
     /// `forced`: `Container::Auto` to detect, anything else to force.
     /// `assume_year`: year for containers that print none (classic syslog).
     pub fn new(forced: Container, assume_year: Option<i32>) -> Decoder {
-        todo!()
+        Decoder {
+            forced,
+            detected: Container::Auto,
+            year: assume_year,
+            boot_id: None,
+        }
     }
 
     /// The container detected so far (Auto until something specific was seen).
     pub fn container(&self) -> Container {
-        todo!()
+        match self.forced {
+            Container::Auto => self.detected,
+            forced => forced,
+        }
     }
 
     /// Decode one physical line (without its trailing `\n`/`\r\n`) and push
     /// the kernel messages it carries onto `out` (zero, one or several).
     pub fn decode<'a>(&mut self, line: &'a [u8], out: &mut Vec<LogLine<'a>>) {
-        todo!()
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        match String::from_utf8_lossy(line) {
+            Cow::Borrowed(s) => self.decode_str(s, out),
+            Cow::Owned(s) => {
+                let mut tmp = Vec::new();
+                self.decode_str(&s, &mut tmp);
+                out.extend(tmp.into_iter().map(|l| LogLine {
+                    stamp: l.stamp,
+                    text: Cow::Owned(l.text.into_owned()),
+                }));
+            }
+        }
+    }
+
+    fn decode_str<'s>(&mut self, s: &'s str, out: &mut Vec<LogLine<'s>>) {
+        if s.contains("\x1b[") {
+            let plain = strip_ansi(s);
+            let mut tmp = Vec::new();
+            self.decode_clean(&plain, &mut tmp);
+            out.extend(tmp.into_iter().map(|l| LogLine {
+                stamp: l.stamp,
+                text: Cow::Owned(l.text.into_owned()),
+            }));
+        } else {
+            self.decode_clean(s, out);
+        }
+    }
+
+    fn decode_clean<'s>(&mut self, s: &'s str, out: &mut Vec<LogLine<'s>>) {
+        // A kmsg dictionary line (` SUBSYSTEM=…`) belongs to the record above.
+        if self.container() == Container::Kmsg && s.starts_with(' ') {
+            return;
+        }
+        let body = strip_quoting(s);
+        let got = match self.forced {
+            Container::Auto => {
+                let order = [
+                    Container::JournalJson,
+                    Container::FluentBit,
+                    Container::Kmsg,
+                    Container::Syslog,
+                    Container::Dmesg,
+                ];
+                order.into_iter().find_map(|c| {
+                    let g = self.try_container(c, body)?;
+                    if self.detected == Container::Auto {
+                        self.detected = c;
+                    }
+                    Some(g)
+                })
+            }
+            Container::Plain => None,
+            forced => self.try_container(forced, body),
+        };
+        match got {
+            Some(Got::Msgs(stamp, msgs)) => out.extend(msgs.into_iter().map(|text| LogLine {
+                stamp: stamp.clone(),
+                text,
+            })),
+            Some(Got::Skip) => {}
+            None => out.push(LogLine {
+                stamp: Stamp::default(),
+                text: Cow::Borrowed(body),
+            }),
+        }
+    }
+
+    fn try_container<'s>(&mut self, c: Container, s: &'s str) -> Option<Got<'s>> {
+        match c {
+            Container::JournalJson => journal_json(s),
+            Container::FluentBit => fluent_bit(s),
+            Container::Kmsg => kmsg(s),
+            Container::Syslog => self.syslog(s),
+            Container::Dmesg => dmesg(s).map(|(stamp, msg)| Got::Msgs(stamp, vec![Cow::Borrowed(msg)])),
+            Container::Auto | Container::Plain => None,
+        }
+    }
+
+    /// syslog files and `journalctl -k` text output.
+    fn syslog<'s>(&mut self, s: &'s str) -> Option<Got<'s>> {
+        if let Some(rest) = s.strip_prefix("-- ") {
+            // journalctl separators: `-- Boot <id> --`, `-- Logs begin at …`.
+            if let Some(id) = rest.strip_prefix("Boot ").and_then(|r| r.strip_suffix(" --")) {
+                if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    self.boot_id = Some(id.to_owned());
+                }
+                return Some(Got::Skip);
+            }
+            if rest.starts_with("Logs begin at ")
+                || rest.starts_with("Journal begins at ")
+                || rest.starts_with("No entries --")
+                || rest == "Reboot --"
+            {
+                return Some(Got::Skip);
+            }
+            return None;
+        }
+        let mut stamp = Stamp::default();
+        // An optional `<PRI>` from a forwarded message.
+        let (pri, mut rest) = strip_pri(s);
+        if pri.is_some() {
+            if let Some(r) = rest.strip_prefix("1 ") {
+                return rfc5424(r, self.boot_id.as_deref());
+            }
+        }
+        let strict;
+        if let Some((wall, raw_len, r)) = iso_prefix(rest) {
+            stamp.wall = Some(wall);
+            stamp.wall_raw = Some(rest[..raw_len].to_owned());
+            rest = r;
+            strict = Strictness::HostAndTag;
+        } else if let Some((raw_len, wall, r)) = self.classic_prefix(rest) {
+            stamp.wall = wall;
+            stamp.wall_raw = Some(rest[..raw_len].to_owned());
+            rest = r;
+            strict = Strictness::Any;
+        } else if let Some((raw_len, wall, r)) = full_prefix(rest) {
+            stamp.wall = wall;
+            stamp.wall_raw = Some(rest[..raw_len].to_owned());
+            rest = r;
+            strict = Strictness::Any;
+        } else if let Some((us, r)) = bracket_uptime(rest) {
+            // short-monotonic: `[  123.456789] host kernel: msg`.
+            stamp.uptime_us = Some(us);
+            rest = r.strip_prefix(' ')?;
+            strict = Strictness::KernelOnly;
+        } else {
+            return None;
+        }
+        let (host, tag, msg) = host_tag(rest)?;
+        let kernel = tag == "kernel" || tag.starts_with("kernel[");
+        match strict {
+            Strictness::KernelOnly if !kernel || host.is_none() => return None,
+            Strictness::HostAndTag if !kernel && host.is_none() => return None,
+            _ => {}
+        }
+        if !kernel {
+            return Some(Got::Skip);
+        }
+        stamp.host = host.map(str::to_owned);
+        stamp.boot_id = self.boot_id.clone();
+        let msgs = split_rsyslog(msg, &mut stamp);
+        Some(Got::Msgs(stamp, msgs))
+    }
+
+    /// Classic `Mmm dd HH:MM:SS[.frac] ` (BSD syslog, `journalctl` short and
+    /// short-precise): length of the stamp, its wall clock if a year is known,
+    /// and the rest after one space.
+    fn classic_prefix<'s>(&self, s: &'s str) -> Option<(usize, Option<String>, &'s str)> {
+        let (mon, r) = s.split_once(' ')?;
+        let month = month_number(mon)?;
+        let r2 = r.trim_start_matches(' ');
+        let (day, r3) = r2.split_once(' ')?;
+        let day: u32 = digits(day, 1, 2)?.parse().ok()?;
+        let (time, r4) = r3.split_once(' ')?;
+        let (h, m, sec, frac) = parse_time(time)?;
+        let len = s.len() - r4.len() - 1;
+        let wall = self
+            .year
+            .and_then(|y| naive_iso(y, month, day, h, m, sec, frac).map(|d| fmt_naive(&d, frac.is_some())));
+        Some((len, wall, r4))
     }
 }
+
+#[derive(Clone, Copy)]
+enum Strictness {
+    /// A month-name stamp is enough evidence of syslog.
+    Any,
+    /// After an ISO stamp, `dmesg --time-format iso` is also possible: only
+    /// `host tag:` or `kernel:` is syslog.
+    HostAndTag,
+    /// After `[uptime]`, only `host kernel:` (otherwise it is dmesg).
+    KernelOnly,
+}
+
+/// Split `[host ]tag: msg` into its parts; the host is absent when the first
+/// token is already the tag.
+fn host_tag(s: &str) -> Option<(Option<&str>, &str, &str)> {
+    let (first, rest) = s.split_once(' ').unwrap_or((s, ""));
+    if let Some(tag) = tag_token(first) {
+        return Some((None, tag, rest));
+    }
+    if first.is_empty() || first.contains(':') {
+        return None;
+    }
+    let (second, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    let tag = tag_token(second)?;
+    Some((Some(first), tag, rest))
+}
+
+/// A syslog tag `name:` or `name[pid]:`, returned without the colon.
+fn tag_token(t: &str) -> Option<&str> {
+    let tag = t.strip_suffix(':')?;
+    let name = tag.split('[').next()?;
+    let ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b'@'));
+    (ok && (!tag.contains('[') || tag.ends_with(']'))).then_some(tag)
+}
+
+/// rsyslog escapes a message's newlines as `#012` and tabs as `#011`: one
+/// physical line may carry several kernel lines. The first keeps the printk
+/// timestamp, which is moved into the stamp.
+fn split_rsyslog<'s>(msg: &'s str, stamp: &mut Stamp) -> Vec<Cow<'s, str>> {
+    let mut out = Vec::new();
+    for (i, piece) in msg.split("#012").enumerate() {
+        let piece = if i == 0 { inner_dmesg(piece, stamp) } else { piece };
+        out.push(if piece.contains("#011") {
+            Cow::Owned(piece.replace("#011", "\t"))
+        } else {
+            Cow::Borrowed(piece)
+        });
+    }
+    out
+}
+
+/// A printk `[  123.456789]` (and caller id) at the start of a message that
+/// arrived in another container (syslog's `kernel: [ts] msg`).
+fn inner_dmesg<'s>(msg: &'s str, stamp: &mut Stamp) -> &'s str {
+    let Some((us, rest)) = bracket_uptime(msg) else {
+        return msg;
+    };
+    if stamp.uptime_us.is_none() {
+        stamp.uptime_us = Some(us);
+    }
+    let (caller, rest) = strip_caller(rest);
+    if caller.is_some() {
+        stamp.caller = caller.map(str::to_owned);
+    }
+    rest.strip_prefix(' ').unwrap_or(rest)
+}
+
+/// RFC 5424: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD MSG` (after `1 `).
+fn rfc5424<'s>(s: &'s str, boot_id: Option<&str>) -> Option<Got<'s>> {
+    let mut parts = s.splitn(6, ' ');
+    let ts = parts.next()?;
+    let host = parts.next()?;
+    let app = parts.next()?;
+    let _procid = parts.next()?;
+    let _msgid = parts.next()?;
+    let rest = parts.next().unwrap_or("");
+    let msg = if let Some(r) = rest.strip_prefix("- ") {
+        r
+    } else if rest == "-" {
+        ""
+    } else if rest.starts_with('[') {
+        // Structured data: skip `[...]` groups (values may hold `\]`).
+        let b = rest.as_bytes();
+        let mut i = 0;
+        while i < b.len() && b[i] == b'[' {
+            while i < b.len() && b[i] != b']' {
+                i += if b[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+        }
+        rest.get(i..)?.strip_prefix(' ').unwrap_or("")
+    } else {
+        return None;
+    };
+    if app != "kernel" {
+        return Some(Got::Skip);
+    }
+    let mut stamp = Stamp {
+        wall_raw: (ts != "-").then(|| ts.to_owned()),
+        wall: iso_prefix(&format!("{ts} ")).map(|(w, _, _)| w),
+        host: (host != "-").then(|| host.to_owned()),
+        boot_id: boot_id.map(str::to_owned),
+        ..Stamp::default()
+    };
+    let msg = msg.strip_prefix('\u{feff}').unwrap_or(msg);
+    let msgs = split_rsyslog(msg, &mut stamp);
+    Some(Got::Msgs(stamp, msgs))
+}
+
+/// `dmesg` in all its forms. Returns the stamp and the message.
+fn dmesg(s: &str) -> Option<(Stamp, &str)> {
+    let mut stamp = Stamp::default();
+    let (pri, rest) = strip_pri(s);
+    let (fac, rest) = strip_facility_level(rest);
+    let prefixed = pri.is_some() || fac;
+    if let Some((us, r)) = bracket_uptime(rest) {
+        stamp.uptime_us = Some(us);
+        let (caller, r) = strip_caller(r);
+        stamp.caller = caller.map(str::to_owned);
+        return Some((stamp, r.strip_prefix(' ').unwrap_or(r)));
+    }
+    if let Some((raw, wall, r)) = bracket_ctime(rest) {
+        stamp.wall_raw = Some(raw.to_owned());
+        stamp.wall = wall;
+        let (caller, r) = strip_caller(r);
+        stamp.caller = caller.map(str::to_owned);
+        return Some((stamp, r.strip_prefix(' ').unwrap_or(r)));
+    }
+    if let Some((wall, len, r)) = iso_prefix(rest) {
+        // `dmesg --time-format iso`.
+        stamp.wall = Some(wall);
+        stamp.wall_raw = Some(rest[..len].to_owned());
+        return Some((stamp, r));
+    }
+    if let (Some(caller), r) = strip_caller(rest) {
+        // A caller id without a time (`dmesg -t` of a kernel with
+        // CONFIG_PRINTK_CALLER).
+        stamp.caller = Some(caller.to_owned());
+        return Some((stamp, r.strip_prefix(' ').unwrap_or(r)));
+    }
+    prefixed.then_some((stamp, rest))
+}
+
+/// `<N>` (syslog priority, `dmesg -r`): the number and the rest.
+fn strip_pri(s: &str) -> (Option<u32>, &str) {
+    let Some(r) = s.strip_prefix('<') else {
+        return (None, s);
+    };
+    let Some(end) = r.find('>') else {
+        return (None, s);
+    };
+    match digits(&r[..end], 1, 3).and_then(|d| d.parse().ok()) {
+        Some(n) if n < 192 => (Some(n), &r[end + 1..]),
+        _ => (None, s),
+    }
+}
+
+const FACILITIES: &[&str] = &[
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "res0",
+    "res1", "res2", "res3", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+];
+const LEVELS: &[&str] = &["emerg", "alert", "crit", "err", "warn", "notice", "info", "debug"];
+
+/// `dmesg -x`: `kern  :warn  : `.
+fn strip_facility_level(s: &str) -> (bool, &str) {
+    let parse = || {
+        let (fac, r) = s.split_once(':')?;
+        let (lvl, r) = r.split_once(':')?;
+        let ok = FACILITIES.contains(&fac.trim_end()) && LEVELS.contains(&lvl.trim_end());
+        ok.then(|| r.strip_prefix(' ').unwrap_or(r))
+    };
+    match parse() {
+        Some(r) => (true, r),
+        None => (false, s),
+    }
+}
+
+/// `[  123.456789]`: microseconds since boot and the rest after `]`.
+fn bracket_uptime(s: &str) -> Option<(u64, &str)> {
+    let r = s.strip_prefix('[')?;
+    let end = r.find(']')?;
+    let us = parse_uptime(r[..end].trim_start())?;
+    Some((us, &r[end + 1..]))
+}
+
+/// `123.456789` (at most 12 integer digits) as microseconds.
+fn parse_uptime(t: &str) -> Option<u64> {
+    let (int, frac) = t.split_once('.')?;
+    let int: u64 = digits(int, 1, 12)?.parse().ok()?;
+    let frac = digits(frac, 1, 9)?;
+    let mut us: u64 = 0;
+    for i in 0..6 {
+        us = us * 10 + frac.as_bytes().get(i).map_or(0, |b| u64::from(b - b'0'));
+    }
+    Some(int * 1_000_000 + us)
+}
+
+/// A printk caller id `[T1234]`/`[ C0]`, right at the start (after at most
+/// one space): the id and the rest after `]`.
+fn strip_caller(s: &str) -> (Option<&str>, &str) {
+    let t = s.strip_prefix(' ').unwrap_or(s);
+    let parse = || {
+        let r = t.strip_prefix('[')?;
+        let end = r.find(']')?;
+        let id = r[..end].trim_start();
+        let n = id.strip_prefix('T').or_else(|| id.strip_prefix('C'))?;
+        digits(n, 1, 10)?;
+        Some((id, &r[end + 1..]))
+    };
+    match parse() {
+        Some((id, r)) => (Some(id), r),
+        None => (None, s),
+    }
+}
+
+/// `dmesg -T`: `[Mon Jan  3 10:00:00 2022]` in any locale (weekday and month
+/// names are words; the month is looked up in [`month_number`]). Returns the
+/// text inside the brackets, its ISO form when the month is known, and the
+/// rest after `]`.
+fn bracket_ctime(s: &str) -> Option<(&str, Option<String>, &str)> {
+    let r = s.strip_prefix('[')?;
+    let end = r.find(']')?;
+    let inner = &r[..end];
+    let toks: Vec<&str> = inner.split_whitespace().collect();
+    let [_weekday, mon, day, time, year] = toks[..] else {
+        return None;
+    };
+    let year: i32 = digits(year, 4, 4)?.parse().ok()?;
+    let day: u32 = digits(day, 1, 2)?.parse().ok()?;
+    let (h, m, sec, frac) = parse_time(time)?;
+    let wall = month_number(mon)
+        .and_then(|mo| naive_iso(year, mo, day, h, m, sec, frac))
+        .map(|d| fmt_naive(&d, frac.is_some()));
+    Some((inner, wall, &r[end + 1..]))
+}
+
+/// `journalctl -o short-full`: `Mon 2022-01-03 10:00:00 UTC host kernel: …`.
+fn full_prefix(s: &str) -> Option<(usize, Option<String>, &str)> {
+    let (_wd, r) = s.split_once(' ')?;
+    let (date, r) = r.split_once(' ')?;
+    let (time, r) = r.split_once(' ')?;
+    let (zone, r) = r.split_once(' ')?;
+    if date.len() != 10 || !zone.bytes().all(|b| b.is_ascii_alphabetic() || b == b'+' || b == b'-') {
+        return None;
+    }
+    let (y, mo, d) = parse_date(date)?;
+    let (h, m, sec, frac) = parse_time(time)?;
+    let naive = naive_iso(y, mo, d, h, m, sec, frac)?;
+    let wall = if zone == "UTC" || zone == "GMT" {
+        format!("{}Z", fmt_naive(&naive, frac.is_some()))
+    } else {
+        fmt_naive(&naive, frac.is_some())
+    };
+    Some((s.len() - r.len() - 1, Some(wall), r))
+}
+
+/// An ISO 8601 stamp `YYYY-MM-DD[T ]HH:MM:SS[.,frac][Z|±HH[:]MM]` followed by
+/// a space: the normalised wall clock, the stamp's length and the rest.
+fn iso_prefix(s: &str) -> Option<(String, usize, &str)> {
+    let b = s.as_bytes();
+    if b.len() < 20 || !(b[10] == b'T' || b[10] == b' ') {
+        return None;
+    }
+    let (y, mo, d) = parse_date(s.get(..10)?)?;
+    let rest = &s[11..];
+    let end = rest.find(' ')?;
+    let (time_zone, after) = (&rest[..end], &rest[end + 1..]);
+    let zpos = time_zone.find(['Z', '+', '-']).unwrap_or(time_zone.len());
+    let (time, zone) = time_zone.split_at(zpos);
+    let (h, m, sec, frac) = parse_time(time)?;
+    let naive = naive_iso(y, mo, d, h, m, sec, frac)?;
+    let wall = match zone {
+        "" => fmt_naive(&naive, frac.is_some()),
+        "Z" => format!("{}Z", fmt_naive(&naive, frac.is_some())),
+        z => {
+            let offset = parse_offset(z)?;
+            let dt: DateTime<FixedOffset> = naive.and_local_timezone(offset).single()?;
+            format!("{}Z", fmt_naive(&dt.with_timezone(&Utc).naive_utc(), frac.is_some()))
+        }
+    };
+    Some((wall, 11 + end, after))
+}
+
+fn parse_offset(z: &str) -> Option<FixedOffset> {
+    let sign = match z.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let hm: String = z[1..].chars().filter(|&c| c != ':').collect();
+    let hm = digits(&hm, 4, 4)?;
+    let h: i32 = hm[..2].parse().ok()?;
+    let m: i32 = hm[2..].parse().ok()?;
+    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+}
+
+/// `YYYY-MM-DD`.
+fn parse_date(s: &str) -> Option<(i32, u32, u32)> {
+    let mut it = s.split('-');
+    let y = digits(it.next()?, 4, 4)?.parse().ok()?;
+    let m = digits(it.next()?, 2, 2)?.parse().ok()?;
+    let d = digits(it.next()?, 2, 2)?.parse().ok()?;
+    it.next().is_none().then_some((y, m, d))
+}
+
+/// `HH:MM:SS[.frac|,frac]`; the fraction as nanoseconds.
+fn parse_time(s: &str) -> Option<(u32, u32, u32, Option<u32>)> {
+    let (hms, frac) = match s.find(['.', ',']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let mut it = hms.split(':');
+    let h = digits(it.next()?, 2, 2)?.parse().ok()?;
+    let m = digits(it.next()?, 2, 2)?.parse().ok()?;
+    let sec = digits(it.next()?, 2, 2)?.parse().ok()?;
+    if it.next().is_some() {
+        return None;
+    }
+    let frac = match frac {
+        Some(f) => {
+            let f = digits(f, 1, 9)?;
+            let mut ns: u32 = 0;
+            for i in 0..9 {
+                ns = ns * 10 + f.as_bytes().get(i).map_or(0, |b| u32::from(b - b'0'));
+            }
+            Some(ns)
+        }
+        None => None,
+    };
+    Some((h, m, sec, frac))
+}
+
+fn naive_iso(y: i32, mo: u32, d: u32, h: u32, m: u32, s: u32, ns: Option<u32>) -> Option<NaiveDateTime> {
+    NaiveDate::from_ymd_opt(y, mo, d)?.and_hms_nano_opt(h, m, s, ns.unwrap_or(0))
+}
+
+fn fmt_naive(d: &NaiveDateTime, frac: bool) -> String {
+    if frac {
+        d.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+    } else {
+        d.format("%Y-%m-%dT%H:%M:%S").to_string()
+    }
+}
+
+/// `s` if it is `min..=max` ASCII digits.
+fn digits(s: &str, min: usize, max: usize) -> Option<&str> {
+    (s.len() >= min && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit())).then_some(s)
+}
+
+/// Month names and abbreviations as `dmesg -T`, syslog and journalctl print
+/// them in common locales (C/English, German, French, Spanish, Italian,
+/// Portuguese, Dutch, Polish, Russian), plus the CJK `N月`/`N월` forms.
+fn month_number(tok: &str) -> Option<u32> {
+    #[rustfmt::skip]
+    const NAMES: &[(&str, u32)] = &[
+        ("jan", 1), ("feb", 2), ("mar", 3), ("apr", 4), ("may", 5), ("jun", 6), ("jul", 7), ("aug", 8),
+        ("sep", 9), ("oct", 10), ("nov", 11), ("dec", 12), ("sept", 9),
+        // de
+        ("mär", 3), ("mrz", 3), ("mai", 5), ("okt", 10), ("dez", 12),
+        // fr
+        ("janv", 1), ("févr", 2), ("fév", 2), ("mars", 3), ("avr", 4), ("avril", 4), ("juin", 6),
+        ("juil", 7), ("août", 8), ("aoû", 8), ("déc", 12),
+        // es, it, pt
+        ("ene", 1), ("abr", 4), ("ago", 8), ("dic", 12), ("gen", 1), ("mag", 5), ("giu", 6), ("lug", 7),
+        ("set", 9), ("ott", 10), ("fev", 2), ("out", 10),
+        // nl, pl
+        ("mrt", 3), ("mei", 5), ("sty", 1), ("lut", 2), ("kwi", 4), ("maj", 5), ("cze", 6), ("lip", 7),
+        ("sie", 8), ("wrz", 9), ("paź", 10), ("lis", 11), ("gru", 12),
+        // ru
+        ("янв", 1), ("фев", 2), ("мар", 3), ("апр", 4), ("мая", 5), ("май", 5), ("июн", 6), ("июл", 7),
+        ("авг", 8), ("сен", 9), ("окт", 10), ("ноя", 11), ("дек", 12),
+    ];
+    if let Some(n) = tok.strip_suffix('月').or_else(|| tok.strip_suffix('월')) {
+        return digits(n, 1, 2)?.parse().ok().filter(|m| (1..=12).contains(m));
+    }
+    if tok.len() > 24 {
+        return None;
+    }
+    let t = tok.trim_end_matches('.').to_lowercase();
+    NAMES.iter().find(|(n, _)| *n == t).map(|&(_, m)| m)
+}
+
+/// Remove e-mail quoting (`>`, `> >`) and indentation.
+fn strip_quoting(s: &str) -> &str {
+    let mut t = s;
+    loop {
+        let u = t.trim_start_matches([' ', '\t']);
+        match u.strip_prefix('>') {
+            Some(r) => t = r,
+            None => return u,
+        }
+    }
+}
+
+/// Remove ANSI CSI sequences (`ESC [ … final`, the colours of
+/// `dmesg --color=always`). Other escapes are data and stay, to be shown
+/// escaped by the outputs.
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("\x1b[") {
+        out.push_str(&rest[..i]);
+        let seq = &rest[i + 2..];
+        match seq.find(|c: char| ('@'..='~').contains(&c)) {
+            Some(end) => rest = &seq[end + 1..],
+            None => rest = "",
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `journalctl -o json`: one object per line with `MESSAGE`.
+fn journal_json(s: &str) -> Option<Got<'static>> {
+    if !s.starts_with('{') || !s.contains("\"MESSAGE\"") {
+        return None;
+    }
+    let v: Value = serde_json::from_str(s).ok()?;
+    let o = v.as_object()?;
+    let message = match o.get("MESSAGE")? {
+        Value::String(m) => m.clone(),
+        // Messages that are not valid UTF-8 are stored as byte arrays.
+        Value::Array(bytes) => {
+            let b: Vec<u8> = bytes.iter().filter_map(|x| x.as_u64().map(|n| n as u8)).collect();
+            String::from_utf8_lossy(&b).into_owned()
+        }
+        _ => return None,
+    };
+    let field = |k: &str| o.get(k).and_then(Value::as_str);
+    if field("_TRANSPORT").is_some_and(|t| t != "kernel") {
+        return Some(Got::Skip);
+    }
+    let mut stamp = Stamp {
+        uptime_us: field("_SOURCE_MONOTONIC_TIMESTAMP").and_then(|t| t.parse().ok()),
+        host: field("_HOSTNAME").map(str::to_owned),
+        boot_id: field("_BOOT_ID").map(str::to_owned),
+        ..Stamp::default()
+    };
+    if let Some(rt) = field("_SOURCE_REALTIME_TIMESTAMP").or_else(|| field("__REALTIME_TIMESTAMP")) {
+        stamp.wall_raw = Some(rt.to_owned());
+        stamp.wall = rt.parse::<i64>().ok().and_then(epoch_us_iso);
+    }
+    let msgs = message.split('\n').map(|m| Cow::Owned(m.to_owned())).collect();
+    Some(Got::Msgs(stamp, msgs))
+}
+
+/// Fluent Bit's kmsg input: `{"priority":4,"sequence":N,"sec":S,"usec":U,
+/// "msg":"…"}`, as `json_lines`, or as `[date, {…}]` (optionally after the
+/// `stdout` output's `tag: `).
+fn fluent_bit(s: &str) -> Option<Got<'static>> {
+    let json = match s.find(": [") {
+        Some(i) if !s.starts_with(['{', '[']) && !s[..i].contains(' ') => &s[i + 2..],
+        _ => s,
+    };
+    if !json.starts_with(['{', '[']) || !json.contains("\"msg\"") {
+        return None;
+    }
+    let v: Value = serde_json::from_str(json).ok()?;
+    let (date, o) = match &v {
+        Value::Object(o) => (o.get("date").and_then(Value::as_f64), o),
+        Value::Array(a) => (a.first().and_then(Value::as_f64), a.get(1)?.as_object()?),
+        _ => return None,
+    };
+    let msg = o.get("msg")?.as_str()?;
+    let num = |k: &str| {
+        o.get(k)
+            .and_then(|x| x.as_u64().or_else(|| x.as_str().and_then(|t| t.parse().ok())))
+    };
+    if num("priority").is_some_and(|p| p >= 8) {
+        return Some(Got::Skip);
+    }
+    let uptime_us = num("sec").zip(num("usec")).map(|(s, u)| s * 1_000_000 + u);
+    let stamp = Stamp {
+        uptime_us,
+        seq: num("sequence"),
+        wall_raw: date.map(|d| format!("{d}")),
+        wall: date.and_then(|d| epoch_us_iso((d * 1e6).round() as i64)),
+        ..Stamp::default()
+    };
+    Some(Got::Msgs(
+        stamp,
+        msg.split('\n').map(|m| Cow::Owned(m.to_owned())).collect(),
+    ))
+}
+
+fn epoch_us_iso(us: i64) -> Option<String> {
+    let dt = DateTime::<Utc>::from_timestamp(us.div_euclid(1_000_000), (us.rem_euclid(1_000_000) * 1000) as u32)?;
+    Some(format!("{}Z", fmt_naive(&dt.naive_utc(), true)))
+}
+
+/// A raw `/dev/kmsg` record: `PRIO,SEQ,USEC,FLAGS[,KEY=VAL…];MESSAGE` with
+/// non-printable bytes as `\xNN`. Records of user-space facilities (prio ≥ 8)
+/// are skipped.
+fn kmsg(s: &str) -> Option<Got<'_>> {
+    let semi = s.find(';')?;
+    let mut fields = s[..semi].split(',');
+    let prio: u32 = digits(fields.next()?, 1, 4)?.parse().ok()?;
+    let seq: u64 = digits(fields.next()?, 1, 20)?.parse().ok()?;
+    let usec: u64 = digits(fields.next()?, 1, 20)?.parse().ok()?;
+    let flags = fields.next()?;
+    if flags.len() > 2 || !flags.bytes().all(|b| matches!(b, b'-' | b'c' | b'+')) {
+        return None;
+    }
+    let mut stamp = Stamp {
+        uptime_us: Some(usec),
+        seq: Some(seq),
+        ..Stamp::default()
+    };
+    for f in fields {
+        if let Some(c) = f.strip_prefix("caller=") {
+            stamp.caller = Some(c.to_owned());
+        }
+    }
+    if prio >= 8 {
+        return Some(Got::Skip);
+    }
+    let msg = &s[semi + 1..];
+    let msgs = if msg.contains("\\x") {
+        unescape_kmsg(msg)
+            .split('\n')
+            .map(|m| Cow::Owned(m.to_owned()))
+            .collect()
+    } else {
+        vec![Cow::Borrowed(msg)]
+    };
+    Some(Got::Msgs(stamp, msgs))
+}
+
+/// Undo kmsg's `\xNN` escaping (the kernel escapes control bytes, bytes ≥ 0x7f
+/// and the backslash itself).
+fn unescape_kmsg(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && b.get(i + 1) == Some(&b'x') {
+            if let Some(&[hi, lo]) = b.get(i + 2..i + 4) {
+                if let (Some(hi), Some(lo)) = (hex(hi), hex(lo)) {
+                    out.push(hi << 4 | lo);
+                    i += 4;
+                    continue;
+                }
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+#[cfg(test)]
+mod tests;

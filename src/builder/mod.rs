@@ -166,7 +166,7 @@ impl Builder {
         for i in 0..self.streams.len() {
             self.close_open(i);
             while let Some(o) = self.streams[i].recent.pop_front() {
-                self.to_ready(o);
+                self.push_ready(o);
             }
         }
     }
@@ -518,11 +518,11 @@ impl Builder {
         self.streams[idx].recent.push_back(o);
         while self.streams[idx].recent.len() > RECENT {
             let old = self.streams[idx].recent.pop_front().expect("non-empty");
-            self.to_ready(old);
+            self.push_ready(old);
         }
     }
 
-    fn to_ready(&mut self, o: Open) {
+    fn push_ready(&mut self, o: Open) {
         let ep = finalize::finish(o, &self.opts);
         self.order += 1;
         self.ready.insert((ep.source.first_line, self.order), ep);

@@ -1,0 +1,368 @@
+//! Envelope tests: one real-format line per container variant.
+
+use super::*;
+
+fn one(c: Container, line: &str) -> (Stamp, String) {
+    let mut d = Decoder::new(c, None);
+    let mut out = Vec::new();
+    d.decode(line.as_bytes(), &mut out);
+    assert_eq!(out.len(), 1, "{line:?} gave {out:?}");
+    let l = out.pop().unwrap();
+    (l.stamp, l.text.into_owned())
+}
+
+fn all(d: &mut Decoder, line: &[u8]) -> Vec<(Stamp, String)> {
+    let mut out = Vec::new();
+    d.decode(line, &mut out);
+    out.into_iter().map(|l| (l.stamp, l.text.into_owned())).collect()
+}
+
+const KILL: &str = "Memory cgroup out of memory: Killed process 1887 (python3) total-vm:49460kB, anon-rss:39552kB, file-rss:6704kB, shmem-rss:0kB, UID:0 pgtables:140kB oom_score_adj:0";
+
+#[test]
+fn dmesg_plain_timestamp() {
+    let (s, t) = one(Container::Auto, &format!("[ 2811.547912] {KILL}"));
+    assert_eq!(s.uptime_us, Some(2_811_547_912));
+    assert_eq!(t, KILL);
+    let mut d = Decoder::new(Container::Auto, None);
+    all(&mut d, b"[    0.000000] Linux version 6.18.44");
+    assert_eq!(d.container(), Container::Dmesg);
+}
+
+#[test]
+fn dmesg_keeps_message_indentation() {
+    let (s, t) = one(Container::Auto, "[ 2811.547001]  dump_stack_lvl+0x59/0x90");
+    assert_eq!(s.uptime_us, Some(2_811_547_001));
+    assert_eq!(t, " dump_stack_lvl+0x59/0x90");
+}
+
+#[test]
+fn dmesg_caller_ids() {
+    let (s, t) = one(Container::Auto, "[  123.456789][ T1887] python3 invoked oom-killer: x");
+    assert_eq!((s.uptime_us, s.caller.as_deref()), (Some(123_456_789), Some("T1887")));
+    assert_eq!(t, "python3 invoked oom-killer: x");
+    let (s, t) = one(Container::Auto, "[  123.456789] [    C1] msg");
+    assert_eq!(s.caller.as_deref(), Some("C1"));
+    assert_eq!(t, "msg");
+}
+
+#[test]
+fn dmesg_raw_and_decoded_levels() {
+    let (s, t) = one(Container::Auto, "<4>[ 2811.547912] python3 invoked oom-killer:");
+    assert_eq!(s.uptime_us, Some(2_811_547_912));
+    assert_eq!(t, "python3 invoked oom-killer:");
+    let (s, t) = one(
+        Container::Auto,
+        "kern  :err   : [ 2811.548200] Memory cgroup out of memory: x",
+    );
+    assert_eq!(s.uptime_us, Some(2_811_548_200));
+    assert_eq!(t, "Memory cgroup out of memory: x");
+    let (s, t) = one(
+        Container::Auto,
+        "kern  :warn  : [Sun Nov 22 10:31:07 2026] memory: usage 1kB",
+    );
+    assert_eq!(s.wall.as_deref(), Some("2026-11-22T10:31:07"));
+    assert_eq!(t, "memory: usage 1kB");
+}
+
+#[test]
+fn dmesg_ctime_in_several_locales() {
+    for (line, wall) in [
+        ("[Sun Nov 22 10:31:07 2026] msg", Some("2026-11-22T10:31:07")),
+        ("[Mon Jan  3 09:00:00 2022] msg", Some("2022-01-03T09:00:00")),
+        ("[Di Mär  1 09:00:00 2022] msg", Some("2022-03-01T09:00:00")),
+        ("[mar. févr.  1 09:00:00 2022] msg", Some("2022-02-01T09:00:00")),
+        ("[jue dic 15 23:59:59 2022] msg", Some("2022-12-15T23:59:59")),
+        ("[四 11月 22 10:31:07 2026] msg", Some("2026-11-22T10:31:07")),
+        ("[Пн ноя 22 10:31:07 2026] msg", Some("2026-11-22T10:31:07")),
+        ("[Xx Yyy 22 10:31:07 2026] msg", None),
+    ] {
+        let (s, t) = one(Container::Auto, line);
+        assert_eq!(s.wall.as_deref(), wall, "{line}");
+        assert!(s.wall_raw.is_some(), "{line}");
+        assert_eq!(t, "msg");
+    }
+}
+
+#[test]
+fn dmesg_iso_time_format() {
+    let (s, t) = one(
+        Container::Auto,
+        "2026-11-22T10:31:07,123456+01:00 memory: usage 32768kB, limit 32768kB",
+    );
+    assert_eq!(s.wall.as_deref(), Some("2026-11-22T09:31:07.123456Z"));
+    assert_eq!(s.wall_raw.as_deref(), Some("2026-11-22T10:31:07,123456+01:00"));
+    assert_eq!(t, "memory: usage 32768kB, limit 32768kB");
+}
+
+#[test]
+fn task_rows_are_not_timestamps() {
+    let row =
+        "[   1887]     0  1887    12365    11564     9888     1676         0   143360        0             0 python3";
+    let (s, t) = one(Container::Auto, row);
+    assert_eq!(s, Stamp::default());
+    assert_eq!(t, row);
+    let hdr = "[  pid  ]   uid  tgid total_vm      rss name";
+    assert_eq!(one(Container::Auto, hdr).1, hdr);
+}
+
+#[test]
+fn syslog_classic_with_kernel_timestamp() {
+    let mut d = Decoder::new(Container::Auto, Some(2026));
+    let got = all(
+        &mut d,
+        b"Nov 22 10:31:07 node-7 kernel: [ 2811.547912] python3 invoked oom-killer: gfp_mask=0xcc0",
+    );
+    assert_eq!(d.container(), Container::Syslog);
+    let (s, t) = &got[0];
+    assert_eq!(s.host.as_deref(), Some("node-7"));
+    assert_eq!(s.uptime_us, Some(2_811_547_912));
+    assert_eq!(s.wall.as_deref(), Some("2026-11-22T10:31:07"));
+    assert_eq!(s.wall_raw.as_deref(), Some("Nov 22 10:31:07"));
+    assert_eq!(t, "python3 invoked oom-killer: gfp_mask=0xcc0");
+}
+
+#[test]
+fn syslog_without_year_keeps_raw_only() {
+    let (s, _) = one(Container::Auto, "Jan  3 10:00:00 web1 kernel: msg");
+    assert_eq!(s.wall, None);
+    assert_eq!(s.wall_raw.as_deref(), Some("Jan  3 10:00:00"));
+    assert_eq!(s.host.as_deref(), Some("web1"));
+}
+
+#[test]
+fn syslog_without_host() {
+    let (s, t) = one(Container::Auto, "Jan  3 10:00:00 kernel: [  5.000001] msg");
+    assert_eq!(s.host, None);
+    assert_eq!(s.uptime_us, Some(5_000_001));
+    assert_eq!(t, "msg");
+}
+
+#[test]
+fn syslog_other_programs_are_dropped() {
+    let mut d = Decoder::new(Container::Auto, None);
+    assert!(all(
+        &mut d,
+        b"Jan  3 10:00:00 web1 kubelet[811]: python3 invoked oom-killer: x"
+    )
+    .is_empty());
+    assert!(all(&mut d, b"Jan  3 10:00:00 systemd[1]: Started foo.").is_empty());
+    assert!(all(
+        &mut d,
+        b"2022-01-03T10:00:00.000000+00:00 web1 earlyoom[5]: sending SIGKILL"
+    )
+    .is_empty());
+}
+
+#[test]
+fn syslog_rfc3339_and_journal_iso() {
+    let (s, t) = one(
+        Container::Auto,
+        "2022-01-03T10:00:00.123456+02:00 web1 kernel: [ 1.5] msg",
+    );
+    assert_eq!(s.wall.as_deref(), Some("2022-01-03T08:00:00.123456Z"));
+    assert_eq!(s.uptime_us, Some(1_500_000));
+    assert_eq!(t, "msg");
+    let (s, _) = one(Container::Auto, "2022-01-03T10:00:00+0000 web1 kernel: msg");
+    assert_eq!(s.wall.as_deref(), Some("2022-01-03T10:00:00Z"));
+}
+
+#[test]
+fn journal_short_monotonic_and_full() {
+    let (s, t) = one(Container::Auto, "[ 2811.547912] node-7 kernel: memory: usage 1kB");
+    assert_eq!((s.uptime_us, s.host.as_deref()), (Some(2_811_547_912), Some("node-7")));
+    assert_eq!(t, "memory: usage 1kB");
+    // Without `host kernel:` the same stamp is dmesg and `memory:` is text.
+    let (s, t) = one(Container::Auto, "[ 2811.547912] memory: usage 1kB");
+    assert_eq!(s.host, None);
+    assert_eq!(t, "memory: usage 1kB");
+    let (s, _) = one(Container::Auto, "Sun 2026-11-22 10:31:07 UTC node-7 kernel: msg");
+    assert_eq!(s.wall.as_deref(), Some("2026-11-22T10:31:07Z"));
+}
+
+#[test]
+fn journal_boot_separators() {
+    let mut d = Decoder::new(Container::Auto, None);
+    assert!(all(&mut d, b"-- Boot 6f3e0c1a2b3c4d5e6f708192a3b4c5d6 --").is_empty());
+    let got = all(&mut d, b"Nov 22 10:31:07 node-7 kernel: msg");
+    assert_eq!(got[0].0.boot_id.as_deref(), Some("6f3e0c1a2b3c4d5e6f708192a3b4c5d6"));
+}
+
+#[test]
+fn rsyslog_escaped_newlines() {
+    let mut d = Decoder::new(Container::Auto, None);
+    let got = all(
+        &mut d,
+        b"Jan  3 10:00:00 web1 kernel: [ 7.000001] Tasks state (memory values in pages):#012[  pid  ]#011uid",
+    );
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].1, "Tasks state (memory values in pages):");
+    assert_eq!(got[1].1, "[  pid  ]\tuid");
+    assert_eq!(got[1].0.uptime_us, Some(7_000_001));
+}
+
+#[test]
+fn rfc5424_forwarded() {
+    let (s, t) = one(
+        Container::Auto,
+        "<3>1 2022-01-03T10:00:00.5Z web1 kernel - - - [ 9.000000] Out of memory: Killed process 1 (x)",
+    );
+    assert_eq!(s.host.as_deref(), Some("web1"));
+    assert_eq!(s.wall.as_deref(), Some("2022-01-03T10:00:00.500000Z"));
+    assert_eq!(s.uptime_us, Some(9_000_000));
+    assert_eq!(t, "Out of memory: Killed process 1 (x)");
+}
+
+#[test]
+fn journal_json() {
+    let line = r#"{"__REALTIME_TIMESTAMP":"1763807467123456","_BOOT_ID":"6f3e0c1a2b3c4d5e6f708192a3b4c5d6","_TRANSPORT":"kernel","_HOSTNAME":"node-7","_SOURCE_MONOTONIC_TIMESTAMP":"2811547912","MESSAGE":"python3 invoked oom-killer: x"}"#;
+    let mut d = Decoder::new(Container::Auto, None);
+    let got = all(&mut d, line.as_bytes());
+    assert_eq!(d.container(), Container::JournalJson);
+    let (s, t) = &got[0];
+    assert_eq!(s.uptime_us, Some(2_811_547_912));
+    assert_eq!(s.wall.as_deref(), Some("2025-11-22T10:31:07.123456Z"));
+    assert_eq!(s.host.as_deref(), Some("node-7"));
+    assert_eq!(t, "python3 invoked oom-killer: x");
+    let bytes = r#"{"_TRANSPORT":"kernel","MESSAGE":[111,111,109,255]}"#;
+    assert_eq!(all(&mut d, bytes.as_bytes())[0].1, "oom\u{fffd}");
+    let other = r#"{"_TRANSPORT":"stdout","MESSAGE":"python3 invoked oom-killer: x"}"#;
+    assert!(all(&mut d, other.as_bytes()).is_empty());
+}
+
+#[test]
+fn fluent_bit_forms() {
+    let obj = r#"{"date":1763807467.123456,"priority":3,"sequence":1203,"sec":2811,"usec":547912,"msg":"Memory cgroup out of memory: Killed process 1 (x)"}"#;
+    for line in [
+        obj.to_owned(),
+        format!("[1763807467.123456, {obj}]"),
+        format!("kmsg.0: [1763807467.123456, {obj}]"),
+    ] {
+        let mut d = Decoder::new(Container::Auto, None);
+        let got = all(&mut d, line.as_bytes());
+        assert_eq!(d.container(), Container::FluentBit, "{line}");
+        let (s, t) = &got[0];
+        assert_eq!((s.uptime_us, s.seq), (Some(2_811_547_912), Some(1203)));
+        assert_eq!(s.wall.as_deref(), Some("2025-11-22T10:31:07.123456Z"));
+        assert_eq!(t, "Memory cgroup out of memory: Killed process 1 (x)");
+    }
+}
+
+#[test]
+fn kmsg_records() {
+    let mut d = Decoder::new(Container::Auto, None);
+    let got = all(
+        &mut d,
+        b"4,1203,2811547912,-,caller=T1887;python3 invoked oom-killer: x",
+    );
+    assert_eq!(d.container(), Container::Kmsg);
+    let (s, t) = &got[0];
+    assert_eq!(
+        (s.seq, s.uptime_us, s.caller.as_deref()),
+        (Some(1203), Some(2_811_547_912), Some("T1887"))
+    );
+    assert_eq!(t, "python3 invoked oom-killer: x");
+    // Dictionary lines belong to the record above.
+    assert!(all(&mut d, b" SUBSYSTEM=memory").is_empty());
+    // Escapes, including an embedded newline.
+    let got = all(&mut d, b"6,1204,2811547913,-;a\\x5cb\\x0ac\\x09d");
+    assert_eq!(got.iter().map(|g| g.1.as_str()).collect::<Vec<_>>(), ["a\\b", "c\td"]);
+    // Records of user-space facilities (systemd writing to kmsg) are not the kernel's.
+    assert!(all(&mut d, b"30,1205,2811547914,-;systemd[1]: oom something").is_empty());
+}
+
+#[test]
+fn quoting_and_indentation_are_removed() {
+    for line in [
+        format!("> [ 2811.547912] {KILL}"),
+        format!(">> > [ 2811.547912] {KILL}"),
+        format!("    [ 2811.547912] {KILL}"),
+        format!("\t[ 2811.547912] {KILL}"),
+    ] {
+        let (s, t) = one(Container::Auto, &line);
+        assert_eq!(s.uptime_us, Some(2_811_547_912), "{line}");
+        assert_eq!(t, KILL);
+    }
+    assert_eq!(one(Container::Auto, &format!("> {KILL}")).1, KILL);
+}
+
+#[test]
+fn ansi_colours_are_removed() {
+    let (s, t) = one(
+        Container::Auto,
+        "\x1b[32m[ 2811.547912]\x1b[0m \x1b[33mpython3 invoked oom-killer\x1b[0m: x",
+    );
+    assert_eq!(s.uptime_us, Some(2_811_547_912));
+    assert_eq!(t, "python3 invoked oom-killer: x");
+}
+
+#[test]
+fn forced_container_falls_back_to_plain() {
+    let (s, t) = one(Container::Syslog, "[ 1.000000] msg");
+    assert_eq!(s, Stamp::default());
+    assert_eq!(t, "[ 1.000000] msg");
+    let (s, t) = one(Container::Plain, "[ 1.000000] msg");
+    assert_eq!(s, Stamp::default());
+    assert_eq!(t, "[ 1.000000] msg");
+    assert_eq!(Decoder::new(Container::Kmsg, None).container(), Container::Kmsg);
+}
+
+#[test]
+fn invalid_utf8_and_crlf() {
+    let mut d = Decoder::new(Container::Auto, None);
+    let got = all(&mut d, b"[ 1.000000] comm \xff\xfe x\r");
+    assert_eq!(got[0].1, "comm \u{fffd}\u{fffd} x");
+}
+
+#[test]
+fn never_panics_on_hostile_bytes() {
+    let seeds: &[&[u8]] = &[
+        b"[",
+        b"[]",
+        b"[ .]",
+        b"[99999999999999999999.1]",
+        b"<",
+        b"<999>",
+        b"<4>",
+        b"1,2,3,-;",
+        b"1,2,3;",
+        b"99999999999999999999999,1,1,-;x",
+        b"{",
+        b"{\"MESSAGE\":",
+        b"[1, {\"msg\":1}]",
+        b"x: [1, {\"msg\":\"a\"",
+        b"\\x",
+        b"2022-01-03T25:00:00+99:99 h kernel: x",
+        b"2022-01-0",
+        b"Jan 99 10:00:00 h kernel: x",
+        b"Feb 30 10:00:00 h kernel: x",
+        b"-- Boot --",
+        b"<3>1 ",
+        b"<3>1 - - kernel - - [unterminated",
+        b"kern  :",
+        b"\x1b[",
+        b"\x1b",
+        b"> > >",
+        "[四 13月 99 99:99:99 2026]".as_bytes(),
+    ];
+    for c in [
+        Container::Auto,
+        Container::Dmesg,
+        Container::Syslog,
+        Container::JournalJson,
+        Container::Kmsg,
+        Container::FluentBit,
+        Container::Plain,
+    ] {
+        let mut d = Decoder::new(c, Some(2022));
+        for s in seeds {
+            for cut in 0..=s.len() {
+                let mut out = Vec::new();
+                d.decode(&s[..cut], &mut out);
+                let mut kmsg = b"4,1,1,-;".to_vec();
+                kmsg.extend_from_slice(&s[..cut]);
+                d.decode(&kmsg, &mut out);
+            }
+        }
+    }
+}
