@@ -14,7 +14,7 @@
 //! large and however hostile, runs in constant memory.
 
 use crate::builder::{Builder, BuilderOptions};
-use crate::envelope::{Container, Decoder, LogLine};
+use crate::envelope::{Container, Decoder, LogLine, Stamp};
 use crate::model::{Episode, Malformed};
 use memchr::memmem::Finder;
 use memchr::{memchr, memrchr};
@@ -122,20 +122,75 @@ fn count_lines(b: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', b).count() as u64
 }
 
+/// A stamped line at least this long may have been wrapped by a terminal or
+/// a mailer (both wrap at 72 columns or more; every OOM line that matters is
+/// longer than that; mailers break at word boundaries, so pieces are shorter).
+const WRAP_MIN: usize = 40;
+
+/// True if `piece` may continue on the next line: long enough to have hit
+/// a terminal's width, or ending in the space a mailer leaves at a soft
+/// break (format=flowed).
+fn wrapped(piece: &[u8]) -> bool {
+    piece.len() >= WRAP_MIN || piece.ends_with(b" ")
+}
+
+/// True if `raw` may be the rest of a wrapped line: not blank, and not the
+/// start of something else (indentation, Markdown fences, lists, tables).
+fn may_continue(text: &str) -> bool {
+    !text.trim().is_empty() && !text.starts_with([' ', '\t', '`', '~', '#', '*', '|', '-'])
+}
+
 impl<F: FnMut(Episode) -> io::Result<()>> Scanner<'_, F> {
-    /// Decode and build one physical line (without its newline).
-    fn line(&mut self, raw: &[u8]) -> io::Result<()> {
+    /// True if the decoder, dry-running `raw`, finds one message without any
+    /// stamp in a log whose lines carry stamps: a wrapped line's remainder.
+    fn is_remainder(&mut self, raw: &[u8]) -> Option<String> {
+        if matches!(self.decoder.container(), Container::Auto | Container::Plain) {
+            return None;
+        }
+        let mut tmp: Vec<LogLine<'_>> = Vec::with_capacity(1);
+        self.decoder.decode(raw, &mut tmp);
+        match tmp.as_slice() {
+            [one] if one.stamp == Stamp::default() && may_continue(&one.text) => Some(one.text.to_string()),
+            _ => None,
+        }
+    }
+
+    /// Decode and build one physical line (without its newline), joining
+    /// the remainders of a wrapped line from `rest` (the lines after it in
+    /// the block). Returns how many lines of `rest` were joined.
+    fn line(&mut self, raw: &[u8], rest: &[u8]) -> io::Result<usize> {
         self.line_no += 1;
         // Only lines that may matter get here, so a small vector each is fine.
         let mut lines: Vec<LogLine<'_>> = Vec::with_capacity(1);
         self.decoder.decode(raw, &mut lines);
+        let mut joined = 0;
+        let stamped = lines.last().is_some_and(|l| l.stamp != Stamp::default());
+        if stamped && wrapped(raw) {
+            let mut piece = raw;
+            let mut rest = rest;
+            while wrapped(piece) && !rest.is_empty() {
+                let end = memchr(b'\n', rest).unwrap_or(rest.len());
+                let next = &rest[..end];
+                let Some(text) = self.is_remainder(next) else {
+                    break;
+                };
+                if let Some(last) = lines.last_mut() {
+                    last.text.to_mut().push_str(&text);
+                }
+                joined += 1;
+                piece = next;
+                rest = rest.get(end + 1..).unwrap_or_default();
+            }
+        }
+        let at = self.line_no;
+        self.line_no += joined as u64;
         for l in &lines {
-            self.builder.push(self.line_no, l);
+            self.builder.push(at, l);
         }
         while let Some(ep) = self.builder.pop_ready() {
             (self.emit)(ep)?;
         }
-        Ok(())
+        Ok(joined)
     }
 
     /// Process a block that ends at a line boundary.
@@ -152,15 +207,27 @@ impl<F: FnMut(Episode) -> io::Result<()>> Scanner<'_, F> {
                         return Ok(());
                     }
                     Some(hit) => {
-                        let start = memrchr(b'\n', &data[pos..hit]).map_or(pos, |i| pos + i + 1);
+                        let mut start = memrchr(b'\n', &data[pos..hit]).map_or(pos, |i| pos + i + 1);
+                        // The phrase may sit in the remainder of a wrapped
+                        // line: then the line starts on the one before.
+                        if start > pos {
+                            let end = memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+                            if self.is_remainder(&data[start..end]).is_some() {
+                                start = memrchr(b'\n', &data[pos..start - 1]).map_or(pos, |i| pos + i + 1);
+                            }
+                        }
                         self.line_no += count_lines(&data[pos..start]);
                         start
                     }
                 }
             };
             let end = memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
-            self.line(&data[start..end])?;
+            let rest = data.get(end + 1..).unwrap_or_default();
+            let joined = self.line(&data[start..end], rest)?;
             pos = end + 1;
+            for _ in 0..joined {
+                pos = memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i) + 1;
+            }
         }
         Ok(())
     }
@@ -225,7 +292,7 @@ pub fn scan<R: Read>(
                 // A line longer than the block: read what fits, skip the rest.
                 stats.long_lines += 1;
                 let tail = buf[begin..end].to_vec();
-                s.line(&tail)?;
+                s.line(&tail, &[])?;
                 skipping = true;
                 filled = 0;
             }
@@ -237,7 +304,7 @@ pub fn scan<R: Read>(
     }
     if filled > 0 && !skipping {
         let tail = buf[..filled].to_vec();
-        s.line(&tail)?;
+        s.line(&tail, &[])?;
     }
     s.builder.finish();
     while let Some(ep) = s.builder.pop_ready() {

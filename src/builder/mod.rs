@@ -38,6 +38,8 @@ pub const MAX_TASK_ROWS: usize = 1_000_000;
 const RECENT: usize = 2;
 /// Malformed lines kept (the rest are counted).
 const MAX_MALFORMED_KEPT: usize = 100;
+/// Caller streams kept before the idle ones are dropped.
+const MAX_IDLE_STREAMS: usize = 64;
 
 /// Options of the builder.
 #[derive(Debug, Clone, Default)]
@@ -91,6 +93,9 @@ struct Has {
 #[derive(Debug, Default)]
 struct Stream {
     host: Option<String>,
+    /// printk caller id: with CONFIG_PRINTK_CALLER every line of a report
+    /// carries its task's id, which keeps concurrent reports apart.
+    caller: Option<String>,
     open: Option<Open>,
     recent: VecDeque<Open>,
     manual_next: bool,
@@ -136,9 +141,14 @@ impl Builder {
 
     /// Feed one kernel message found on physical line `line_no`.
     pub fn push(&mut self, line_no: u64, line: &LogLine<'_>) {
-        let idx = self.stream_index(line.stamp.host.as_deref());
         let text = line.text.as_ref();
         let stamp = &line.stamp;
+        let idx = match self.find_stream(stamp) {
+            Some(i) => i,
+            // Unrelated lines of a caller without a report need no stream.
+            None if stamp.caller.is_some() && matches!(kline::classify(text), KLine::Unrelated) => return,
+            None => self.new_stream(stamp),
+        };
         let key = line_key(stamp, text);
         if let Some(open) = self.streams[idx].open.as_mut() {
             if key.is_some_and(|k| open.seen.contains(&k)) {
@@ -189,12 +199,23 @@ impl Builder {
             .min()
     }
 
-    fn stream_index(&mut self, host: Option<&str>) -> usize {
-        if let Some(i) = self.streams.iter().position(|s| s.host.as_deref() == host) {
-            return i;
+    fn find_stream(&self, stamp: &Stamp) -> Option<usize> {
+        let (host, caller) = (stamp.host.as_deref(), stamp.caller.as_deref());
+        self.streams
+            .iter()
+            .position(|s| s.host.as_deref() == host && s.caller.as_deref() == caller)
+    }
+
+    fn new_stream(&mut self, stamp: &Stamp) -> usize {
+        // Streams of callers whose reports are all done are dropped, so a
+        // long log with thousands of task ids keeps only a few.
+        if self.streams.len() >= MAX_IDLE_STREAMS {
+            self.streams
+                .retain(|s| s.caller.is_none() || s.open.is_some() || !s.recent.is_empty() || s.manual_next);
         }
         self.streams.push(Stream {
-            host: host.map(str::to_owned),
+            host: stamp.host.clone(),
+            caller: stamp.caller.clone(),
             ..Stream::default()
         });
         self.streams.len() - 1
@@ -392,16 +413,23 @@ impl Builder {
                 }
             }
             KLine::Reaper(r) => {
-                let s = &mut self.streams[idx];
-                let owner = s.open.iter_mut().chain(s.recent.iter_mut().rev()).find_map(|o| {
-                    let v = o.ep.victims.iter_mut().find(|v| v.pid == r.pid && v.reaped.is_none())?;
-                    v.reaped = Some(Reaped {
-                        anon_rss_bytes: r.anon_rss_bytes,
-                        file_rss_bytes: r.file_rss_bytes,
-                        shmem_rss_bytes: r.shmem_rss_bytes,
+                // The reaper is its own kernel thread: with caller ids its
+                // line sits in another stream than the report it closes.
+                let host = self.streams[idx].host.clone();
+                let owner = self
+                    .streams
+                    .iter_mut()
+                    .filter(|s| s.host == host)
+                    .flat_map(|s| s.open.iter_mut().chain(s.recent.iter_mut().rev()))
+                    .find_map(|o| {
+                        let v = o.ep.victims.iter_mut().find(|v| v.pid == r.pid && v.reaped.is_none())?;
+                        v.reaped = Some(Reaped {
+                            anon_rss_bytes: r.anon_rss_bytes,
+                            file_rss_bytes: r.file_rss_bytes,
+                            shmem_rss_bytes: r.shmem_rss_bytes,
+                        });
+                        Some(o)
                     });
-                    Some(o)
-                });
                 if let Some(o) = owner {
                     o.touch(stamp, line_no);
                 }
@@ -492,6 +520,16 @@ impl Builder {
         ep.source.last_line = line_no;
         ep.host = s.host.clone();
         ep.manual = std::mem::take(&mut s.manual_next);
+        if !ep.manual {
+            // sysrq's line is printed by whoever handled the key; the OOM
+            // then runs in a kworker with its own caller id.
+            let host = ep.host.clone();
+            for other in self.streams.iter_mut().filter(|o| o.host == host && o.manual_next) {
+                other.manual_next = false;
+                ep.manual = true;
+            }
+        }
+        let s = &mut self.streams[idx];
         let mut o = Open {
             ep,
             rows: Vec::new(),
