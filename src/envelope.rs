@@ -165,6 +165,15 @@ impl Decoder {
         let body = strip_quoting(s);
         let got = match self.forced {
             Container::Auto => {
+                // Once a container is recognised, its lines go straight to it;
+                // the full detection order only runs for lines it rejects.
+                let sticky = match self.detected {
+                    Container::Auto | Container::Plain => None,
+                    c => self.try_container(c, body),
+                };
+                if sticky.is_some() {
+                    return self.emit(sticky, body, out);
+                }
                 let order = [
                     Container::JournalJson,
                     Container::FluentBit,
@@ -183,6 +192,10 @@ impl Decoder {
             Container::Plain => None,
             forced => self.try_container(forced, body),
         };
+        self.emit(got, body, out);
+    }
+
+    fn emit<'s>(&self, got: Option<Got<'s>>, body: &'s str, out: &mut Vec<LogLine<'s>>) {
         match got {
             Some(Got::Msgs(stamp, msgs)) => out.extend(msgs.into_iter().map(|text| LogLine {
                 stamp: stamp.clone(),
@@ -673,7 +686,11 @@ fn month_number(tok: &str) -> Option<u32> {
     if tok.len() > 24 {
         return None;
     }
-    let t = tok.trim_end_matches('.').to_lowercase();
+    let t = tok.trim_end_matches('.');
+    if t.is_ascii() {
+        return NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(t)).map(|&(_, m)| m);
+    }
+    let t = t.to_lowercase();
     NAMES.iter().find(|(n, _)| *n == t).map(|&(_, m)| m)
 }
 
@@ -789,6 +806,9 @@ fn epoch_us_iso(us: i64) -> Option<String> {
 /// non-printable bytes as `\xNN`. Records of user-space facilities (prio ≥ 8)
 /// are skipped.
 fn kmsg(s: &str) -> Option<Got<'_>> {
+    if !s.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
     let semi = s.find(';')?;
     let mut fields = s[..semi].split(',');
     let prio: u32 = digits(fields.next()?, 1, 4)?.parse().ok()?;

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Benchmark `oomctl analyze` against `grep -c 'invoked oom-killer'` on the same
+# generated log, in the same run; then -j1 against -jN on several files
+# (output must be byte-identical) and peak memory (must not grow with input).
+#
+#   scripts/bench-analyze.sh [SIZE_MIB]   (default 256)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+size=${1:-256}
+work=${BENCH_DIR:-/tmp/oomctl-bench}
+mkdir -p "$work"
+cargo build --release --quiet
+bin=target/release/oomctl
+log=$work/big-$size.log
+[ -s "$log" ] || python3 scripts/gen-log.py "$log" "$size" 200
+small=$work/small-16.log
+[ -s "$small" ] || python3 scripts/gen-log.py "$small" 16 12
+bytes=$(stat -c %s "$log")
+
+best() { # best wall time of 5 runs of "$@", in seconds
+    # Output goes to a file: GNU grep stops at the first match when its
+    # stdout is /dev/null, which would not be a fair comparison.
+    local b=999999 s e
+    for _ in 1 2 3 4 5; do
+        s=$(date +%s.%N); "$@" >"$work/out"; e=$(date +%s.%N)
+        b=$(echo "$e - $s" | bc -l | awk -v b="$b" '{print ($1 < b) ? $1 : b}')
+    done
+    echo "$b"
+}
+cat "$log" >/dev/null # warm the page cache
+g=$(best grep -c 'invoked oom-killer' "$log")
+o=$(best "$bin" analyze --format jsonl -j1 "$log")
+mib=$(echo "$bytes / 1048576" | bc -l)
+printf 'input            %8.1f MiB, %d OOM headers\n' "$mib" "$(grep -c 'invoked oom-killer' "$log")"
+printf 'grep -c          %8.3f s  %7.0f MiB/s\n' "$g" "$(echo "$mib / $g" | bc -l)"
+printf 'oomctl analyze   %8.3f s  %7.0f MiB/s  (%d episodes)\n' "$o" "$(echo "$mib / $o" | bc -l)" \
+    "$("$bin" analyze --format jsonl -j1 "$log" | wc -l)"
+printf 'oomctl / grep    %8.2f x\n' "$(echo "$o / $g" | bc -l)"
+
+# Peak RSS: the big file against a 16 MiB one; streaming means they match.
+rss_big=$(/usr/bin/time -f %M "$bin" analyze --format jsonl "$log" 2>&1 >/dev/null | tail -1)
+rss_small=$(/usr/bin/time -f %M "$bin" analyze --format jsonl "$small" 2>&1 >/dev/null | tail -1)
+printf 'peak RSS         %8d KiB on %d MiB, %d KiB on 16 MiB\n' "$rss_big" "$size" "$rss_small"
+
+# Parallel: four copies under different names, -j1 against -jN.
+for i in 1 2 3 4; do ln -sf "$log" "$work/copy$i.log"; done
+files=("$work"/copy{1,2,3,4}.log)
+j=$(nproc)
+s1=$(best "$bin" analyze --format jsonl -j1 "${files[@]}")
+sn=$(best "$bin" analyze --format jsonl -j"$j" "${files[@]}")
+"$bin" analyze --format jsonl -j1 "${files[@]}" >"$work/j1.jsonl"
+"$bin" analyze --format jsonl -j"$j" "${files[@]}" >"$work/jn.jsonl"
+if cmp -s "$work/j1.jsonl" "$work/jn.jsonl"; then same=identical; else same=DIFFERENT; fi
+printf '4 files -j1      %8.3f s\n4 files -j%-2d     %8.3f s  (%.2fx), output %s\n' "$s1" "$j" "$sn" \
+    "$(echo "$s1 / $sn" | bc -l)" "$same"
+[ "$same" = identical ]
