@@ -378,7 +378,17 @@ impl Builder {
                 o.touch(stamp, line_no);
             }
             KLine::GroupKill(path) => {
-                let o = self.section_owner(idx, line_no, stamp, |h| h.group);
+                // The kernel prints it right after the first victim's kill
+                // line, before the other members' kills.
+                let after_kill = self.streams[idx]
+                    .open
+                    .as_ref()
+                    .is_some_and(|o| o.killed && !o.stale(stamp) && !o.has.group);
+                let o = if after_kill {
+                    self.streams[idx].open.as_mut().expect("after kill")
+                } else {
+                    self.section_owner(idx, line_no, stamp, |h| h.group)
+                };
                 o.has.group = true;
                 o.ep.group_kill = Some(clean(path));
                 o.touch(stamp, line_no);

@@ -129,6 +129,18 @@ fn lone_kill_lines_are_separate_episodes_unless_group() {
     assert_eq!(eps.len(), 1);
     assert_eq!(eps[0].victims.len(), 2);
     assert_eq!(eps[0].group_kill.as_deref(), Some("/k/pod"));
+    // The kernel's own order (mm/oom_kill.c oom_kill_process): the chosen
+    // victim's kill, then the group line, then the other members.
+    let c = kill(12);
+    let eps = build(&[
+        (Some(1), a.as_str()),
+        (Some(2), g),
+        (Some(3), b.as_str()),
+        (Some(4), c.as_str()),
+    ]);
+    assert_eq!(eps.len(), 1);
+    assert_eq!(eps[0].victims.iter().map(|v| v.pid).collect::<Vec<_>>(), [10, 11, 12]);
+    assert_eq!(eps[0].group_kill.as_deref(), Some("/k/pod"));
 }
 
 #[test]

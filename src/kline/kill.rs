@@ -58,7 +58,8 @@ pub enum NotKill {
 /// Parse any kernel kill line:
 /// `Memory cgroup out of memory: Killed process 1887 (python3) total-vm:49460kB, anon-rss:39552kB, file-rss:6704kB, shmem-rss:0kB, UID:0 pgtables:140kB oom_score_adj:0`,
 /// `Killed process 1234 (java) total-vm:…kB, anon-rss:…kB, file-rss:…kB, shmem-rss:…kB` (4.x),
-/// `Killed process 1234, UID 0, (java) total-vm:…` (2.6.32),
+/// `Killed process 1234, UID 0, (java) total-vm:…` (RHEL 6, 2.6.32),
+/// `Killed process 1234 (java), UID 0, total-vm:…` (RHEL 7, 3.10),
 /// `Killed process 1234 (java) vsz:…kB, anon-rss:…kB, file-rss:…kB` (2.6.2x),
 /// `Out of Memory: Killed process 1234 (java).` (2.4).
 pub fn parse_kill(t: &str) -> Result<Kill<'_>, NotKill> {
@@ -80,7 +81,12 @@ pub fn parse_kill(t: &str) -> Result<Kill<'_>, NotKill> {
     let head = &rest[..fields_at.unwrap_or(rest.len())];
     let close = head.rfind(')').ok_or(NotKill::Malformed)?;
     k.comm = &head[..close];
-    let tail = head[close + 1..].trim();
+    let mut tail = head[close + 1..].trim();
+    // RHEL 7 (3.10): `Killed process 1234 (java), UID 1000, total-vm:…`.
+    if let Some(uid) = tail.strip_prefix(", UID ").and_then(|r| r.strip_suffix(',')) {
+        k.uid = Some(all(u32_dec, uid).ok_or(NotKill::Malformed)?);
+        tail = "";
+    }
     if !(tail.is_empty() || tail == "." || tail == ",") {
         return Err(NotKill::Malformed);
     }
@@ -211,6 +217,9 @@ mod tests {
         .unwrap();
         assert_eq!((k.reason, k.pid, k.comm), (None, 3422, "qemu-img"));
         // 2.6.32 (RHEL 6).
+        let k = parse_kill("Killed process 23401 (java), UID 1000, total-vm:4938268kB, anon-rss:2093788kB, file-rss:2704kB, shmem-rss:0kB").unwrap();
+        assert_eq!((k.pid, k.comm, k.uid), (23401, "java", Some(1000)));
+        assert_eq!(k.anon_rss_bytes, Some(2093788 * 1024));
         let k = parse_kill("Killed process 2415, UID 48, (httpd) total-vm:432344kB, anon-rss:302420kB, file-rss:120kB")
             .unwrap();
         assert_eq!(

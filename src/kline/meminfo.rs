@@ -26,7 +26,9 @@ pub enum MemInfoLine<'a> {
 /// part of the block (which ends it).
 pub fn parse_mem_info_line(t: &str) -> Option<MemInfoLine<'_>> {
     let t = t.trim();
-    if t.starts_with("Node ") || t.starts_with("lowmem_reserve[]:") || t.starts_with("Swap cache stats:") {
+    // 2.6/3.x print per-cpu pagesets: `Node 0 DMA per-cpu:`, `CPU    0: hi:  186, btch:  31 usd:  30`.
+    let per_cpu = t.starts_with("CPU") && t.contains(" hi:");
+    if per_cpu || t.starts_with("Node ") || t.starts_with("lowmem_reserve[]:") || t.starts_with("Swap cache stats:") {
         return Some(MemInfoLine::Other);
     }
     if let Some(v) = t.strip_prefix("Free swap") {
@@ -68,6 +70,12 @@ mod tests {
 
     #[test]
     fn mem_info_lines() {
+        // 2.6.32 (RHEL 6) per-cpu pageset lines belong to the block.
+        assert_eq!(
+            parse_mem_info_line("CPU    0: hi:  186, btch:  31 usd: 164"),
+            Some(MemInfoLine::Other)
+        );
+        assert_eq!(parse_mem_info_line("1203 pages shared"), Some(MemInfoLine::Other));
         // 5.4 show_mem output (Ubuntu 20.04).
         assert_eq!(
             parse_mem_info_line("active_anon:1935364 inactive_anon:10234 isolated_anon:0"),
