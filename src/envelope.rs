@@ -94,8 +94,6 @@ pub struct Decoder {
     forced: Container,
     detected: Container,
     year: Option<i32>,
-    /// From journalctl's `-- Boot <id> --` separators.
-    boot_id: Option<String>,
 }
 
 /// What a container made of a line.
@@ -114,7 +112,6 @@ impl Decoder {
             forced,
             detected: Container::Auto,
             year: assume_year,
-            boot_id: None,
         }
     }
 
@@ -224,13 +221,11 @@ impl Decoder {
     fn syslog<'s>(&mut self, s: &'s str) -> Option<Got<'s>> {
         if let Some(rest) = s.strip_prefix("-- ") {
             // journalctl separators: `-- Boot <id> --`, `-- Logs begin at …`.
-            if let Some(id) = rest.strip_prefix("Boot ").and_then(|r| r.strip_suffix(" --")) {
-                if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    self.boot_id = Some(id.to_owned());
-                }
-                return Some(Got::Skip);
-            }
-            if rest.starts_with("Logs begin at ")
+            // The boot id is not carried to the lines after it: the scanner
+            // skips lines without an OOM phrase, so whether a separator is
+            // read would depend on what else is in the file.
+            if rest.starts_with("Boot ") && rest.ends_with(" --")
+                || rest.starts_with("Logs begin at ")
                 || rest.starts_with("Journal begins at ")
                 || rest.starts_with("No entries --")
                 || rest == "Reboot --"
@@ -244,7 +239,7 @@ impl Decoder {
         let (pri, mut rest) = strip_pri(s);
         if pri.is_some() {
             if let Some(r) = rest.strip_prefix("1 ") {
-                return rfc5424(r, self.boot_id.as_deref());
+                return rfc5424(r);
             }
         }
         let strict;
@@ -282,7 +277,6 @@ impl Decoder {
             return Some(Got::Skip);
         }
         stamp.host = host.map(str::to_owned);
-        stamp.boot_id = self.boot_id.clone();
         let msgs = split_rsyslog(msg, &mut stamp);
         Some(Got::Msgs(stamp, msgs))
     }
@@ -376,7 +370,7 @@ fn inner_dmesg<'s>(msg: &'s str, stamp: &mut Stamp) -> &'s str {
 }
 
 /// RFC 5424: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD MSG` (after `1 `).
-fn rfc5424<'s>(s: &'s str, boot_id: Option<&str>) -> Option<Got<'s>> {
+fn rfc5424(s: &str) -> Option<Got<'_>> {
     let mut parts = s.splitn(6, ' ');
     let ts = parts.next()?;
     let host = parts.next()?;
@@ -409,7 +403,6 @@ fn rfc5424<'s>(s: &'s str, boot_id: Option<&str>) -> Option<Got<'s>> {
         wall_raw: (ts != "-").then(|| ts.to_owned()),
         wall: iso_prefix(&format!("{ts} ")).map(|(w, _, _)| w),
         host: (host != "-").then(|| host.to_owned()),
-        boot_id: boot_id.map(str::to_owned),
         ..Stamp::default()
     };
     let msg = msg.strip_prefix('\u{feff}').unwrap_or(msg);

@@ -134,25 +134,49 @@ fn wrapped(piece: &[u8]) -> bool {
     piece.len() >= WRAP_MIN || piece.ends_with(b" ")
 }
 
-/// True if `raw` may be the rest of a wrapped line: not blank, and not the
-/// start of something else (indentation, Markdown fences, lists, tables).
-fn may_continue(text: &str) -> bool {
-    !text.trim().is_empty() && !text.starts_with([' ', '\t', '`', '~', '#', '*', '|', '-'])
+/// The rest of a wrapped line as it continues `raw`: e-mail quote markers
+/// (`>` and one space each) removed, any other leading space kept (a
+/// terminal may break right before a space). None if it cannot be one:
+/// blank, indented by two or more blanks (printk's own continuation lines,
+/// Markdown code), or the start of something else (fences, lists, tables).
+fn remainder_text(raw: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(raw);
+    let mut t = text.trim_end_matches('\r');
+    while let Some(r) = t.trim_start_matches([' ', '\t']).strip_prefix('>') {
+        t = r.strip_prefix(' ').unwrap_or(r);
+    }
+    let body = t.trim_start();
+    let indent = t.len() - body.len();
+    let ok =
+        !body.is_empty() && indent < 2 && !t.starts_with('\t') && !body.starts_with(['`', '~', '#', '*', '|', '-']);
+    ok.then(|| t.to_owned())
 }
 
 impl<F: FnMut(Episode) -> io::Result<()>> Scanner<'_, F> {
-    /// True if the decoder, dry-running `raw`, finds one message without any
-    /// stamp in a log whose lines carry stamps: a wrapped line's remainder.
+    /// The rest of a wrapped line if `raw` is one: a line that the decoder,
+    /// dry-running it, finds to be one message without any stamp, in a log
+    /// whose lines carry stamps.
     fn is_remainder(&mut self, raw: &[u8]) -> Option<String> {
         if matches!(self.decoder.container(), Container::Auto | Container::Plain) {
             return None;
         }
+        let text = remainder_text(raw)?;
         let mut tmp: Vec<LogLine<'_>> = Vec::with_capacity(1);
         self.decoder.decode(raw, &mut tmp);
         match tmp.as_slice() {
-            [one] if one.stamp == Stamp::default() && may_continue(&one.text) => Some(one.text.to_string()),
+            [one] if one.stamp == Stamp::default() => Some(text),
             _ => None,
         }
+    }
+
+    /// True if `next` is the remainder of `line`, wrapped.
+    fn continues(&mut self, line: &[u8], next: &[u8]) -> bool {
+        if !wrapped(line) || remainder_text(next).is_none() {
+            return false;
+        }
+        let mut tmp: Vec<LogLine<'_>> = Vec::with_capacity(1);
+        self.decoder.decode(line, &mut tmp);
+        tmp.last().is_some_and(|l| l.stamp != Stamp::default()) && self.is_remainder(next).is_some()
     }
 
     /// Decode and build one physical line (without its newline), joining
@@ -210,10 +234,11 @@ impl<F: FnMut(Episode) -> io::Result<()>> Scanner<'_, F> {
                         let mut start = memrchr(b'\n', &data[pos..hit]).map_or(pos, |i| pos + i + 1);
                         // The phrase may sit in the remainder of a wrapped
                         // line: then the line starts on the one before.
-                        if start > pos {
+                        if start > pos && !data[start..].starts_with(b"[") {
                             let end = memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
-                            if self.is_remainder(&data[start..end]).is_some() {
-                                start = memrchr(b'\n', &data[pos..start - 1]).map_or(pos, |i| pos + i + 1);
+                            let prev = memrchr(b'\n', &data[pos..start - 1]).map_or(pos, |i| pos + i + 1);
+                            if self.continues(&data[prev..start - 1], &data[start..end]) {
+                                start = prev;
                             }
                         }
                         self.line_no += count_lines(&data[pos..start]);
@@ -316,4 +341,70 @@ pub fn scan<R: Read>(
     stats.malformed_total = total;
     stats.container = Some(s.decoder.container());
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remainders_of_wrapped_lines() {
+        assert_eq!(remainder_text(b"anon-rss:0kB").as_deref(), Some("anon-rss:0kB"));
+        // A terminal broke right before a space: the space is kept.
+        assert_eq!(remainder_text(b" anon-rss:0kB").as_deref(), Some(" anon-rss:0kB"));
+        // E-mail quoting is removed, at any depth.
+        assert_eq!(remainder_text(b"> > order=0\r").as_deref(), Some("order=0"));
+        // printk's own continuation lines and Markdown are not remainders.
+        assert_eq!(remainder_text(b"                 active_file:1"), None);
+        assert_eq!(remainder_text(b"\tx"), None);
+        assert_eq!(remainder_text(b"```"), None);
+        assert_eq!(remainder_text(b"- item"), None);
+        assert_eq!(remainder_text(b"> "), None);
+    }
+
+    fn scan_str(text: &str) -> Vec<Episode> {
+        let mut eps = Vec::new();
+        let opts = ScanOptions {
+            block: 4096,
+            ..ScanOptions::default()
+        };
+        scan(text.as_bytes(), "t", &opts, |e| {
+            eps.push(e);
+            Ok(())
+        })
+        .unwrap();
+        eps
+    }
+
+    const KILL: &str = "[ 9.000010] Memory cgroup out of memory: Killed process 7 (a b) total-vm:8kB, anon-rss:4kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0";
+
+    #[test]
+    fn wrapped_kill_line_is_joined() {
+        let (a, b) = KILL.split_at(80);
+        let eps = scan_str(&format!("[ 1.0] boot\n{a}\n{b}\n"));
+        assert_eq!(eps.len(), 1);
+        let v = &eps[0].victims[0];
+        assert_eq!((v.pid, v.comm.as_str(), v.oom_score_adj), (7, "a b", Some(0)));
+        assert_eq!((eps[0].source.first_line, eps[0].source.last_line), (2, 2));
+    }
+
+    #[test]
+    fn anchor_in_the_remainder_finds_the_line_before() {
+        // A header wrapped so that no anchor phrase is left in its first piece.
+        let a = "[ 9.000000] a-rather-long-process-name invoked o";
+        let b = "om-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0";
+        let eps = scan_str(&format!("[ 1.0] boot\n{a}\n{b}\n{KILL}\n"));
+        assert_eq!(eps.len(), 1);
+        let t = eps[0].trigger.as_ref().unwrap();
+        assert_eq!(t.comm.as_deref(), Some("a-rather-long-process-name"));
+        assert_eq!(t.gfp_mask.as_deref(), Some("0xcc0"));
+        assert_eq!(eps[0].source.first_line, 2);
+    }
+
+    #[test]
+    fn unstamped_lines_in_a_plain_file_are_not_joined() {
+        let text = "Memory cgroup out of memory: Killed process 7 (a) total-vm:8kB, anon-rss:4kB, file-rss:0kB, shmem-rss:0kB\nMemory cgroup out of memory: Killed process 8 (b) total-vm:8kB, anon-rss:4kB, file-rss:0kB, shmem-rss:0kB\n";
+        let eps = scan_str(text);
+        assert_eq!(eps.len(), 2);
+    }
 }
