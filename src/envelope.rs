@@ -687,12 +687,17 @@ fn month_number(tok: &str) -> Option<u32> {
     NAMES.iter().find(|(n, _)| *n == t).map(|&(_, m)| m)
 }
 
-/// Remove e-mail quoting (`>`, `> >`) and indentation.
+/// Remove e-mail quoting (`>`, `> >`), source-code comment markers (`// `,
+/// `# `: a log line quoted in code) and indentation.
 fn strip_quoting(s: &str) -> &str {
     let mut t = s;
     loop {
         let u = t.trim_start_matches([' ', '\t']);
-        match u.strip_prefix('>') {
+        match u
+            .strip_prefix('>')
+            .or_else(|| u.strip_prefix("// "))
+            .or_else(|| u.strip_prefix("# "))
+        {
             Some(r) => t = r,
             None => return u,
         }

@@ -15,9 +15,11 @@
 
 use crate::builder::{Builder, BuilderOptions};
 use crate::envelope::{Container, Decoder, LogLine, Stamp};
+use crate::kline::{self, KLine};
 use crate::model::{Episode, Malformed};
 use memchr::memmem::Finder;
 use memchr::{memchr, memrchr};
+use std::borrow::Cow;
 use std::io::{self, Read};
 
 /// Phrases of which every line that can open or end a report has one:
@@ -152,6 +154,14 @@ fn remainder_text(raw: &[u8]) -> Option<String> {
     ok.then(|| t.to_owned())
 }
 
+/// Whether joining a remainder onto `alone` keeps what it means: a line
+/// that already reads as an OOM line is not joined into one that no longer
+/// does (a task-table header followed by a `...` in a pasted example).
+fn improves(alone: &str, joined: &str) -> bool {
+    let recognised = |k: &KLine<'_>| !matches!(k, KLine::Malformed(_) | KLine::Unrelated | KLine::Noise);
+    !recognised(&kline::classify(alone)) || !matches!(kline::classify(joined), KLine::Malformed(_))
+}
+
 impl<F: FnMut(Episode) -> io::Result<()>> Scanner<'_, F> {
     /// The rest of a wrapped line if `raw` is one: a line that the decoder,
     /// dry-running it, finds to be one message without any stamp, in a log
@@ -198,9 +208,15 @@ impl<F: FnMut(Episode) -> io::Result<()>> Scanner<'_, F> {
                 let Some(text) = self.is_remainder(next) else {
                     break;
                 };
-                if let Some(last) = lines.last_mut() {
-                    last.text.to_mut().push_str(&text);
+                let Some(last) = lines.last_mut() else {
+                    break;
+                };
+                let mut whole = last.text.to_string();
+                whole.push_str(&text);
+                if !improves(&last.text, &whole) {
+                    break;
                 }
+                last.text = Cow::Owned(whole);
                 joined += 1;
                 piece = next;
                 rest = rest.get(end + 1..).unwrap_or_default();
@@ -399,6 +415,15 @@ mod tests {
         assert_eq!(t.comm.as_deref(), Some("a-rather-long-process-name"));
         assert_eq!(t.gfp_mask.as_deref(), Some("0xcc0"));
         assert_eq!(eps[0].source.first_line, 2);
+    }
+
+    #[test]
+    fn a_complete_line_is_not_joined_into_a_broken_one() {
+        let hdr =
+            "6,4029,2021308979,-;[  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name";
+        let eps = scan_str(&format!("4,4028,2021308970,-;x invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n{hdr}\n...\n"));
+        assert_eq!(eps.len(), 1);
+        assert!(eps[0].malformed.is_empty(), "{:?}", eps[0].malformed);
     }
 
     #[test]

@@ -572,9 +572,29 @@ impl Builder {
 
     fn push_ready(&mut self, o: Open) {
         let ep = finalize::finish(o, &self.opts);
+        if !says_anything(&ep) {
+            // A lone `Tasks state` or task-table header (a pasted example,
+            // the tail of a ring buffer) with nothing else is not an episode.
+            return;
+        }
         self.order += 1;
         self.ready.insert((ep.source.first_line, self.order), ep);
     }
+}
+
+/// True if an episode holds anything about an OOM beyond section headers.
+fn says_anything(ep: &Episode) -> bool {
+    ep.trigger.is_some()
+        || ep.memcg.is_some()
+        || ep.constraint.is_some()
+        || ep.task_memcg.is_some()
+        || !ep.victims.is_empty()
+        || !ep.tasks.is_empty()
+        || !ep.memcg_stats.is_empty()
+        || ep.mem_info.is_some()
+        || ep.group_kill.is_some()
+        || ep.no_killable
+        || ep.panic.is_some()
 }
 
 /// The identity of a precisely timed line, to recognise a second capture of

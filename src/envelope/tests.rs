@@ -289,6 +289,10 @@ fn quoting_and_indentation_are_removed() {
         assert_eq!(t, KILL);
     }
     assert_eq!(one(Container::Auto, &format!("> {KILL}")).1, KILL);
+    // Quoted in source code comments.
+    let (s, t) = one(Container::Auto, &format!("\t\t// 3,13796,359453210036,-;{KILL}"));
+    assert_eq!((s.seq, t.as_str()), (Some(13796), KILL));
+    assert_eq!(one(Container::Auto, &format!("# [ 1.000000] {KILL}")).1, KILL);
 }
 
 #[test]
