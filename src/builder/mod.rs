@@ -263,7 +263,8 @@ impl Builder {
                 let o = self.start(idx, line_no, stamp);
                 o.has.header = true;
                 let t = o.trigger();
-                t.comm = Some(clean(h.comm));
+                // Early 2.6 headers (`oom-killer: gfp_mask=…`) name no task.
+                t.comm = (!h.comm.is_empty()).then(|| clean(h.comm));
                 t.gfp_mask = Some(h.gfp_mask.to_owned());
                 t.gfp_flags = h.gfp_flags.iter().map(|f| clean(f)).collect();
                 t.order = h.order;

@@ -79,10 +79,12 @@ fn row(ep: &Episode) -> [String; 7] {
         .victims
         .iter()
         .map(|v| {
-            let rss: u64 = [v.anon_rss_bytes, v.file_rss_bytes, v.shmem_rss_bytes]
-                .iter()
-                .flatten()
-                .sum();
+            let parts = [v.anon_rss_bytes, v.file_rss_bytes, v.shmem_rss_bytes];
+            if parts.iter().all(Option::is_none) {
+                // 2.4/2.6 kill lines print no sizes.
+                return format!("{} {}", v.pid, v.comm);
+            }
+            let rss: u64 = parts.iter().flatten().sum();
             format!("{} {} ({})", v.pid, v.comm, human_bytes(rss))
         })
         .collect();
