@@ -8,12 +8,15 @@
 //! to the sink as they are found.
 
 use crate::input::{self, Input};
-use crate::model::Episode;
+use crate::k8s::PodIndex;
+use crate::model::{Episode, Killer};
 use crate::output::{self, Format, Summary};
 use crate::scan::{self, ScanOptions, ScanStats};
+use crate::snapshot::{self, Snapshot};
 use rayon::prelude::*;
 use std::collections::HashSet;
 use std::io::{self, Write};
+use std::path::PathBuf;
 
 /// Validated configuration of one analyze run.
 #[derive(Debug, Clone)]
@@ -23,7 +26,61 @@ pub struct AnalyzeConfig {
     pub format: Format,
     /// Parallel inputs; 1 scans serially.
     pub jobs: usize,
+    /// `kubectl get pods -A -o json` output naming pods and containers.
+    pub pods: Option<PathBuf>,
+    /// Cgroup snapshots, copied cgroupfs directories, oom-guard events.
+    pub cgroups: Vec<PathBuf>,
     pub scan: ScanOptions,
+}
+
+/// What `--pods` and `--cgroup` add to every episode.
+#[derive(Debug, Default)]
+pub struct Context {
+    pub pods: Option<PodIndex>,
+    pub snapshots: Vec<Snapshot>,
+    /// For each snapshot: the `--cgroup` input and its position there.
+    pub origins: Vec<(String, u64)>,
+}
+
+impl Context {
+    /// Load `--pods` and `--cgroup`; any failure is an error of the run.
+    pub fn load(cfg: &AnalyzeConfig) -> Result<Context, String> {
+        let pods = match &cfg.pods {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| format!("--pods {}: {e}", p.display()))?;
+                Some(PodIndex::from_json(&text).map_err(|e| format!("--pods {}: {e}", p.display()))?)
+            }
+            None => None,
+        };
+        let mut snapshots = Vec::new();
+        let mut origins = Vec::new();
+        for c in &cfg.cgroups {
+            let loaded = snapshot::load(c).map_err(|e| format!("--cgroup {}: {e}", c.display()))?;
+            origins.extend((1..=loaded.len() as u64).map(|i| (c.display().to_string(), i)));
+            snapshots.extend(loaded);
+        }
+        Ok(Context {
+            pods,
+            snapshots,
+            origins,
+        })
+    }
+
+    /// Name the pod, join snapshots, diagnose again if they changed it.
+    fn enrich(&self, ep: &mut Episode, used: &mut [bool]) {
+        if !self.snapshots.is_empty() && ep.killer == Killer::Kernel {
+            let before = ep.snapshots.len();
+            snapshot::join(ep, &self.snapshots);
+            for s in &ep.snapshots[before..] {
+                if let Some(i) = self.snapshots.iter().position(|x| x == s) {
+                    used[i] = true;
+                }
+            }
+        }
+        if let Some(p) = &self.pods {
+            p.resolve(ep);
+        }
+    }
 }
 
 /// The outcome, for the exit code.
@@ -63,10 +120,14 @@ struct Emitter<'s> {
     sink: Box<dyn output::Sink + 's>,
     seen: HashSet<String>,
     summary: Summary,
+    ctx: &'s Context,
+    /// Which `--cgroup` snapshots joined an episode.
+    used: Vec<bool>,
 }
 
 impl Emitter<'_> {
-    fn episode(&mut self, ep: Episode) -> io::Result<()> {
+    fn episode(&mut self, mut ep: Episode) -> io::Result<()> {
+        self.ctx.enrich(&mut ep, &mut self.used);
         if let Some(id) = identity(&ep) {
             if !self.seen.insert(id) {
                 self.summary.duplicates += 1;
@@ -133,10 +194,28 @@ pub fn run(cfg: &AnalyzeConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -
         let _ = writeln!(err, "oomctl: error: {e}");
         errors.push(e.to_string());
     }
+    let ctx = match Context::load(cfg) {
+        Ok(c) => c,
+        Err(msg) => {
+            let _ = writeln!(err, "oomctl: error: {msg}");
+            let mut sink = output::sink(cfg.format, out);
+            let summary = Summary {
+                errors: 1,
+                ..Summary::default()
+            };
+            sink.finish(&summary)?;
+            return Ok(Outcome {
+                summary,
+                errors: vec![msg],
+            });
+        }
+    };
     let mut em = Emitter {
         sink: output::sink(cfg.format, out),
         seen: HashSet::new(),
         summary: Summary::default(),
+        ctx: &ctx,
+        used: vec![false; ctx.snapshots.len()],
     };
     em.summary.errors = input_errors.len() as u64;
     if cfg.jobs > 1 && inputs.len() > 1 {
@@ -168,6 +247,14 @@ pub fn run(cfg: &AnalyzeConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -
             };
             let st = scan::scan(reader, &name, &cfg.scan, |ep| em.episode(ep))?;
             em.stats(&name, &st, &mut errors, err);
+        }
+    }
+    // oom-guard events that no kernel report explains are episodes of
+    // their own: the guard killed before the kernel had to.
+    for (i, s) in ctx.snapshots.iter().enumerate() {
+        if s.guard.is_some() && !em.used[i] {
+            let (file, n) = &ctx.origins[i];
+            em.episode(snapshot::guard_episode(s, file, *n))?;
         }
     }
     em.sink.finish(&em.summary)?;

@@ -29,6 +29,29 @@ pub enum Command {
     /// into other text. Directories are read recursively.
     #[command(after_help = EXIT_CODES)]
     Analyze(AnalyzeArgs),
+    /// Capture the live state of memory cgroups as JSON lines.
+    ///
+    /// Limit, usage, peak, failcnt or events, memory.stat, oom_control,
+    /// pressure and the processes with their oom_score, oom_score_adj and
+    /// RSS, for cgroup v1 and v2. Give the output to `analyze --cgroup`.
+    Snapshot(SnapshotArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Cgroups: a cgroupfs directory or a path as the kernel prints it
+    /// (`/kubepods/burstable/pod…`) [default: this process's memory cgroup].
+    #[arg(value_name = "CGROUP")]
+    pub cgroups: Vec<String>,
+    /// Write to FILE (appending) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    /// Seconds between captures of a series.
+    #[arg(long, value_name = "SECONDS", default_value = "1")]
+    pub interval: f64,
+    /// Captures to take (0: until interrupted).
+    #[arg(long, value_name = "N", default_value = "1")]
+    pub count: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -41,6 +64,10 @@ pub enum FormatArg {
     Jsonl,
     /// One row per episode, flattened.
     Csv,
+    /// A full report per episode for people: cause, numbers, chart, advice.
+    Report,
+    /// One line per episode in kubelet's / node-problem-detector's words.
+    Events,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -82,6 +109,15 @@ pub struct AnalyzeArgs {
     /// from each report, else 4096].
     #[arg(long, value_name = "BYTES")]
     pub page_size: Option<u64>,
+    /// `kubectl get pods -A -o json` output, to name the pods and containers
+    /// the OOMs hit.
+    #[arg(long, value_name = "FILE")]
+    pub pods: Option<std::path::PathBuf>,
+    /// Cgroup snapshots to join to episodes by path: `oomctl snapshot`
+    /// output, a directory copied from cgroupfs, or oom-guard events.
+    /// Repeatable. oom-guard events that match no episode become episodes.
+    #[arg(long = "cgroup", value_name = "PATH")]
+    pub cgroups: Vec<std::path::PathBuf>,
 }
 
 impl AnalyzeArgs {
@@ -102,6 +138,8 @@ impl AnalyzeArgs {
             Some(FormatArg::Json) => Format::Json,
             Some(FormatArg::Jsonl) => Format::Jsonl,
             Some(FormatArg::Csv) => Format::Csv,
+            Some(FormatArg::Report) => Format::Report,
+            Some(FormatArg::Events) => Format::Events,
             None if tty => Format::Table,
             None => Format::Jsonl,
         };
@@ -126,6 +164,8 @@ impl AnalyzeArgs {
             paths,
             format,
             jobs,
+            pods: self.pods,
+            cgroups: self.cgroups,
             scan: ScanOptions {
                 container,
                 assume_year: self.year,

@@ -4,7 +4,11 @@
 //! driver (`…kubepods-burstable-pod<uid_with_underscores>.slice/cri-containerd-<id>.scope`).
 //! Matching is by path segment, never by prefix, so custom cgroup roots work.
 
+use crate::builder::clean;
+use crate::model::{ContainerRef, Episode, K8s};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::HashMap;
 
 /// Pod UID (with dashes) and container id found in a cgroup path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +81,113 @@ pub fn attribute(path: &str) -> Attribution {
             .map(|s| (*s).to_owned());
     }
     a
+}
+
+/// Fill an episode's `k8s`, `container` and `unit` from its cgroup paths:
+/// the victim's own cgroup (`task_memcg`, often the container) first, then
+/// the cgroup whose limit was hit (often the pod).
+pub fn attribute_episode(ep: &mut Episode) {
+    let paths: Vec<&str> = ep
+        .task_memcg
+        .iter()
+        .chain(ep.memcg.as_ref().and_then(|m| m.path.as_ref()))
+        .chain(ep.memcg_stats.iter().map(|s| &s.path).take(1))
+        .map(String::as_str)
+        .collect();
+    let mut k8s: Option<K8s> = None;
+    let mut container: Option<ContainerRef> = None;
+    let mut unit = None;
+    for p in paths {
+        let a = attribute(p);
+        if k8s.is_none() {
+            if let Some(uid) = a.pod_uid {
+                k8s = Some(K8s {
+                    pod_uid: uid,
+                    qos: a.qos,
+                    ..K8s::default()
+                });
+            }
+        }
+        if container.is_none() {
+            if let Some(id) = a.container_id {
+                container = Some(ContainerRef { id, runtime: a.runtime });
+            }
+        }
+        if unit.is_none() {
+            unit = a.unit;
+        }
+    }
+    ep.k8s = k8s;
+    ep.unit = if container.is_none() { unit } else { None };
+    ep.container = container;
+}
+
+/// Pod and container names from `kubectl get pods -A -o json`, by pod UID
+/// and container id.
+#[derive(Debug, Default)]
+pub struct PodIndex {
+    pods: HashMap<String, (String, String)>,
+    containers: HashMap<String, String>,
+}
+
+impl PodIndex {
+    /// Read `kubectl get pods -A -o json` (a `List` of pods) or one pod.
+    pub fn from_json(text: &str) -> Result<PodIndex, String> {
+        let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        let items: Vec<&Value> = match v.get("items").and_then(Value::as_array) {
+            Some(items) => items.iter().collect(),
+            None if v.get("metadata").is_some() => vec![&v],
+            None => return Err("no \"items\": not the output of kubectl get pods -o json".to_owned()),
+        };
+        let mut idx = PodIndex::default();
+        for pod in items {
+            let meta = &pod["metadata"];
+            let (Some(uid), Some(name)) = (meta["uid"].as_str(), meta["name"].as_str()) else {
+                continue;
+            };
+            let ns = meta["namespace"].as_str().unwrap_or("default");
+            idx.pods.insert(uid.to_owned(), (clean(ns), clean(name)));
+            for key in [
+                "containerStatuses",
+                "initContainerStatuses",
+                "ephemeralContainerStatuses",
+            ] {
+                for c in pod["status"][key].as_array().into_iter().flatten() {
+                    let (Some(cname), Some(cid)) = (c["name"].as_str(), c["containerID"].as_str()) else {
+                        continue;
+                    };
+                    // `containerd://<id>`, `docker://<id>`, `cri-o://<id>`.
+                    let id = cid.rsplit("://").next().unwrap_or(cid);
+                    idx.containers.insert(id.to_owned(), clean(cname));
+                }
+            }
+        }
+        Ok(idx)
+    }
+
+    /// Pods indexed.
+    pub fn len(&self) -> usize {
+        self.pods.len()
+    }
+
+    /// True if no pod was found.
+    pub fn is_empty(&self) -> bool {
+        self.pods.is_empty()
+    }
+
+    /// Name the episode's pod and container.
+    pub fn resolve(&self, ep: &mut Episode) {
+        let cid = ep.container.as_ref().map(|c| c.id.clone());
+        if let Some(k) = ep.k8s.as_mut() {
+            if let Some((ns, name)) = self.pods.get(&k.pod_uid) {
+                k.namespace = Some(ns.clone());
+                k.pod = Some(name.clone());
+            }
+            if let Some(name) = cid.and_then(|id| self.containers.get(&id)) {
+                k.container_name = Some(name.clone());
+            }
+        }
+    }
 }
 
 /// QoS class from the segments down to the pod's.
@@ -154,6 +265,27 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.container_id, None);
+    }
+
+    #[test]
+    fn kubectl_pods_name_pod_and_container() {
+        let json = r#"{"apiVersion":"v1","kind":"List","items":[{"metadata":{"name":"importer-x","namespace":"cdi","uid":"6b212546-f5dd-4fdf-bcc7-72a686638102"},"status":{"containerStatuses":[{"name":"importer","containerID":"containerd://ea887b1c9c5c8e734ac798fedd2bf5d39c0b7ce5ad961027dfc1ca138a23a2e8"}]}}]}"#;
+        let idx = PodIndex::from_json(json).unwrap();
+        assert_eq!(idx.len(), 1);
+        let mut ep = Episode {
+            task_memcg: Some("/kubepods/burstable/pod6b212546-f5dd-4fdf-bcc7-72a686638102/ea887b1c9c5c8e734ac798fedd2bf5d39c0b7ce5ad961027dfc1ca138a23a2e8".to_owned()),
+            ..Episode::default()
+        };
+        attribute_episode(&mut ep);
+        idx.resolve(&mut ep);
+        let k = ep.k8s.unwrap();
+        assert_eq!(
+            (k.namespace.as_deref(), k.pod.as_deref(), k.container_name.as_deref()),
+            (Some("cdi"), Some("importer-x"), Some("importer"))
+        );
+        assert_eq!(k.qos.as_deref(), Some("burstable"));
+        assert!(PodIndex::from_json("[]").is_err());
+        assert!(PodIndex::from_json("{").is_err());
     }
 
     #[test]

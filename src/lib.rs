@@ -17,3 +17,4 @@ pub mod kline;
 pub mod model;
 pub mod output;
 pub mod scan;
+pub mod snapshot;

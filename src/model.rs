@@ -16,6 +16,8 @@ use std::collections::BTreeMap;
 pub struct Episode {
     /// Where in the input the report was read.
     pub source: Source,
+    /// Who killed: the kernel's OOM killer, or oom-guard (from its event).
+    pub killer: Killer,
     /// When it happened, as far as the log says.
     pub time: Time,
     /// Host name, when the container records one (syslog, journal).
@@ -67,6 +69,54 @@ pub struct Episode {
     pub complete: bool,
     /// Lines inside the report that looked like OOM lines but did not parse.
     pub malformed: Vec<Malformed>,
+    /// The Kubernetes pod the OOM hit, from the cgroup paths.
+    pub k8s: Option<K8s>,
+    /// The container the OOM hit, from the cgroup paths.
+    pub container: Option<ContainerRef>,
+    /// The systemd unit the OOM hit (`foo.service`, `session-3.scope`) when
+    /// it is not a container.
+    pub unit: Option<String>,
+    /// Why it happened, with evidence and advice ([`crate::diagnose`]).
+    pub diagnosis: Option<crate::diagnose::Diagnosis>,
+    /// Cgroup snapshots joined to this episode by path (`analyze --cgroup`).
+    pub snapshots: Vec<crate::snapshot::Snapshot>,
+}
+
+/// Who killed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Killer {
+    /// The kernel's OOM killer (a kernel report).
+    #[default]
+    Kernel,
+    /// oom-guard, the user-space guard of seed 002 (its event).
+    OomGuard,
+}
+
+/// A Kubernetes pod, as far as the cgroup path (and `--pods`) tell.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct K8s {
+    /// Pod UID with dashes (static pods: as kubelet wrote it).
+    pub pod_uid: String,
+    /// `guaranteed`, `burstable` or `besteffort`.
+    pub qos: Option<String>,
+    /// From `--pods`.
+    pub namespace: Option<String>,
+    /// From `--pods`.
+    pub pod: Option<String>,
+    /// Container name, from `--pods`.
+    pub container_name: Option<String>,
+}
+
+/// A container, as far as the cgroup path tells.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerRef {
+    /// Container id, as in the cgroup path.
+    pub id: String,
+    /// `docker`, `containerd` or `cri-o` when the path names it.
+    pub runtime: Option<String>,
 }
 
 /// Position of an episode in its input.

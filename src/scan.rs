@@ -194,6 +194,12 @@ impl<F: FnMut(Episode) -> io::Result<()>> Scanner<'_, F> {
     /// the block). Returns how many lines of `rest` were joined.
     fn line(&mut self, raw: &[u8], rest: &[u8]) -> io::Result<usize> {
         self.line_no += 1;
+        if memchr::memmem::find(raw, b"\"oomcgroup\"").is_some() {
+            if let Some(snap) = crate::snapshot::parse_guard_event(&String::from_utf8_lossy(raw)) {
+                self.builder.push_guard(self.line_no, &snap);
+                return self.drain().map(|()| 0);
+            }
+        }
         // Only lines that may matter get here, so a small vector each is fine.
         let mut lines: Vec<LogLine<'_>> = Vec::with_capacity(1);
         self.decoder.decode(raw, &mut lines);
@@ -227,10 +233,16 @@ impl<F: FnMut(Episode) -> io::Result<()>> Scanner<'_, F> {
         for l in &lines {
             self.builder.push(at, l);
         }
+        self.drain()?;
+        Ok(joined)
+    }
+
+    /// Emit the episodes that are final.
+    fn drain(&mut self) -> io::Result<()> {
         while let Some(ep) = self.builder.pop_ready() {
             (self.emit)(ep)?;
         }
-        Ok(joined)
+        Ok(())
     }
 
     /// Process a block that ends at a line boundary.

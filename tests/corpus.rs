@@ -125,7 +125,28 @@ fn check_facts(facts: &Value, episodes: &[Episode]) -> Vec<String> {
                 p.push(format!("episode {i}: {what}: got {got}, facts say {want}"));
             }
         };
-        for key in ["complete", "scope", "manual", "constraint", "kernel", "task_memcg"] {
+        if let Some(w) = f.get("cause") {
+            check("diagnosis.cause", w, &got["diagnosis"]["cause"]);
+        }
+        if let Some(w) = f.get("pod_uid") {
+            check("k8s.pod_uid", w, &got["k8s"]["pod_uid"]);
+        }
+        if let Some(w) = f.get("qos") {
+            check("k8s.qos", w, &got["k8s"]["qos"]);
+        }
+        if let Some(w) = f.get("container_id") {
+            check("container.id", w, &got["container"]["id"]);
+        }
+        for key in [
+            "complete",
+            "scope",
+            "manual",
+            "constraint",
+            "kernel",
+            "task_memcg",
+            "killer",
+            "unit",
+        ] {
             if let Some(w) = f.get(key) {
                 check(key, w, &got[key]);
             }

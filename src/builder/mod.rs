@@ -171,6 +171,14 @@ impl Builder {
         }
     }
 
+    /// An oom-guard event found on line `line_no` (seed 002): an episode of
+    /// its own, the guard's kill.
+    pub fn push_guard(&mut self, line_no: u64, snap: &crate::snapshot::Snapshot) {
+        let ep = crate::snapshot::guard_episode(snap, &self.file, line_no);
+        self.order += 1;
+        self.ready.insert((line_no, self.order), ep);
+    }
+
     /// Close everything: end of input.
     pub fn finish(&mut self) {
         for i in 0..self.streams.len() {

@@ -5,7 +5,8 @@
 //!    `file_dirty`, `kernel`…; v2 `file` includes shmem), or the pre-5.3
 //!    one-line blocks summed over the hierarchy;
 //! 2. Mem-Info for a global OOM (shmem sits on the anon LRU there);
-//! 3. the task table: Σ RSS against usage, the rest unattributed.
+//! 3. a cgroup snapshot of the OOM memcg joined by `analyze --cgroup`;
+//! 4. the task table: Σ RSS against usage, the rest unattributed.
 
 use super::{share, Evidence, TopTask, AT_LIMIT, RSS_EXPLAINS_AT_MOST};
 use crate::model::{Episode, MemcgStats, Scope, StatsFormat};
@@ -19,6 +20,9 @@ pub enum Source {
     MemcgStats,
     MemInfo,
     TaskTable,
+    /// A cgroup snapshot joined by path (`analyze --cgroup`), used when the
+    /// report carries no stats of its own.
+    Snapshot,
 }
 
 /// Bytes by kind; None where the source does not say.
@@ -95,6 +99,25 @@ fn from_stats(ep: &Episode, format: StatsFormat, s: &BTreeMap<String, u64>) -> B
     b
 }
 
+/// The latest snapshot of the OOM memcg itself, read like the report's stats.
+fn from_snapshot(ep: &Episode, usage: Option<u64>) -> Option<Breakdown> {
+    let path = ep.memcg.as_ref()?.path.as_deref()?;
+    let snap = ep
+        .snapshots
+        .iter()
+        .rev()
+        .find(|s| crate::snapshot::same_cgroup(&s.path, path) && !s.stat.is_empty())?;
+    let format = if snap.version == "v2" {
+        StatsFormat::V2
+    } else {
+        StatsFormat::V1
+    };
+    let mut b = from_stats(ep, format, &snap.stat);
+    b.source = Some(Source::Snapshot);
+    b.total = usage.or(snap.usage_bytes);
+    (b.anon.is_some() || b.file.is_some()).then_some(b)
+}
+
 fn from_mem_info(ep: &Episode) -> Option<Breakdown> {
     let mi = ep.mem_info.as_ref()?;
     let c = &mi.counters_bytes;
@@ -164,6 +187,9 @@ pub fn breakdown(ep: &Episode) -> Breakdown {
                 return b;
             }
         }
+        if let Some(b) = from_snapshot(ep, usage) {
+            return b;
+        }
         return from_tasks(ep).unwrap_or(Breakdown {
             total: usage,
             ..Breakdown::default()
@@ -184,12 +210,20 @@ impl Breakdown {
             .iter()
             .max_by_key(|t| (t.rss_bytes.unwrap_or(0), std::cmp::Reverse(t.pid)))
             .map(|t| {
+                // The share of the limit is of the memory charged to it: a
+                // task's file RSS (its binary, shared libraries) is mostly
+                // page cache charged to whoever read it first. 6.8+ rows
+                // split RSS; older ones give only the total.
+                let charged = match (t.rss_anon_bytes, t.rss_shmem_bytes) {
+                    (Some(a), s) => a + s.unwrap_or(0),
+                    _ => t.rss_bytes.unwrap_or(0),
+                };
                 let r = t.rss_bytes.unwrap_or(0);
                 TopTask {
                     pid: t.pid,
                     name: t.name.clone(),
                     rss_bytes: r,
-                    share: base.and_then(|b| share(r, b)),
+                    share: base.and_then(|b| share(charged, b)),
                 }
             });
         Evidence {

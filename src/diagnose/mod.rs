@@ -27,9 +27,11 @@ pub const DIRTY_SHARE_OF_USAGE: f64 = 0.10;
 pub const RSS_EXPLAINS_AT_MOST: f64 = 0.50;
 /// Usage within this share of the limit counts as "at the limit".
 pub const AT_LIMIT: f64 = 0.95;
-/// Allocation orders above this are "costly" (PAGE_ALLOC_COSTLY_ORDER).
-pub const COSTLY_ORDER: i32 = 3;
-/// Free memory at or above this share of RAM when a costly allocation
+/// Allocations of at least this order need contiguous pages. (The kernel
+/// never OOM-kills for orders above 3, PAGE_ALLOC_COSTLY_ORDER, so every
+/// high-order OOM is of order 1 to 3.)
+pub const HIGH_ORDER: i32 = 1;
+/// Free memory at or above this share of RAM when a high-order allocation
 /// failed globally means fragmentation, not exhaustion.
 pub const FRAGMENTED_FREE_SHARE: f64 = 0.02;
 
@@ -209,12 +211,35 @@ pub fn diagnose(ep: &Episode) -> Diagnosis {
             vec!["Keep vm.oom_dump_tasks=1 and capture cgroup snapshots (oomctl snapshot) so the next report can be diagnosed.".to_owned()],
         ),
     };
+    let (summary, advice) = ending(ep, summary, advice);
     Diagnosis {
         cause,
         summary,
         evidence: ev,
         advice,
     }
+}
+
+/// Reports that ended without a kill say so after the cause.
+fn ending(ep: &Episode, mut summary: String, mut advice: Vec<String>) -> (String, Vec<String>) {
+    if ep.no_killable {
+        summary.push_str(
+            " No process could be killed (all unkillable, oom_score_adj -1000, or already exiting): the cgroup stays at its limit and its allocations stall or fail.",
+        );
+        advice.insert(
+            0,
+            "Do not give every process of a limited cgroup oom_score_adj -1000; leave the kernel something to kill, or raise the limit.".to_owned(),
+        );
+    }
+    if let Some(p) = &ep.panic {
+        summary.push_str(&format!(" The kernel panicked instead of killing ({p})."));
+        advice.insert(
+            0,
+            "vm.panic_on_oom is set: the machine reboots on every OOM; set it to 0 unless a reboot is really wanted."
+                .to_owned(),
+        );
+    }
+    (summary, advice)
 }
 
 fn write_cache_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<String>) {
@@ -271,6 +296,13 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
                 "Set memory.high (cgroup v2) a little below the limit to throttle and observe before the kill.".to_owned(),
             ],
         ),
+        None => (
+            format!("Process memory filled {} memory ({} anonymous); the report lists no tasks to say whose.", scope_word, pct(ev.share)),
+            vec![
+                "Keep vm.oom_dump_tasks=1 so reports list the tasks, or capture them with oomctl snapshot.".to_owned(),
+                "Raise the limit to the workload's peak if it is legitimate.".to_owned(),
+            ],
+        ),
         _ => (
             format!("Process memory filled {} memory ({} anonymous), spread over several processes: the limit is too small for the workload.", scope_word, pct(ev.share)),
             vec![
@@ -286,7 +318,7 @@ fn fragmentation(ep: &Episode, ev: &Evidence) -> Option<Diagnosis> {
     let order = ep.trigger.as_ref()?.order?;
     let free = ev.free_bytes?;
     let ram = ep.mem_info.as_ref()?.ram_bytes?;
-    if order <= COSTLY_ORDER || (free as f64) < FRAGMENTED_FREE_SHARE * ram as f64 {
+    if order < HIGH_ORDER || (free as f64) < FRAGMENTED_FREE_SHARE * ram as f64 {
         return None;
     }
     Some(Diagnosis {

@@ -169,7 +169,7 @@ fn global_fragmentation_manual_and_unknown() {
     let mut e = Episode {
         scope: Some(Scope::Global),
         trigger: Some(Trigger {
-            order: Some(4),
+            order: Some(3),
             ..Trigger::default()
         }),
         mem_info: Some(MemInfo {
@@ -189,11 +189,60 @@ fn global_fragmentation_manual_and_unknown() {
     };
     assert_eq!(diagnose(&e).cause, Cause::Fragmentation);
     e.trigger = Some(Trigger {
-        order: Some(3),
+        order: Some(0),
         ..Trigger::default()
     });
-    assert_eq!(diagnose(&e).cause, Cause::Anon, "order 3 is not costly");
+    assert_eq!(diagnose(&e).cause, Cause::Anon, "order 0 needs no contiguous pages");
+    // Free memory at the edge: 2% of RAM is fragmentation, just under is not.
+    e.trigger = Some(Trigger {
+        order: Some(1),
+        ..Trigger::default()
+    });
+    let ram = 4096 * MIB;
+    let at_edge = (FRAGMENTED_FREE_SHARE * ram as f64).ceil() as u64;
+    e.mem_info
+        .as_mut()
+        .unwrap()
+        .counters_bytes
+        .insert("free".into(), at_edge);
+    assert_eq!(diagnose(&e).cause, Cause::Fragmentation);
+    e.mem_info
+        .as_mut()
+        .unwrap()
+        .counters_bytes
+        .insert("free".into(), at_edge - 4096);
+    assert_eq!(diagnose(&e).cause, Cause::Anon);
     e.manual = true;
     assert_eq!(diagnose(&e).cause, Cause::Manual);
     assert_eq!(diagnose(&Episode::default()).cause, Cause::Unknown);
+}
+
+#[test]
+fn endings_without_a_kill_are_said() {
+    let mut e = memcg(100 * MIB, 100 * MIB);
+    e.tasks = vec![task(1, 90 * MIB)];
+    e.victims.clear();
+    e.no_killable = true;
+    let d = diagnose(&e);
+    assert_eq!(d.cause, Cause::Anon);
+    assert!(d.summary.contains("No process could be killed"), "{}", d.summary);
+    assert!(d.advice[0].contains("-1000"));
+    e.no_killable = false;
+    e.panic = Some("Out of memory: system-wide panic_on_oom is enabled".into());
+    assert!(diagnose(&e).advice[0].contains("panic_on_oom"));
+}
+
+#[test]
+fn top_task_share_counts_charged_memory_only() {
+    let mut e = memcg(32 * MIB, 32 * MIB);
+    e.memcg_stats = vec![stats(StatsFormat::V1, &[("rss", 31 * MIB), ("cache", 0)])];
+    let mut t = task(7, 38 * MIB);
+    t.rss_anon_bytes = Some(31 * MIB);
+    t.rss_file_bytes = Some(7 * MIB);
+    t.rss_shmem_bytes = Some(0);
+    e.tasks = vec![t];
+    let d = diagnose(&e);
+    let top = d.evidence.top_task.unwrap();
+    assert_eq!(top.rss_bytes, 38 * MIB);
+    assert_eq!(top.share, Some(0.969));
 }

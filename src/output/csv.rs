@@ -4,11 +4,11 @@
 //! prefixed with `'`; numeric cells are left as numbers.
 
 use super::{Sink, Summary};
-use crate::model::Episode;
+use crate::model::{Episode, Killer};
 use std::io::{self, Write};
 
 /// Column names, in order (stable; documented in README).
-pub const HEADER: [&str; 33] = [
+pub const HEADER: [&str; 44] = [
     "file",
     "first_line",
     "last_line",
@@ -42,6 +42,17 @@ pub const HEADER: [&str; 33] = [
     "group_kill",
     "no_killable",
     "panic",
+    "killer",
+    "cause",
+    "summary",
+    "pod_uid",
+    "qos",
+    "namespace",
+    "pod",
+    "container_name",
+    "container_id",
+    "runtime",
+    "unit",
 ];
 
 pub struct CsvSink<'w> {
@@ -84,7 +95,10 @@ impl Sink for CsvSink<'_> {
         let m = ep.memcg.as_ref();
         let v = ep.victims.first();
         let pids: Vec<String> = ep.victims.iter().map(|v| v.pid.to_string()).collect();
-        let row: [String; 33] = [
+        let k = ep.k8s.as_ref();
+        let c = ep.container.as_ref();
+        let d = ep.diagnosis.as_ref();
+        let row: [String; 44] = [
             text_cell(&ep.source.file),
             ep.source.first_line.to_string(),
             ep.source.last_line.to_string(),
@@ -118,6 +132,20 @@ impl Sink for CsvSink<'_> {
             opt_text(ep.group_kill.as_deref()),
             ep.no_killable.to_string(),
             opt_text(ep.panic.as_deref()),
+            match ep.killer {
+                Killer::Kernel => "kernel".to_owned(),
+                Killer::OomGuard => "oom_guard".to_owned(),
+            },
+            opt(d.map(|d| d.cause.as_str())),
+            opt_text(d.map(|d| d.summary.as_str())),
+            opt_text(k.map(|k| k.pod_uid.as_str())),
+            opt_text(k.and_then(|k| k.qos.as_deref())),
+            opt_text(k.and_then(|k| k.namespace.as_deref())),
+            opt_text(k.and_then(|k| k.pod.as_deref())),
+            opt_text(k.and_then(|k| k.container_name.as_deref())),
+            opt_text(c.map(|c| c.id.as_str())),
+            opt_text(c.and_then(|c| c.runtime.as_deref())),
+            opt_text(ep.unit.as_deref()),
         ];
         self.w.write_record(&row)?;
         Ok(())

@@ -7,10 +7,16 @@
 //! - `json`: one document `{"episodes": [...], "summary": {...}}`;
 //! - `csv`: one flattened row per episode, text cells guarded against
 //!   spreadsheet formula injection;
-//! - `table`: a human table and a summary line.
+//! - `table`: a human table and a summary line;
+//! - `report`: a full human report per episode (cause, numbers, chart,
+//!   top tasks, advice);
+//! - `events`: one tab-separated line per episode in kubelet's and
+//!   node-problem-detector's words.
 
 mod csv;
+mod events;
 mod json;
+mod report;
 mod table;
 
 use crate::model::{Episode, Scope};
@@ -19,7 +25,9 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 pub use self::csv::CsvSink;
+pub use self::events::EventsSink;
 pub use self::json::{JsonSink, JsonlSink};
+pub use self::report::ReportSink;
 pub use self::table::TableSink;
 
 /// Output format of `analyze`.
@@ -29,6 +37,8 @@ pub enum Format {
     Json,
     Jsonl,
     Csv,
+    Report,
+    Events,
 }
 
 /// What a run saw, for the summary line and the `summary` object.
@@ -84,6 +94,8 @@ pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>) -> Box<dyn Sink + 'w> 
         Format::Json => Box::new(JsonSink::new(out)),
         Format::Csv => Box::new(CsvSink::new(out)),
         Format::Table => Box::new(TableSink::new(out)),
+        Format::Report => Box::new(ReportSink::new(out)),
+        Format::Events => Box::new(EventsSink::new(out)),
     }
 }
 

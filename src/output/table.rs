@@ -4,15 +4,14 @@
 //! byte reaches the terminal raw.
 
 use super::{human_bytes, is_unlimited, Sink, Summary};
-use crate::k8s;
-use crate::model::Episode;
+use crate::model::{Episode, Killer};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 use std::io::{self, Write};
 
 pub struct TableSink<'w> {
     out: Box<dyn Write + 'w>,
-    rows: Vec<[String; 7]>,
+    rows: Vec<[String; 8]>,
 }
 
 impl<'w> TableSink<'w> {
@@ -21,27 +20,29 @@ impl<'w> TableSink<'w> {
     }
 }
 
-/// The cgroup cell: `pod <uid> / <container id>` for a pod's cgroup.
-fn cgroup_cell(ep: &Episode) -> String {
-    let path = ep
-        .memcg
+/// The cgroup cell: `namespace/pod/container` when `--pods` named them,
+/// else `pod <uid> / <container id>` for a pod's cgroup, else the path.
+pub(crate) fn cgroup_cell(ep: &Episode) -> String {
+    if let Some(k) = &ep.k8s {
+        let c = match (&k.container_name, &ep.container) {
+            (Some(n), _) => Some(n.clone()),
+            (None, Some(c)) => Some(c.id[..12.min(c.id.len())].to_owned()),
+            (None, None) => None,
+        };
+        let pod = match (&k.namespace, &k.pod) {
+            (Some(ns), Some(p)) => format!("{ns}/{p}"),
+            _ => format!("pod {}", k.pod_uid),
+        };
+        return match c {
+            Some(c) => format!("{pod} / {c}"),
+            None => pod,
+        };
+    }
+    ep.memcg
         .as_ref()
         .and_then(|m| m.path.as_deref())
-        .or(ep.task_memcg.as_deref());
-    let Some(path) = path else {
-        return "-".to_owned();
-    };
-    let task = ep.task_memcg.as_deref().and_then(k8s::pod_ref);
-    match k8s::pod_ref(path) {
-        Some(p) => {
-            let c = p.container_id.or_else(|| task.and_then(|t| t.container_id));
-            match c {
-                Some(c) => format!("pod {} / {}", p.pod_uid, &c[..12.min(c.len())]),
-                None => format!("pod {}", p.pod_uid),
-            }
-        }
-        None => path.to_owned(),
-    }
+        .or(ep.task_memcg.as_deref())
+        .map_or("-".to_owned(), str::to_owned)
 }
 
 fn time_cell(ep: &Episode) -> String {
@@ -53,7 +54,7 @@ fn time_cell(ep: &Episode) -> String {
     }
 }
 
-fn row(ep: &Episode) -> [String; 7] {
+fn row(ep: &Episode) -> [String; 8] {
     let mut scope = ep.scope.map_or("?".to_owned(), |s| s.as_str().to_owned());
     if ep.manual {
         scope.push_str(" (manual)");
@@ -95,6 +96,15 @@ fn row(ep: &Episode) -> [String; 7] {
     } else {
         victims.join("\n")
     };
+    let victim = if ep.killer == Killer::OomGuard {
+        format!("{victim}\n(killed by oom-guard)")
+    } else {
+        victim
+    };
+    let cause = ep
+        .diagnosis
+        .as_ref()
+        .map_or("-".to_owned(), |d| d.cause.as_str().to_owned());
     let trigger = ep.trigger.as_ref().map_or("-".to_owned(), |t| {
         let comm = t.comm.as_deref().unwrap_or("?");
         let pid = t.pid.map_or(String::new(), |p| format!(" ({p})"));
@@ -107,6 +117,7 @@ fn row(ep: &Episode) -> [String; 7] {
         cgroup_cell(ep),
         usage,
         victim,
+        cause,
         trigger,
         format!("{}:{}", ep.source.file, ep.source.first_line),
     ]
@@ -129,6 +140,7 @@ impl Sink for TableSink<'_> {
                 "cgroup",
                 "usage / limit",
                 "victim (RSS)",
+                "cause",
                 "trigger",
                 "source",
             ]);

@@ -1,0 +1,137 @@
+//! `events` sink: one line per episode in the words the ecosystem uses, tab
+//! separated: `time  type  reason  object  message`.
+//!
+//! - Global OOMs carry kubelet's own message, `System OOM encountered,
+//!   victim process: <comm>, pid: <pid>`, with kubelet's reason `SystemOOM`
+//!   on the node.
+//! - memcg OOMs of a pod, which kubelet never records, get reason
+//!   `OOMKilled` (the container state kubelet shows afterwards) on
+//!   `pod/<namespace>/<name>` when `--pods` named it, else `pod/<uid>`; other
+//!   memcg OOMs get `OOMKilling` (node-problem-detector's reason) on the
+//!   cgroup.
+//! - oom-guard kills keep seed 002's reasons `OomGuardKillContainer` /
+//!   `OomGuardKillProcess`.
+
+use super::{human_bytes, is_unlimited, Sink, Summary};
+use crate::model::{Episode, Killer, Scope};
+use std::io::{self, Write};
+
+pub struct EventsSink<'w> {
+    out: Box<dyn Write + 'w>,
+}
+
+impl<'w> EventsSink<'w> {
+    pub fn new(out: Box<dyn Write + 'w>) -> Self {
+        EventsSink { out }
+    }
+}
+
+/// Tabs and newlines would break the line format; cleaned text has no
+/// other control characters.
+fn field(s: &str) -> String {
+    s.replace(['\t', '\n', '\r'], " ")
+}
+
+fn victim_words(ep: &Episode) -> String {
+    match ep.victims.as_slice() {
+        [] if ep.no_killable => "no killable process".to_owned(),
+        [] if ep.panic.is_some() => "kernel panic, no victim".to_owned(),
+        [] => "victim unknown (report incomplete)".to_owned(),
+        vs => vs
+            .iter()
+            .map(|v| format!("victim process: {}, pid: {}", v.comm, v.pid))
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
+fn line(ep: &Episode) -> [String; 5] {
+    let time = ep
+        .time
+        .wall
+        .clone()
+        .or_else(|| ep.time.wall_raw.clone())
+        .or_else(|| ep.time.uptime_s.map(|u| format!("{u:.6}s")))
+        .unwrap_or_else(|| "-".to_owned());
+    let node = format!("node/{}", ep.host.as_deref().unwrap_or("-"));
+    let cause = ep
+        .diagnosis
+        .as_ref()
+        .map_or(String::new(), |d| format!(", cause: {}", d.cause.as_str()));
+    let usage = ep
+        .memcg
+        .as_ref()
+        .map_or(String::new(), |m| match (m.usage_bytes, m.limit_bytes) {
+            (Some(u), Some(l)) if !is_unlimited(l) => {
+                format!(", usage {} of limit {}", human_bytes(u), human_bytes(l))
+            }
+            _ => String::new(),
+        });
+    let pod_object = ep.k8s.as_ref().map(|k| match (&k.namespace, &k.pod) {
+        (Some(ns), Some(p)) => format!("pod/{ns}/{p}"),
+        _ => format!("pod/{}", k.pod_uid),
+    });
+    let container = match (ep.k8s.as_ref().and_then(|k| k.container_name.as_ref()), &ep.container) {
+        (Some(n), Some(c)) => format!("container {n} ({}): ", &c.id[..12.min(c.id.len())]),
+        (Some(n), None) => format!("container {n}: "),
+        (None, Some(c)) => format!("container {}: ", &c.id[..12.min(c.id.len())]),
+        (None, None) => String::new(),
+    };
+    let cgroup = ep
+        .memcg
+        .as_ref()
+        .and_then(|m| m.path.clone())
+        .or_else(|| ep.task_memcg.clone())
+        .unwrap_or_else(|| "-".to_owned());
+    let (reason, object, message) = if ep.killer == Killer::OomGuard {
+        let policy = ep
+            .snapshots
+            .iter()
+            .find_map(|s| s.guard.as_ref()?.policy.clone())
+            .unwrap_or_default();
+        let reason = if policy.eq_ignore_ascii_case("process") {
+            "OomGuardKillProcess"
+        } else {
+            "OomGuardKillContainer"
+        };
+        (
+            reason.to_owned(),
+            pod_object.unwrap_or(node),
+            format!("{container}oom-guard killed {}{usage}{cause}", victim_words(ep)),
+        )
+    } else if ep.scope == Some(Scope::Memcg) {
+        match pod_object {
+            Some(pod) => (
+                "OOMKilled".to_owned(),
+                pod,
+                format!("{container}Memory cgroup OOM, {}{usage}{cause}", victim_words(ep)),
+            ),
+            None => (
+                "OOMKilling".to_owned(),
+                format!("cgroup/{}", cgroup.trim_start_matches('/')),
+                format!("Memory cgroup OOM, {}{usage}{cause}", victim_words(ep)),
+            ),
+        }
+    } else {
+        let scope = match ep.scope {
+            Some(Scope::Global) | None => String::new(),
+            Some(s) => format!(" ({} constraint)", s.as_str()),
+        };
+        (
+            "SystemOOM".to_owned(),
+            node,
+            format!("System OOM encountered{scope}, {}{cause}", victim_words(ep)),
+        )
+    };
+    [time, "Warning".to_owned(), reason, object, message].map(|f| field(&f))
+}
+
+impl Sink for EventsSink<'_> {
+    fn episode(&mut self, ep: &Episode) -> io::Result<()> {
+        writeln!(self.out, "{}", line(ep).join("\t"))
+    }
+
+    fn finish(&mut self, _: &Summary) -> io::Result<()> {
+        self.out.flush()
+    }
+}

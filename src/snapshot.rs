@@ -1,0 +1,526 @@
+//! Cgroup snapshots: the numbers cgroupfs holds about a memory cgroup, which
+//! vanish with the container, captured as JSON (`oomctl snapshot`) and joined
+//! to episodes by cgroup path (`oomctl analyze --cgroup`), where they stand in
+//! for numbers the kernel report lacks.
+//!
+//! A snapshot comes from a live cgroup (cgroup v1 or v2 file names), from a
+//! directory copied out of cgroupfs (the same files, no processes: pids on
+//! another machine mean nothing here), or from an oom-guard event (seed 002:
+//! the guard's JSON message, whose `stats` is `key value|key value|…`).
+
+use crate::model::{Episode, Killer, Memcg, MemcgStats, PageSizeSource, Scope, StatsFormat, Victim};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Where cgroup v1's memory controller and cgroup v2 are mounted.
+pub const V1_ROOT: &str = "/sys/fs/cgroup/memory";
+pub const V2_ROOT: &str = "/sys/fs/cgroup";
+
+/// One memory cgroup at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    /// The cgroup's path as the kernel names it in OOM reports (relative to
+    /// the controller's root), e.g. `/kubepods/burstable/pod…/…`.
+    pub path: String,
+    /// `v1` or `v2` (which file names it was read from).
+    pub version: String,
+    /// `live`, `dir` (a copied cgroupfs directory) or `oom_guard`.
+    pub origin: String,
+    /// Wall clock of the capture (ISO 8601 UTC), when known.
+    pub time: Option<String>,
+    /// Seconds since boot at the capture (live only).
+    pub uptime_s: Option<f64>,
+    /// Host name (live and oom-guard).
+    pub host: Option<String>,
+    pub usage_bytes: Option<u64>,
+    /// Null when unlimited.
+    pub limit_bytes: Option<u64>,
+    /// v1 `memory.max_usage_in_bytes`, v2 `memory.peak`.
+    pub peak_bytes: Option<u64>,
+    /// v1 `memory.failcnt`.
+    pub failcnt: Option<u64>,
+    /// v2 `memory.events` (`low high max oom oom_kill …`).
+    pub events: BTreeMap<String, u64>,
+    /// v1 `memory.oom_control` (`oom_kill_disable under_oom oom_kill`).
+    pub oom_control: BTreeMap<String, u64>,
+    /// `memory.stat`, bytes as the kernel gives them.
+    pub stat: BTreeMap<String, u64>,
+    /// v2 `memory.pressure` lines as read.
+    pub pressure: Vec<String>,
+    /// The cgroup's processes (live only).
+    pub processes: Vec<Process>,
+    /// What oom-guard did (origin `oom_guard`).
+    pub guard: Option<GuardAction>,
+}
+
+/// A process in a snapshotted cgroup.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Process {
+    pub pid: u32,
+    pub comm: String,
+    pub oom_score: Option<i64>,
+    pub oom_score_adj: Option<i32>,
+    pub rss_bytes: Option<u64>,
+}
+
+/// An oom-guard kill, from its event.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardAction {
+    /// `Process`, `Container` or `Noop`, as the guard wrote it.
+    pub policy: Option<String>,
+    pub threshold_bytes: Option<u64>,
+    /// The victim's cgroup (`proccgroup`).
+    pub proc_cgroup: Option<String>,
+    /// `(pid, comm)` of every process the guard killed.
+    pub killed: Vec<(u32, String)>,
+}
+
+fn read_u64(dir: &Path, name: &str) -> Option<u64> {
+    fs::read_to_string(dir.join(name)).ok()?.trim().parse().ok()
+}
+
+/// `key value` lines (memory.stat, memory.events, memory.oom_control).
+pub fn parse_kv(text: &str) -> BTreeMap<String, u64> {
+    text.lines()
+        .filter_map(|l| {
+            let (k, v) = l.trim().split_once(' ')?;
+            Some((k.to_owned(), v.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// v1 reports "unlimited" as PAGE_COUNTER_MAX pages in bytes; v2 as "max".
+fn limit(v: Option<u64>) -> Option<u64> {
+    v.filter(|&l| !crate::output::is_unlimited(l))
+}
+
+/// The kernel's name for a cgroup directory: its path below the controller
+/// root, or for a copied directory, the path as given minus any cgroupfs root.
+pub fn kernel_path(dir: &Path) -> String {
+    let s = dir.to_string_lossy();
+    let s = s.trim_end_matches('/');
+    for root in [V1_ROOT, V2_ROOT] {
+        if let Some(rest) = s.strip_prefix(root) {
+            if rest.is_empty() {
+                return "/".to_owned();
+            }
+            if rest.starts_with('/') {
+                return rest.to_owned();
+            }
+        }
+    }
+    if s.starts_with('/') {
+        s.to_owned()
+    } else {
+        format!("/{s}")
+    }
+}
+
+/// Read a cgroup directory. `live`: also read its processes from /proc and
+/// stamp the time; a copied directory is read as files only.
+pub fn read_dir(dir: &Path, live: bool) -> io::Result<Snapshot> {
+    let v2 = dir.join("memory.current").exists();
+    let v1 = dir.join("memory.usage_in_bytes").exists();
+    if !v1 && !v2 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{}: not a memory cgroup (no memory.current or memory.usage_in_bytes)",
+                dir.display()
+            ),
+        ));
+    }
+    let text = |name: &str| fs::read_to_string(dir.join(name)).unwrap_or_default();
+    let mut s = Snapshot {
+        path: kernel_path(dir),
+        origin: if live { "live" } else { "dir" }.to_owned(),
+        stat: parse_kv(&text("memory.stat")),
+        ..Snapshot::default()
+    };
+    if v2 {
+        s.version = "v2".to_owned();
+        s.usage_bytes = read_u64(dir, "memory.current");
+        s.limit_bytes = limit(read_u64(dir, "memory.max"));
+        s.peak_bytes = read_u64(dir, "memory.peak");
+        s.events = parse_kv(&text("memory.events"));
+        s.pressure = text("memory.pressure").lines().map(str::to_owned).collect();
+    } else {
+        s.version = "v1".to_owned();
+        s.usage_bytes = read_u64(dir, "memory.usage_in_bytes");
+        s.limit_bytes = limit(read_u64(dir, "memory.limit_in_bytes"));
+        s.peak_bytes = read_u64(dir, "memory.max_usage_in_bytes");
+        s.failcnt = read_u64(dir, "memory.failcnt");
+        s.oom_control = parse_kv(&text("memory.oom_control"));
+    }
+    if live {
+        s.time = now_iso();
+        s.uptime_s = fs::read_to_string("/proc/uptime")
+            .ok()
+            .and_then(|u| u.split_whitespace().next()?.parse().ok());
+        s.host = fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned());
+        s.processes = text("cgroup.procs")
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .filter_map(process)
+            .collect();
+    }
+    Ok(s)
+}
+
+/// The wall clock now, ISO 8601 UTC with microseconds.
+pub fn now_iso() -> Option<String> {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let t = chrono::DateTime::<chrono::Utc>::from_timestamp(d.as_secs() as i64, d.subsec_nanos())?;
+    Some(t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
+}
+
+/// A process's comm, OOM score and RSS from /proc; None if it has exited.
+fn process(pid: u32) -> Option<Process> {
+    let dir = PathBuf::from(format!("/proc/{pid}"));
+    let comm = fs::read_to_string(dir.join("comm")).ok()?.trim_end().to_owned();
+    let rss_bytes = fs::read_to_string(dir.join("status")).ok().and_then(|st| {
+        st.lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+    });
+    Some(Process {
+        pid,
+        comm: crate::builder::clean(&comm),
+        oom_score: fs::read_to_string(dir.join("oom_score")).ok()?.trim().parse().ok(),
+        oom_score_adj: fs::read_to_string(dir.join("oom_score_adj")).ok()?.trim().parse().ok(),
+        rss_bytes,
+    })
+}
+
+/// This process's memory cgroup, as the kernel names it: the v1 `memory`
+/// line of /proc/self/cgroup, else the v2 `0::` line.
+pub fn own_cgroup() -> Option<String> {
+    let text = fs::read_to_string("/proc/self/cgroup").ok()?;
+    let mut v2 = None;
+    for line in text.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, ctrls, path) = (parts.next()?, parts.next()?, parts.next()?);
+        if ctrls.split(',').any(|c| c == "memory") {
+            return Some(path.to_owned());
+        }
+        if ctrls.is_empty() {
+            v2 = Some(path.to_owned());
+        }
+    }
+    v2
+}
+
+/// Resolve a cgroup argument of `oomctl snapshot`: a cgroupfs directory, or
+/// a kernel path (`/kubepods/…`) looked up under the v2 root, then v1's.
+pub fn resolve(arg: &str) -> io::Result<PathBuf> {
+    let p = Path::new(arg);
+    if p.join("memory.current").exists() || p.join("memory.usage_in_bytes").exists() {
+        return Ok(p.to_path_buf());
+    }
+    let rel = arg.trim_start_matches('/');
+    for root in [V1_ROOT, V2_ROOT] {
+        let d = Path::new(root).join(rel);
+        if d.join("memory.current").exists() || d.join("memory.usage_in_bytes").exists() {
+            return Ok(d);
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("{arg}: no memory cgroup there or under {V1_ROOT} or {V2_ROOT}"),
+    ))
+}
+
+/// An oom-guard event (seed 002): the guard's JSON message, found anywhere
+/// in `text` (a `kubectl get events` line carries it at its end).
+pub fn parse_guard_event(text: &str) -> Option<Snapshot> {
+    let start = text.find('{')?;
+    let end = text.rfind('}')?;
+    let v: serde_json::Value = serde_json::from_str(text.get(start..=end)?).ok()?;
+    let o = v.as_object()?;
+    let oomcg = o.get("oomcgroup")?.as_str()?;
+    let num = |k: &str| {
+        o.get(k)
+            .and_then(|x| x.as_u64().or_else(|| x.as_str().and_then(|s| s.trim().parse().ok())))
+    };
+    let stat: BTreeMap<String, u64> = o
+        .get("stats")
+        .and_then(|x| x.as_str())
+        .unwrap_or("")
+        .split('|')
+        .filter_map(|kv| {
+            let (k, v) = kv.trim().split_once(' ')?;
+            Some((k.to_owned(), v.trim().parse().ok()?))
+        })
+        .collect();
+    let killed = o
+        .get("killed")
+        .and_then(|x| x.as_str())
+        .unwrap_or("")
+        .split_whitespace()
+        .filter_map(|k| {
+            let (pid, rest) = k.split_once('(')?;
+            Some((pid.parse().ok()?, crate::builder::clean(rest.strip_suffix(')')?)))
+        })
+        .collect();
+    let path = kernel_path(Path::new(oomcg));
+    let limit_bytes = stat
+        .get("hierarchical_memory_limit")
+        .copied()
+        .and_then(|l| limit(Some(l)));
+    Some(Snapshot {
+        path,
+        version: "v1".to_owned(),
+        origin: "oom_guard".to_owned(),
+        time: o.get("timestamp").and_then(|x| x.as_str()).map(crate::builder::clean),
+        host: o.get("hostname").and_then(|x| x.as_str()).map(crate::builder::clean),
+        usage_bytes: num("usage"),
+        limit_bytes,
+        stat,
+        guard: Some(GuardAction {
+            policy: o.get("policy").and_then(|x| x.as_str()).map(crate::builder::clean),
+            threshold_bytes: num("threshold"),
+            proc_cgroup: o
+                .get("proccgroup")
+                .and_then(|x| x.as_str())
+                .map(|p| kernel_path(Path::new(p))),
+            killed,
+        }),
+        ..Snapshot::default()
+    })
+}
+
+/// The episode an oom-guard event describes: the guard's kill, with the
+/// cgroup's usage, limit and stats at that moment.
+pub fn guard_episode(s: &Snapshot, file: &str, line: u64) -> Episode {
+    let g = s.guard.clone().unwrap_or_default();
+    let mut ep = Episode {
+        killer: Killer::OomGuard,
+        host: s.host.clone(),
+        scope: Some(Scope::Memcg),
+        scope_inferred: true,
+        memcg: Some(Memcg {
+            path: Some(s.path.clone()),
+            usage_bytes: s.usage_bytes,
+            limit_bytes: s.limit_bytes,
+            failcnt: s.failcnt,
+        }),
+        task_memcg: g.proc_cgroup.clone(),
+        memcg_stats: vec![MemcgStats {
+            path: s.path.clone(),
+            format: if s.version == "v2" {
+                StatsFormat::V2
+            } else {
+                StatsFormat::V1
+            },
+            stats: s.stat.clone(),
+        }],
+        victims: g
+            .killed
+            .iter()
+            .map(|(pid, comm)| Victim {
+                pid: *pid,
+                comm: comm.clone(),
+                reason: Some(format!("oom-guard policy {}", g.policy.as_deref().unwrap_or("?"))),
+                ..Victim::default()
+            })
+            .collect(),
+        page_size: 4096,
+        page_size_source: PageSizeSource::Assumed,
+        snapshots: vec![s.clone()],
+        ..Episode::default()
+    };
+    ep.source.file = file.to_owned();
+    ep.source.first_line = line;
+    ep.source.last_line = line;
+    ep.time.wall = s.time.clone();
+    ep.time.wall_raw = s.time.clone();
+    ep.complete = !ep.victims.is_empty();
+    crate::k8s::attribute_episode(&mut ep);
+    ep.diagnosis = Some(crate::diagnose::diagnose(&ep));
+    ep
+}
+
+/// Attach the snapshots of the episode's cgroups (the latest of each path)
+/// and diagnose again with them. True if any was attached.
+pub fn join(ep: &mut Episode, snaps: &[Snapshot]) -> bool {
+    let paths: Vec<String> = ep
+        .memcg
+        .as_ref()
+        .and_then(|m| m.path.clone())
+        .into_iter()
+        .chain(ep.task_memcg.clone())
+        .collect();
+    let mut joined = false;
+    for p in &paths {
+        let latest = snaps.iter().filter(|s| same_cgroup(&s.path, p)).max_by(|a, b| {
+            a.time
+                .cmp(&b.time)
+                .then(a.uptime_s.partial_cmp(&b.uptime_s).unwrap_or(std::cmp::Ordering::Equal))
+        });
+        if let Some(s) = latest {
+            if !ep.snapshots.contains(s) {
+                ep.snapshots.push(s.clone());
+                joined = true;
+            }
+        }
+    }
+    if joined {
+        ep.diagnosis = Some(crate::diagnose::diagnose(ep));
+    }
+    joined
+}
+
+/// Read `--cgroup` inputs: snapshot JSON lines (from `oomctl snapshot`),
+/// oom-guard events (JSON or a line ending in one), or a directory copied
+/// from cgroupfs (read recursively: every memory cgroup below it).
+pub fn load(path: &Path) -> io::Result<Vec<Snapshot>> {
+    if path.is_dir() {
+        let mut out = Vec::new();
+        let mut stack = vec![path.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            if let Ok(s) = read_dir(&d, false) {
+                out.push(s);
+            }
+            let mut subs: Vec<PathBuf> = fs::read_dir(&d)?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect();
+            subs.sort();
+            stack.extend(subs.into_iter().rev());
+        }
+        if out.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{}: no memory cgroup files below it", path.display()),
+            ));
+        }
+        return Ok(out);
+    }
+    let text = fs::read_to_string(path)?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.is_empty() {
+            continue;
+        }
+        if let Ok(s) = serde_json::from_str::<Snapshot>(t) {
+            out.push(s);
+        } else if let Some(s) = parse_guard_event(t) {
+            out.push(s);
+        } else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{}:{}: neither an oomctl snapshot nor an oom-guard event",
+                    path.display(),
+                    i + 1
+                ),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// True if two kernel cgroup paths name the same cgroup: equal, or one is
+/// the other below a different root (a copied directory, a custom root),
+/// compared whole segment by whole segment.
+pub fn same_cgroup(a: &str, b: &str) -> bool {
+    let sa: Vec<&str> = a.split('/').filter(|s| !s.is_empty()).collect();
+    let sb: Vec<&str> = b.split('/').filter(|s| !s.is_empty()).collect();
+    let n = sa.len().min(sb.len());
+    n > 0 && sa[sa.len() - n..] == sb[sb.len() - n..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Seed 002's event, as `kubectl get events` printed it.
+    pub const SEED_002: &str = r#"14s         14s          1         172.21.16.23.158b732d352bcc31   Node                                 Warning   OomGuardKillContainer    oom-guard, 172.21.16.23   {"hostname":"172.21.16.23","timestamp":"2019-03-13T07:12:14.561650646Z","oomcgroup":"/sys/fs/cgroup/memory/kubepods/burstable/pod3d6329e5-455f-11e9-a7e5-06925242d7ea/223d4795cc3b33e28e702f72e0497e1153c4a809de6b4363f27acc12a6781cdb","proccgroup":"/sys/fs/cgroup/memory/kubepods/burstable/pod3d6329e5-455f-11e9-a7e5-06925242d7ea/223d4795cc3b33e28e702f72e0497e1153c4a809de6b4363f27acc12a6781cdb","threshold":205520896,"usage":206483456,"killed":"16481(fakeOOM) ","stats":"cache 20480|rss 205938688|rss_huge 199229440|mapped_file 0|dirty 0|writeback 0|pgpgin 1842|pgpgout 104|pgfault 2059|pgmajfault 0|inactive_anon 8192|active_anon 203816960|inactive_file 0|active_file 0|unevictable 0|hierarchical_memory_limit 209715200|total_cache 20480|total_rss 205938688|total_rss_huge 199229440|total_mapped_file 0|total_dirty 0|total_writeback 0|total_pgpgin 1842|total_pgpgout 104|total_pgfault 2059|total_pgmajfault 0|total_inactive_anon 8192|total_active_anon 203816960|total_inactive_file 0|total_active_file 0|total_unevictable 0|","policy":"Container"}"#;
+
+    #[test]
+    fn seed_002_guard_event() {
+        let s = parse_guard_event(SEED_002).unwrap();
+        assert_eq!(
+            s.path,
+            "/kubepods/burstable/pod3d6329e5-455f-11e9-a7e5-06925242d7ea/223d4795cc3b33e28e702f72e0497e1153c4a809de6b4363f27acc12a6781cdb"
+        );
+        assert_eq!((s.usage_bytes, s.limit_bytes), (Some(206483456), Some(209715200)));
+        assert_eq!(s.stat["total_rss"], 205938688);
+        assert_eq!(s.stat.len(), 31);
+        let g = s.guard.unwrap();
+        assert_eq!(g.killed, vec![(16481, "fakeOOM".to_owned())]);
+        assert_eq!(
+            (g.policy.as_deref(), g.threshold_bytes),
+            (Some("Container"), Some(205520896))
+        );
+        assert_eq!(s.host.as_deref(), Some("172.21.16.23"));
+    }
+
+    #[test]
+    fn paths_match_by_whole_segments() {
+        assert!(same_cgroup(
+            "/kubepods/burstable/podX/abc",
+            "/kubepods/burstable/podX/abc"
+        ));
+        assert!(same_cgroup(
+            "/tmp/copy/kubepods/burstable/podX/abc",
+            "/kubepods/burstable/podX/abc"
+        ));
+        assert!(!same_cgroup(
+            "/kubepods/burstable/podX/abc",
+            "/kubepods/burstable/podX/xabc"
+        ));
+        assert!(!same_cgroup("/", "/a"));
+        assert_eq!(kernel_path(Path::new("/sys/fs/cgroup/memory/a/b")), "/a/b");
+        assert_eq!(kernel_path(Path::new("/sys/fs/cgroup/system.slice")), "/system.slice");
+        assert_eq!(kernel_path(Path::new("/sys/fs/cgroup/memory")), "/");
+    }
+
+    #[test]
+    fn copied_directories_v1_and_v2() {
+        let base = std::env::temp_dir().join(format!("oomctl-snap-{}", std::process::id()));
+        let v1 = base.join("kubepods/pod1/c1");
+        let v2 = base.join("system.slice/app.service");
+        fs::create_dir_all(&v1).unwrap();
+        fs::create_dir_all(&v2).unwrap();
+        fs::write(v1.join("memory.usage_in_bytes"), "1048576\n").unwrap();
+        fs::write(v1.join("memory.limit_in_bytes"), "9223372036854771712\n").unwrap();
+        fs::write(v1.join("memory.stat"), "cache 4096\nrss 8192\ndirty 4096\n").unwrap();
+        fs::write(
+            v1.join("memory.oom_control"),
+            "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n",
+        )
+        .unwrap();
+        fs::write(v2.join("memory.current"), "2097152\n").unwrap();
+        fs::write(v2.join("memory.max"), "max\n").unwrap();
+        fs::write(v2.join("memory.events"), "low 0\nhigh 0\nmax 9\noom 1\noom_kill 1\n").unwrap();
+        fs::write(v2.join("memory.stat"), "anon 1024\nfile 2048\nfile_dirty 512\n").unwrap();
+        let snaps = load(&base).unwrap();
+        assert_eq!(snaps.len(), 2);
+        let a = snaps.iter().find(|s| s.version == "v1").unwrap();
+        assert!(a.path.ends_with("/kubepods/pod1/c1"));
+        assert_eq!((a.usage_bytes, a.limit_bytes), (Some(1048576), None));
+        assert_eq!(a.oom_control["oom_kill"], 2);
+        assert!(a.processes.is_empty() && a.time.is_none());
+        let b = snaps.iter().find(|s| s.version == "v2").unwrap();
+        assert_eq!(
+            (b.usage_bytes, b.limit_bytes, b.events["oom_kill"]),
+            (Some(2097152), None, 1)
+        );
+        assert_eq!(b.stat["file_dirty"], 512);
+        fs::remove_dir_all(&base).unwrap();
+    }
+}
