@@ -35,6 +35,91 @@ pub enum Command {
     /// pressure and the processes with their oom_score, oom_score_adj and
     /// RSS, for cgroup v1 and v2. Give the output to `analyze --cgroup`.
     Snapshot(SnapshotArgs),
+    /// Report OOM episodes live from /dev/kmsg as they happen.
+    ///
+    /// Starts at the end of the kernel's ring buffer (old OOMs are not
+    /// reported again) unless --since-boot or --state says otherwise; emits
+    /// each episode when its report is complete, with live snapshots of its
+    /// cgroups; stops cleanly on SIGINT/SIGTERM. Needs Linux and the right to
+    /// read /dev/kmsg (root when kernel.dmesg_restrict=1).
+    Watch(WatchArgs),
+    /// Record /dev/kmsg (and optionally cgroup samples) for later analysis,
+    /// without printing episodes. Same capture as watch --record.
+    Record(RecordArgs),
+    /// Replay a recording offline: prints what watch printed, byte for byte.
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// Read the records already in the ring buffer first.
+    #[arg(long)]
+    pub since_boot: bool,
+    /// Remember the last record read (per boot) in FILE and resume after it.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<std::path::PathBuf>,
+    /// Milliseconds of quiet after a kill line before its report is final
+    /// (time for the oom_reaper and group-kill lines).
+    #[arg(long, value_name = "MS", default_value = "200")]
+    pub grace_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Output format [default: report on a terminal, jsonl otherwise].
+    #[arg(short, long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Also write everything read to FILE, for `oomctl replay`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub live: LiveArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// The recording to write.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: std::path::PathBuf,
+    /// Cgroups to snapshot every --interval (cgroupfs directories or kernel
+    /// paths).
+    #[arg(long = "cgroup", value_name = "CGROUP")]
+    pub cgroups: Vec<String>,
+    /// Seconds between cgroup samples.
+    #[arg(long, value_name = "SECONDS", default_value = "10")]
+    pub interval: f64,
+    #[command(flatten)]
+    pub live: LiveArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A recording made by watch --record or record.
+    #[arg(value_name = "FILE")]
+    pub recording: std::path::PathBuf,
+    /// Output format [default: report on a terminal, jsonl otherwise].
+    #[arg(short, long, value_enum)]
+    pub format: Option<FormatArg>,
+}
+
+/// The live commands' format: report on a terminal, else jsonl.
+pub fn live_format(f: Option<FormatArg>, tty: bool) -> Format {
+    match f {
+        Some(f) => format_of(f),
+        None if tty => Format::Report,
+        None => Format::Jsonl,
+    }
+}
+
+fn format_of(f: FormatArg) -> Format {
+    match f {
+        FormatArg::Table => Format::Table,
+        FormatArg::Json => Format::Json,
+        FormatArg::Jsonl => Format::Jsonl,
+        FormatArg::Csv => Format::Csv,
+        FormatArg::Report => Format::Report,
+        FormatArg::Events => Format::Events,
+    }
 }
 
 #[derive(Debug, Args)]
@@ -134,12 +219,7 @@ impl AnalyzeArgs {
             return Err("--jobs 0: expected at least 1".to_owned());
         }
         let format = match self.format {
-            Some(FormatArg::Table) => Format::Table,
-            Some(FormatArg::Json) => Format::Json,
-            Some(FormatArg::Jsonl) => Format::Jsonl,
-            Some(FormatArg::Csv) => Format::Csv,
-            Some(FormatArg::Report) => Format::Report,
-            Some(FormatArg::Events) => Format::Events,
+            Some(f) => format_of(f),
             None if tty => Format::Table,
             None => Format::Jsonl,
         };

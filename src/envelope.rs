@@ -795,7 +795,8 @@ fn fluent_bit(s: &str) -> Option<Got<'static>> {
     ))
 }
 
-fn epoch_us_iso(us: i64) -> Option<String> {
+/// Microseconds since the epoch as ISO 8601 UTC with microseconds.
+pub fn epoch_us_iso(us: i64) -> Option<String> {
     let dt = DateTime::<Utc>::from_timestamp(us.div_euclid(1_000_000), (us.rem_euclid(1_000_000) * 1000) as u32)?;
     Some(format!("{}Z", fmt_naive(&dt.naive_utc(), true)))
 }

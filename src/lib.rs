@@ -14,6 +14,7 @@ pub mod envelope;
 pub mod input;
 pub mod k8s;
 pub mod kline;
+pub mod live;
 pub mod model;
 pub mod output;
 pub mod scan;

@@ -11,6 +11,29 @@ fn main() -> ExitCode {
     let args = cli::Cli::parse();
     match args.command {
         cli::Command::Snapshot(a) => snapshot(a),
+        cli::Command::Watch(a) => {
+            let format = cli::live_format(a.format, io::stdout().is_terminal());
+            live(a.live, Some(format), a.record, Vec::new(), None)
+        }
+        cli::Command::Record(a) => {
+            if !(a.interval.is_finite() && a.interval > 0.0) {
+                eprintln!("oomctl: error: --interval {}: expected seconds > 0", a.interval);
+                return ExitCode::from(2);
+            }
+            let mut dirs = Vec::new();
+            for c in &a.cgroups {
+                match oomctl::snapshot::resolve(c) {
+                    Ok(d) => dirs.push(d),
+                    Err(e) => {
+                        eprintln!("oomctl: error: --cgroup {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            let interval = (!dirs.is_empty()).then(|| std::time::Duration::from_secs_f64(a.interval));
+            live(a.live, None, Some(a.output), dirs, interval)
+        }
+        cli::Command::Replay(a) => replay(a),
         cli::Command::Analyze(a) => {
             let cfg = match a.into_config(io::stdout().is_terminal()) {
                 Ok(c) => c,
@@ -98,4 +121,66 @@ fn snapshot(a: cli::SnapshotArgs) -> ExitCode {
         }
         std::thread::sleep(std::time::Duration::from_secs_f64(a.interval));
     }
+}
+
+#[cfg(target_os = "linux")]
+fn live(
+    a: cli::LiveArgs,
+    format: Option<oomctl::output::Format>,
+    record: Option<std::path::PathBuf>,
+    sample: Vec<std::path::PathBuf>,
+    interval: Option<std::time::Duration>,
+) -> ExitCode {
+    let cfg = oomctl::live::watch::WatchConfig {
+        format,
+        since_boot: a.since_boot,
+        state: a.state,
+        record,
+        grace: std::time::Duration::from_millis(a.grace_ms),
+        kmsg: oomctl::live::kmsg::DEV_KMSG.to_owned(),
+        sample,
+        interval,
+    };
+    // Line-buffered stdout: every episode line goes out as it is written.
+    let out: Box<dyn Write> = Box::new(io::stdout());
+    match oomctl::live::watch::run(&cfg, out, &mut io::stderr()) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(msg) if msg.contains("Broken pipe") => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("oomctl: error: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn live(
+    _: cli::LiveArgs,
+    _: Option<oomctl::output::Format>,
+    _: Option<std::path::PathBuf>,
+    _: Vec<std::path::PathBuf>,
+    _: Option<std::time::Duration>,
+) -> ExitCode {
+    eprintln!("oomctl: error: watch and record need Linux (/dev/kmsg and cgroupfs)");
+    ExitCode::from(2)
+}
+
+#[cfg(target_os = "linux")]
+fn replay(a: cli::ReplayArgs) -> ExitCode {
+    let format = cli::live_format(a.format, io::stdout().is_terminal());
+    let out: Box<dyn Write> = Box::new(io::BufWriter::new(io::stdout().lock()));
+    match oomctl::live::watch::replay(&a.recording, format, out, &mut io::stderr()) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(msg) if msg.contains("Broken pipe") => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("oomctl: error: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn replay(_: cli::ReplayArgs) -> ExitCode {
+    eprintln!("oomctl: error: replay is built only on Linux");
+    ExitCode::from(2)
 }

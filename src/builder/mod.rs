@@ -179,6 +179,29 @@ impl Builder {
         self.ready.insert((line_no, self.order), ep);
     }
 
+    /// Live input went quiet: finish every report that has its kill (the
+    /// oom_reaper and group-kill lines come within microseconds of it), and
+    /// with `all` also reports still waiting for theirs. Only the live
+    /// layer calls this; a recording marks where, so replay repeats it.
+    pub fn settle(&mut self, all: bool) {
+        for i in 0..self.streams.len() {
+            if self.streams[i].open.as_ref().is_some_and(|o| all || o.killed) {
+                self.close_open(i);
+            }
+            while let Some(o) = self.streams[i].recent.pop_front() {
+                self.push_ready(o);
+            }
+        }
+    }
+
+    /// True while some report is open or recently closed: a live reader
+    /// should settle after a quiet grace period.
+    pub fn pending(&self) -> Option<bool> {
+        let open_unkilled = self.streams.iter().any(|s| s.open.as_ref().is_some_and(|o| !o.killed));
+        let any = self.streams.iter().any(|s| s.open.is_some() || !s.recent.is_empty());
+        any.then_some(open_unkilled)
+    }
+
     /// Close everything: end of input.
     pub fn finish(&mut self) {
         for i in 0..self.streams.len() {

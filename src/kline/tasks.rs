@@ -76,7 +76,7 @@ impl Layout {
             // counts below are the ones that leave a name behind.
             7 => {
                 let sixth: u64 = nums[4].parse().ok()?;
-                if sixth >= 4096 && sixth % 1024 == 0 {
+                if sixth >= 4096 && sixth.is_multiple_of(1024) {
                     vec![Uid, Tgid, TotalVm, Rss, PgtablesBytes, Swapents, OomScoreAdj]
                 } else {
                     vec![Uid, Tgid, TotalVm, Rss, NrPtes, Swapents, OomScoreAdj]

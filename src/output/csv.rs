@@ -86,6 +86,10 @@ fn opt_text(v: Option<&str>) -> String {
 }
 
 impl Sink for CsvSink<'_> {
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+
     fn episode(&mut self, ep: &Episode) -> io::Result<()> {
         if !self.header {
             self.w.write_record(HEADER)?;

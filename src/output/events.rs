@@ -127,6 +127,10 @@ fn line(ep: &Episode) -> [String; 5] {
 }
 
 impl Sink for EventsSink<'_> {
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     fn episode(&mut self, ep: &Episode) -> io::Result<()> {
         writeln!(self.out, "{}", line(ep).join("\t"))
     }

@@ -18,6 +18,10 @@ impl<'w> JsonlSink<'w> {
 }
 
 impl Sink for JsonlSink<'_> {
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     fn episode(&mut self, ep: &Episode) -> io::Result<()> {
         serde_json::to_writer(&mut self.out, ep)?;
         self.out.write_all(b"\n")

@@ -85,6 +85,11 @@ pub trait Sink {
     fn episode(&mut self, ep: &Episode) -> io::Result<()>;
     /// The end of the run.
     fn finish(&mut self, summary: &Summary) -> io::Result<()>;
+    /// Push out what was written so far (live commands call this after
+    /// every episode).
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The sink for `format` writing to `out`.

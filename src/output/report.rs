@@ -282,6 +282,10 @@ fn write_episode(out: &mut dyn Write, n: u64, ep: &Episode) -> io::Result<()> {
 }
 
 impl Sink for ReportSink<'_> {
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     fn episode(&mut self, ep: &Episode) -> io::Result<()> {
         self.n += 1;
         write_episode(&mut self.out, self.n, ep)

@@ -1,0 +1,12 @@
+//! The live layer: the only code that reads `/dev/kmsg`, cgroupfs of the
+//! running machine, and signals. It feeds the same pure pipeline as
+//! `analyze` ([`pipeline`]) and writes everything it saw to a recording
+//! ([`recording`]) so that `replay` reproduces a run offline, byte for byte.
+
+pub mod kmsg;
+pub mod pipeline;
+pub mod recording;
+#[cfg(target_os = "linux")]
+pub mod signal;
+#[cfg(target_os = "linux")]
+pub mod watch;

@@ -1,0 +1,113 @@
+//! The live pipeline: kmsg records in, episodes out, the same envelope,
+//! builder and diagnosis as `analyze`. Pure: it never touches the machine.
+//! What the machine adds (cgroup snapshots at emit time) comes through an
+//! [`Enrich`] implementation: live cgroupfs for `watch`, the recorded
+//! snapshots for `replay`. Both therefore print the same bytes.
+
+use super::recording::HostFacts;
+use crate::builder::{Builder, BuilderOptions};
+use crate::envelope::{Container, Decoder, LogLine};
+use crate::model::Episode;
+use crate::output::{Sink, Summary};
+use std::io;
+
+/// What a live source adds to an episode when it is emitted.
+pub trait Enrich {
+    /// `index`: 1-based number of the episode among those emitted.
+    fn enrich(&mut self, index: u64, ep: &mut Episode) -> io::Result<()>;
+}
+
+/// Records in, episodes out.
+pub struct Pipeline<'s> {
+    decoder: Decoder,
+    builder: Builder,
+    facts: HostFacts,
+    sink: Box<dyn Sink + 's>,
+    summary: Summary,
+    /// Records fed so far: the "line number" of a record.
+    records: u64,
+    /// Records lost to ring-buffer overruns.
+    pub lost: u64,
+    emitted: u64,
+}
+
+impl<'s> Pipeline<'s> {
+    pub fn new(source: &str, facts: HostFacts, sink: Box<dyn Sink + 's>) -> Pipeline<'s> {
+        Pipeline {
+            decoder: Decoder::new(Container::Kmsg, None),
+            builder: Builder::new(
+                source,
+                BuilderOptions {
+                    page_size: facts.page_size,
+                },
+            ),
+            facts,
+            sink,
+            summary: Summary {
+                files: 1,
+                ..Summary::default()
+            },
+            records: 0,
+            lost: 0,
+            emitted: 0,
+        }
+    }
+
+    /// One raw kmsg record (its first line and any continuation lines).
+    pub fn record(&mut self, r: &str, enrich: &mut dyn Enrich) -> io::Result<()> {
+        self.records += 1;
+        self.summary.lines += 1;
+        self.summary.bytes += r.len() as u64;
+        let mut lines: Vec<LogLine<'_>> = Vec::with_capacity(1);
+        for l in r.split('\n') {
+            self.decoder.decode(l.as_bytes(), &mut lines);
+        }
+        for l in &lines {
+            self.builder.push(self.records, l);
+        }
+        self.emit(enrich)
+    }
+
+    pub fn lost(&mut self, n: u64) {
+        self.lost += n;
+    }
+
+    /// The source went quiet: finish what can be finished.
+    pub fn settle(&mut self, all: bool, enrich: &mut dyn Enrich) -> io::Result<()> {
+        self.builder.settle(all);
+        self.emit(enrich)
+    }
+
+    /// Whether a settle is due: None when nothing is pending, else whether
+    /// only reports without their kill are pending.
+    pub fn pending(&self) -> Option<bool> {
+        self.builder.pending()
+    }
+
+    fn emit(&mut self, enrich: &mut dyn Enrich) -> io::Result<()> {
+        while let Some(mut ep) = self.builder.pop_ready() {
+            self.emitted += 1;
+            if let (Some(boot), Some(up)) = (self.facts.boot_time_us, ep.time.uptime_s) {
+                let us = boot + (up * 1e6).round() as i64;
+                ep.time.wall = crate::envelope::epoch_us_iso(us);
+            }
+            ep.host = ep.host.or_else(|| self.facts.hostname.clone());
+            ep.time.boot_id = ep.time.boot_id.or_else(|| self.facts.boot_id.clone());
+            enrich.enrich(self.emitted, &mut ep)?;
+            self.summary.count(&ep);
+            self.sink.episode(&ep)?;
+            self.sink.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The end: finish everything, print the summary.
+    pub fn finish(mut self, enrich: &mut dyn Enrich) -> io::Result<Summary> {
+        self.builder.finish();
+        self.emit(enrich)?;
+        let (_, malformed) = self.builder.malformed();
+        self.summary.malformed_lines = malformed;
+        self.sink.finish(&self.summary)?;
+        Ok(self.summary)
+    }
+}

@@ -1,0 +1,164 @@
+//! Recordings: what `watch`/`record` saw, as versioned JSON lines, so that
+//! `replay` runs the same pipeline on the same inputs and prints the same
+//! bytes. Every entry is written and flushed whole, so a recorder that
+//! crashes leaves at most a torn last line, which the reader tolerates.
+//!
+//! Format (version 1), one JSON object per line, tagged by `t`:
+//! - `header`: `{version, source, host}` — first line; `host` holds the
+//!   facts the pipeline needs (boot time, page size…);
+//! - `record`: `{r}` — one raw `/dev/kmsg` record, as read;
+//! - `lost`: `{n}` — records lost to a ring-buffer overrun;
+//! - `settle`: `{all}` — the live reader went quiet and finished reports;
+//! - `snap`: `{episode, snapshot}` — a cgroup snapshot taken when the
+//!   `episode`-th episode (1-based) was emitted;
+//! - `sample`: `{snapshot}` — a periodic snapshot (`record --interval`).
+
+use crate::snapshot::Snapshot;
+use serde::{Deserialize, Serialize};
+use std::io::{self, BufRead, Write};
+
+/// Version of the recording format written by this build.
+pub const VERSION: u32 = 1;
+
+/// Facts about the host that the pipeline uses, recorded once.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostFacts {
+    pub hostname: Option<String>,
+    /// `uname -r` (/proc/sys/kernel/osrelease).
+    pub kernel: Option<String>,
+    /// /proc/sys/kernel/random/boot_id.
+    pub boot_id: Option<String>,
+    pub page_size: Option<u64>,
+    /// Wall clock of boot, microseconds since the epoch (now − uptime).
+    pub boot_time_us: Option<i64>,
+    /// When the recording started (ISO 8601 UTC).
+    pub started: Option<String>,
+}
+
+/// One line of a recording.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Entry {
+    Header {
+        version: u32,
+        source: String,
+        host: HostFacts,
+    },
+    Record {
+        r: String,
+    },
+    Lost {
+        n: u64,
+    },
+    Settle {
+        all: bool,
+    },
+    Snap {
+        episode: u64,
+        snapshot: Snapshot,
+    },
+    Sample {
+        snapshot: Snapshot,
+    },
+}
+
+/// Appends entries, each flushed whole.
+pub struct Recorder {
+    out: Box<dyn Write + Send>,
+}
+
+impl Recorder {
+    pub fn new(out: Box<dyn Write + Send>) -> Recorder {
+        Recorder { out }
+    }
+
+    pub fn write(&mut self, e: &Entry) -> io::Result<()> {
+        let mut line = serde_json::to_string(e).map_err(io::Error::other)?;
+        line.push('\n');
+        self.out.write_all(line.as_bytes())?;
+        self.out.flush()
+    }
+}
+
+/// A recording read back: its header and entries.
+#[derive(Debug)]
+pub struct Recording {
+    pub source: String,
+    pub host: HostFacts,
+    pub entries: Vec<Entry>,
+    /// True if the last line was torn (the recorder died mid-write).
+    pub torn: bool,
+}
+
+/// Read a recording. A torn last line is dropped and flagged; any other bad
+/// line is an error naming it.
+pub fn read(input: impl BufRead, name: &str) -> Result<Recording, String> {
+    let mut lines: Vec<String> = Vec::new();
+    for l in input.lines() {
+        lines.push(l.map_err(|e| format!("{name}: {e}"))?);
+    }
+    let mut entries = Vec::with_capacity(lines.len());
+    let mut torn = false;
+    let n = lines.len();
+    for (i, l) in lines.iter().enumerate() {
+        if l.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Entry>(l) {
+            Ok(e) => entries.push(e),
+            Err(_) if i + 1 == n => torn = true,
+            Err(e) => return Err(format!("{name}:{}: not a recording entry: {e}", i + 1)),
+        }
+    }
+    let Some(Entry::Header { version, source, host }) = entries.first().cloned() else {
+        return Err(format!("{name}: not an oomctl recording (no header line)"));
+    };
+    if version > VERSION {
+        return Err(format!(
+            "{name}: recording version {version} is newer than this oomctl reads ({VERSION})"
+        ));
+    }
+    entries.remove(0);
+    Ok(Recording {
+        source,
+        host,
+        entries,
+        torn,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_torn_tail() {
+        let mut buf = Vec::new();
+        {
+            let mut w = Recorder::new(Box::new(std::io::Cursor::new(Vec::new())));
+            w.write(&Entry::Lost { n: 1 }).unwrap();
+        }
+        for e in [
+            Entry::Header {
+                version: 1,
+                source: "/dev/kmsg".into(),
+                host: HostFacts::default(),
+            },
+            Entry::Record { r: "4,1,2,-;x".into() },
+            Entry::Settle { all: false },
+        ] {
+            buf.extend(serde_json::to_string(&e).unwrap().bytes());
+            buf.push(b'\n');
+        }
+        buf.extend(b"{\"t\":\"rec");
+        let r = read(&buf[..], "r").unwrap();
+        assert!(r.torn);
+        assert_eq!(r.entries.len(), 2);
+        assert_eq!(r.source, "/dev/kmsg");
+        let bad = b"{\"t\":\"lost\",\"n\":1}\n";
+        assert!(read(&bad[..], "r").unwrap_err().contains("no header"));
+        let mid = b"{\"t\":\"header\",\"version\":1,\"source\":\"s\",\"host\":{\"hostname\":null,\"kernel\":null,\"boot_id\":null,\"page_size\":null,\"boot_time_us\":null,\"started\":null}}\nnot json\n{\"t\":\"lost\",\"n\":1}\n";
+        assert!(read(&mid[..], "r").unwrap_err().contains("r:2"));
+    }
+}

@@ -1,0 +1,374 @@
+//! `oomctl watch`, `record` and `replay`: the live edge around the pure
+//! [`Pipeline`].
+//!
+//! A reader thread blocks on `/dev/kmsg` and sends each record to the main
+//! loop over a channel; a signal thread sends a stop. The main loop blocks
+//! on the channel (no CPU when idle) and only uses a timeout while a report
+//! is pending: after `grace` of quiet a report that has its kill is
+//! finished and emitted, after [`MAX_WAIT`] one still waiting for its kill
+//! is emitted incomplete. Every record, overrun, settle and snapshot goes to
+//! the recording, so `replay` repeats the run exactly.
+
+use super::kmsg::{self, KmsgReader, Read1};
+use super::pipeline::{Enrich, Pipeline};
+use super::recording::{self, Entry, HostFacts, Recorder};
+use crate::model::Episode;
+use crate::output::{self, Format, Summary};
+use crate::snapshot::{self, Snapshot};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Longest wait for the kill line of an open report before it is emitted
+/// incomplete (the builder's own gap rule for logs).
+pub const MAX_WAIT: Duration = Duration::from_secs(10);
+
+/// How to run `watch` / `record`.
+#[derive(Debug, Clone)]
+pub struct WatchConfig {
+    /// Output format; None: print no episodes (`record`).
+    pub format: Option<Format>,
+    /// Read the records already in the ring buffer first.
+    pub since_boot: bool,
+    /// Remember the last record per boot here; resume after it.
+    pub state: Option<PathBuf>,
+    /// Write a recording here.
+    pub record: Option<PathBuf>,
+    /// Quiet time after a kill before its report is final.
+    pub grace: Duration,
+    /// The kmsg device (a file of records in tests).
+    pub kmsg: String,
+    /// Cgroups to sample every `interval` (`record`).
+    pub sample: Vec<PathBuf>,
+    pub interval: Option<Duration>,
+}
+
+enum Event {
+    Read(Read1),
+    End,
+    Failed(io::Error),
+    Stop,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    boot_id: String,
+    seq: u64,
+}
+
+fn read_trim(path: &str) -> Option<String> {
+    std::fs::read_to_string(path).ok().map(|s| s.trim().to_owned())
+}
+
+/// The host facts the pipeline needs, read once at start.
+pub fn host_facts() -> HostFacts {
+    let uptime_us = read_trim("/proc/uptime")
+        .and_then(|u| u.split_whitespace().next()?.parse::<f64>().ok())
+        .map(|u| (u * 1e6) as i64);
+    let now_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_micros() as i64);
+    let page_size = std::fs::read_to_string("/proc/self/smaps").ok().and_then(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("KernelPageSize:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+    });
+    HostFacts {
+        hostname: read_trim("/proc/sys/kernel/hostname"),
+        kernel: read_trim("/proc/sys/kernel/osrelease"),
+        boot_id: read_trim("/proc/sys/kernel/random/boot_id"),
+        page_size,
+        boot_time_us: now_us.zip(uptime_us).map(|(n, u)| n - u),
+        started: snapshot::now_iso(),
+    }
+}
+
+/// Live enrichment: snapshots of the episode's cgroups, recorded.
+struct Live {
+    recorder: Option<Recorder>,
+}
+
+impl Live {
+    fn log(&mut self, e: &Entry) -> io::Result<()> {
+        match self.recorder.as_mut() {
+            Some(r) => r.write(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The cgroupfs directory of a kernel cgroup path, if it still exists.
+fn cgroup_dir(path: &str) -> Option<PathBuf> {
+    snapshot::resolve(path).ok()
+}
+
+impl Enrich for Live {
+    fn enrich(&mut self, index: u64, ep: &mut Episode) -> io::Result<()> {
+        let mut paths: Vec<String> = ep.memcg.as_ref().and_then(|m| m.path.clone()).into_iter().collect();
+        paths.extend(ep.task_memcg.clone());
+        paths.dedup();
+        for p in paths {
+            // The cgroup may be gone already (a container that died with its
+            // process): then there is nothing to add.
+            let Some(dir) = cgroup_dir(&p) else { continue };
+            let Ok(mut s) = snapshot::read_dir(&dir, true) else {
+                continue;
+            };
+            s.path = p;
+            self.log(&Entry::Snap {
+                episode: index,
+                snapshot: s.clone(),
+            })?;
+            ep.snapshots.push(s);
+        }
+        if !ep.snapshots.is_empty() {
+            ep.diagnosis = Some(crate::diagnose::diagnose(ep));
+        }
+        Ok(())
+    }
+}
+
+/// Replay enrichment: the snapshots recorded for each episode.
+struct Recorded {
+    by_episode: HashMap<u64, Vec<Snapshot>>,
+    samples: Vec<Snapshot>,
+}
+
+impl Enrich for Recorded {
+    fn enrich(&mut self, index: u64, ep: &mut Episode) -> io::Result<()> {
+        if let Some(snaps) = self.by_episode.remove(&index) {
+            ep.snapshots.extend(snaps);
+            ep.diagnosis = Some(crate::diagnose::diagnose(ep));
+        }
+        if !self.samples.is_empty() {
+            snapshot::join(ep, &self.samples);
+        }
+        Ok(())
+    }
+}
+
+fn load_state(path: &Path) -> Option<State> {
+    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+}
+
+fn save_state(path: &Path, st: &State) -> io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_string(st).map_err(io::Error::other)?)?;
+    std::fs::rename(tmp, path)
+}
+
+fn lost_warning(err: &mut dyn Write, lost: u64) {
+    if lost > 0 {
+        let _ = writeln!(
+            err,
+            "oomctl: warning: {lost} kernel log records were lost to ring-buffer overruns"
+        );
+    }
+}
+
+/// Run `watch` (or `record`, with no format) until stopped.
+pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> Result<Summary, String> {
+    let facts = host_facts();
+    let boot = facts.boot_id.clone().unwrap_or_default();
+    let resume = cfg
+        .state
+        .as_deref()
+        .and_then(load_state)
+        .filter(|s| s.boot_id == boot)
+        .map(|s| s.seq);
+    let mut reader = KmsgReader::open(&cfg.kmsg, cfg.since_boot || resume.is_some())?;
+    let recorder = match &cfg.record {
+        Some(p) => {
+            let f = std::fs::File::create(p).map_err(|e| format!("--record {}: {e}", p.display()))?;
+            let mut r = Recorder::new(Box::new(io::BufWriter::new(f)));
+            r.write(&Entry::Header {
+                version: recording::VERSION,
+                source: cfg.kmsg.clone(),
+                host: facts.clone(),
+            })
+            .map_err(|e| format!("--record {}: {e}", p.display()))?;
+            Some(r)
+        }
+        None => None,
+    };
+    let mut live = Live { recorder };
+    let sink = match cfg.format {
+        Some(f) => output::sink(f, out),
+        None => Box::new(NullSink) as Box<dyn output::Sink>,
+    };
+    let mut pipe = Pipeline::new(&cfg.kmsg, facts, sink);
+
+    let (tx, rx) = mpsc::channel();
+    let stop_tx = tx.clone();
+    super::signal::on_stop(move || {
+        let _ = stop_tx.send(Event::Stop);
+    })
+    .map_err(|e| format!("installing signal handlers: {e}"))?;
+    std::thread::spawn(move || loop {
+        let ev = match reader.read_record() {
+            Ok(Some(r)) => Event::Read(r),
+            Ok(None) => Event::End,
+            Err(e) => Event::Failed(e),
+        };
+        let last = !matches!(ev, Event::Read(_));
+        if tx.send(ev).is_err() || last {
+            return;
+        }
+    });
+    let _ = writeln!(
+        err,
+        "oomctl: watching {} ({})",
+        cfg.kmsg,
+        match (resume, cfg.since_boot) {
+            (Some(seq), _) => format!("resuming after record {seq}"),
+            (None, true) => "from the oldest record in the buffer".to_owned(),
+            (None, false) => "new records only".to_owned(),
+        }
+    );
+
+    let io_err = |e: io::Error| format!("output: {e}");
+    let mut last_seq: Option<u64> = resume;
+    let mut pending_state: Option<bool> = None;
+    let mut pending_since: Option<Instant> = None;
+    let mut saved_at: Option<Instant> = None;
+    let save = |seq: Option<u64>| -> Result<(), String> {
+        match (&cfg.state, seq) {
+            (Some(path), Some(seq)) => save_state(
+                path,
+                &State {
+                    boot_id: boot.clone(),
+                    seq,
+                },
+            )
+            .map_err(|e| format!("--state {}: {e}", path.display())),
+            _ => Ok(()),
+        }
+    };
+    let mut next_sample = cfg.interval.map(|i| Instant::now() + i);
+    let take_samples = |live: &mut Live| -> io::Result<()> {
+        for d in &cfg.sample {
+            if let Ok(s) = snapshot::read_dir(d, true) {
+                live.log(&Entry::Sample { snapshot: s })?;
+            }
+        }
+        Ok(())
+    };
+    if next_sample.is_some() {
+        take_samples(&mut live).map_err(io_err)?;
+    }
+    loop {
+        // A deadline runs from when the pending state last changed: a kill
+        // restarts it with the short grace.
+        let pending = pipe.pending();
+        if pending != pending_state {
+            pending_state = pending;
+            pending_since = pending.map(|_| Instant::now());
+        }
+        let settle_at = pending_since.map(|t| t + if pending == Some(true) { MAX_WAIT } else { cfg.grace });
+        let wake = [settle_at, next_sample].into_iter().flatten().min();
+        let ev = match wake {
+            None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+            Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
+        };
+        match ev {
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let now = Instant::now();
+                if settle_at.is_some_and(|t| t <= now) {
+                    let all = pending == Some(true);
+                    live.log(&Entry::Settle { all }).map_err(io_err)?;
+                    pipe.settle(all, &mut live).map_err(io_err)?;
+                    save(last_seq)?;
+                }
+                if next_sample.is_some_and(|t| t <= now) {
+                    take_samples(&mut live).map_err(io_err)?;
+                    next_sample = cfg.interval.map(|i| now + i);
+                }
+            }
+            Ok(Event::Read(Read1::Record(r))) => {
+                let seq = kmsg::seq_of(&r);
+                if let (Some(s), Some(resume)) = (seq, resume) {
+                    if s <= resume {
+                        continue; // reported before the restart
+                    }
+                }
+                if let (Some(s), Some(l)) = (seq, last_seq) {
+                    if s > l + 1 {
+                        let n = s - l - 1;
+                        live.log(&Entry::Lost { n }).map_err(io_err)?;
+                        pipe.lost(n);
+                    }
+                }
+                last_seq = seq.or(last_seq);
+                live.log(&Entry::Record { r: r.clone() }).map_err(io_err)?;
+                pipe.record(&r, &mut live).map_err(io_err)?;
+                // Remember progress when no report is half read, at most
+                // once a second: a restart resumes after this record.
+                if pipe.pending().is_none() && saved_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+                    save(last_seq)?;
+                    saved_at = Some(Instant::now());
+                }
+            }
+            // Counted from the sequence gap of the next record.
+            Ok(Event::Read(Read1::Overrun)) => {}
+            Ok(Event::End) | Ok(Event::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Ok(Event::Failed(e)) => return Err(format!("{}: {e}", cfg.kmsg)),
+        }
+    }
+    lost_warning(err, pipe.lost);
+    let summary = pipe.finish(&mut live).map_err(io_err)?;
+    save(last_seq)?;
+    Ok(summary)
+}
+
+/// `oomctl replay`: the recorded run again, offline.
+pub fn replay(path: &Path, format: Format, out: Box<dyn Write + '_>, err: &mut dyn Write) -> Result<Summary, String> {
+    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let rec = recording::read(io::BufReader::new(f), &path.display().to_string())?;
+    if rec.torn {
+        let _ = writeln!(
+            err,
+            "oomctl: warning: {}: the last line was torn (the recorder stopped mid-write); ignored",
+            path.display()
+        );
+    }
+    let mut enrich = Recorded {
+        by_episode: HashMap::new(),
+        samples: Vec::new(),
+    };
+    for e in &rec.entries {
+        match e {
+            Entry::Snap { episode, snapshot } => enrich.by_episode.entry(*episode).or_default().push(snapshot.clone()),
+            Entry::Sample { snapshot } => enrich.samples.push(snapshot.clone()),
+            _ => {}
+        }
+    }
+    let io_err = |e: io::Error| format!("output: {e}");
+    let mut pipe = Pipeline::new(&rec.source, rec.host.clone(), output::sink(format, out));
+    for e in &rec.entries {
+        match e {
+            Entry::Record { r } => pipe.record(r, &mut enrich).map_err(io_err)?,
+            Entry::Lost { n } => pipe.lost(*n),
+            Entry::Settle { all } => pipe.settle(*all, &mut enrich).map_err(io_err)?,
+            Entry::Header { .. } | Entry::Snap { .. } | Entry::Sample { .. } => {}
+        }
+    }
+    lost_warning(err, pipe.lost);
+    pipe.finish(&mut enrich).map_err(io_err)
+}
+
+/// Prints nothing (`record`).
+struct NullSink;
+
+impl output::Sink for NullSink {
+    fn episode(&mut self, _: &Episode) -> io::Result<()> {
+        Ok(())
+    }
+    fn finish(&mut self, _: &Summary) -> io::Result<()> {
+        Ok(())
+    }
+}
