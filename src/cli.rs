@@ -59,8 +59,9 @@ pub struct LiveArgs {
     #[arg(long, value_name = "FILE")]
     pub state: Option<std::path::PathBuf>,
     /// Milliseconds of quiet after a kill line before its report is final
-    /// (time for the oom_reaper and group-kill lines).
-    #[arg(long, value_name = "MS", default_value = "200")]
+    /// (group-kill lines follow within microseconds; an oom_reaper line later
+    /// than this is not attached).
+    #[arg(long, value_name = "MS", default_value = "5")]
     pub grace_ms: u64,
 }
 
