@@ -7,15 +7,16 @@
 //! print the same bytes. With one input (or `-j1`) episodes stream straight
 //! to the sink as they are found.
 
+use crate::guard::GuardPolicy;
 use crate::input::{self, Input};
 use crate::k8s::PodIndex;
 use crate::model::{Episode, Killer};
-use crate::output::{self, Format, Summary};
+use crate::output::{self, Format, Summary, SweepFormat};
 use crate::scan::{self, ScanOptions, ScanStats};
 use crate::snapshot::{self, Snapshot};
 use rayon::prelude::*;
 use std::collections::HashSet;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::PathBuf;
 
 /// Validated configuration of one analyze run.
@@ -30,6 +31,10 @@ pub struct AnalyzeConfig {
     pub pods: Option<PathBuf>,
     /// Cgroup snapshots, copied cgroupfs directories, oom-guard events.
     pub cgroups: Vec<PathBuf>,
+    /// `simulate`: what this guard would have done, per episode.
+    pub guard: Option<GuardPolicy>,
+    /// `simulate --sweep`: outcome counts for each of these settings.
+    pub sweep: Option<(Vec<GuardPolicy>, SweepFormat)>,
     pub scan: ScanOptions,
 }
 
@@ -38,6 +43,7 @@ pub struct AnalyzeConfig {
 pub struct Context {
     pub pods: Option<PodIndex>,
     pub snapshots: Vec<Snapshot>,
+    pub guard: Option<GuardPolicy>,
     /// For each snapshot: the `--cgroup` input and its position there.
     pub origins: Vec<(String, u64)>,
 }
@@ -62,6 +68,7 @@ impl Context {
         Ok(Context {
             pods,
             snapshots,
+            guard: cfg.guard,
             origins,
         })
     }
@@ -79,6 +86,9 @@ impl Context {
         }
         if let Some(p) = &self.pods {
             p.resolve(ep);
+        }
+        if let Some(g) = &self.guard {
+            ep.guard = Some(crate::guard::simulate(ep, g));
         }
     }
 }
@@ -172,12 +182,73 @@ impl Emitter<'_> {
     }
 }
 
+/// A recording's first bytes (`oomctl watch --record`, `oomctl record`).
+const RECORDING_MAGIC: &[u8] = b"{\"t\":\"header\"";
+
+/// Scan one input, calling `emit` per episode: a log through the scanner,
+/// a recording through the live pipeline (as `replay` does).
+fn scan_input(
+    reader: Box<dyn io::Read + '_>,
+    name: &str,
+    opts: &ScanOptions,
+    mut emit: impl FnMut(Episode) -> io::Result<()>,
+) -> io::Result<ScanStats> {
+    // Peek at the first bytes (a read may return fewer than asked).
+    let mut reader = reader;
+    let mut head = Vec::with_capacity(RECORDING_MAGIC.len());
+    while head.len() < RECORDING_MAGIC.len() {
+        let mut b = [0u8; 16];
+        let want = RECORDING_MAGIC.len() - head.len();
+        match reader.read(&mut b[..want]) {
+            Ok(0) => break,
+            Ok(n) => head.extend_from_slice(&b[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let is_recording = head == RECORDING_MAGIC;
+    let r = io::BufReader::with_capacity(scan::BLOCK, io::Cursor::new(head).chain(reader));
+    if !is_recording {
+        return scan::scan(r, name, opts, emit);
+    }
+    let mut st = ScanStats::default();
+    let rec = match crate::live::recording::read(r, name) {
+        Ok(rec) => rec,
+        Err(msg) => {
+            st.read_error = Some(msg);
+            return Ok(st);
+        }
+    };
+    let mut eps = Vec::new();
+    let (summary, _) = crate::live::pipeline::run_recording(&rec, Box::new(Collect(&mut eps)))?;
+    st.lines = summary.lines;
+    st.bytes = summary.bytes;
+    st.malformed_total = summary.malformed_lines;
+    for ep in eps {
+        emit(ep)?;
+    }
+    Ok(st)
+}
+
+/// Keeps episodes (recordings inside analyze).
+struct Collect<'v>(&'v mut Vec<Episode>);
+
+impl output::Sink for Collect<'_> {
+    fn episode(&mut self, ep: &Episode) -> io::Result<()> {
+        self.0.push(ep.clone());
+        Ok(())
+    }
+    fn finish(&mut self, _: &Summary) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Scan one input completely into memory (parallel path).
 fn scan_collect(inp: &Input, opts: &ScanOptions) -> Result<(Vec<Episode>, ScanStats), String> {
     let name = inp.name();
     let reader = inp.open().map_err(|e| format!("{name}: {e}"))?;
     let mut eps = Vec::new();
-    let stats = scan::scan(reader, &name, opts, |ep| {
+    let stats = scan_input(reader, &name, opts, |ep| {
         eps.push(ep);
         Ok(())
     })
@@ -210,8 +281,14 @@ pub fn run(cfg: &AnalyzeConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -
             });
         }
     };
+    let sink: Box<dyn output::Sink> = match (&cfg.sweep, cfg.guard, cfg.format) {
+        (Some((settings, f)), _, _) => Box::new(output::SweepSink::new(out, *f, settings.clone())),
+        (None, Some(_), Format::Table) => Box::new(output::GuardSink::new(out, false)),
+        (None, Some(_), Format::Csv) => Box::new(output::GuardSink::new(out, true)),
+        _ => output::sink(cfg.format, out),
+    };
     let mut em = Emitter {
-        sink: output::sink(cfg.format, out),
+        sink,
         seen: HashSet::new(),
         summary: Summary::default(),
         ctx: &ctx,
@@ -245,7 +322,7 @@ pub fn run(cfg: &AnalyzeConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -
                     continue;
                 }
             };
-            let st = scan::scan(reader, &name, &cfg.scan, |ep| em.episode(ep))?;
+            let st = scan_input(reader, &name, &cfg.scan, |ep| em.episode(ep))?;
             em.stats(&name, &st, &mut errors, err);
         }
     }

@@ -48,6 +48,132 @@ pub enum Command {
     Record(RecordArgs),
     /// Replay a recording offline: prints what watch printed, byte for byte.
     Replay(ReplayArgs),
+    /// What would an oom-guard have done? Simulates its policy on every
+    /// memcg episode of logs or recordings: fired or not, held back by the
+    /// cache rule, whom it would have killed against the kernel's victim.
+    /// --sweep counts outcomes across several margins and policies.
+    #[command(after_help = EXIT_CODES)]
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PolicyArg {
+    /// Kill the task with the highest badness (the kernel's rule).
+    Process,
+    /// Kill every task of that task's container.
+    Container,
+    /// Report only.
+    Noop,
+}
+
+/// oom-guard's settings; the flags are oom-guard's own.
+#[derive(Debug, Clone, Args)]
+pub struct GuardArgs {
+    /// Margin below the limit, as a share of it.
+    #[arg(long, value_name = "RATIO", default_value = "0.02")]
+    pub margin_ratio: f64,
+    /// Smallest margin, bytes.
+    #[arg(long, value_name = "BYTES", default_value = "1048576")]
+    pub min_margin: u64,
+    /// Largest margin, bytes.
+    #[arg(long, value_name = "BYTES", default_value = "31457280")]
+    pub max_margin: u64,
+    #[arg(long, value_enum, default_value = "process")]
+    pub policy: PolicyArg,
+    /// Hold back while clean page cache is at least this share of the limit.
+    #[arg(long, value_name = "RATIO", default_value = "0.1")]
+    pub cache_hold_ratio: f64,
+}
+
+impl GuardArgs {
+    pub fn policy(&self) -> Result<oomctl::guard::GuardPolicy, String> {
+        for (name, v) in [
+            ("--margin-ratio", self.margin_ratio),
+            ("--cache-hold-ratio", self.cache_hold_ratio),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("{name} {v}: expected a share between 0 and 1"));
+            }
+        }
+        if self.min_margin > self.max_margin {
+            return Err(format!(
+                "--min-margin {} is above --max-margin {}",
+                self.min_margin, self.max_margin
+            ));
+        }
+        Ok(oomctl::guard::GuardPolicy {
+            margin_ratio: self.margin_ratio,
+            min_margin: self.min_margin,
+            max_margin: self.max_margin,
+            policy: match self.policy {
+                PolicyArg::Process => oomctl::guard::Policy::Process,
+                PolicyArg::Container => oomctl::guard::Policy::Container,
+                PolicyArg::Noop => oomctl::guard::Policy::Noop,
+            },
+            cache_hold_ratio: self.cache_hold_ratio,
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    #[command(flatten)]
+    pub analyze: AnalyzeArgs,
+    #[command(flatten)]
+    pub guard: GuardArgs,
+    /// Count outcomes for every margin ratio of --sweep-ratios under both
+    /// policies process and container, instead of one row per episode.
+    #[arg(long)]
+    pub sweep: bool,
+    /// Margin ratios of the sweep.
+    #[arg(
+        long,
+        value_name = "R,R,…",
+        value_delimiter = ',',
+        default_value = "0.01,0.02,0.05,0.1"
+    )]
+    pub sweep_ratios: Vec<f64>,
+    /// Cache-hold ratios of the sweep.
+    #[arg(long, value_name = "R,R,…", value_delimiter = ',', default_value = "0.1")]
+    pub sweep_cache_holds: Vec<f64>,
+}
+
+impl SimulateArgs {
+    pub fn into_config(self, tty: bool) -> Result<AnalyzeConfig, String> {
+        let base = self.guard.policy()?;
+        let format = self.analyze.format;
+        let mut cfg = self.analyze.into_config(tty)?;
+        cfg.guard = Some(base);
+        if self.sweep {
+            let mut settings = Vec::new();
+            for policy in [oomctl::guard::Policy::Process, oomctl::guard::Policy::Container] {
+                for &r in &self.sweep_ratios {
+                    for &c in &self.sweep_cache_holds {
+                        if !(0.0..=1.0).contains(&r) || !(0.0..=1.0).contains(&c) {
+                            return Err(format!(
+                                "--sweep-ratios {r} / --sweep-cache-holds {c}: expected shares between 0 and 1"
+                            ));
+                        }
+                        settings.push(oomctl::guard::GuardPolicy {
+                            margin_ratio: r,
+                            cache_hold_ratio: c,
+                            policy,
+                            ..base
+                        });
+                    }
+                }
+            }
+            let f = match format {
+                Some(FormatArg::Json) | Some(FormatArg::Jsonl) => oomctl::output::SweepFormat::Json,
+                Some(FormatArg::Csv) => oomctl::output::SweepFormat::Csv,
+                Some(FormatArg::Table) | None if tty || format.is_some() => oomctl::output::SweepFormat::Table,
+                None => oomctl::output::SweepFormat::Json,
+                Some(f) => return Err(format!("--sweep prints table, json or csv, not {f:?}")),
+            };
+            cfg.sweep = Some((settings, f));
+        }
+        Ok(cfg)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -247,6 +373,8 @@ impl AnalyzeArgs {
             jobs,
             pods: self.pods,
             cgroups: self.cgroups,
+            guard: None,
+            sweep: None,
             scan: ScanOptions {
                 container,
                 assume_year: self.year,

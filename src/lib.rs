@@ -11,6 +11,7 @@ pub mod analyze;
 pub mod builder;
 pub mod diagnose;
 pub mod envelope;
+pub mod guard;
 pub mod input;
 pub mod k8s;
 pub mod kline;

@@ -34,6 +34,13 @@ fn main() -> ExitCode {
             live(a.live, None, Some(a.output), dirs, interval)
         }
         cli::Command::Replay(a) => replay(a),
+        cli::Command::Simulate(a) => match a.into_config(io::stdout().is_terminal()) {
+            Ok(cfg) => run_analyze(&cfg),
+            Err(msg) => {
+                eprintln!("oomctl: error: {msg}");
+                ExitCode::from(2)
+            }
+        },
         cli::Command::Analyze(a) => {
             let cfg = match a.into_config(io::stdout().is_terminal()) {
                 Ok(c) => c,
@@ -42,19 +49,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let stdout = io::stdout().lock();
-            let out: Box<dyn Write> = Box::new(io::BufWriter::with_capacity(1 << 16, stdout));
-            match oomctl::analyze::run(&cfg, out, &mut io::stderr()) {
-                Ok(o) if !o.errors.is_empty() => ExitCode::from(2),
-                Ok(o) if o.summary.episodes > 0 => ExitCode::SUCCESS,
-                Ok(_) => ExitCode::from(1),
-                // A reader that went away (`| head`) is not an error.
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("oomctl: error: writing output: {e}");
-                    ExitCode::from(2)
-                }
-            }
+            run_analyze(&cfg)
         }
     }
 }
@@ -183,4 +178,21 @@ fn replay(a: cli::ReplayArgs) -> ExitCode {
 fn replay(_: cli::ReplayArgs) -> ExitCode {
     eprintln!("oomctl: error: replay is built only on Linux");
     ExitCode::from(2)
+}
+
+/// Run analyze (or simulate) and map the outcome to an exit code.
+fn run_analyze(cfg: &oomctl::analyze::AnalyzeConfig) -> ExitCode {
+    let stdout = io::stdout().lock();
+    let out: Box<dyn Write> = Box::new(io::BufWriter::with_capacity(1 << 16, stdout));
+    match oomctl::analyze::run(cfg, out, &mut io::stderr()) {
+        Ok(o) if !o.errors.is_empty() => ExitCode::from(2),
+        Ok(o) if o.summary.episodes > 0 => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(1),
+        // A reader that went away (`| head`) is not an error.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("oomctl: error: writing output: {e}");
+            ExitCode::from(2)
+        }
+    }
 }

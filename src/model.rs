@@ -80,6 +80,9 @@ pub struct Episode {
     pub diagnosis: Option<crate::diagnose::Diagnosis>,
     /// Cgroup snapshots joined to this episode by path (`analyze --cgroup`).
     pub snapshots: Vec<crate::snapshot::Snapshot>,
+    /// What an oom-guard would have done (`oomctl simulate` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<crate::guard::GuardOutcome>,
 }
 
 /// Who killed.

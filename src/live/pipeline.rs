@@ -4,11 +4,13 @@
 //! [`Enrich`] implementation: live cgroupfs for `watch`, the recorded
 //! snapshots for `replay`. Both therefore print the same bytes.
 
-use super::recording::HostFacts;
+use super::recording::{Entry, HostFacts, Recording};
 use crate::builder::{Builder, BuilderOptions};
 use crate::envelope::{Container, Decoder, LogLine};
 use crate::model::Episode;
 use crate::output::{Sink, Summary};
+use crate::snapshot::{self, Snapshot};
+use std::collections::HashMap;
 use std::io;
 
 /// What a live source adds to an episode when it is emitted.
@@ -110,4 +112,50 @@ impl<'s> Pipeline<'s> {
         self.sink.finish(&self.summary)?;
         Ok(self.summary)
     }
+}
+
+/// Replay enrichment: the snapshots recorded for each episode.
+pub struct Recorded {
+    by_episode: HashMap<u64, Vec<Snapshot>>,
+    samples: Vec<Snapshot>,
+}
+
+impl Enrich for Recorded {
+    fn enrich(&mut self, index: u64, ep: &mut Episode) -> io::Result<()> {
+        if let Some(snaps) = self.by_episode.remove(&index) {
+            ep.snapshots.extend(snaps);
+            ep.diagnosis = Some(crate::diagnose::diagnose(ep));
+        }
+        if !self.samples.is_empty() {
+            snapshot::join(ep, &self.samples);
+        }
+        Ok(())
+    }
+}
+
+/// Run a recording through the pipeline into `sink`: the summary and the
+/// number of records lost to overruns.
+pub fn run_recording(rec: &Recording, sink: Box<dyn Sink + '_>) -> io::Result<(Summary, u64)> {
+    let mut enrich = Recorded {
+        by_episode: HashMap::new(),
+        samples: Vec::new(),
+    };
+    for e in &rec.entries {
+        match e {
+            Entry::Snap { episode, snapshot } => enrich.by_episode.entry(*episode).or_default().push(snapshot.clone()),
+            Entry::Sample { snapshot } => enrich.samples.push(snapshot.clone()),
+            _ => {}
+        }
+    }
+    let mut pipe = Pipeline::new(&rec.source, rec.host.clone(), sink);
+    for e in &rec.entries {
+        match e {
+            Entry::Record { r } => pipe.record(r, &mut enrich)?,
+            Entry::Lost { n } => pipe.lost(*n),
+            Entry::Settle { all } => pipe.settle(*all, &mut enrich)?,
+            Entry::Header { .. } | Entry::Snap { .. } | Entry::Sample { .. } => {}
+        }
+    }
+    let lost = pipe.lost;
+    Ok((pipe.finish(&mut enrich)?, lost))
 }

@@ -14,9 +14,8 @@ use super::pipeline::{Enrich, Pipeline};
 use super::recording::{self, Entry, HostFacts, Recorder};
 use crate::model::Episode;
 use crate::output::{self, Format, Summary};
-use crate::snapshot::{self, Snapshot};
+use crate::snapshot;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -128,25 +127,6 @@ impl Enrich for Live {
         }
         if !ep.snapshots.is_empty() {
             ep.diagnosis = Some(crate::diagnose::diagnose(ep));
-        }
-        Ok(())
-    }
-}
-
-/// Replay enrichment: the snapshots recorded for each episode.
-struct Recorded {
-    by_episode: HashMap<u64, Vec<Snapshot>>,
-    samples: Vec<Snapshot>,
-}
-
-impl Enrich for Recorded {
-    fn enrich(&mut self, index: u64, ep: &mut Episode) -> io::Result<()> {
-        if let Some(snaps) = self.by_episode.remove(&index) {
-            ep.snapshots.extend(snaps);
-            ep.diagnosis = Some(crate::diagnose::diagnose(ep));
-        }
-        if !self.samples.is_empty() {
-            snapshot::join(ep, &self.samples);
         }
         Ok(())
     }
@@ -336,29 +316,10 @@ pub fn replay(path: &Path, format: Format, out: Box<dyn Write + '_>, err: &mut d
             path.display()
         );
     }
-    let mut enrich = Recorded {
-        by_episode: HashMap::new(),
-        samples: Vec::new(),
-    };
-    for e in &rec.entries {
-        match e {
-            Entry::Snap { episode, snapshot } => enrich.by_episode.entry(*episode).or_default().push(snapshot.clone()),
-            Entry::Sample { snapshot } => enrich.samples.push(snapshot.clone()),
-            _ => {}
-        }
-    }
-    let io_err = |e: io::Error| format!("output: {e}");
-    let mut pipe = Pipeline::new(&rec.source, rec.host.clone(), output::sink(format, out));
-    for e in &rec.entries {
-        match e {
-            Entry::Record { r } => pipe.record(r, &mut enrich).map_err(io_err)?,
-            Entry::Lost { n } => pipe.lost(*n),
-            Entry::Settle { all } => pipe.settle(*all, &mut enrich).map_err(io_err)?,
-            Entry::Header { .. } | Entry::Snap { .. } | Entry::Sample { .. } => {}
-        }
-    }
-    lost_warning(err, pipe.lost);
-    pipe.finish(&mut enrich).map_err(io_err)
+    let (summary, lost) =
+        super::pipeline::run_recording(&rec, output::sink(format, out)).map_err(|e| format!("output: {e}"))?;
+    lost_warning(err, lost);
+    Ok(summary)
 }
 
 /// Prints nothing (`record`).

@@ -15,6 +15,7 @@
 
 mod csv;
 mod events;
+mod guard;
 mod json;
 mod report;
 mod table;
@@ -26,6 +27,7 @@ use std::io::{self, Write};
 
 pub use self::csv::CsvSink;
 pub use self::events::EventsSink;
+pub use self::guard::{GuardSink, SweepFormat, SweepRow, SweepSink, GUARD_HEADER};
 pub use self::json::{JsonSink, JsonlSink};
 pub use self::report::ReportSink;
 pub use self::table::TableSink;

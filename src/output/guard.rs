@@ -1,0 +1,286 @@
+//! `oomctl simulate` sinks: one row per episode with what the guard would
+//! have done (table or CSV), and the sweep: outcomes counted across all
+//! episodes for several guard settings, so an operator can pick one.
+
+use super::{human_bytes, Sink, Summary};
+use crate::guard::{simulate, GuardOutcome, GuardPolicy};
+use crate::model::Episode;
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// CSV columns of the per-episode simulation (stable; append only).
+pub const GUARD_HEADER: [&str; 17] = [
+    "file",
+    "first_line",
+    "memcg_path",
+    "usage_bytes",
+    "limit_bytes",
+    "policy",
+    "margin_bytes",
+    "threshold_bytes",
+    "fired",
+    "held_back",
+    "action",
+    "victim_pid",
+    "victim_comm",
+    "killed_pids",
+    "kernel_victim_pid",
+    "kernel_victim_comm",
+    "same_victim",
+];
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map_or(String::new(), |v| v.to_string())
+}
+
+fn row(ep: &Episode, g: &GuardOutcome) -> [String; 17] {
+    let m = ep.memcg.as_ref();
+    [
+        super::csv::text_cell(&ep.source.file),
+        ep.source.first_line.to_string(),
+        super::csv::text_cell(m.and_then(|m| m.path.as_deref()).unwrap_or("")),
+        opt(m.and_then(|m| m.usage_bytes)),
+        opt(m.and_then(|m| m.limit_bytes)),
+        g.policy.as_str().to_owned(),
+        opt(g.margin_bytes),
+        opt(g.threshold_bytes),
+        g.fired.to_string(),
+        g.held_back.to_string(),
+        g.action.clone(),
+        opt(g.victim.as_ref().map(|v| v.pid)),
+        super::csv::text_cell(g.victim.as_ref().map_or("", |v| v.comm.as_str())),
+        g.killed.iter().map(|k| k.pid.to_string()).collect::<Vec<_>>().join(" "),
+        opt(g.kernel_victim.as_ref().map(|v| v.pid)),
+        super::csv::text_cell(g.kernel_victim.as_ref().map_or("", |v| v.comm.as_str())),
+        opt(g.same_victim),
+    ]
+}
+
+/// Per-episode simulation as a table (`csv: false`) or CSV.
+pub struct GuardSink<'w> {
+    out: Box<dyn Write + 'w>,
+    csv: bool,
+    rows: Vec<[String; 17]>,
+}
+
+impl<'w> GuardSink<'w> {
+    pub fn new(out: Box<dyn Write + 'w>, csv: bool) -> Self {
+        GuardSink {
+            out,
+            csv,
+            rows: Vec::new(),
+        }
+    }
+}
+
+impl Sink for GuardSink<'_> {
+    fn episode(&mut self, ep: &Episode) -> io::Result<()> {
+        if let Some(g) = &ep.guard {
+            self.rows.push(row(ep, g));
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, s: &Summary) -> io::Result<()> {
+        if self.csv {
+            let mut w = csv::Writer::from_writer(&mut self.out);
+            w.write_record(GUARD_HEADER)?;
+            for r in &self.rows {
+                w.write_record(r)?;
+            }
+            w.flush()?;
+            return Ok(());
+        }
+        if !self.rows.is_empty() {
+            let mut t = Table::new();
+            t.load_preset(UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Dynamic);
+            t.set_header([
+                "source",
+                "usage / limit",
+                "threshold",
+                "guard",
+                "guard's victim",
+                "kernel's victim",
+            ]);
+            for r in &self.rows {
+                let size = |v: &str| v.parse().map_or("?".to_owned(), human_bytes);
+                let guard = match (r[8].as_str(), r[9].as_str(), r[10].as_str()) {
+                    ("false", _, _) => "not fired".to_owned(),
+                    (_, "true", _) => "held back (cache)".to_owned(),
+                    (_, _, a) => a.to_owned(),
+                };
+                let victim = |pid: &str, comm: &str| {
+                    if pid.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        format!("{pid} {comm}")
+                    }
+                };
+                t.add_row([
+                    format!("{}:{}", r[0], r[1]),
+                    format!("{} / {}", size(&r[3]), size(&r[4])),
+                    size(&r[7]),
+                    guard,
+                    victim(&r[11], &r[12]),
+                    victim(&r[14], &r[15]),
+                ]);
+            }
+            writeln!(self.out, "{t}")?;
+        }
+        let acted = self.rows.iter().filter(|r| r[10] != "none").count();
+        writeln!(
+            self.out,
+            "{} episode(s), {} with a memcg limit; the guard would have acted first in {acted}",
+            s.episodes,
+            self.rows.iter().filter(|r| !r[7].is_empty()).count()
+        )?;
+        self.out.flush()
+    }
+}
+
+/// Outcomes of one guard setting across all episodes.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SweepRow {
+    pub policy: String,
+    pub margin_ratio: f64,
+    pub min_margin_bytes: u64,
+    pub max_margin_bytes: u64,
+    pub cache_hold_ratio: f64,
+    /// Episodes with a memcg limit (the ones a memcg guard can act on).
+    pub memcg_episodes: u64,
+    /// The threshold was crossed.
+    pub fired: u64,
+    /// Held back by the cache rule (the kernel's OOM then happens anyway).
+    pub held_back: u64,
+    /// The guard would have killed before the kernel.
+    pub acted: u64,
+    /// ...the same process the kernel killed.
+    pub same_victim: u64,
+    /// ...another process than the kernel's.
+    pub other_victim: u64,
+    /// The median margin this setting gives over the episodes' limits.
+    pub median_margin_bytes: Option<u64>,
+    #[serde(skip)]
+    margins: Vec<u64>,
+}
+
+/// Sweep output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SweepFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+/// Counts outcomes per setting while episodes stream by.
+pub struct SweepSink<'w> {
+    out: Box<dyn Write + 'w>,
+    format: SweepFormat,
+    settings: Vec<GuardPolicy>,
+    rows: Vec<SweepRow>,
+}
+
+impl<'w> SweepSink<'w> {
+    pub fn new(out: Box<dyn Write + 'w>, format: SweepFormat, settings: Vec<GuardPolicy>) -> Self {
+        let rows = settings
+            .iter()
+            .map(|p| SweepRow {
+                policy: p.policy.as_str().to_owned(),
+                margin_ratio: p.margin_ratio,
+                min_margin_bytes: p.min_margin,
+                max_margin_bytes: p.max_margin,
+                cache_hold_ratio: p.cache_hold_ratio,
+                ..SweepRow::default()
+            })
+            .collect();
+        SweepSink {
+            out,
+            format,
+            settings,
+            rows,
+        }
+    }
+}
+
+impl Sink for SweepSink<'_> {
+    fn episode(&mut self, ep: &Episode) -> io::Result<()> {
+        for (p, r) in self.settings.iter().zip(self.rows.iter_mut()) {
+            let g = simulate(ep, p);
+            if g.threshold_bytes.is_none() {
+                continue;
+            }
+            r.memcg_episodes += 1;
+            r.margins.extend(g.margin_bytes);
+            r.fired += u64::from(g.fired);
+            r.held_back += u64::from(g.held_back);
+            if g.action != "none" {
+                r.acted += 1;
+                match g.same_victim {
+                    Some(true) => r.same_victim += 1,
+                    Some(false) => r.other_victim += 1,
+                    None => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, _: &Summary) -> io::Result<()> {
+        for r in &mut self.rows {
+            r.margins.sort_unstable();
+            r.median_margin_bytes = r.margins.get(r.margins.len() / 2).copied();
+        }
+        match self.format {
+            SweepFormat::Json => {
+                serde_json::to_writer_pretty(&mut self.out, &self.rows)?;
+                writeln!(self.out)?;
+            }
+            SweepFormat::Csv => {
+                let mut w = csv::Writer::from_writer(&mut self.out);
+                for r in &self.rows {
+                    w.serialize(r).map_err(io::Error::other)?;
+                }
+                w.flush()?;
+            }
+            SweepFormat::Table => {
+                let mut t = Table::new();
+                t.load_preset(UTF8_FULL_CONDENSED)
+                    .set_content_arrangement(ContentArrangement::Dynamic);
+                t.set_header([
+                    "policy",
+                    "margin",
+                    "median margin",
+                    "cache hold",
+                    "memcg OOMs",
+                    "held back",
+                    "guard first",
+                    "same victim",
+                    "other victim",
+                ]);
+                for r in &self.rows {
+                    t.add_row([
+                        r.policy.clone(),
+                        format!(
+                            "{:.0}% [{}, {}]",
+                            r.margin_ratio * 100.0,
+                            human_bytes(r.min_margin_bytes),
+                            human_bytes(r.max_margin_bytes)
+                        ),
+                        r.median_margin_bytes.map_or("-".to_owned(), human_bytes),
+                        format!("{:.0}%", r.cache_hold_ratio * 100.0),
+                        r.memcg_episodes.to_string(),
+                        r.held_back.to_string(),
+                        r.acted.to_string(),
+                        r.same_victim.to_string(),
+                        r.other_victim.to_string(),
+                    ]);
+                }
+                writeln!(self.out, "{t}")?;
+            }
+        }
+        self.out.flush()
+    }
+}
