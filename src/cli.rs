@@ -54,6 +54,34 @@ pub enum Command {
     /// --sweep counts outcomes across several margins and policies.
     #[command(after_help = EXIT_CODES)]
     Simulate(SimulateArgs),
+    /// Be the oom-guard: kill in user space before the kernel's memcg OOM.
+    ///
+    /// Arms usage thresholds (cgroup v1 cgroup.event_control + eventfd) on
+    /// every memory cgroup with a limit under --root, requests reclaim one
+    /// margin before the threshold, and at the threshold acts by --policy
+    /// unless clean page cache is still large. Prints one JSON line per
+    /// action (oom-guard's event fields plus oomctl's episode). Never
+    /// touches pid 1, kernel threads, oom_score_adj -1000, oomctl itself or
+    /// anything outside --root. Stops on SIGINT/SIGTERM.
+    Guard(GuardCmdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GuardCmdArgs {
+    #[command(flatten)]
+    pub guard: GuardArgs,
+    /// The guarded subtree: a cgroup-v1 memory cgroup directory.
+    #[arg(long, value_name = "DIR", default_value = "/sys/fs/cgroup/memory/kubepods")]
+    pub root: std::path::PathBuf,
+    /// Report what would be done; signal nothing, reclaim nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// POST every report as JSON to this http:// URL.
+    #[arg(long, value_name = "URL")]
+    pub webhook_url: Option<String>,
+    /// Seconds between walks of the subtree for new or changed cgroups.
+    #[arg(long, value_name = "SECONDS", default_value = "10")]
+    pub rescan: f64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

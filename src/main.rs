@@ -34,6 +34,7 @@ fn main() -> ExitCode {
             live(a.live, None, Some(a.output), dirs, interval)
         }
         cli::Command::Replay(a) => replay(a),
+        cli::Command::Guard(a) => guard(a),
         cli::Command::Simulate(a) => match a.into_config(io::stdout().is_terminal()) {
             Ok(cfg) => run_analyze(&cfg),
             Err(msg) => {
@@ -195,4 +196,39 @@ fn run_analyze(cfg: &oomctl::analyze::AnalyzeConfig) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+#[cfg(target_os = "linux")]
+fn guard(a: cli::GuardCmdArgs) -> ExitCode {
+    let policy = match a.guard.policy() {
+        Ok(p) => p,
+        Err(msg) => {
+            eprintln!("oomctl: error: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    if !(a.rescan.is_finite() && a.rescan > 0.0) {
+        eprintln!("oomctl: error: --rescan {}: expected seconds > 0", a.rescan);
+        return ExitCode::from(2);
+    }
+    let cfg = oomctl::live::guard::GuardConfig {
+        policy,
+        root: a.root,
+        dry_run: a.dry_run,
+        webhook: a.webhook_url,
+        rescan: std::time::Duration::from_secs_f64(a.rescan),
+    };
+    match oomctl::live::guard::run(&cfg, &mut io::stdout(), &mut io::stderr()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("oomctl: error: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn guard(_: cli::GuardCmdArgs) -> ExitCode {
+    eprintln!("oomctl: error: guard needs Linux (cgroupfs, eventfd, pidfd)");
+    ExitCode::from(2)
 }

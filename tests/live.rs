@@ -74,6 +74,17 @@ impl Memcg {
 
 impl Drop for Memcg {
     fn drop(&mut self) {
+        // Children first (a test may create them inside).
+        if let Ok(rd) = std::fs::read_dir(&self.dir) {
+            for e in rd.flatten() {
+                if e.path().is_dir() {
+                    drop(Memcg {
+                        dir: e.path(),
+                        kernel_path: String::new(),
+                    });
+                }
+            }
+        }
         for _ in 0..50 {
             let procs = std::fs::read_to_string(self.dir.join("cgroup.procs")).unwrap_or_default();
             for pid in procs.split_whitespace() {
@@ -246,4 +257,120 @@ fn watch_sees_a_real_oom_and_replay_repeats_it() {
         .expect("replay report");
     let text = String::from_utf8_lossy(&report.stdout);
     assert!(text.contains(&format!("Killed:  tail (pid {pid})")), "{text}");
+}
+
+/// An allocator growing by ~100 MB/s, started in `dir`.
+const GROW: &str = "import time\nb=[]\nwhile True:\n    x=bytearray(1<<20)\n    for i in range(0,len(x),4096): x[i]=1\n    b.append(x); time.sleep(0.01)\n";
+
+fn start_in(dir: &std::path::Path, cmd: &str) -> Child {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("echo $$ > {}/cgroup.procs && exec {cmd}", dir.display()))
+        .spawn()
+        .expect("start a process in the cgroup")
+}
+
+fn oom_kills(dir: &std::path::Path) -> u64 {
+    std::fs::read_to_string(dir.join("memory.oom_control"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("oom_kill ")?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn start_guard(root: &std::path::Path, args: &[&str]) -> (Child, mpsc::Receiver<(Instant, String)>) {
+    let mut g = Command::new(env!("CARGO_BIN_EXE_oomctl"))
+        .args(["guard", "--root"])
+        .arg(root)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start guard");
+    let mut err = BufReader::new(g.stderr.take().expect("stderr"));
+    let mut first = String::new();
+    err.read_line(&mut first).expect("guard says what it guards");
+    assert!(first.contains("guarding"), "{first}");
+    let lines = lines_of(&mut g);
+    (g, lines)
+}
+
+#[test]
+fn guard_kills_before_the_kernel_and_only_inside_its_root() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (parent, parent_path) = match own_memcg() {
+        Ok(x) => x,
+        Err(why) => {
+            eprintln!("skip: {why}");
+            return;
+        }
+    };
+    if Command::new("python3")
+        .arg("-c")
+        .arg("pass")
+        .status()
+        .map_or(true, |s| !s.success())
+    {
+        eprintln!("skip: python3 (the ~100 MB/s allocator) is not installed");
+        return;
+    }
+    let root = Memcg::create(&parent, &parent_path, &format!("oomctl-guard-{}", std::process::id()));
+    std::fs::write(root.dir.join("memory.limit_in_bytes"), (1u64 << 40).to_string()).unwrap();
+    let app = root.dir.join("app");
+    std::fs::create_dir(&app).unwrap();
+    std::fs::write(app.join("memory.limit_in_bytes"), (128u64 << 20).to_string()).unwrap();
+    // A bystander outside the guarded root: the guard must never touch it.
+    let outside = Memcg::create(&parent, &parent_path, &format!("oomctl-outside-{}", std::process::id()));
+    let mut bystander = start_in(&outside.dir, "sleep 60");
+
+    // Policy process: the guard kills the allocator, the kernel never does.
+    let (guard, reports) = start_guard(&root.dir, &["--policy", "process"]);
+    let mut hog = start_in(&app, &format!("python3 -c '{GROW}'"));
+    let pid = hog.id();
+    assert!(!hog.wait().unwrap().success());
+    let (_, line) = reports.recv_timeout(Duration::from_secs(5)).expect("a guard report");
+    stop(guard);
+    let r: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(r["action"], "kill_process", "{line}");
+    assert_eq!(r["killed"], format!("{pid}(python3) "));
+    assert_eq!(r["confirmed"], true);
+    assert_eq!(r["policy"], "Process");
+    assert!(r["usage"].as_u64().unwrap() >= r["threshold"].as_u64().unwrap());
+    assert_eq!(r["episode"]["killer"], "oom_guard");
+    assert_eq!(oom_kills(&app), 0, "the kernel never had to kill");
+
+    // Dry run: nothing is signalled, so the kernel kills.
+    let (guard, reports) = start_guard(&root.dir, &["--dry-run"]);
+    let mut hog = start_in(&app, &format!("python3 -c '{GROW}'"));
+    assert!(!hog.wait().unwrap().success());
+    let (_, line) = reports.recv_timeout(Duration::from_secs(5)).expect("a dry-run report");
+    stop(guard);
+    let r: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(r["dry_run"], true);
+    assert_eq!(r["action"], "kill_process");
+    assert_eq!(oom_kills(&app), 1, "the kernel killed it");
+
+    // Policy container: every process of the victim's cgroup goes.
+    let (guard, reports) = start_guard(&root.dir, &["--policy", "container"]);
+    let mut idle = start_in(&app, "sleep 60");
+    std::thread::sleep(Duration::from_millis(200));
+    let mut hog = start_in(&app, &format!("python3 -c '{GROW}'"));
+    assert!(!hog.wait().unwrap().success());
+    assert!(
+        !idle.wait().unwrap().success(),
+        "the idle process of the container was killed too"
+    );
+    let (_, line) = reports
+        .recv_timeout(Duration::from_secs(5))
+        .expect("a container report");
+    stop(guard);
+    let r: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(r["action"], "kill_container", "{line}");
+    assert_eq!(r["killed"].as_str().unwrap().matches('(').count(), 2, "{line}");
+    assert_eq!(oom_kills(&app), 1, "no new kernel kill");
+
+    assert!(bystander.try_wait().unwrap().is_none(), "outside the root: untouched");
+    let _ = bystander.kill();
+    let _ = bystander.wait();
+    drop(root);
 }

@@ -3,10 +3,14 @@
 //! `analyze` ([`pipeline`]) and writes everything it saw to a recording
 //! ([`recording`]) so that `replay` reproduces a run offline, byte for byte.
 
+#[cfg(target_os = "linux")]
+pub mod guard;
 pub mod kmsg;
 pub mod pipeline;
 pub mod recording;
 #[cfg(target_os = "linux")]
 pub mod signal;
+#[cfg(target_os = "linux")]
+pub mod sys;
 #[cfg(target_os = "linux")]
 pub mod watch;

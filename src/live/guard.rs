@@ -1,0 +1,512 @@
+//! `oomctl guard`: oom-guard's policies enforced live on cgroup v1.
+//!
+//! Every memory cgroup under `--root` with a limit gets two usage
+//! thresholds through `cgroup.event_control` and one eventfd: the reclaim
+//! point (`limit − 2 × margin`, where reclaim is requested through
+//! `memory.force_empty`) and the guard threshold (`limit − margin`). A thread
+//! per cgroup blocks on its eventfd; the main loop wakes only on a crossing,
+//! a signal, or the periodic re-walk that picks up new cgroups, forgets
+//! removed ones and re-arms cgroups whose limit changed.
+//!
+//! At the threshold the guard reads usage and memory.stat again, holds back
+//! while clean cache is large (the kernel can still reclaim), else picks a
+//! victim by the kernel's badness among the processes of the subtree and
+//! kills it (`process`) or its whole container cgroup (`container`) with
+//! pidfds, checking the process is the one chosen, and waits to see it die.
+//! Never touched: pid 1, kernel threads, oom_score_adj −1000, oomctl itself,
+//! anything outside `--root`. `--dry-run` reports and touches nothing.
+
+use super::sys;
+use crate::guard::{badness, Candidate, GuardPolicy, Policy};
+use crate::model::StatsFormat;
+use crate::snapshot::{self, GuardAction, Snapshot};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+/// How long to wait for a killed process to be gone.
+const CONFIRM: Duration = Duration::from_secs(2);
+/// PF_KTHREAD in /proc/PID/stat's flags.
+const PF_KTHREAD: u64 = 0x0020_0000;
+
+/// How to run the guard.
+#[derive(Debug, Clone)]
+pub struct GuardConfig {
+    pub policy: GuardPolicy,
+    /// cgroupfs directory of the guarded subtree (cgroup v1 memory).
+    pub root: PathBuf,
+    pub dry_run: bool,
+    /// POST every report here (http:// only).
+    pub webhook: Option<String>,
+    /// Re-walk the subtree this often.
+    pub rescan: Duration,
+}
+
+enum Msg {
+    Crossed(PathBuf, u64),
+    Stop,
+}
+
+struct Watched {
+    limit: u64,
+    generation: u64,
+    stop: Arc<AtomicBool>,
+    efd: Arc<File>,
+    _usage: File,
+}
+
+fn read_u64(p: &Path) -> Option<u64> {
+    fs::read_to_string(p).ok()?.trim().parse().ok()
+}
+
+/// Memory cgroups of the subtree (the root included), in path order.
+fn walk(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if d.join("memory.usage_in_bytes").exists() {
+            out.push(d.clone());
+        }
+        if let Ok(rd) = fs::read_dir(&d) {
+            let mut subs: Vec<PathBuf> = rd
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect();
+            subs.sort();
+            stack.extend(subs.into_iter().rev());
+        }
+    }
+    out
+}
+
+/// A process as /proc shows it now: (candidate, start time, its memory
+/// cgroup path). None if it is gone.
+fn proc_info(pid: u32) -> Option<(Candidate, u64, String)> {
+    let dir = PathBuf::from(format!("/proc/{pid}"));
+    let stat = fs::read_to_string(dir.join("stat")).ok()?;
+    let (head, rest) = stat.rsplit_once(')')?;
+    let comm = head.split_once('(')?.1.to_owned();
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // After ") ": state(0) ppid(1) … flags(6) … starttime(19).
+    let flags: u64 = f.get(6)?.parse().ok()?;
+    let start: u64 = f.get(19)?.parse().ok()?;
+    let status = fs::read_to_string(dir.join("status")).unwrap_or_default();
+    let kb = |key: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap_or(0)
+            * 1024
+    };
+    let adj = fs::read_to_string(dir.join("oom_score_adj"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let cg = fs::read_to_string(dir.join("cgroup")).unwrap_or_default();
+    let memcg = cg
+        .lines()
+        .find_map(|l| {
+            let mut p = l.splitn(3, ':');
+            let (_, ctrl, path) = (p.next()?, p.next()?, p.next()?);
+            ctrl.split(',').any(|c| c == "memory").then(|| path.to_owned())
+        })
+        .unwrap_or_default();
+    let cand = Candidate {
+        pid,
+        comm: crate::builder::clean(&comm),
+        rss_swap_bytes: kb("VmRSS:") + kb("VmSwap:"),
+        pgtables_bytes: kb("VmPTE:"),
+        oom_score_adj: adj,
+        protected: pid <= 1 || flags & PF_KTHREAD != 0 || pid == std::process::id(),
+    };
+    Some((cand, start, memcg))
+}
+
+/// The processes of a cgroup subtree.
+fn procs(dir: &Path) -> Vec<u32> {
+    let mut out: Vec<u32> = walk(dir)
+        .iter()
+        .flat_map(|d| {
+            fs::read_to_string(d.join("cgroup.procs"))
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| l.trim().parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Kill `pid` only if it is still the process started at `start`, then
+/// wait to see it gone. Ok(true): confirmed dead.
+fn kill_confirmed(pid: u32, start: u64) -> io::Result<bool> {
+    let same = || proc_info(pid).is_some_and(|(_, s, _)| s == start);
+    match sys::pidfd_open(pid) {
+        Ok(fd) => {
+            // The pidfd pins this process: check it is the chosen one.
+            if !same() {
+                return Ok(true);
+            }
+            sys::pidfd_send_signal(&fd, sys::SIGKILL)?;
+        }
+        Err(e) if e.raw_os_error() == Some(3) => return Ok(true), // ESRCH: gone
+        Err(_) => {
+            if !same() {
+                return Ok(true);
+            }
+            sys::kill_pid(pid, sys::SIGKILL)?;
+        }
+    }
+    let deadline = Instant::now() + CONFIRM;
+    while Instant::now() < deadline {
+        let state = fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit_once(')').and_then(|(_, r)| r.trim_start().chars().next()));
+        match state {
+            None | Some('Z') | Some('X') => return Ok(true),
+            _ if !same() => return Ok(true),
+            _ => std::thread::sleep(Duration::from_millis(2)),
+        }
+    }
+    Ok(false)
+}
+
+/// POST `body` to an http:// URL (best effort, 2 s timeouts).
+fn post(url: &str, body: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or("only http:// webhooks are supported")?;
+    let (hostport, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let addr = if hostport.contains(':') {
+        hostport.to_owned()
+    } else {
+        format!("{hostport}:80")
+    };
+    let mut s = std::net::TcpStream::connect(&addr).map_err(|e| format!("{addr}: {e}"))?;
+    s.set_write_timeout(Some(Duration::from_secs(2))).ok();
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+    let mut status = [0u8; 12];
+    s.read_exact(&mut status).map_err(|e| e.to_string())?;
+    let code = String::from_utf8_lossy(&status[9..12]).into_owned();
+    if code.starts_with('2') {
+        Ok(())
+    } else {
+        Err(format!("HTTP {code}"))
+    }
+}
+
+struct Guard<'a> {
+    cfg: &'a GuardConfig,
+    out: &'a mut dyn Write,
+    err: &'a mut dyn Write,
+    tx: mpsc::Sender<Msg>,
+    watched: HashMap<PathBuf, Watched>,
+    generation: u64,
+    page_size: u64,
+    host: Option<String>,
+    reports: u64,
+}
+
+impl Guard<'_> {
+    /// Arm (or re-arm) thresholds on every limited cgroup; forget gone ones.
+    fn rescan(&mut self) -> Result<(), String> {
+        let dirs = walk(&self.cfg.root);
+        self.watched.retain(|d, w| {
+            let keep = dirs.contains(d);
+            if !keep {
+                w.stop.store(true, Ordering::Relaxed);
+            }
+            keep
+        });
+        for d in dirs {
+            let Some(limit) = read_u64(&d.join("memory.limit_in_bytes")).filter(|&l| !crate::output::is_unlimited(l))
+            else {
+                continue;
+            };
+            if self.watched.get(&d).is_some_and(|w| w.limit == limit) {
+                continue;
+            }
+            if let Some(old) = self.watched.remove(&d) {
+                old.stop.store(true, Ordering::Relaxed);
+                let _ = (&*old.efd).write_all(&1u64.to_ne_bytes());
+            }
+            match self.arm(&d, limit) {
+                Ok(w) => {
+                    self.watched.insert(d.clone(), w);
+                    // Already above? A threshold only fires on crossing.
+                    self.crossed(&d)?;
+                }
+                Err(e) => {
+                    let _ = writeln!(self.err, "oomctl: warning: {}: cannot arm thresholds: {e}", d.display());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn arm(&mut self, dir: &Path, limit: u64) -> io::Result<Watched> {
+        let efd = Arc::new(sys::new_eventfd()?);
+        let usage = File::open(dir.join("memory.usage_in_bytes"))?;
+        use std::os::fd::AsRawFd;
+        let p = &self.cfg.policy;
+        for t in [p.reclaim_at(limit), p.threshold(limit)] {
+            fs::write(
+                dir.join("cgroup.event_control"),
+                format!("{} {} {t}", efd.as_raw_fd(), usage.as_raw_fd()),
+            )?;
+        }
+        self.generation += 1;
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, d, g, s, e) = (
+            self.tx.clone(),
+            dir.to_path_buf(),
+            self.generation,
+            stop.clone(),
+            efd.clone(),
+        );
+        std::thread::spawn(move || {
+            let mut b = [0u8; 8];
+            // Blocks until a threshold is crossed, the cgroup is removed
+            // (the kernel signals the eventfd) or the guard re-arms it.
+            while (&*e).read_exact(&mut b).is_ok() {
+                if s.load(Ordering::Relaxed) || tx.send(Msg::Crossed(d.clone(), g)).is_err() || !d.exists() {
+                    return;
+                }
+            }
+        });
+        Ok(Watched {
+            limit,
+            generation: self.generation,
+            stop,
+            efd,
+            _usage: usage,
+        })
+    }
+
+    /// A threshold of `dir` was crossed (either way): look and act.
+    fn crossed(&mut self, dir: &Path) -> Result<(), String> {
+        let (Some(usage), Some(limit)) = (
+            read_u64(&dir.join("memory.usage_in_bytes")),
+            read_u64(&dir.join("memory.limit_in_bytes")),
+        ) else {
+            return Ok(()); // removed meanwhile
+        };
+        let p = self.cfg.policy;
+        if usage < p.reclaim_at(limit) {
+            return Ok(());
+        }
+        if usage < p.threshold(limit) {
+            if !self.cfg.dry_run {
+                // Reclaim can take a while; the guard keeps watching.
+                let f = dir.join("memory.force_empty");
+                std::thread::spawn(move || {
+                    let _ = fs::write(f, "0");
+                });
+            }
+            return Ok(());
+        }
+        let stat = snapshot::parse_kv(&fs::read_to_string(dir.join("memory.stat")).unwrap_or_default());
+        let held_back = p.holds_back(limit, crate::guard::clean_cache(StatsFormat::V1, &stat));
+        let infos: Vec<(Candidate, u64, String)> = procs(dir).into_iter().filter_map(proc_info).collect();
+        let total = limit / self.page_size;
+        let chosen = infos
+            .iter()
+            .filter_map(|i| badness(&i.0, total, self.page_size).map(|b| (i, b)))
+            .fold(None::<(&(Candidate, u64, String), i64)>, |best, (i, b)| match best {
+                Some((_, bb)) if b < bb => best,
+                _ => Some((i, b)),
+            })
+            .map(|(i, _)| i.clone());
+        let mut targets: Vec<(Candidate, u64, String)> = Vec::new();
+        let action = match (held_back, p.policy, &chosen) {
+            (true, _, _) | (_, Policy::Noop, _) | (_, _, None) => "none",
+            (false, Policy::Process, Some(c)) => {
+                targets.push(c.clone());
+                "kill_process"
+            }
+            (false, Policy::Container, Some(c)) => {
+                // The chosen process's own memory cgroup, if inside the root.
+                let container = snapshot::resolve(&c.2)
+                    .ok()
+                    .filter(|d| d.starts_with(&self.cfg.root))
+                    .unwrap_or_else(|| dir.to_path_buf());
+                targets = procs(&container)
+                    .into_iter()
+                    .filter_map(proc_info)
+                    .filter(|i| badness(&i.0, total, self.page_size).is_some())
+                    .collect();
+                "kill_container"
+            }
+        };
+        let mut killed = Vec::new();
+        let mut confirmed = true;
+        for (c, start, _) in &targets {
+            if !self.cfg.dry_run {
+                match kill_confirmed(c.pid, *start) {
+                    Ok(dead) => confirmed &= dead,
+                    Err(e) => {
+                        confirmed = false;
+                        let _ = writeln!(self.err, "oomctl: warning: kill {} ({}): {e}", c.pid, c.comm);
+                    }
+                }
+            }
+            killed.push((c.pid, c.comm.clone()));
+        }
+        self.report(
+            dir,
+            usage,
+            limit,
+            stat,
+            chosen.map(|c| c.2),
+            held_back,
+            action,
+            killed,
+            confirmed,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn report(
+        &mut self,
+        dir: &Path,
+        usage: u64,
+        limit: u64,
+        stat: std::collections::BTreeMap<String, u64>,
+        victim_cgroup: Option<String>,
+        held_back: bool,
+        action: &str,
+        killed: Vec<(u32, String)>,
+        confirmed: bool,
+    ) -> Result<(), String> {
+        self.reports += 1;
+        let p = self.cfg.policy;
+        let kernel_path = snapshot::kernel_path(dir);
+        let snap = Snapshot {
+            path: kernel_path.clone(),
+            version: "v1".to_owned(),
+            origin: "oom_guard".to_owned(),
+            time: snapshot::now_iso(),
+            host: self.host.clone(),
+            usage_bytes: Some(usage),
+            limit_bytes: Some(limit),
+            stat: stat.clone(),
+            guard: Some(GuardAction {
+                policy: Some(p.policy.event_name().to_owned()),
+                threshold_bytes: Some(p.threshold(limit)),
+                proc_cgroup: victim_cgroup.clone(),
+                killed: killed.clone(),
+            }),
+            ..Snapshot::default()
+        };
+        let episode = snapshot::guard_episode(&snap, "oomctl guard", self.reports);
+        let stats: String = stat.iter().map(|(k, v)| format!("{k} {v}|")).collect();
+        let line: Value = json!({
+            "hostname": self.host,
+            "timestamp": snap.time,
+            "oomcgroup": dir.display().to_string(),
+            "proccgroup": victim_cgroup.map(|c| format!("{}{c}", snapshot::V1_ROOT)),
+            "threshold": p.threshold(limit),
+            "usage": usage,
+            "killed": killed.iter().map(|(pid, c)| format!("{pid}({c}) ")).collect::<String>(),
+            "stats": stats,
+            "policy": p.policy.event_name(),
+            "action": action,
+            "held_back": held_back,
+            "dry_run": self.cfg.dry_run,
+            "confirmed": confirmed,
+            "episode": episode,
+        });
+        let text = line.to_string();
+        writeln!(self.out, "{text}")
+            .and_then(|()| self.out.flush())
+            .map_err(|e| format!("output: {e}"))?;
+        if let Some(url) = &self.cfg.webhook {
+            if let Err(e) = post(url, &text) {
+                let _ = writeln!(self.err, "oomctl: warning: webhook {url}: {e}");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Run the guard until SIGINT/SIGTERM.
+pub fn run(cfg: &GuardConfig, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), String> {
+    let root = &cfg.root;
+    if !root.join("memory.usage_in_bytes").exists() || !root.join("cgroup.event_control").exists() {
+        return Err(if root.join("memory.current").exists() {
+            format!(
+                "{}: cgroup v2: live guarding is implemented for cgroup v1 only (this lab has no v2 memory controller to test it); use oomctl simulate",
+                root.display()
+            )
+        } else {
+            format!(
+                "{}: not a cgroup-v1 memory cgroup (no memory.usage_in_bytes)",
+                root.display()
+            )
+        });
+    }
+    let (tx, rx) = mpsc::channel();
+    let stop_tx = tx.clone();
+    super::signal::on_stop(move || {
+        let _ = stop_tx.send(Msg::Stop);
+    })
+    .map_err(|e| format!("installing signal handlers: {e}"))?;
+    let facts = super::watch::host_facts();
+    let mut g = Guard {
+        cfg,
+        out,
+        err,
+        tx,
+        watched: HashMap::new(),
+        generation: 0,
+        page_size: facts.page_size.unwrap_or(4096),
+        host: facts.hostname,
+        reports: 0,
+    };
+    g.rescan()?;
+    let _ = writeln!(
+        g.err,
+        "oomctl: guarding {} ({} cgroups with a limit, policy {}{})",
+        root.display(),
+        g.watched.len(),
+        cfg.policy.policy.as_str(),
+        if cfg.dry_run { ", dry run" } else { "" }
+    );
+    let mut next_scan = Instant::now() + cfg.rescan;
+    loop {
+        match rx.recv_timeout(next_scan.saturating_duration_since(Instant::now())) {
+            Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Ok(Msg::Crossed(d, gen)) => {
+                if g.watched.get(&d).is_some_and(|w| w.generation == gen) {
+                    g.crossed(&d)?;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                g.rescan()?;
+                next_scan = Instant::now() + cfg.rescan;
+            }
+        }
+    }
+    for w in g.watched.values() {
+        w.stop.store(true, Ordering::Relaxed);
+    }
+    Ok(())
+}
