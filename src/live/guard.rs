@@ -48,7 +48,8 @@ pub struct GuardConfig {
 }
 
 enum Msg {
-    Crossed(PathBuf, u64),
+    /// A threshold of this cgroup (arm generation) fired at this instant.
+    Crossed(PathBuf, u64, Instant),
     Stop,
 }
 
@@ -213,6 +214,22 @@ fn post(url: &str, body: &str) -> Result<(), String> {
     }
 }
 
+/// One decision at a threshold, for the report.
+struct Report<'a> {
+    dir: &'a Path,
+    usage: u64,
+    limit: u64,
+    stat: std::collections::BTreeMap<String, u64>,
+    /// The chosen process's memory cgroup (kernel path).
+    victim_cgroup: Option<String>,
+    held_back: bool,
+    action: &'a str,
+    killed: Vec<(u32, String)>,
+    confirmed: bool,
+    /// From the threshold firing to the victims' confirmed death.
+    response: Duration,
+}
+
 struct Guard<'a> {
     cfg: &'a GuardConfig,
     out: &'a mut dyn Write,
@@ -252,7 +269,7 @@ impl Guard<'_> {
                 Ok(w) => {
                     self.watched.insert(d.clone(), w);
                     // Already above? A threshold only fires on crossing.
-                    self.crossed(&d)?;
+                    self.crossed(&d, Instant::now())?;
                 }
                 Err(e) => {
                     let _ = writeln!(self.err, "oomctl: warning: {}: cannot arm thresholds: {e}", d.display());
@@ -287,7 +304,10 @@ impl Guard<'_> {
             // Blocks until a threshold is crossed, the cgroup is removed
             // (the kernel signals the eventfd) or the guard re-arms it.
             while (&*e).read_exact(&mut b).is_ok() {
-                if s.load(Ordering::Relaxed) || tx.send(Msg::Crossed(d.clone(), g)).is_err() || !d.exists() {
+                if s.load(Ordering::Relaxed)
+                    || tx.send(Msg::Crossed(d.clone(), g, Instant::now())).is_err()
+                    || !d.exists()
+                {
                     return;
                 }
             }
@@ -302,7 +322,7 @@ impl Guard<'_> {
     }
 
     /// A threshold of `dir` was crossed (either way): look and act.
-    fn crossed(&mut self, dir: &Path) -> Result<(), String> {
+    fn crossed(&mut self, dir: &Path, at: Instant) -> Result<(), String> {
         let (Some(usage), Some(limit)) = (
             read_u64(&dir.join("memory.usage_in_bytes")),
             read_u64(&dir.join("memory.limit_in_bytes")),
@@ -370,32 +390,33 @@ impl Guard<'_> {
             }
             killed.push((c.pid, c.comm.clone()));
         }
-        self.report(
+        self.report(Report {
             dir,
             usage,
             limit,
             stat,
-            chosen.map(|c| c.2),
+            victim_cgroup: chosen.map(|c| c.2),
             held_back,
             action,
             killed,
             confirmed,
-        )
+            response: at.elapsed(),
+        })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn report(
-        &mut self,
-        dir: &Path,
-        usage: u64,
-        limit: u64,
-        stat: std::collections::BTreeMap<String, u64>,
-        victim_cgroup: Option<String>,
-        held_back: bool,
-        action: &str,
-        killed: Vec<(u32, String)>,
-        confirmed: bool,
-    ) -> Result<(), String> {
+    fn report(&mut self, r: Report<'_>) -> Result<(), String> {
+        let Report {
+            dir,
+            usage,
+            limit,
+            stat,
+            victim_cgroup,
+            held_back,
+            action,
+            killed,
+            confirmed,
+            response,
+        } = r;
         self.reports += 1;
         let p = self.cfg.policy;
         let kernel_path = snapshot::kernel_path(dir);
@@ -432,6 +453,7 @@ impl Guard<'_> {
             "held_back": held_back,
             "dry_run": self.cfg.dry_run,
             "confirmed": confirmed,
+            "response_us": response.as_micros() as u64,
             "episode": episode,
         });
         let text = line.to_string();
@@ -494,9 +516,9 @@ pub fn run(cfg: &GuardConfig, out: &mut dyn Write, err: &mut dyn Write) -> Resul
     loop {
         match rx.recv_timeout(next_scan.saturating_duration_since(Instant::now())) {
             Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Ok(Msg::Crossed(d, gen)) => {
+            Ok(Msg::Crossed(d, gen, at)) => {
                 if g.watched.get(&d).is_some_and(|w| w.generation == gen) {
-                    g.crossed(&d)?;
+                    g.crossed(&d, at)?;
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
