@@ -13,7 +13,7 @@ const EXIT_CODES: &str = "Exit status: 0 if at least one OOM episode was found, 
 
 /// Tell what happened when Linux killed a process for lack of memory.
 #[derive(Debug, Parser)]
-#[command(name = "oomctl", version, about, after_help = EXIT_CODES)]
+#[command(name = "oomctl", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OOMCTL_COMMIT"), ")"), about, after_help = EXIT_CODES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -82,6 +82,9 @@ pub struct GuardCmdArgs {
     /// Seconds between walks of the subtree for new or changed cgroups.
     #[arg(long, value_name = "SECONDS", default_value = "10")]
     pub rescan: f64,
+    /// Serve Prometheus metrics (/metrics) and /healthz on ADDR, e.g. :9742.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -227,6 +230,13 @@ pub struct WatchArgs {
     /// Also write everything read to FILE, for `oomctl replay`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<std::path::PathBuf>,
+    /// Serve Prometheus metrics (/metrics) and /healthz on ADDR, e.g. :9742.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
+    /// POST each episode as JSON to this http:// URL (bounded retries,
+    /// never blocking).
+    #[arg(long, value_name = "URL")]
+    pub webhook_url: Option<String>,
     #[command(flatten)]
     pub live: LiveArgs,
 }
@@ -274,6 +284,8 @@ fn format_of(f: FormatArg) -> Format {
         FormatArg::Csv => Format::Csv,
         FormatArg::Report => Format::Report,
         FormatArg::Events => Format::Events,
+        FormatArg::Otel => Format::Otel,
+        FormatArg::Prom => Format::Prom,
     }
 }
 
@@ -308,6 +320,10 @@ pub enum FormatArg {
     Report,
     /// One line per episode in kubelet's / node-problem-detector's words.
     Events,
+    /// OpenTelemetry-shaped log records (semantic-convention attribute names).
+    Otel,
+    /// Prometheus text exposition (node_exporter textfile collector).
+    Prom,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -16,7 +16,11 @@ pub mod input;
 pub mod k8s;
 pub mod kline;
 pub mod live;
+pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod scan;
 pub mod snapshot;
+
+/// The git commit this build was made from (`unknown` outside a checkout).
+pub const COMMIT: &str = env!("OOMCTL_COMMIT");

@@ -13,7 +13,8 @@ fn main() -> ExitCode {
         cli::Command::Snapshot(a) => snapshot(a),
         cli::Command::Watch(a) => {
             let format = cli::live_format(a.format, io::stdout().is_terminal());
-            live(a.live, Some(format), a.record, Vec::new(), None)
+            let extra = (a.metrics, a.webhook_url);
+            live(a.live, Some(format), a.record, Vec::new(), None, extra)
         }
         cli::Command::Record(a) => {
             if !(a.interval.is_finite() && a.interval > 0.0) {
@@ -31,7 +32,7 @@ fn main() -> ExitCode {
                 }
             }
             let interval = (!dirs.is_empty()).then(|| std::time::Duration::from_secs_f64(a.interval));
-            live(a.live, None, Some(a.output), dirs, interval)
+            live(a.live, None, Some(a.output), dirs, interval, (None, None))
         }
         cli::Command::Replay(a) => replay(a),
         cli::Command::Guard(a) => guard(a),
@@ -126,8 +127,11 @@ fn live(
     record: Option<std::path::PathBuf>,
     sample: Vec<std::path::PathBuf>,
     interval: Option<std::time::Duration>,
+    (metrics, webhook): (Option<String>, Option<String>),
 ) -> ExitCode {
     let cfg = oomctl::live::watch::WatchConfig {
+        metrics,
+        webhook,
         format,
         since_boot: a.since_boot,
         state: a.state,
@@ -156,6 +160,7 @@ fn live(
     _: Option<std::path::PathBuf>,
     _: Vec<std::path::PathBuf>,
     _: Option<std::time::Duration>,
+    _: (Option<String>, Option<String>),
 ) -> ExitCode {
     eprintln!("oomctl: error: watch and record need Linux (/dev/kmsg and cgroupfs)");
     ExitCode::from(2)
@@ -217,6 +222,7 @@ fn guard(a: cli::GuardCmdArgs) -> ExitCode {
         dry_run: a.dry_run,
         webhook: a.webhook_url,
         rescan: std::time::Duration::from_secs_f64(a.rescan),
+        metrics: a.metrics,
     };
     match oomctl::live::guard::run(&cfg, &mut io::stdout(), &mut io::stderr()) {
         Ok(()) => ExitCode::SUCCESS,

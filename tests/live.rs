@@ -374,3 +374,101 @@ fn guard_kills_before_the_kernel_and_only_inside_its_root() {
     let _ = bystander.wait();
     drop(root);
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn http_get(addr: &str, path: &str) -> Option<String> {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    Some(text.split_once("\r\n\r\n")?.1.to_owned())
+}
+
+/// A real Prometheus (Debian's package, installed by .ci/run) scrapes a
+/// live watcher that has just seen a real OOM.
+#[test]
+fn prometheus_scrapes_a_live_watcher() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (parent, parent_path) = match own_memcg() {
+        Ok(x) => x,
+        Err(why) => {
+            eprintln!("skip: {why}");
+            return;
+        }
+    };
+    if Command::new("prometheus").arg("--version").output().is_err() {
+        eprintln!("skip: prometheus is not installed (apt-get install prometheus)");
+        return;
+    }
+    let d = TempDir::new("prom");
+    let metrics_addr = format!("127.0.0.1:{}", free_port());
+    let (watch, lines, mut err) = start_watch(&["-f", "jsonl", "--metrics", &metrics_addr]);
+    let mut serving = String::new();
+    err.read_line(&mut serving).unwrap();
+    assert!(serving.contains(&format!("http://{metrics_addr}/metrics")), "{serving}");
+    let cg = Memcg::create(&parent, &parent_path, &format!("oomctl-prom-{}", std::process::id()));
+    oom_in(&cg);
+    lines.recv_timeout(Duration::from_secs(5)).expect("the OOM");
+
+    let text = http_get(&metrics_addr, "/metrics").expect("scrape");
+    assert!(text.contains("oomctl_oom_kills_total{scope=\"memcg\""), "{text}");
+    assert!(text.contains("oomctl_kmsg_records_total "), "{text}");
+    assert_eq!(http_get(&metrics_addr, "/healthz").as_deref(), Some("ok\n"));
+    if let Ok(mut check) = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        use std::io::Write;
+        check.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        let out = check.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "promtool: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    let conf = d.path("prometheus.yml");
+    std::fs::write(
+        &conf,
+        format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: oomctl\n    static_configs:\n      - targets: ['{metrics_addr}']\n"),
+    )
+    .unwrap();
+    let prom_addr = format!("127.0.0.1:{}", free_port());
+    let mut prom = Command::new("prometheus")
+        .arg(format!("--config.file={}", conf.display()))
+        .arg(format!("--storage.tsdb.path={}", d.path("data").display()))
+        .arg(format!("--web.listen-address={prom_addr}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start prometheus");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut answer = String::new();
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(500));
+        answer = http_get(&prom_addr, "/api/v1/query?query=oomctl_oom_kills_total").unwrap_or_default();
+        if answer.contains("\"scope\":\"memcg\"") {
+            break;
+        }
+    }
+    let _ = prom.kill();
+    let _ = prom.wait();
+    stop(watch);
+    assert!(
+        answer.contains("\"__name__\":\"oomctl_oom_kills_total\""),
+        "Prometheus answered: {answer}"
+    );
+    assert!(answer.contains("\"scope\":\"memcg\""), "{answer}");
+}

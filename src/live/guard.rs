@@ -45,6 +45,8 @@ pub struct GuardConfig {
     pub webhook: Option<String>,
     /// Re-walk the subtree this often.
     pub rescan: Duration,
+    /// Serve Prometheus metrics on this address.
+    pub metrics: Option<String>,
 }
 
 enum Msg {
@@ -182,38 +184,6 @@ fn kill_confirmed(pid: u32, start: u64) -> io::Result<bool> {
     Ok(false)
 }
 
-/// POST `body` to an http:// URL (best effort, 2 s timeouts).
-fn post(url: &str, body: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or("only http:// webhooks are supported")?;
-    let (hostport, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let addr = if hostport.contains(':') {
-        hostport.to_owned()
-    } else {
-        format!("{hostport}:80")
-    };
-    let mut s = std::net::TcpStream::connect(&addr).map_err(|e| format!("{addr}: {e}"))?;
-    s.set_write_timeout(Some(Duration::from_secs(2))).ok();
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok();
-    let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
-    let mut status = [0u8; 12];
-    s.read_exact(&mut status).map_err(|e| e.to_string())?;
-    let code = String::from_utf8_lossy(&status[9..12]).into_owned();
-    if code.starts_with('2') {
-        Ok(())
-    } else {
-        Err(format!("HTTP {code}"))
-    }
-}
-
 /// One decision at a threshold, for the report.
 struct Report<'a> {
     dir: &'a Path,
@@ -240,6 +210,8 @@ struct Guard<'a> {
     page_size: u64,
     host: Option<String>,
     reports: u64,
+    metrics: Option<crate::metrics::Metrics>,
+    webhook: Option<super::webhook::Webhook>,
 }
 
 impl Guard<'_> {
@@ -438,6 +410,12 @@ impl Guard<'_> {
             ..Snapshot::default()
         };
         let episode = snapshot::guard_episode(&snap, "oomctl guard", self.reports);
+        if let Some(m) = &self.metrics {
+            m.guard_action(action, p.policy.as_str(), self.cfg.dry_run);
+            if !self.cfg.dry_run && !killed.is_empty() {
+                m.episode(&episode);
+            }
+        }
         let stats: String = stat.iter().map(|(k, v)| format!("{k} {v}|")).collect();
         let line: Value = json!({
             "hostname": self.host,
@@ -460,10 +438,8 @@ impl Guard<'_> {
         writeln!(self.out, "{text}")
             .and_then(|()| self.out.flush())
             .map_err(|e| format!("output: {e}"))?;
-        if let Some(url) = &self.cfg.webhook {
-            if let Err(e) = post(url, &text) {
-                let _ = writeln!(self.err, "oomctl: warning: webhook {url}: {e}");
-            }
+        if let Some(w) = &self.webhook {
+            w.send(text);
         }
         Ok(())
     }
@@ -502,7 +478,13 @@ pub fn run(cfg: &GuardConfig, out: &mut dyn Write, err: &mut dyn Write) -> Resul
         page_size: facts.page_size.unwrap_or(4096),
         host: facts.hostname,
         reports: 0,
+        metrics: cfg.metrics.as_ref().map(|_| crate::metrics::Metrics::new(false)),
+        webhook: cfg.webhook.clone().map(super::webhook::Webhook::start),
     };
+    if let (Some(addr), Some(m)) = (&cfg.metrics, &g.metrics) {
+        let bound = crate::metrics::serve(addr, m.clone()).map_err(|e| format!("--metrics {addr}: {e}"))?;
+        let _ = writeln!(g.err, "oomctl: serving metrics on http://{bound}/metrics");
+    }
     g.rescan()?;
     let _ = writeln!(
         g.err,

@@ -14,3 +14,4 @@ pub mod signal;
 pub mod sys;
 #[cfg(target_os = "linux")]
 pub mod watch;
+pub mod webhook;

@@ -12,6 +12,7 @@
 use super::kmsg::{self, KmsgReader, Read1};
 use super::pipeline::{Enrich, Pipeline};
 use super::recording::{self, Entry, HostFacts, Recorder};
+use crate::metrics::Metrics;
 use crate::model::Episode;
 use crate::output::{self, Format, Summary};
 use crate::snapshot;
@@ -43,6 +44,10 @@ pub struct WatchConfig {
     /// Cgroups to sample every `interval` (`record`).
     pub sample: Vec<PathBuf>,
     pub interval: Option<Duration>,
+    /// Serve Prometheus metrics on this address.
+    pub metrics: Option<String>,
+    /// POST each episode as JSON to this http:// URL.
+    pub webhook: Option<String>,
 }
 
 enum Event {
@@ -90,6 +95,8 @@ pub fn host_facts() -> HostFacts {
 /// Live enrichment: snapshots of the episode's cgroups, recorded.
 struct Live {
     recorder: Option<Recorder>,
+    metrics: Option<Metrics>,
+    webhook: Option<super::webhook::Webhook>,
 }
 
 impl Live {
@@ -127,6 +134,12 @@ impl Enrich for Live {
         }
         if !ep.snapshots.is_empty() {
             ep.diagnosis = Some(crate::diagnose::diagnose(ep));
+        }
+        if let Some(m) = &self.metrics {
+            m.episode(ep);
+        }
+        if let Some(w) = &self.webhook {
+            w.send(serde_json::to_string(ep).map_err(io::Error::other)?);
         }
         Ok(())
     }
@@ -176,7 +189,13 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
         }
         None => None,
     };
-    let mut live = Live { recorder };
+    let metrics = cfg.metrics.as_ref().map(|_| Metrics::new(true));
+    let webhook = cfg.webhook.as_ref().map(|u| super::webhook::Webhook::start(u.clone()));
+    let mut live = Live {
+        recorder,
+        metrics: metrics.clone(),
+        webhook,
+    };
     let sink = match cfg.format {
         Some(f) => output::sink(f, out),
         None => Box::new(NullSink) as Box<dyn output::Sink>,
@@ -211,6 +230,10 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
         }
     );
 
+    if let (Some(addr), Some(m)) = (&cfg.metrics, &metrics) {
+        let bound = crate::metrics::serve(addr, m.clone()).map_err(|e| format!("--metrics {addr}: {e}"))?;
+        let _ = writeln!(err, "oomctl: serving metrics on http://{bound}/metrics");
+    }
     let io_err = |e: io::Error| format!("output: {e}");
     let mut last_seq: Option<u64> = resume;
     let mut pending_state: Option<bool> = None;
@@ -281,10 +304,16 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
                         let n = s - l - 1;
                         live.log(&Entry::Lost { n }).map_err(io_err)?;
                         pipe.lost(n);
+                        if let Some(m) = &metrics {
+                            m.lost(n);
+                        }
                     }
                 }
                 last_seq = seq.or(last_seq);
                 live.log(&Entry::Record { r: r.clone() }).map_err(io_err)?;
+                if let Some(m) = &metrics {
+                    m.records(1);
+                }
                 pipe.record(&r, &mut live).map_err(io_err)?;
                 // Remember progress when no report is half read, at most
                 // once a second: a restart resumes after this record.

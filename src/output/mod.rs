@@ -11,12 +11,15 @@
 //! - `report`: a full human report per episode (cause, numbers, chart,
 //!   top tasks, advice);
 //! - `events`: one tab-separated line per episode in kubelet's and
-//!   node-problem-detector's words.
+//!   node-problem-detector's words;
+//! - `otel`: OpenTelemetry-shaped log records, one per line;
+//! - `prom`: Prometheus text exposition of the metrics families.
 
 mod csv;
 mod events;
 mod guard;
 mod json;
+mod otel;
 mod report;
 mod table;
 
@@ -29,6 +32,7 @@ pub use self::csv::CsvSink;
 pub use self::events::EventsSink;
 pub use self::guard::{GuardSink, SweepFormat, SweepRow, SweepSink, GUARD_HEADER};
 pub use self::json::{JsonSink, JsonlSink};
+pub use self::otel::{OtelSink, PromSink};
 pub use self::report::ReportSink;
 pub use self::table::TableSink;
 
@@ -41,6 +45,8 @@ pub enum Format {
     Csv,
     Report,
     Events,
+    Otel,
+    Prom,
 }
 
 /// What a run saw, for the summary line and the `summary` object.
@@ -103,6 +109,8 @@ pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>) -> Box<dyn Sink + 'w> 
         Format::Table => Box::new(TableSink::new(out)),
         Format::Report => Box::new(ReportSink::new(out)),
         Format::Events => Box::new(EventsSink::new(out)),
+        Format::Otel => Box::new(OtelSink::new(out)),
+        Format::Prom => Box::new(PromSink::new(out)),
     }
 }
 

@@ -1,0 +1,131 @@
+//! `otel` sink: one JSON object per episode shaped as an OpenTelemetry log
+//! record, for log shippers: `time_unix_nano`, `severity_text`,
+//! `severity_number`, `body` (the diagnosis summary), and `attributes` with
+//! OpenTelemetry's semantic-convention names (`host.name`, `k8s.pod.uid`,
+//! `k8s.namespace.name`, `k8s.pod.name`, `k8s.container.name`,
+//! `container.id`, `container.runtime`, `process.pid`,
+//! `process.executable.name`) plus `oom.*` attributes for what has no
+//! convention. The jsonl schema is unchanged; this is a separate view.
+
+use super::{Sink, Summary};
+use crate::model::Episode;
+use serde_json::{json, Map, Value};
+use std::io::{self, Write};
+
+pub struct OtelSink<'w> {
+    out: Box<dyn Write + 'w>,
+}
+
+impl<'w> OtelSink<'w> {
+    pub fn new(out: Box<dyn Write + 'w>) -> Self {
+        OtelSink { out }
+    }
+}
+
+fn record(ep: &Episode) -> Value {
+    let mut a = Map::new();
+    let mut put = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            a.insert(k.to_owned(), v);
+        }
+    };
+    put("host.name", ep.host.clone().map(Value::from));
+    if let Some(k) = &ep.k8s {
+        put("k8s.pod.uid", Some(k.pod_uid.clone().into()));
+        put("k8s.namespace.name", k.namespace.clone().map(Value::from));
+        put("k8s.pod.name", k.pod.clone().map(Value::from));
+        put("k8s.container.name", k.container_name.clone().map(Value::from));
+        put("oom.k8s.qos", k.qos.clone().map(Value::from));
+    }
+    if let Some(c) = &ep.container {
+        put("container.id", Some(c.id.clone().into()));
+        put("container.runtime", c.runtime.clone().map(Value::from));
+    }
+    if let Some(v) = ep.victims.first() {
+        put("process.pid", Some(v.pid.into()));
+        put("process.executable.name", Some(v.comm.clone().into()));
+    }
+    put("oom.victims", Some(ep.victims.len().into()));
+    put("oom.scope", ep.scope.map(|s| s.as_str().into()));
+    put("oom.cause", ep.diagnosis.as_ref().map(|d| d.cause.as_str().into()));
+    put(
+        "oom.killer",
+        Some(serde_json::to_value(ep.killer).unwrap_or(Value::Null)),
+    );
+    put(
+        "oom.cgroup",
+        ep.memcg.as_ref().and_then(|m| m.path.clone()).map(Value::from),
+    );
+    put(
+        "oom.usage_bytes",
+        ep.memcg.as_ref().and_then(|m| m.usage_bytes).map(Value::from),
+    );
+    put(
+        "oom.limit_bytes",
+        ep.memcg.as_ref().and_then(|m| m.limit_bytes).map(Value::from),
+    );
+    put("oom.complete", Some(ep.complete.into()));
+    put("log.file.name", Some(ep.source.file.clone().into()));
+    put("log.record.line", Some(ep.source.first_line.into()));
+    let nanos = ep
+        .time
+        .wall
+        .as_deref()
+        .filter(|w| w.ends_with('Z'))
+        .and_then(|w| chrono::DateTime::parse_from_rfc3339(w).ok())
+        .and_then(|t| t.timestamp_nanos_opt())
+        .map(|n| n.to_string());
+    let body = ep
+        .diagnosis
+        .as_ref()
+        .map_or_else(|| "OOM episode".to_owned(), |d| d.summary.clone());
+    json!({
+        "time_unix_nano": nanos,
+        "severity_text": "WARN",
+        "severity_number": 13,
+        "body": body,
+        "attributes": a,
+    })
+}
+
+impl Sink for OtelSink<'_> {
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    fn episode(&mut self, ep: &Episode) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, &record(ep))?;
+        self.out.write_all(b"\n")
+    }
+
+    fn finish(&mut self, _: &Summary) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// `prom` sink: the metrics families for node_exporter's textfile collector.
+pub struct PromSink<'w> {
+    out: Box<dyn Write + 'w>,
+    metrics: crate::metrics::Metrics,
+}
+
+impl<'w> PromSink<'w> {
+    pub fn new(out: Box<dyn Write + 'w>) -> Self {
+        PromSink {
+            out,
+            metrics: crate::metrics::Metrics::new(false),
+        }
+    }
+}
+
+impl Sink for PromSink<'_> {
+    fn episode(&mut self, ep: &Episode) -> io::Result<()> {
+        self.metrics.episode(ep);
+        Ok(())
+    }
+
+    fn finish(&mut self, _: &Summary) -> io::Result<()> {
+        self.out.write_all(self.metrics.render().as_bytes())?;
+        self.out.flush()
+    }
+}
