@@ -64,6 +64,13 @@ pub enum Command {
     /// touches pid 1, kernel threads, oom_score_adj -1000, oomctl itself or
     /// anything outside --root. Stops on SIGINT/SIGTERM.
     Guard(GuardCmdArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) generated from this CLI.
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -237,6 +244,15 @@ pub struct WatchArgs {
     /// never blocking).
     #[arg(long, value_name = "URL")]
     pub webhook_url: Option<String>,
+    /// Post Kubernetes Events: SystemOOM on the Node, OOMKilled on the Pod.
+    #[arg(long)]
+    pub k8s_events: bool,
+    /// The API server (http:// only; in a pod, a kubectl proxy sidecar).
+    #[arg(long, value_name = "URL")]
+    pub kube_api: Option<String>,
+    /// Bearer token file [default: the pod's service-account token, if any].
+    #[arg(long, value_name = "FILE")]
+    pub kube_token_file: Option<String>,
     #[command(flatten)]
     pub live: LiveArgs,
 }

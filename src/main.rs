@@ -13,7 +13,23 @@ fn main() -> ExitCode {
         cli::Command::Snapshot(a) => snapshot(a),
         cli::Command::Watch(a) => {
             let format = cli::live_format(a.format, io::stdout().is_terminal());
-            let extra = (a.metrics, a.webhook_url);
+            let events = if a.k8s_events {
+                let host = std::fs::read_to_string("/proc/sys/kernel/hostname").ok();
+                match oomctl::live::k8s_events::KubeConfig::resolve(
+                    a.kube_api,
+                    a.kube_token_file.as_deref(),
+                    host.as_deref().map(str::trim),
+                ) {
+                    Ok(k) => Some(k),
+                    Err(msg) => {
+                        eprintln!("oomctl: error: {msg}");
+                        return ExitCode::from(2);
+                    }
+                }
+            } else {
+                None
+            };
+            let extra = (a.metrics, a.webhook_url, events);
             live(a.live, Some(format), a.record, Vec::new(), None, extra)
         }
         cli::Command::Record(a) => {
@@ -32,10 +48,26 @@ fn main() -> ExitCode {
                 }
             }
             let interval = (!dirs.is_empty()).then(|| std::time::Duration::from_secs_f64(a.interval));
-            live(a.live, None, Some(a.output), dirs, interval, (None, None))
+            live(a.live, None, Some(a.output), dirs, interval, (None, None, None))
         }
         cli::Command::Replay(a) => replay(a),
         cli::Command::Guard(a) => guard(a),
+        cli::Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut cli::Cli::command(), "oomctl", &mut io::stdout());
+            ExitCode::SUCCESS
+        }
+        cli::Command::Man => {
+            use clap::CommandFactory;
+            match clap_mangen::Man::new(cli::Cli::command()).render(&mut io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("oomctl: error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         cli::Command::Simulate(a) => match a.into_config(io::stdout().is_terminal()) {
             Ok(cfg) => run_analyze(&cfg),
             Err(msg) => {
@@ -120,6 +152,13 @@ fn snapshot(a: cli::SnapshotArgs) -> ExitCode {
     }
 }
 
+/// watch's optional outputs: metrics address, webhook URL, Events.
+type Extras = (
+    Option<String>,
+    Option<String>,
+    Option<oomctl::live::k8s_events::KubeConfig>,
+);
+
 #[cfg(target_os = "linux")]
 fn live(
     a: cli::LiveArgs,
@@ -127,11 +166,12 @@ fn live(
     record: Option<std::path::PathBuf>,
     sample: Vec<std::path::PathBuf>,
     interval: Option<std::time::Duration>,
-    (metrics, webhook): (Option<String>, Option<String>),
+    (metrics, webhook, k8s_events): Extras,
 ) -> ExitCode {
     let cfg = oomctl::live::watch::WatchConfig {
         metrics,
         webhook,
+        k8s_events,
         format,
         since_boot: a.since_boot,
         state: a.state,
@@ -160,7 +200,7 @@ fn live(
     _: Option<std::path::PathBuf>,
     _: Vec<std::path::PathBuf>,
     _: Option<std::time::Duration>,
-    _: (Option<String>, Option<String>),
+    _: Extras,
 ) -> ExitCode {
     eprintln!("oomctl: error: watch and record need Linux (/dev/kmsg and cgroupfs)");
     ExitCode::from(2)

@@ -195,3 +195,21 @@ fn malformed_oom_lines_are_reported_not_fatal() {
     assert_eq!(eps[0].malformed.len(), 1);
     assert_eq!(eps[0].malformed[0].line, 18);
 }
+
+#[test]
+fn packaging_completions_man_and_version() {
+    let v = oomctl(&["--version"]).stdout_str();
+    assert!(v.starts_with(&format!("oomctl {} (", env!("CARGO_PKG_VERSION"))), "{v}");
+    for shell in ["bash", "zsh", "fish"] {
+        let out = oomctl(&["completions", shell]);
+        assert_eq!(out.code(), 0);
+        let text = out.stdout_str();
+        for sub in ["analyze", "watch", "replay", "simulate", "guard", "snapshot"] {
+            assert!(text.contains(sub), "{shell} completions lack {sub}");
+        }
+    }
+    let man = oomctl(&["man"]).stdout_str();
+    assert!(man.contains(".TH oomctl 1"), "{man}");
+    assert!(man.contains("analyze") && man.contains("Exit status"));
+    assert_eq!(oomctl(&["completions", "nosuchshell"]).code(), 2);
+}

@@ -5,6 +5,7 @@
 
 #[cfg(target_os = "linux")]
 pub mod guard;
+pub mod k8s_events;
 pub mod kmsg;
 pub mod pipeline;
 pub mod recording;

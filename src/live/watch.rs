@@ -48,6 +48,8 @@ pub struct WatchConfig {
     pub metrics: Option<String>,
     /// POST each episode as JSON to this http:// URL.
     pub webhook: Option<String>,
+    /// Post Kubernetes Events for episodes.
+    pub k8s_events: Option<super::k8s_events::KubeConfig>,
 }
 
 enum Event {
@@ -97,6 +99,7 @@ struct Live {
     recorder: Option<Recorder>,
     metrics: Option<Metrics>,
     webhook: Option<super::webhook::Webhook>,
+    events: Option<mpsc::SyncSender<Episode>>,
 }
 
 impl Live {
@@ -106,6 +109,28 @@ impl Live {
             None => Ok(()),
         }
     }
+}
+
+/// A webhook message: oom-guard's k8s-event-writer fields (so receivers
+/// built for oom-guard take it), with `policy` "Kernel", plus the episode.
+fn webhook_message(ep: &Episode) -> serde_json::Value {
+    let full = |p: &str| format!("{}{p}", snapshot::V1_ROOT);
+    let stats = ep
+        .memcg_stats
+        .first()
+        .map(|s| s.stats.iter().map(|(k, v)| format!("{k} {v}|")).collect::<String>())
+        .unwrap_or_default();
+    serde_json::json!({
+        "hostname": ep.host,
+        "timestamp": ep.time.wall,
+        "oomcgroup": ep.memcg.as_ref().and_then(|m| m.path.as_deref()).map(full),
+        "proccgroup": ep.task_memcg.as_deref().map(full),
+        "usage": ep.memcg.as_ref().and_then(|m| m.usage_bytes),
+        "killed": ep.victims.iter().map(|v| format!("{}({}) ", v.pid, v.comm)).collect::<String>(),
+        "stats": stats,
+        "policy": "Kernel",
+        "episode": ep,
+    })
 }
 
 /// The cgroupfs directory of a kernel cgroup path, if it still exists.
@@ -139,7 +164,15 @@ impl Enrich for Live {
             m.episode(ep);
         }
         if let Some(w) = &self.webhook {
-            w.send(serde_json::to_string(ep).map_err(io::Error::other)?);
+            w.send(webhook_message(ep).to_string());
+        }
+        if let Some(tx) = &self.events {
+            if tx.try_send(ep.clone()).is_err() {
+                eprintln!(
+                    "oomctl: warning: Kubernetes event queue full; event for {} dropped",
+                    ep.source.first_line
+                );
+            }
         }
         Ok(())
     }
@@ -191,10 +224,24 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
     };
     let metrics = cfg.metrics.as_ref().map(|_| Metrics::new(true));
     let webhook = cfg.webhook.as_ref().map(|u| super::webhook::Webhook::start(u.clone()));
+    let events = cfg.k8s_events.clone().map(|k| {
+        // A slow API server must not hold up the watcher: post from a thread.
+        let (tx, rx) = mpsc::sync_channel::<Episode>(256);
+        std::thread::spawn(move || {
+            let mut poster = super::k8s_events::EventPoster::new(k);
+            for ep in rx {
+                if let Err(e) = poster.post(&ep) {
+                    eprintln!("oomctl: warning: Kubernetes event: {e}");
+                }
+            }
+        });
+        tx
+    });
     let mut live = Live {
         recorder,
         metrics: metrics.clone(),
         webhook,
+        events,
     };
     let sink = match cfg.format {
         Some(f) => output::sink(f, out),

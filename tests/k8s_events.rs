@@ -1,0 +1,225 @@
+//! Kubernetes Events against a local stand-in for the API server that
+//! enforces what the real one validates for core/v1 Events (no real API
+//! server can run on this machine): the object name is a DNS-1123
+//! subdomain, the namespace matches the path and the involved object,
+//! kind/name/reason/source are present, type is Normal or Warning, the
+//! bearer token is checked, names are unique (409), and a PATCH needs an
+//! existing event (404).
+
+use oomctl::live::k8s_events::{EventPoster, KubeConfig, MESSAGE_MAX};
+use oomctl::model::{Episode, K8s, Memcg, Scope, Victim};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+type Store = Arc<Mutex<HashMap<String, Value>>>;
+
+fn dns_subdomain(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && s.as_bytes()[0].is_ascii_alphanumeric()
+        && s.as_bytes()[s.len() - 1].is_ascii_alphanumeric()
+}
+
+fn validate(ns: &str, e: &Value) -> Result<(), String> {
+    if e["apiVersion"] != "v1" || e["kind"] != "Event" {
+        return Err("apiVersion/kind".into());
+    }
+    let name = e["metadata"]["name"].as_str().ok_or("metadata.name: Required")?;
+    if !dns_subdomain(name) {
+        return Err(format!("metadata.name: Invalid value: {name:?}"));
+    }
+    if e["metadata"]["namespace"].as_str().is_some_and(|n| n != ns) {
+        return Err("metadata.namespace: does not match the request".into());
+    }
+    let io = &e["involvedObject"];
+    if io["kind"].as_str().is_none_or(str::is_empty) || io["name"].as_str().is_none_or(str::is_empty) {
+        return Err("involvedObject: kind and name Required".into());
+    }
+    if io["kind"] != "Node" && io["namespace"].as_str() != Some(ns) {
+        return Err("involvedObject.namespace: does not match event.namespace".into());
+    }
+    if !matches!(e["type"].as_str(), Some("Normal") | Some("Warning")) {
+        return Err("type: Unsupported value".into());
+    }
+    let reason = e["reason"].as_str().unwrap_or("");
+    if reason.is_empty() || reason.len() > 128 {
+        return Err("reason".into());
+    }
+    if e["message"].as_str().unwrap_or("").len() > MESSAGE_MAX {
+        return Err("message: Too long".into());
+    }
+    if e["source"]["component"].as_str().is_none_or(str::is_empty) {
+        return Err("source.component: Required".into());
+    }
+    Ok(())
+}
+
+/// The stand-in API server; returns its URL.
+fn stand_in(store: Store, token: &'static str) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for c in l.incoming().flatten() {
+            let mut r = BufReader::new(c.try_clone().unwrap());
+            let mut line = String::new();
+            r.read_line(&mut line).unwrap();
+            let (mut len, mut auth) = (0, String::new());
+            loop {
+                let mut h = String::new();
+                r.read_line(&mut h).unwrap();
+                let lower = h.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+                if lower.starts_with("authorization:") {
+                    auth = h["authorization:".len()..].trim().to_owned();
+                }
+                if h == "\r\n" {
+                    break;
+                }
+            }
+            let mut body = vec![0; len];
+            r.read_exact(&mut body).unwrap();
+            let mut parts = line.split_whitespace();
+            let (method, path) = (parts.next().unwrap().to_owned(), parts.next().unwrap().to_owned());
+            let (code, reply) = if auth != format!("Bearer {token}") {
+                (401, "Unauthorized".to_owned())
+            } else {
+                let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+                match (method.as_str(), segs.as_slice()) {
+                    ("POST", ["api", "v1", "namespaces", ns, "events"]) => {
+                        let e: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                        match validate(ns, &e) {
+                            Err(m) => (422, m),
+                            Ok(()) => {
+                                let key = format!("{ns}/{}", e["metadata"]["name"].as_str().unwrap());
+                                match store.lock().unwrap().entry(key) {
+                                    std::collections::hash_map::Entry::Occupied(_) => (409, "AlreadyExists".into()),
+                                    std::collections::hash_map::Entry::Vacant(v) => {
+                                        v.insert(e);
+                                        (201, "{}".into())
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    ("PATCH", ["api", "v1", "namespaces", ns, "events", name]) => {
+                        let p: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                        let mut s = store.lock().unwrap();
+                        match s.get_mut(&format!("{ns}/{name}")) {
+                            None => (404, "NotFound".into()),
+                            Some(e) => {
+                                for (k, v) in p.as_object().unwrap() {
+                                    e[k] = v.clone();
+                                }
+                                (200, "{}".into())
+                            }
+                        }
+                    }
+                    _ => (404, "NotFound".into()),
+                }
+            };
+            let _ = write!(
+                &c,
+                "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                reply.len()
+            );
+        }
+    });
+    url
+}
+
+fn episode(scope: Scope, victims: &[(u32, &str)]) -> Episode {
+    Episode {
+        scope: Some(scope),
+        victims: victims
+            .iter()
+            .map(|(pid, comm)| Victim {
+                pid: *pid,
+                comm: comm.to_string(),
+                ..Victim::default()
+            })
+            .collect(),
+        complete: true,
+        ..Episode::default()
+    }
+}
+
+#[test]
+fn events_pass_the_api_servers_validation() {
+    let store: Store = Arc::default();
+    let url = stand_in(store.clone(), "s3cret");
+    let d = std::env::temp_dir().join(format!("oomctl-kube-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    let token = d.join("token");
+    std::fs::write(&token, "s3cret\n").unwrap();
+    std::env::set_var("NODE_NAME", "Node_1.Example");
+    let cfg = KubeConfig::resolve(Some(url.clone()), Some(token.to_str().unwrap()), None).unwrap();
+    let mut poster = EventPoster::new(cfg);
+
+    // A global OOM: kubelet's SystemOOM on the Node.
+    poster.post(&episode(Scope::Global, &[(4242, "java")])).unwrap();
+    // A pod's container: OOMKilled on the Pod, in its namespace.
+    let mut pod = episode(Scope::Memcg, &[(18524, "cdi-importer")]);
+    pod.k8s = Some(K8s {
+        pod_uid: "6b212546-f5dd-4fdf-bcc7-72a686638102".into(),
+        namespace: Some("vms".into()),
+        pod: Some("importer-disk-0".into()),
+        container_name: Some("importer".into()),
+        ..K8s::default()
+    });
+    poster.post(&pod).unwrap();
+    // The same again: counted on the first event.
+    poster.post(&pod).unwrap();
+    // A pod whose name is unknown, with a huge group kill: Node event,
+    // message cut to the API's limit.
+    let many: Vec<(u32, String)> = (0..200).map(|i| (1000 + i, format!("worker-{i}"))).collect();
+    let refs: Vec<(u32, &str)> = many.iter().map(|(p, c)| (*p, c.as_str())).collect();
+    let mut anon = episode(Scope::Memcg, &refs);
+    anon.memcg = Some(Memcg {
+        path: Some("/kubepods/x".into()),
+        ..Memcg::default()
+    });
+    poster.post(&anon).unwrap();
+
+    let s = store.lock().unwrap();
+    assert_eq!(s.len(), 3, "{s:#?}");
+    let by_reason = |r: &str| s.values().find(|e| e["reason"] == r).cloned().unwrap();
+    let sys = by_reason("SystemOOM");
+    assert_eq!(
+        sys["message"],
+        "System OOM encountered, victim process: java, pid: 4242"
+    );
+    assert_eq!(sys["involvedObject"]["kind"], "Node");
+    assert_eq!(sys["involvedObject"]["name"], "Node_1.Example");
+    assert_eq!(sys["metadata"]["namespace"], "default");
+    let oom = by_reason("OOMKilled");
+    assert_eq!(oom["involvedObject"]["namespace"], "vms");
+    assert_eq!(oom["involvedObject"]["name"], "importer-disk-0");
+    assert_eq!(oom["count"], 2, "the repeat was counted");
+    assert!(oom["message"].as_str().unwrap().contains("in container importer"));
+    let node = by_reason("OOMKilling");
+    assert!(node["message"].as_str().unwrap().len() <= MESSAGE_MAX);
+    assert!(node["message"].as_str().unwrap().ends_with("..."));
+    drop(s);
+
+    // The stand-in does reject what the API server would.
+    let bad = KubeConfig {
+        api: url,
+        token: Some("wrong".into()),
+        node: "n".into(),
+    };
+    assert!(EventPoster::new(bad)
+        .post(&episode(Scope::Global, &[(1, "x")]))
+        .unwrap_err()
+        .contains("401"));
+    assert!(KubeConfig::resolve(Some("https://10.0.0.1".into()), None, Some("n"))
+        .unwrap_err()
+        .contains("TLS"));
+    std::fs::remove_dir_all(&d).unwrap();
+}
