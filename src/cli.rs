@@ -247,12 +247,15 @@ pub struct WatchArgs {
     /// Post Kubernetes Events: SystemOOM on the Node, OOMKilled on the Pod.
     #[arg(long)]
     pub k8s_events: bool,
-    /// The API server (http:// only; in a pod, a kubectl proxy sidecar).
+    /// The API server [default in a pod: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT].
     #[arg(long, value_name = "URL")]
     pub kube_api: Option<String>,
     /// Bearer token file [default: the pod's service-account token, if any].
     #[arg(long, value_name = "FILE")]
     pub kube_token_file: Option<String>,
+    /// CA bundle to trust for https [default: the pod's service-account ca.crt].
+    #[arg(long, value_name = "FILE")]
+    pub kube_ca_file: Option<String>,
     #[command(flatten)]
     pub live: LiveArgs,
 }

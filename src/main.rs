@@ -18,6 +18,7 @@ fn main() -> ExitCode {
                 match oomctl::live::k8s_events::KubeConfig::resolve(
                     a.kube_api,
                     a.kube_token_file.as_deref(),
+                    a.kube_ca_file.as_deref(),
                     host.as_deref().map(str::trim),
                 ) {
                     Ok(k) => Some(k),

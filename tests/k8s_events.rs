@@ -59,79 +59,120 @@ fn validate(ns: &str, e: &Value) -> Result<(), String> {
     Ok(())
 }
 
-/// The stand-in API server; returns its URL.
-fn stand_in(store: Store, token: &'static str) -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", l.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for c in l.incoming().flatten() {
-            let mut r = BufReader::new(c.try_clone().unwrap());
-            let mut line = String::new();
-            r.read_line(&mut line).unwrap();
-            let (mut len, mut auth) = (0, String::new());
-            loop {
-                let mut h = String::new();
-                r.read_line(&mut h).unwrap();
-                let lower = h.to_ascii_lowercase();
-                if let Some(v) = lower.strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap();
-                }
-                if lower.starts_with("authorization:") {
-                    auth = h["authorization:".len()..].trim().to_owned();
-                }
-                if h == "\r\n" {
-                    break;
+/// Answer one request on `c`.
+fn handle(c: &mut (impl Read + Write), store: &Store, token: &str) {
+    let mut r = BufReader::new(&mut *c);
+    let mut line = String::new();
+    if r.read_line(&mut line).is_err() {
+        return;
+    }
+    let (mut len, mut auth) = (0, String::new());
+    loop {
+        let mut h = String::new();
+        if r.read_line(&mut h).unwrap_or(0) == 0 {
+            return;
+        }
+        let lower = h.to_ascii_lowercase();
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            len = v.trim().parse().unwrap();
+        }
+        if lower.starts_with("authorization:") {
+            auth = h["authorization:".len()..].trim().to_owned();
+        }
+        if h == "\r\n" {
+            break;
+        }
+    }
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).unwrap();
+    drop(r);
+    let mut parts = line.split_whitespace();
+    let (method, path) = (parts.next().unwrap().to_owned(), parts.next().unwrap().to_owned());
+    let (code, reply) = if auth != format!("Bearer {token}") {
+        (401, "Unauthorized".to_owned())
+    } else {
+        let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        match (method.as_str(), segs.as_slice()) {
+            ("POST", ["api", "v1", "namespaces", ns, "events"]) => {
+                let e: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                match validate(ns, &e) {
+                    Err(m) => (422, m),
+                    Ok(()) => {
+                        let key = format!("{ns}/{}", e["metadata"]["name"].as_str().unwrap());
+                        match store.lock().unwrap().entry(key) {
+                            std::collections::hash_map::Entry::Occupied(_) => (409, "AlreadyExists".into()),
+                            std::collections::hash_map::Entry::Vacant(v) => {
+                                v.insert(e);
+                                (201, "{}".into())
+                            }
+                        }
+                    }
                 }
             }
-            let mut body = vec![0; len];
-            r.read_exact(&mut body).unwrap();
-            let mut parts = line.split_whitespace();
-            let (method, path) = (parts.next().unwrap().to_owned(), parts.next().unwrap().to_owned());
-            let (code, reply) = if auth != format!("Bearer {token}") {
-                (401, "Unauthorized".to_owned())
-            } else {
-                let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-                match (method.as_str(), segs.as_slice()) {
-                    ("POST", ["api", "v1", "namespaces", ns, "events"]) => {
-                        let e: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                        match validate(ns, &e) {
-                            Err(m) => (422, m),
-                            Ok(()) => {
-                                let key = format!("{ns}/{}", e["metadata"]["name"].as_str().unwrap());
-                                match store.lock().unwrap().entry(key) {
-                                    std::collections::hash_map::Entry::Occupied(_) => (409, "AlreadyExists".into()),
-                                    std::collections::hash_map::Entry::Vacant(v) => {
-                                        v.insert(e);
-                                        (201, "{}".into())
-                                    }
-                                }
-                            }
+            ("PATCH", ["api", "v1", "namespaces", ns, "events", name]) => {
+                let p: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let mut s = store.lock().unwrap();
+                match s.get_mut(&format!("{ns}/{name}")) {
+                    None => (404, "NotFound".into()),
+                    Some(e) => {
+                        for (k, v) in p.as_object().unwrap() {
+                            e[k] = v.clone();
                         }
+                        (200, "{}".into())
                     }
-                    ("PATCH", ["api", "v1", "namespaces", ns, "events", name]) => {
-                        let p: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                        let mut s = store.lock().unwrap();
-                        match s.get_mut(&format!("{ns}/{name}")) {
-                            None => (404, "NotFound".into()),
-                            Some(e) => {
-                                for (k, v) in p.as_object().unwrap() {
-                                    e[k] = v.clone();
-                                }
-                                (200, "{}".into())
-                            }
-                        }
-                    }
-                    _ => (404, "NotFound".into()),
                 }
-            };
-            let _ = write!(
-                &c,
-                "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
-                reply.len()
-            );
+            }
+            _ => (404, "NotFound".into()),
+        }
+    };
+    let _ = write!(
+        c,
+        "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+        reply.len()
+    );
+    let _ = c.flush();
+}
+
+/// The stand-in API server, over TLS (the test CA's server certificate for
+/// 127.0.0.1) or plain HTTP; returns its URL.
+fn stand_in(store: Store, token: &'static str, tls: bool) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let config = tls.then(|| {
+        let certs: Vec<_> = rustls_pemfile::certs(&mut &include_bytes!("data/server.crt")[..])
+            .map(Result::unwrap)
+            .collect();
+        let key = rustls_pemfile::private_key(&mut &include_bytes!("data/server.key")[..])
+            .unwrap()
+            .unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        Arc::new(
+            rustls::ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(certs, key)
+                .unwrap(),
+        )
+    });
+    std::thread::spawn(move || {
+        for c in l.incoming().flatten() {
+            match &config {
+                Some(cfg) => {
+                    let conn = rustls::ServerConnection::new(cfg.clone()).unwrap();
+                    let mut s = rustls::StreamOwned::new(conn, c);
+                    handle(&mut s, &store, token);
+                    s.conn.send_close_notify();
+                    let _ = s.flush();
+                }
+                None => {
+                    let mut c = c;
+                    handle(&mut c, &store, token);
+                }
+            }
         }
     });
-    url
+    format!("{}://{addr}", if tls { "https" } else { "http" })
 }
 
 fn episode(scope: Scope, victims: &[(u32, &str)]) -> Episode {
@@ -153,14 +194,15 @@ fn episode(scope: Scope, victims: &[(u32, &str)]) -> Episode {
 #[test]
 fn events_pass_the_api_servers_validation() {
     let store: Store = Arc::default();
-    let url = stand_in(store.clone(), "s3cret");
+    let url = stand_in(store.clone(), "s3cret", true);
     let d = std::env::temp_dir().join(format!("oomctl-kube-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     let token = d.join("token");
     std::fs::write(&token, "s3cret\n").unwrap();
     std::env::set_var("NODE_NAME", "Node_1.Example");
-    let cfg = KubeConfig::resolve(Some(url.clone()), Some(token.to_str().unwrap()), None).unwrap();
-    let mut poster = EventPoster::new(cfg);
+    let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/ca.crt");
+    let cfg = KubeConfig::resolve(Some(url.clone()), Some(token.to_str().unwrap()), Some(ca), None).unwrap();
+    let mut poster = EventPoster::new(cfg).unwrap();
 
     // A global OOM: kubelet's SystemOOM on the Node.
     poster.post(&episode(Scope::Global, &[(4242, "java")])).unwrap();
@@ -209,17 +251,36 @@ fn events_pass_the_api_servers_validation() {
     drop(s);
 
     // The stand-in does reject what the API server would.
+    let pem = std::fs::read(ca).unwrap();
     let bad = KubeConfig {
-        api: url,
+        api: url.clone(),
         token: Some("wrong".into()),
+        ca_pem: Some(pem.clone()),
         node: "n".into(),
     };
-    assert!(EventPoster::new(bad)
-        .post(&episode(Scope::Global, &[(1, "x")]))
-        .unwrap_err()
-        .contains("401"));
-    assert!(KubeConfig::resolve(Some("https://10.0.0.1".into()), None, Some("n"))
-        .unwrap_err()
-        .contains("TLS"));
+    let e = EventPoster::new(bad)
+        .unwrap()
+        .post(&episode(Scope::Global, &[(1, "x")]));
+    assert!(e.unwrap_err().contains("401"));
+    // A server the trusted CA did not sign is refused.
+    let wrong = KubeConfig {
+        api: url,
+        token: Some("s3cret".into()),
+        ca_pem: Some(include_bytes!("data/other-ca.crt").to_vec()),
+        node: "n".into(),
+    };
+    let e = EventPoster::new(wrong)
+        .unwrap()
+        .post(&episode(Scope::Global, &[(2, "z")]));
+    assert!(e.is_err(), "an untrusted server must be refused");
+    // Plain http (a kubectl proxy) works too.
+    let plain = stand_in(store.clone(), "s3cret", false);
+    let cfg = KubeConfig::resolve(Some(plain), Some(token.to_str().unwrap()), None, None).unwrap();
+    EventPoster::new(cfg)
+        .unwrap()
+        .post(&episode(Scope::Global, &[(7, "y")]))
+        .unwrap();
+    assert_eq!(store.lock().unwrap().len(), 4);
+    assert!(KubeConfig::resolve(Some("ftp://x".into()), None, None, Some("n")).is_err());
     std::fs::remove_dir_all(&d).unwrap();
 }

@@ -6,14 +6,14 @@
 //! first event with a merge patch of `count` and `lastTimestamp`, as
 //! kubelet's event correlator does.
 //!
-//! Transport is plain HTTP to `--kube-api` (in a pod: `kubectl proxy` as a
-//! sidecar, see deploy/). oomctl carries no TLS stack, so it does not talk
-//! HTTPS to the API server directly; it says so instead of failing quietly.
+//! In a pod the API server is `https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT`,
+//! trusted through the service account's `ca.crt` and authenticated with
+//! its token; `--kube-api`, `--kube-ca-file` and `--kube-token-file` point
+//! elsewhere (http:// for a `kubectl proxy`).
 
 use crate::model::{Episode, Scope};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::{Read, Write};
 use std::time::Duration;
 
 /// API limits the stand-in and the real server enforce.
@@ -22,45 +22,85 @@ pub const MESSAGE_MAX: usize = 1024;
 /// Where and as whom to post.
 #[derive(Debug, Clone)]
 pub struct KubeConfig {
-    /// `http://host:port` of the API (or of `kubectl proxy`).
+    /// `https://host:port` of the API server, or `http://` of a proxy.
     pub api: String,
     /// Bearer token, if the endpoint wants one.
     pub token: Option<String>,
+    /// PEM CA bundle to trust for https (the service account's ca.crt).
+    pub ca_pem: Option<Vec<u8>>,
     /// This node's name.
     pub node: String,
 }
 
+const SA_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
 impl KubeConfig {
-    /// From flags and the pod environment: `--kube-api` (else an error that
-    /// explains the in-cluster HTTPS case), `--kube-token-file` (else the
-    /// service-account token if present), node from `NODE_NAME` or `host`.
-    pub fn resolve(api: Option<String>, token_file: Option<&str>, host: Option<&str>) -> Result<KubeConfig, String> {
+    /// From flags and the pod environment: `--kube-api` else the in-cluster
+    /// service address; `--kube-token-file` / `--kube-ca-file` else the
+    /// service account's; node from `NODE_NAME`, else `host`.
+    pub fn resolve(
+        api: Option<String>,
+        token_file: Option<&str>,
+        ca_file: Option<&str>,
+        host: Option<&str>,
+    ) -> Result<KubeConfig, String> {
         let api = match api {
-            Some(a) if a.starts_with("http://") => a.trim_end_matches('/').to_owned(),
-            Some(a) => {
-                return Err(format!(
-                    "--kube-api {a}: only http:// is supported (oomctl has no TLS); use kubectl proxy"
-                ))
-            }
-            None if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() => {
-                return Err(
-                    "--k8s-events in a pod needs --kube-api http://127.0.0.1:8001 with a kubectl proxy sidecar \
-                            (oomctl does not speak HTTPS to the API server directly; deploy/ has the manifest)"
-                        .to_owned(),
-                )
-            }
-            None => return Err("--k8s-events needs --kube-api URL".to_owned()),
+            Some(a) if a.starts_with("http://") || a.starts_with("https://") => a.trim_end_matches('/').to_owned(),
+            Some(a) => return Err(format!("--kube-api {a}: expected an http:// or https:// URL")),
+            None => match (
+                std::env::var("KUBERNETES_SERVICE_HOST"),
+                std::env::var("KUBERNETES_SERVICE_PORT"),
+            ) {
+                (Ok(h), Ok(p)) if h.contains(':') => format!("https://[{h}]:{p}"),
+                (Ok(h), Ok(p)) => format!("https://{h}:{p}"),
+                _ => return Err("--k8s-events outside a pod needs --kube-api URL".to_owned()),
+            },
         };
-        let token_path = token_file.unwrap_or("/var/run/secrets/kubernetes.io/serviceaccount/token");
-        let token = std::fs::read_to_string(token_path).ok().map(|t| t.trim().to_owned());
-        if token_file.is_some() && token.is_none() {
-            return Err(format!("--kube-token-file {token_path}: cannot read it"));
+        let read = |flag: &str, given: Option<&str>, default: &str| -> Result<Option<Vec<u8>>, String> {
+            match given {
+                Some(p) => std::fs::read(p).map(Some).map_err(|e| format!("{flag} {p}: {e}")),
+                None => Ok(std::fs::read(format!("{SA_DIR}/{default}")).ok()),
+            }
+        };
+        let token =
+            read("--kube-token-file", token_file, "token")?.map(|t| String::from_utf8_lossy(&t).trim().to_owned());
+        let ca_pem = read("--kube-ca-file", ca_file, "ca.crt")?;
+        if api.starts_with("https://") && ca_pem.is_none() {
+            return Err(format!("{api}: no CA to trust: give --kube-ca-file"));
         }
         let node = std::env::var("NODE_NAME")
             .ok()
             .or_else(|| host.map(str::to_owned))
             .ok_or("no node name: set NODE_NAME")?;
-        Ok(KubeConfig { api, token, node })
+        Ok(KubeConfig {
+            api,
+            token,
+            ca_pem,
+            node,
+        })
+    }
+
+    /// The HTTP agent: trusting only the given CA for https.
+    fn agent(&self) -> Result<ureq::Agent, String> {
+        let mut b = ureq::AgentBuilder::new().timeout(Duration::from_secs(5));
+        if let Some(pem) = &self.ca_pem {
+            let mut roots = rustls::RootCertStore::empty();
+            for c in rustls_pemfile::certs(&mut pem.as_slice()) {
+                let c = c.map_err(|e| format!("CA file: {e}"))?;
+                roots.add(c).map_err(|e| format!("CA file: {e}"))?;
+            }
+            if roots.is_empty() {
+                return Err("CA file holds no certificate".to_owned());
+            }
+            let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+            let tls = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| e.to_string())?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            b = b.tls_config(std::sync::Arc::new(tls));
+        }
+        Ok(b.build())
     }
 }
 
@@ -148,17 +188,19 @@ pub fn event_for(ep: &Episode, node: &str, now: &str) -> (String, String, Value)
 /// Posts events, counting repeats.
 pub struct EventPoster {
     cfg: KubeConfig,
+    agent: ureq::Agent,
     seen: HashMap<String, (String, String, u64)>,
     serial: u64,
 }
 
 impl EventPoster {
-    pub fn new(cfg: KubeConfig) -> EventPoster {
-        EventPoster {
+    pub fn new(cfg: KubeConfig) -> Result<EventPoster, String> {
+        Ok(EventPoster {
+            agent: cfg.agent()?,
             cfg,
             seen: HashMap::new(),
             serial: 0,
-        }
+        })
     }
 
     /// Post (or count) the event of one episode.
@@ -171,13 +213,7 @@ impl EventPoster {
             *count += 1;
             let patch = json!({"count": *count, "lastTimestamp": now, "message": body["message"]});
             let path = format!("/api/v1/namespaces/{ns}/events/{name}");
-            return request(
-                &self.cfg,
-                "PATCH",
-                &path,
-                "application/merge-patch+json",
-                &patch.to_string(),
-            );
+            return self.request("PATCH", &path, "application/merge-patch+json", &patch.to_string());
         }
         self.serial += 1;
         // kubelet names events <object>.<hex unique>; lowercase, ≤ 253.
@@ -202,42 +238,29 @@ impl EventPoster {
         let name = format!("{}.{:x}{:x}", object.trim_matches(['-', '.']), stamp, self.serial);
         body["metadata"]["name"] = Value::from(name.clone());
         let path = format!("/api/v1/namespaces/{ns}/events");
-        request(&self.cfg, "POST", &path, "application/json", &body.to_string())?;
+        self.request("POST", &path, "application/json", &body.to_string())?;
         self.seen.insert(key, (ns, name, 1));
         Ok(())
     }
 }
 
-fn request(cfg: &KubeConfig, method: &str, path: &str, ctype: &str, body: &str) -> Result<(), String> {
-    let hostport = cfg.api.trim_start_matches("http://");
-    let hostport = hostport.split('/').next().unwrap_or(hostport);
-    let addr = if hostport.contains(':') {
-        hostport.to_owned()
-    } else {
-        format!("{hostport}:80")
-    };
-    let mut s = std::net::TcpStream::connect(&addr).map_err(|e| format!("{addr}: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok();
-    s.set_write_timeout(Some(Duration::from_secs(5))).ok();
-    let auth = cfg
-        .token
-        .as_ref()
-        .map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {hostport}\r\n{auth}Content-Type: {ctype}\r\nAccept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).map_err(|e| e.to_string())?;
-    let code = resp.get(9..12).unwrap_or("???");
-    if code.starts_with('2') {
-        Ok(())
-    } else {
-        let detail = resp.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-        Err(format!(
-            "{method} {path}: HTTP {code}: {}",
-            detail.chars().take(300).collect::<String>()
-        ))
+impl EventPoster {
+    fn request(&self, method: &str, path: &str, ctype: &str, body: &str) -> Result<(), String> {
+        let mut req = self
+            .agent
+            .request(method, &format!("{}{path}", self.cfg.api))
+            .set("Content-Type", ctype)
+            .set("Accept", "application/json");
+        if let Some(t) = &self.cfg.token {
+            req = req.set("Authorization", &format!("Bearer {t}"));
+        }
+        match req.send_string(body) {
+            Ok(_) => Ok(()),
+            Err(ureq::Error::Status(code, resp)) => {
+                let detail: String = resp.into_string().unwrap_or_default().chars().take(300).collect();
+                Err(format!("{method} {path}: HTTP {code}: {detail}"))
+            }
+            Err(e) => Err(format!("{method} {path}: {e}")),
+        }
     }
 }

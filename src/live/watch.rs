@@ -228,7 +228,13 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
         // A slow API server must not hold up the watcher: post from a thread.
         let (tx, rx) = mpsc::sync_channel::<Episode>(256);
         std::thread::spawn(move || {
-            let mut poster = super::k8s_events::EventPoster::new(k);
+            let mut poster = match super::k8s_events::EventPoster::new(k) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("oomctl: warning: Kubernetes events disabled: {e}");
+                    return;
+                }
+            };
             for ep in rx {
                 if let Err(e) = poster.post(&ep) {
                     eprintln!("oomctl: warning: Kubernetes event: {e}");
