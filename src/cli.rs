@@ -92,6 +92,8 @@ pub struct GuardCmdArgs {
     /// Serve Prometheus metrics (/metrics) and /healthz on ADDR, e.g. :9742.
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<String>,
+    #[command(flatten)]
+    pub kube: KubeArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -244,7 +246,16 @@ pub struct WatchArgs {
     /// never blocking).
     #[arg(long, value_name = "URL")]
     pub webhook_url: Option<String>,
-    /// Post Kubernetes Events: SystemOOM on the Node, OOMKilled on the Pod.
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    #[command(flatten)]
+    pub live: LiveArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct KubeArgs {
+    /// Post Kubernetes Events: SystemOOM on the Node, OOMKilled on the Pod
+    /// (guard: OomGuardKillProcess/OomGuardKillContainer on the Node).
     #[arg(long)]
     pub k8s_events: bool,
     /// The API server [default in a pod: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT].
@@ -256,8 +267,23 @@ pub struct WatchArgs {
     /// CA bundle to trust for https [default: the pod's service-account ca.crt].
     #[arg(long, value_name = "FILE")]
     pub kube_ca_file: Option<String>,
-    #[command(flatten)]
-    pub live: LiveArgs,
+}
+
+impl KubeArgs {
+    /// The Events configuration, if asked for.
+    pub fn config(self) -> Result<Option<oomctl::live::k8s_events::KubeConfig>, String> {
+        if !self.k8s_events {
+            return Ok(None);
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").ok();
+        oomctl::live::k8s_events::KubeConfig::resolve(
+            self.kube_api,
+            self.kube_token_file.as_deref(),
+            self.kube_ca_file.as_deref(),
+            host.as_deref().map(str::trim),
+        )
+        .map(Some)
+    }
 }
 
 #[derive(Debug, Args)]

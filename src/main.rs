@@ -13,22 +13,12 @@ fn main() -> ExitCode {
         cli::Command::Snapshot(a) => snapshot(a),
         cli::Command::Watch(a) => {
             let format = cli::live_format(a.format, io::stdout().is_terminal());
-            let events = if a.k8s_events {
-                let host = std::fs::read_to_string("/proc/sys/kernel/hostname").ok();
-                match oomctl::live::k8s_events::KubeConfig::resolve(
-                    a.kube_api,
-                    a.kube_token_file.as_deref(),
-                    a.kube_ca_file.as_deref(),
-                    host.as_deref().map(str::trim),
-                ) {
-                    Ok(k) => Some(k),
-                    Err(msg) => {
-                        eprintln!("oomctl: error: {msg}");
-                        return ExitCode::from(2);
-                    }
+            let events = match a.kube.config() {
+                Ok(e) => e,
+                Err(msg) => {
+                    eprintln!("oomctl: error: {msg}");
+                    return ExitCode::from(2);
                 }
-            } else {
-                None
             };
             let extra = (a.metrics, a.webhook_url, events);
             live(a.live, Some(format), a.record, Vec::new(), None, extra)
@@ -257,7 +247,15 @@ fn guard(a: cli::GuardCmdArgs) -> ExitCode {
         eprintln!("oomctl: error: --rescan {}: expected seconds > 0", a.rescan);
         return ExitCode::from(2);
     }
+    let k8s_events = match a.kube.config() {
+        Ok(e) => e,
+        Err(msg) => {
+            eprintln!("oomctl: error: {msg}");
+            return ExitCode::from(2);
+        }
+    };
     let cfg = oomctl::live::guard::GuardConfig {
+        k8s_events,
         policy,
         root: a.root,
         dry_run: a.dry_run,

@@ -175,6 +175,10 @@ fn stand_in(store: Store, token: &'static str, tls: bool) -> String {
     format!("{}://{addr}", if tls { "https" } else { "http" })
 }
 
+fn plain_again(store: &Store) -> String {
+    stand_in(store.clone(), "s3cret", false)
+}
+
 fn episode(scope: Scope, victims: &[(u32, &str)]) -> Episode {
     Episode {
         scope: Some(scope),
@@ -282,5 +286,24 @@ fn events_pass_the_api_servers_validation() {
         .unwrap();
     assert_eq!(store.lock().unwrap().len(), 4);
     assert!(KubeConfig::resolve(Some("ftp://x".into()), None, None, Some("n")).is_err());
+
+    // oom-guard's kill (seed 002's event): its own reason, on the Node.
+    let seed = std::fs::read_to_string("corpus/articles/seed-002-oom-guard.md.txt").unwrap();
+    let line = seed.lines().find(|l| l.contains("oomcgroup")).unwrap();
+    let snap = oomctl::snapshot::parse_guard_event(line).unwrap();
+    let guard = oomctl::snapshot::guard_episode(&snap, "seed", 1);
+    let cfg = KubeConfig::resolve(Some(plain_again(&store)), Some(token.to_str().unwrap()), None, None).unwrap();
+    EventPoster::new(cfg).unwrap().post(&guard).unwrap();
+    let s = store.lock().unwrap();
+    let g = s
+        .values()
+        .find(|e| e["reason"] == "OomGuardKillContainer")
+        .expect("guard event");
+    assert_eq!(g["involvedObject"]["kind"], "Node");
+    assert!(g["message"]
+        .as_str()
+        .unwrap()
+        .contains("victim process: fakeOOM, pid: 16481"));
+    drop(s);
     std::fs::remove_dir_all(&d).unwrap();
 }

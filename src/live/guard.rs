@@ -47,6 +47,8 @@ pub struct GuardConfig {
     pub rescan: Duration,
     /// Serve Prometheus metrics on this address.
     pub metrics: Option<String>,
+    /// Post a Kubernetes Event for every kill.
+    pub k8s_events: Option<super::k8s_events::KubeConfig>,
 }
 
 enum Msg {
@@ -212,6 +214,7 @@ struct Guard<'a> {
     reports: u64,
     metrics: Option<crate::metrics::Metrics>,
     webhook: Option<super::webhook::Webhook>,
+    events: Option<mpsc::SyncSender<crate::model::Episode>>,
 }
 
 impl Guard<'_> {
@@ -416,6 +419,11 @@ impl Guard<'_> {
                 m.episode(&episode);
             }
         }
+        if let Some(tx) = self.events.as_ref().filter(|_| !self.cfg.dry_run && !killed.is_empty()) {
+            if tx.try_send(episode.clone()).is_err() {
+                let _ = writeln!(self.err, "oomctl: warning: Kubernetes event queue full; event dropped");
+            }
+        }
         let stats: String = stat.iter().map(|(k, v)| format!("{k} {v}|")).collect();
         let line: Value = json!({
             "hostname": self.host,
@@ -480,6 +488,24 @@ pub fn run(cfg: &GuardConfig, out: &mut dyn Write, err: &mut dyn Write) -> Resul
         reports: 0,
         metrics: cfg.metrics.as_ref().map(|_| crate::metrics::Metrics::new(false)),
         webhook: cfg.webhook.clone().map(super::webhook::Webhook::start),
+        events: cfg.k8s_events.clone().map(|k| {
+            let (tx, rx) = mpsc::sync_channel::<crate::model::Episode>(256);
+            std::thread::spawn(move || {
+                let mut poster = match super::k8s_events::EventPoster::new(k) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        eprintln!("oomctl: warning: Kubernetes events disabled: {e}");
+                        return;
+                    }
+                };
+                for ep in rx {
+                    if let Err(e) = poster.post(&ep) {
+                        eprintln!("oomctl: warning: Kubernetes event: {e}");
+                    }
+                }
+            });
+            tx
+        }),
     };
     if let (Some(addr), Some(m)) = (&cfg.metrics, &g.metrics) {
         let bound = crate::metrics::serve(addr, m.clone()).map_err(|e| format!("--metrics {addr}: {e}"))?;

@@ -119,7 +119,31 @@ pub fn event_for(ep: &Episode, node: &str, now: &str) -> (String, String, Value)
         .k8s
         .as_ref()
         .and_then(|k| Some((k.namespace.clone()?, k.pod.clone()?, k.pod_uid.clone())));
+    let guard_policy = (ep.killer == crate::model::Killer::OomGuard).then(|| {
+        ep.snapshots
+            .iter()
+            .find_map(|s| s.guard.as_ref()?.policy.clone())
+            .unwrap_or_default()
+    });
     let (ns, object, reason, message) = match (ep.scope, pod) {
+        // oom-guard's own events: on the Node, its reasons (seed 002).
+        _ if guard_policy.is_some() => {
+            let reason = if guard_policy
+                .as_deref()
+                .is_some_and(|p| p.eq_ignore_ascii_case("process"))
+            {
+                "OomGuardKillProcess"
+            } else {
+                "OomGuardKillContainer"
+            };
+            let cgroup = ep.memcg.as_ref().and_then(|m| m.path.clone()).unwrap_or_default();
+            (
+                "default".to_owned(),
+                json!({"kind": "Node", "name": node, "uid": node}),
+                reason,
+                format!("oom-guard in {cgroup}: {victims}"),
+            )
+        }
         (Some(Scope::Memcg), Some((ns, name, uid))) => {
             let container = ep
                 .k8s
