@@ -472,3 +472,101 @@ fn prometheus_scrapes_a_live_watcher() {
     );
     assert!(answer.contains("\"scope\":\"memcg\""), "{answer}");
 }
+
+/// A real ring-buffer overrun: the watcher is stopped (SIGSTOP) while ~24
+/// full OOM reports (~200 KiB; the kernel prints at most 10 full reports
+/// per 5 s) pass through the kernel's log buffer. When it resumes it counts
+/// and reports what was lost, records it, and goes on.
+#[test]
+fn kmsg_overrun_is_counted_and_survived() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (parent, parent_path) = match own_memcg() {
+        Ok(x) => x,
+        Err(why) => {
+            eprintln!("skip: {why}");
+            return;
+        }
+    };
+    let d = TempDir::new("overrun");
+    let rec = d.path("rec.jsonl").display().to_string();
+    let (watch, lines, mut err) = start_watch(&["-f", "jsonl", "--record", &rec]);
+    let pid = watch.id().to_string();
+    Command::new("kill").args(["-STOP", &pid]).status().unwrap();
+    let cg = Memcg::create(&parent, &parent_path, &format!("oomctl-overrun-{}", std::process::id()));
+    std::fs::write(cg.dir.join("memory.limit_in_bytes"), (8u64 << 20).to_string()).unwrap();
+    for batch in 0..3 {
+        if batch > 0 {
+            // oom_kill.c's dump_header ratelimit: 10 reports per 5 s.
+            std::thread::sleep(Duration::from_millis(5200));
+        }
+        for _ in 0..10 {
+            oom_in(&cg);
+        }
+    }
+    Command::new("kill").args(["-CONT", &pid]).status().unwrap();
+    // It catches up with what is left and reports the newest OOMs.
+    lines
+        .recv_timeout(Duration::from_secs(10))
+        .expect("episodes after the overrun");
+    std::thread::sleep(Duration::from_millis(500));
+    stop(watch);
+    let mut text = String::new();
+    let _ = err.read_to_string(&mut text);
+    assert!(
+        text.contains("kernel log records were lost to ring-buffer overruns"),
+        "{text}"
+    );
+    let recorded = std::fs::read_to_string(&rec).unwrap();
+    assert!(
+        recorded.lines().any(|l| l.starts_with("{\"t\":\"lost\"")),
+        "the loss is in the recording"
+    );
+    assert!(!text.contains("panicked"));
+}
+
+/// The disk fills while recording: the watcher keeps reporting, says the
+/// recording is incomplete, and exits 2 at the end.
+#[test]
+fn recording_to_a_full_disk_keeps_watching() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (parent, parent_path) = match own_memcg() {
+        Ok(x) => x,
+        Err(why) => {
+            eprintln!("skip: {why}");
+            return;
+        }
+    };
+    let d = TempDir::new("full");
+    let rec = d.path("rec.jsonl");
+    // RLIMIT_FSIZE of 4 blocks: the header fits, the first report does not.
+    let mut watch = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f 4; exec {} watch -f jsonl --record {}",
+            env!("CARGO_BIN_EXE_oomctl"),
+            rec.display()
+        ))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(watch.stderr.take().unwrap());
+    let mut first = String::new();
+    err.read_line(&mut first).unwrap();
+    assert!(first.contains("watching"), "{first}");
+    let lines = lines_of(&mut watch);
+    let cg = Memcg::create(&parent, &parent_path, &format!("oomctl-full-{}", std::process::id()));
+    let pid = oom_in(&cg);
+    let (_, line) = lines.recv_timeout(Duration::from_secs(5)).expect("still reports");
+    assert!(line.contains(&format!("\"pid\":{pid}")), "{line}");
+    Command::new("kill")
+        .args(["-TERM", &watch.id().to_string()])
+        .status()
+        .unwrap();
+    let code = watch.wait().unwrap().code();
+    let mut text = String::new();
+    let _ = err.read_to_string(&mut text);
+    assert!(text.contains("recording incomplete"), "{text}");
+    assert_eq!(code, Some(2));
+    assert!(rec.metadata().unwrap().len() <= 4 * 1024);
+}

@@ -28,8 +28,11 @@ pub struct Pipeline<'s> {
     summary: Summary,
     /// Records fed so far: the "line number" of a record.
     records: u64,
-    /// Records lost to ring-buffer overruns.
+    /// Records lost to ring-buffer overruns (counted from sequence gaps).
     pub lost: u64,
+    /// Overruns seen (a `lost` entry of 0: the kernel said records were
+    /// lost, but nothing read before tells how many).
+    pub overruns: u64,
     emitted: u64,
 }
 
@@ -51,6 +54,7 @@ impl<'s> Pipeline<'s> {
             },
             records: 0,
             lost: 0,
+            overruns: 0,
             emitted: 0,
         }
     }
@@ -72,6 +76,9 @@ impl<'s> Pipeline<'s> {
 
     pub fn lost(&mut self, n: u64) {
         self.lost += n;
+        if n == 0 {
+            self.overruns += 1;
+        }
     }
 
     /// The source went quiet: finish what can be finished.
@@ -133,9 +140,9 @@ impl Enrich for Recorded {
     }
 }
 
-/// Run a recording through the pipeline into `sink`: the summary and the
-/// number of records lost to overruns.
-pub fn run_recording(rec: &Recording, sink: Box<dyn Sink + '_>) -> io::Result<(Summary, u64)> {
+/// Run a recording through the pipeline into `sink`: the summary, and the
+/// records lost to overruns with the overruns of unknown size.
+pub fn run_recording(rec: &Recording, sink: Box<dyn Sink + '_>) -> io::Result<(Summary, (u64, u64))> {
     let mut enrich = Recorded {
         by_episode: HashMap::new(),
         samples: Vec::new(),
@@ -156,6 +163,6 @@ pub fn run_recording(rec: &Recording, sink: Box<dyn Sink + '_>) -> io::Result<(S
             Entry::Header { .. } | Entry::Snap { .. } | Entry::Sample { .. } => {}
         }
     }
-    let lost = pipe.lost;
+    let lost = (pipe.lost, pipe.overruns);
     Ok((pipe.finish(&mut enrich)?, lost))
 }

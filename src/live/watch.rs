@@ -97,17 +97,26 @@ pub fn host_facts() -> HostFacts {
 /// Live enrichment: snapshots of the episode's cgroups, recorded.
 struct Live {
     recorder: Option<Recorder>,
+    record_failed: u64,
     metrics: Option<Metrics>,
     webhook: Option<super::webhook::Webhook>,
     events: Option<mpsc::SyncSender<Episode>>,
 }
 
 impl Live {
+    /// Record an entry. A failing recording (disk full) must not stop the
+    /// watcher: the first failure is said, every one is counted, and the
+    /// run ends with an error naming how much is missing.
     fn log(&mut self, e: &Entry) -> io::Result<()> {
-        match self.recorder.as_mut() {
-            Some(r) => r.write(e),
-            None => Ok(()),
+        if let Some(r) = self.recorder.as_mut() {
+            if let Err(err) = r.write(e) {
+                self.record_failed += 1;
+                if self.record_failed == 1 {
+                    eprintln!("oomctl: error: recording: {err}; watching goes on, the recording is incomplete");
+                }
+            }
         }
+        Ok(())
     }
 }
 
@@ -188,11 +197,16 @@ fn save_state(path: &Path, st: &State) -> io::Result<()> {
     std::fs::rename(tmp, path)
 }
 
-fn lost_warning(err: &mut dyn Write, lost: u64) {
-    if lost > 0 {
+fn lost_warning(err: &mut dyn Write, (lost, unknown): (u64, u64)) {
+    if lost > 0 || unknown > 0 {
+        let more = if unknown > 0 {
+            format!(" (and more in {unknown} overrun(s) before anything was read)")
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             err,
-            "oomctl: warning: {lost} kernel log records were lost to ring-buffer overruns"
+            "oomctl: warning: {lost} kernel log records were lost to ring-buffer overruns{more}"
         );
     }
 }
@@ -245,6 +259,7 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
     });
     let mut live = Live {
         recorder,
+        record_failed: 0,
         metrics: metrics.clone(),
         webhook,
         events,
@@ -376,14 +391,30 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
                 }
             }
             // Counted from the sequence gap of the next record.
-            Ok(Event::Read(Read1::Overrun)) => {}
+            // Counted from the sequence gap of the next record; with nothing
+            // read before, the size of the loss is unknown but not hidden.
+            Ok(Event::Read(Read1::Overrun)) => {
+                if last_seq.is_none() {
+                    live.log(&Entry::Lost { n: 0 }).map_err(io_err)?;
+                    pipe.lost(0);
+                    if let Some(m) = &metrics {
+                        m.lost(0);
+                    }
+                }
+            }
             Ok(Event::End) | Ok(Event::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Ok(Event::Failed(e)) => return Err(format!("{}: {e}", cfg.kmsg)),
         }
     }
-    lost_warning(err, pipe.lost);
+    lost_warning(err, (pipe.lost, pipe.overruns));
     let summary = pipe.finish(&mut live).map_err(io_err)?;
     save(last_seq)?;
+    if live.record_failed > 0 {
+        return Err(format!(
+            "recording incomplete: {} entries could not be written",
+            live.record_failed
+        ));
+    }
     Ok(summary)
 }
 
