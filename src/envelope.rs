@@ -781,7 +781,9 @@ fn fluent_bit(s: &str) -> Option<Got<'static>> {
     if num("priority").is_some_and(|p| p >= 8) {
         return Some(Got::Skip);
     }
-    let uptime_us = num("sec").zip(num("usec")).map(|(s, u)| s * 1_000_000 + u);
+    let uptime_us = num("sec")
+        .zip(num("usec"))
+        .and_then(|(s, u)| s.checked_mul(1_000_000)?.checked_add(u));
     let stamp = Stamp {
         uptime_us,
         seq: num("sequence"),

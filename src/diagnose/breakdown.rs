@@ -9,6 +9,7 @@
 //! 4. the task table: Σ RSS against usage, the rest unattributed.
 
 use super::{share, Evidence, TopTask, AT_LIMIT, RSS_EXPLAINS_AT_MOST};
+use crate::kline::sat_sum;
 use crate::model::{Episode, MemcgStats, Scope, StatsFormat};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -54,7 +55,8 @@ fn memcg_stats(ep: &Episode) -> Option<(StatsFormat, BTreeMap<String, u64>)> {
     let mut sum = BTreeMap::new();
     for b in ep.memcg_stats.iter().filter(|s| s.format == StatsFormat::V1Oneline) {
         for (k, v) in &b.stats {
-            *sum.entry(k.clone()).or_insert(0u64) += v;
+            let e = sum.entry(k.clone()).or_insert(0u64);
+            *e = e.saturating_add(*v);
         }
     }
     Some((StatsFormat::V1Oneline, sum))
@@ -74,8 +76,9 @@ fn from_stats(ep: &Episode, format: StatsFormat, s: &BTreeMap<String, u64>) -> B
             b.dirty = get(s, &["file_dirty"]);
             b.writeback = get(s, &["file_writeback"]);
             b.kernel = get(s, &["kernel"]).or_else(|| {
-                let slab = get(s, &["slab"])
-                    .or_else(|| Some(get(s, &["slab_reclaimable"])? + get(s, &["slab_unreclaimable"]).unwrap_or(0)));
+                let slab = get(s, &["slab"]).or_else(|| {
+                    Some(get(s, &["slab_reclaimable"])?.saturating_add(get(s, &["slab_unreclaimable"]).unwrap_or(0)))
+                });
                 let parts = [
                     get(s, &["kernel_stack"]),
                     get(s, &["pagetables"]),
@@ -83,7 +86,10 @@ fn from_stats(ep: &Episode, format: StatsFormat, s: &BTreeMap<String, u64>) -> B
                     get(s, &["sock"]),
                     slab,
                 ];
-                parts.iter().any(Option::is_some).then(|| parts.iter().flatten().sum())
+                parts
+                    .iter()
+                    .any(Option::is_some)
+                    .then(|| sat_sum(parts.iter().flatten().copied()))
             });
         }
         StatsFormat::V1 | StatsFormat::V1Oneline => {
@@ -127,7 +133,7 @@ fn from_mem_info(ep: &Episode) -> Option<Breakdown> {
     let shmem = get(c, &["shmem"]);
     let anon = get(c, &["active_anon"])
         .zip(get(c, &["inactive_anon"]))
-        .map(|(a, i)| (a + i).saturating_sub(shmem.unwrap_or(0)));
+        .map(|(a, i)| a.saturating_add(i).saturating_sub(shmem.unwrap_or(0)));
     let slab = [
         get(c, &["slab_reclaimable"]),
         get(c, &["slab_unreclaimable"]),
@@ -139,11 +145,14 @@ fn from_mem_info(ep: &Episode) -> Option<Breakdown> {
         anon,
         file: get(c, &["active_file"])
             .zip(get(c, &["inactive_file"]))
-            .map(|(a, i)| a + i),
+            .map(|(a, i)| a.saturating_add(i)),
         dirty: get(c, &["dirty"]),
         writeback: get(c, &["writeback"]),
         shmem,
-        kernel: slab.iter().any(Option::is_some).then(|| slab.iter().flatten().sum()),
+        kernel: slab
+            .iter()
+            .any(Option::is_some)
+            .then(|| sat_sum(slab.iter().flatten().copied())),
         free: get(c, &["free"]),
     })
 }
@@ -152,7 +161,7 @@ fn task_rss(ep: &Episode) -> Option<u64> {
     if ep.tasks.is_empty() {
         return None;
     }
-    Some(ep.tasks.iter().map(|t| t.rss_bytes.unwrap_or(0)).sum())
+    Some(sat_sum(ep.tasks.iter().map(|t| t.rss_bytes.unwrap_or(0))))
 }
 
 fn from_tasks(ep: &Episode) -> Option<Breakdown> {
@@ -182,7 +191,12 @@ pub fn breakdown(ep: &Episode) -> Breakdown {
         if let Some((format, s)) = memcg_stats(ep) {
             let mut b = from_stats(ep, format, &s);
             let parts = [b.anon, b.file, b.shmem, b.kernel];
-            b.total = usage.or_else(|| parts.iter().any(Option::is_some).then(|| parts.iter().flatten().sum()));
+            b.total = usage.or_else(|| {
+                parts
+                    .iter()
+                    .any(Option::is_some)
+                    .then(|| sat_sum(parts.iter().flatten().copied()))
+            });
             if b.anon.is_some() || b.file.is_some() {
                 return b;
             }
@@ -215,7 +229,7 @@ impl Breakdown {
                 // page cache charged to whoever read it first. 6.8+ rows
                 // split RSS; older ones give only the total.
                 let charged = match (t.rss_anon_bytes, t.rss_shmem_bytes) {
-                    (Some(a), s) => a + s.unwrap_or(0),
+                    (Some(a), s) => a.saturating_add(s.unwrap_or(0)),
                     _ => t.rss_bytes.unwrap_or(0),
                 };
                 let r = t.rss_bytes.unwrap_or(0);

@@ -163,7 +163,10 @@ pub fn diagnose(ep: &Episode) -> Diagnosis {
         _ => (Cause::Unknown, 0),
     };
     if cause == Cause::PageCache {
-        let dirty = ev.dirty_bytes.unwrap_or(0) + ev.writeback_bytes.unwrap_or(0);
+        let dirty = ev
+            .dirty_bytes
+            .unwrap_or(0)
+            .saturating_add(ev.writeback_bytes.unwrap_or(0));
         let of_cache = dirty as f64 / part.max(1) as f64;
         let of_usage = dirty as f64 / total.max(1) as f64;
         if of_cache >= DIRTY_SHARE_OF_CACHE || of_usage >= DIRTY_SHARE_OF_USAGE || b.source == Some(Source::TaskTable) {
@@ -257,7 +260,7 @@ fn write_cache_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, V
             "Write cache filled {} memory: {} was page cache, {} of it dirty or under writeback, while processes held {}; {} was killed for memory it did not use.",
             scope_word,
             pct(ev.share),
-            crate::output::human_bytes(d + w),
+            crate::output::human_bytes(d.saturating_add(w)),
             rss,
             victim
         ),

@@ -139,16 +139,19 @@ impl Candidate {
         let pgtables = t
             .pgtables_bytes
             .or_else(|| {
-                let pages = t.nr_ptes.unwrap_or(0) + t.nr_pmds.unwrap_or(0);
-                (pages > 0).then(|| pages * page_size)
+                let pages = t.nr_ptes.unwrap_or(0).saturating_add(t.nr_pmds.unwrap_or(0));
+                (pages > 0).then(|| pages.saturating_mul(page_size))
             })
             .unwrap_or(0);
         Candidate {
             pid: t.pid,
             comm: t.name.clone(),
-            rss_swap_bytes: t.rss_bytes.unwrap_or(0) + t.swap_bytes.unwrap_or(0),
+            rss_swap_bytes: t.rss_bytes.unwrap_or(0).saturating_add(t.swap_bytes.unwrap_or(0)),
             pgtables_bytes: pgtables,
-            oom_score_adj: t.oom_score_adj.or(t.oom_adj.map(|a| a * 1000 / 17)).unwrap_or(0),
+            oom_score_adj: t
+                .oom_score_adj
+                .or(t.oom_adj.map(|a| a.saturating_mul(1000) / 17))
+                .unwrap_or(0),
             protected: t.pid <= 1,
         }
     }
@@ -161,8 +164,9 @@ pub fn badness(c: &Candidate, total_pages: u64, page_size: u64) -> Option<i64> {
         return None;
     }
     let ps = page_size.max(1);
-    let points = (c.rss_swap_bytes / ps + c.pgtables_bytes / ps) as i64;
-    Some(points + i64::from(c.oom_score_adj) * total_pages as i64 / 1000)
+    let points = i64::try_from((c.rss_swap_bytes / ps).saturating_add(c.pgtables_bytes / ps)).unwrap_or(i64::MAX);
+    let total = i64::try_from(total_pages).unwrap_or(i64::MAX);
+    Some(points.saturating_add(i64::from(c.oom_score_adj).saturating_mul(total) / 1000))
 }
 
 /// The task the kernel's rule picks: the highest badness; on a tie the later

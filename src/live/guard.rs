@@ -92,7 +92,7 @@ fn walk(root: &Path) -> Vec<PathBuf> {
 
 /// A process as /proc shows it now: (candidate, start time, its memory
 /// cgroup path). None if it is gone.
-fn proc_info(pid: u32) -> Option<(Candidate, u64, String)> {
+pub fn proc_info(pid: u32) -> Option<(Candidate, u64, String)> {
     let dir = PathBuf::from(format!("/proc/{pid}"));
     let stat = fs::read_to_string(dir.join("stat")).ok()?;
     let (head, rest) = stat.rsplit_once(')')?;
@@ -152,9 +152,11 @@ fn procs(dir: &Path) -> Vec<u32> {
     out
 }
 
-/// Kill `pid` only if it is still the process started at `start`, then
-/// wait to see it gone. Ok(true): confirmed dead.
-fn kill_confirmed(pid: u32, start: u64) -> io::Result<bool> {
+/// Kill `pid` only if it is still the process started at `start` (its
+/// /proc start time, clock ticks since boot), then wait to see it gone.
+/// Ok(true): confirmed gone — killed here, or already gone or replaced by
+/// another process with the same pid, which is then left alone.
+pub fn kill_confirmed(pid: u32, start: u64) -> io::Result<bool> {
     let same = || proc_info(pid).is_some_and(|(_, s, _)| s == start);
     match sys::pidfd_open(pid) {
         Ok(fd) => {

@@ -97,7 +97,7 @@ impl<'s> Pipeline<'s> {
         while let Some(mut ep) = self.builder.pop_ready() {
             self.emitted += 1;
             if let (Some(boot), Some(up)) = (self.facts.boot_time_us, ep.time.uptime_s) {
-                let us = boot + (up * 1e6).round() as i64;
+                let us = boot.saturating_add((up * 1e6).round() as i64);
                 ep.time.wall = crate::envelope::epoch_us_iso(us);
             }
             ep.host = ep.host.or_else(|| self.facts.hostname.clone());

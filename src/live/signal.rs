@@ -1,5 +1,5 @@
-//! SIGINT and SIGTERM for the live commands: finish the current episode,
-//! flush, exit 0.
+//! SIGINT, SIGTERM and SIGHUP for the live commands: finish the current
+//! episode, flush, exit 0 (a closed terminal must not lose what was read).
 //!
 //! The handler only writes one byte to a pipe (async-signal-safe); a thread
 //! blocked on the pipe's other end turns it into a normal message for the
@@ -11,6 +11,7 @@ use std::io::{self, Read};
 use std::os::fd::IntoRawFd;
 use std::sync::atomic::{AtomicI32, Ordering};
 
+const SIGHUP: c_int = 1;
 const SIGINT: c_int = 2;
 const SIGTERM: c_int = 15;
 
@@ -32,12 +33,13 @@ extern "C" fn on_signal(_: c_int) {
     }
 }
 
-/// Call `stop` (on its own thread) when SIGINT or SIGTERM arrives.
+/// Call `stop` (on its own thread) when SIGHUP, SIGINT or SIGTERM arrives.
 pub fn on_stop(stop: impl FnOnce() + Send + 'static) -> io::Result<()> {
     let (mut r, w) = io::pipe()?;
     WAKE_FD.store(w.into_raw_fd(), Ordering::Relaxed);
     // SAFETY: installs a handler that only does an async-signal-safe write.
     unsafe {
+        signal(SIGHUP, on_signal);
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
     }

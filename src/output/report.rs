@@ -74,7 +74,7 @@ fn breakdown(out: &mut dyn Write, d: &Diagnosis) -> io::Result<()> {
     writeln!(out, "Memory ({} total, from {source}):", human_bytes(total))?;
     let dirty = match (e.dirty_bytes, e.writeback_bytes) {
         (None, None) => None,
-        (d, w) => Some(d.unwrap_or(0) + w.unwrap_or(0)),
+        (d, w) => Some(d.unwrap_or(0).saturating_add(w.unwrap_or(0))),
     };
     let rows = [
         ("anon", e.anon_bytes),
@@ -168,7 +168,7 @@ fn write_episode(out: &mut dyn Write, n: u64, ep: &Episode) -> io::Result<()> {
         } else {
             format!(
                 ", RSS {} (anon {}, file {}, shmem {})",
-                human_bytes(parts.iter().flatten().sum()),
+                human_bytes(crate::kline::sat_sum(parts.iter().flatten().copied())),
                 opt_bytes(v.anon_rss_bytes),
                 opt_bytes(v.file_rss_bytes),
                 opt_bytes(v.shmem_rss_bytes)

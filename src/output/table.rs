@@ -85,7 +85,7 @@ fn row(ep: &Episode) -> [String; 8] {
                 // 2.4/2.6 kill lines print no sizes.
                 return format!("{} {}", v.pid, v.comm);
             }
-            let rss: u64 = parts.iter().flatten().sum();
+            let rss = crate::kline::sat_sum(parts.iter().flatten().copied());
             format!("{} {} ({})", v.pid, v.comm, human_bytes(rss))
         })
         .collect();
