@@ -213,3 +213,20 @@ fn packaging_completions_man_and_version() {
     assert!(man.contains("analyze") && man.contains("Exit status"));
     assert_eq!(oomctl(&["completions", "nosuchshell"]).code(), 2);
 }
+
+#[test]
+fn report_events_and_otel_are_safe_for_terminals_and_parsers() {
+    let hostile = REPORT.replace("(python3)", "(ev\u{1b}]0;x\u{7}il)");
+    for f in ["report", "events", "otel", "prom"] {
+        let out = oomctl_stdin(&["analyze", "--format", f], hostile.as_bytes());
+        let text = out.stdout_str();
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{f}: {text}");
+        if f == "report" || f == "events" {
+            assert!(text.contains("ev\\x1b]0;x\\x07il"), "{f}: {text}");
+        }
+    }
+    // Events lines keep five tab-separated fields whatever the names hold.
+    let tabs = REPORT.replace("(python3)", "(a\tb)");
+    let ev = oomctl_stdin(&["analyze", "--format", "events"], tabs.as_bytes()).stdout_str();
+    assert!(ev.lines().all(|l| l.split('\t').count() == 5), "{ev}");
+}

@@ -639,3 +639,44 @@ fn guard_spares_protected_processes() {
     let _ = big.kill();
     let _ = big.wait();
 }
+
+/// Cgroups come and go under a running guard: a removed one is forgotten
+/// (its eventfd fires on removal; nothing is read from the gone cgroup),
+/// a new one is armed at the next walk and guarded. SIGHUP stops it
+/// cleanly.
+#[test]
+fn guard_survives_cgroups_coming_and_going() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (parent, parent_path) = match own_memcg() {
+        Ok(x) => x,
+        Err(why) => {
+            eprintln!("skip: {why}");
+            return;
+        }
+    };
+    let root = Memcg::create(&parent, &parent_path, &format!("oomctl-churn-{}", std::process::id()));
+    std::fs::write(root.dir.join("memory.limit_in_bytes"), (1u64 << 40).to_string()).unwrap();
+    let gone = root.dir.join("gone");
+    std::fs::create_dir(&gone).unwrap();
+    std::fs::write(gone.join("memory.limit_in_bytes"), (16u64 << 20).to_string()).unwrap();
+    let (mut guard, reports) = start_guard(&root.dir, &["--rescan", "0.2"]);
+    std::fs::remove_dir(&gone).unwrap();
+    let fresh = root.dir.join("fresh");
+    std::fs::create_dir(&fresh).unwrap();
+    std::fs::write(fresh.join("memory.limit_in_bytes"), (32u64 << 20).to_string()).unwrap();
+    std::thread::sleep(Duration::from_millis(600)); // a walk or two
+    let mut hog = start_in(&fresh, "tail /dev/zero");
+    let pid = hog.id();
+    assert!(!hog.wait().unwrap().success());
+    let (_, line) = reports
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the new cgroup is guarded");
+    let r: Value = serde_json::from_str(&line).unwrap();
+    assert!(r["oomcgroup"].as_str().unwrap().ends_with("/fresh"), "{line}");
+    assert_eq!(r["killed"], format!("{pid}(tail) "));
+    Command::new("kill")
+        .args(["-HUP", &guard.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(guard.wait().unwrap().code(), Some(0), "SIGHUP stops it cleanly");
+}
