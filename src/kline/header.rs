@@ -128,10 +128,8 @@ pub fn parse_cpu_line(t: &str) -> Option<CpuLine<'_>> {
     let (pid_part, comm_and_rest) = if t.starts_with("CPU: ") {
         let p = t.find(" PID: ")?;
         let c = t.find(" Comm: ")?;
-        if c < p {
-            return None;
-        }
-        (&t[p + 6..c], &t[c + 7..])
+        // `… PID: Comm: …` (the pid lost) overlaps the two markers.
+        (t.get(p + 6..c)?, &t[c + 7..])
     } else if let Some(rest) = t.strip_prefix("Pid: ") {
         let c = rest.find(", comm: ")?;
         (&rest[..c], &rest[c + 8..])
@@ -153,6 +151,13 @@ pub fn parse_cpu_line(t: &str) -> Option<CpuLine<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_line_without_its_pid() {
+        // Found by the fuzzer: the two markers overlap.
+        assert!(parse_cpu_line("CPU: 0 UID: 0 PID: Comm: python3 Not tainted 6.18.44 #1").is_none());
+        assert!(parse_cpu_line("CPU: 0 Comm: x PID: 5 Not tainted").is_none());
+    }
 
     #[test]
     fn header_6_18() {
