@@ -80,7 +80,8 @@ pub struct GuardCmdArgs {
     /// The guarded subtree: a cgroup-v1 memory cgroup directory.
     #[arg(long, value_name = "DIR", default_value = "/sys/fs/cgroup/memory/kubepods")]
     pub root: std::path::PathBuf,
-    /// Report what would be done; signal nothing, reclaim nothing.
+    /// Report what would be done; signal nothing, write nothing to cgroupfs
+    /// (usage is polled every 10 ms instead of armed as thresholds).
     #[arg(long)]
     pub dry_run: bool,
     /// POST every report as JSON to this http:// URL.

@@ -279,10 +279,33 @@ fn oom_kills(dir: &std::path::Path) -> u64 {
 }
 
 fn start_guard(root: &std::path::Path, args: &[&str]) -> (Child, mpsc::Receiver<(Instant, String)>) {
-    let mut g = Command::new(env!("CARGO_BIN_EXE_oomctl"))
-        .args(["guard", "--root"])
-        .arg(root)
-        .args(args)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oomctl"));
+    cmd.args(["guard", "--root"]).arg(root).args(args);
+    spawn_guard(cmd)
+}
+
+/// `oomctl guard --dry-run` in a private mount namespace where the memory
+/// cgroupfs is read-only: any write it tried would fail (EROFS). None if
+/// the machine has no `unshare`.
+fn start_dry_run_guard_read_only(root: &std::path::Path) -> Option<(Child, mpsc::Receiver<(Instant, String)>)> {
+    let ok = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        return None;
+    }
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg("mount -o remount,bind,ro /sys/fs/cgroup/memory && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_oomctl"))
+        .args(["guard", "--dry-run", "--root"])
+        .arg(root);
+    Some(spawn_guard(cmd))
+}
+
+fn spawn_guard(mut cmd: Command) -> (Child, mpsc::Receiver<(Instant, String)>) {
+    let mut g = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -339,8 +362,16 @@ fn guard_kills_before_the_kernel_and_only_inside_its_root() {
     assert_eq!(r["episode"]["killer"], "oom_guard");
     assert_eq!(oom_kills(&app), 0, "the kernel never had to kill");
 
-    // Dry run: nothing is signalled, so the kernel kills.
-    let (guard, reports) = start_guard(&root.dir, &["--dry-run"]);
+    // Dry run, with cgroupfs read-only for the guard (so a write would
+    // fail): it still reports, signals nothing, and the kernel kills.
+    let (guard, reports) = match start_dry_run_guard_read_only(&root.dir) {
+        Some(g) => g,
+        None => {
+            eprintln!("note: no unshare(1): the dry run runs with a writable cgroupfs");
+            start_guard(&root.dir, &["--dry-run"])
+        }
+    };
+    let mut idle = start_in(&app, "sleep 60");
     let mut hog = start_in(&app, &format!("python3 -c '{GROW}'"));
     assert!(!hog.wait().unwrap().success());
     let (_, line) = reports.recv_timeout(Duration::from_secs(5)).expect("a dry-run report");
@@ -348,7 +379,11 @@ fn guard_kills_before_the_kernel_and_only_inside_its_root() {
     let r: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(r["dry_run"], true);
     assert_eq!(r["action"], "kill_process");
+    assert_eq!(r["killed"], format!("{}(python3) ", hog.id()), "{line}");
     assert_eq!(oom_kills(&app), 1, "the kernel killed it");
+    assert!(idle.try_wait().unwrap().is_none(), "a dry run signals nothing");
+    let _ = idle.kill();
+    let _ = idle.wait();
 
     // Policy container: every process of the victim's cgroup goes.
     let (guard, reports) = start_guard(&root.dir, &["--policy", "container"]);

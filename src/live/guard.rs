@@ -14,7 +14,9 @@
 //! kills it (`process`) or its whole container cgroup (`container`) with
 //! pidfds, checking the process is the one chosen, and waits to see it die.
 //! Never touched: pid 1, kernel threads, oom_score_adj −1000, oomctl itself,
-//! anything outside `--root`. `--dry-run` reports and touches nothing.
+//! anything outside `--root`. `--dry-run` writes nothing to cgroupfs and
+//! signals nothing: it polls usage every 10 ms instead of registering
+//! thresholds, and reports what it would have done.
 
 use super::sys;
 use crate::guard::{badness, Candidate, GuardPolicy, Policy};
@@ -31,6 +33,8 @@ use std::time::{Duration, Instant};
 
 /// How long to wait for a killed process to be gone.
 const CONFIRM: Duration = Duration::from_secs(2);
+/// How often a dry run reads usage (it registers no thresholds).
+const DRY_RUN_POLL: Duration = Duration::from_millis(10);
 /// PF_KTHREAD in /proc/PID/stat's flags.
 const PF_KTHREAD: u64 = 0x0020_0000;
 
@@ -63,6 +67,15 @@ struct Watched {
     stop: Arc<AtomicBool>,
     efd: Arc<File>,
     _usage: File,
+}
+
+/// Read a number from the start of an open cgroupfs file.
+fn pread_u64(f: &mut File) -> Option<u64> {
+    use std::io::{Seek, SeekFrom};
+    let mut b = [0u8; 32];
+    f.seek(SeekFrom::Start(0)).ok()?;
+    let n = f.read(&mut b).ok()?;
+    std::str::from_utf8(&b[..n]).ok()?.trim().parse().ok()
 }
 
 fn read_u64(p: &Path) -> Option<u64> {
@@ -259,14 +272,8 @@ impl Guard<'_> {
     fn arm(&mut self, dir: &Path, limit: u64) -> io::Result<Watched> {
         let efd = Arc::new(sys::new_eventfd()?);
         let usage = File::open(dir.join("memory.usage_in_bytes"))?;
-        use std::os::fd::AsRawFd;
         let p = &self.cfg.policy;
-        for t in [p.reclaim_at(limit), p.threshold(limit)] {
-            fs::write(
-                dir.join("cgroup.event_control"),
-                format!("{} {} {t}", efd.as_raw_fd(), usage.as_raw_fd()),
-            )?;
-        }
+        let marks = [p.reclaim_at(limit), p.threshold(limit)];
         self.generation += 1;
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, d, g, s, e) = (
@@ -276,6 +283,47 @@ impl Guard<'_> {
             stop.clone(),
             efd.clone(),
         );
+        if self.cfg.dry_run {
+            // Registering a threshold is a write to cgroupfs; a dry run
+            // makes none, so it polls usage instead (read-only).
+            let mut f = usage.try_clone()?;
+            std::thread::spawn(move || {
+                let band = |u: u64| marks.iter().filter(|&&m| u >= m).count();
+                let mut last = None;
+                while !s.load(Ordering::Relaxed) {
+                    let Some(u) = pread_u64(&mut f) else {
+                        return; // the cgroup is gone
+                    };
+                    if last.is_some_and(|b| b != band(u))
+                        && tx.send(Msg::Crossed(d.clone(), g, Instant::now())).is_err()
+                    {
+                        return;
+                    }
+                    last = Some(band(u));
+                    std::thread::sleep(DRY_RUN_POLL);
+                }
+            });
+        } else {
+            use std::os::fd::AsRawFd;
+            for t in marks {
+                fs::write(
+                    dir.join("cgroup.event_control"),
+                    format!("{} {} {t}", efd.as_raw_fd(), usage.as_raw_fd()),
+                )?;
+            }
+            self.spawn_waiter(tx, d, g, s, e);
+        }
+        Ok(Watched {
+            limit,
+            generation: self.generation,
+            stop,
+            efd,
+            _usage: usage,
+        })
+    }
+
+    /// A thread blocking on the eventfd of a cgroup's thresholds.
+    fn spawn_waiter(&self, tx: mpsc::Sender<Msg>, d: PathBuf, g: u64, s: Arc<AtomicBool>, e: Arc<File>) {
         std::thread::spawn(move || {
             let mut b = [0u8; 8];
             // Blocks until a threshold is crossed, the cgroup is removed
@@ -289,13 +337,6 @@ impl Guard<'_> {
                 }
             }
         });
-        Ok(Watched {
-            limit,
-            generation: self.generation,
-            stop,
-            efd,
-            _usage: usage,
-        })
     }
 
     /// A threshold of `dir` was crossed (either way): look and act.
