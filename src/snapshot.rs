@@ -354,6 +354,26 @@ pub fn guard_episode(s: &Snapshot, file: &str, line: u64) -> Episode {
 /// Attach the snapshots of the episode's cgroups (the latest of each path)
 /// and diagnose again with them. True if any was attached.
 pub fn join(ep: &mut Episode, snaps: &[Snapshot]) -> bool {
+    join_where(ep, snaps, |_| true)
+}
+
+/// Like [`join`], but only snapshots taken no later than the episode: the
+/// cgroup as it was on the way to the OOM (recorded samples; one taken after
+/// a later OOM of the same cgroup says nothing about this one). Compared by
+/// uptime when both have one, else by UTC wall clock; unknown: not joined.
+pub fn join_before(ep: &mut Episode, snaps: &[Snapshot]) -> bool {
+    let (up, wall) = (ep.time.uptime_s, ep.time.wall.clone());
+    join_where(ep, snaps, |s| match (s.uptime_s, up) {
+        (Some(a), Some(b)) => a <= b,
+        _ => match (&s.time, &wall) {
+            // Both RFC 3339 UTC with microseconds: comparable as text.
+            (Some(a), Some(b)) if a.ends_with('Z') && b.ends_with('Z') && a.len() == b.len() => a <= b,
+            _ => false,
+        },
+    })
+}
+
+fn join_where(ep: &mut Episode, snaps: &[Snapshot], keep: impl Fn(&Snapshot) -> bool) -> bool {
     let paths: Vec<String> = ep
         .memcg
         .as_ref()
@@ -363,11 +383,14 @@ pub fn join(ep: &mut Episode, snaps: &[Snapshot]) -> bool {
         .collect();
     let mut joined = false;
     for p in &paths {
-        let latest = snaps.iter().filter(|s| same_cgroup(&s.path, p)).max_by(|a, b| {
-            a.time
-                .cmp(&b.time)
-                .then(a.uptime_s.partial_cmp(&b.uptime_s).unwrap_or(std::cmp::Ordering::Equal))
-        });
+        let latest = snaps
+            .iter()
+            .filter(|s| same_cgroup(&s.path, p) && keep(s))
+            .max_by(|a, b| {
+                a.time
+                    .cmp(&b.time)
+                    .then(a.uptime_s.partial_cmp(&b.uptime_s).unwrap_or(std::cmp::Ordering::Equal))
+            });
         if let Some(s) = latest {
             if !ep.snapshots.contains(s) {
                 ep.snapshots.push(s.clone());

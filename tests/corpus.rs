@@ -53,6 +53,17 @@ fn corpus_matches_goldens_and_facts() {
             out.stderr_str()
         );
         let got = out.stdout_str();
+        if log.extension().is_some_and(|x| x == "rec") {
+            // A recording: replay prints the same episodes as analyze.
+            let replayed = oomctl(&["replay", "--format", "jsonl", &log.display().to_string()]);
+            if replayed.stdout_str() != got {
+                failures.push(format!(
+                    "{}: replay differs from analyze\n{}",
+                    log.display(),
+                    diff(&got, &replayed.stdout_str())
+                ));
+            }
+        }
         let golden = with_suffix(log, ".expected.jsonl");
         if bless {
             std::fs::write(&golden, &got).expect("write golden");
@@ -171,6 +182,10 @@ fn check_facts(facts: &Value, episodes: &[Episode]) -> Vec<String> {
             if let Some(w) = f.get(key) {
                 check(key, w, &got["source"][key]);
             }
+        }
+        if let Some(w) = f.get("snapshot_times") {
+            let times: Vec<Value> = e.snapshots.iter().map(|s| Value::from(s.time.clone())).collect();
+            check("snapshots[].time", w, &Value::from(times));
         }
         if let Some(vs) = f.get("victims").and_then(Value::as_array) {
             if vs.len() != e.victims.len() {

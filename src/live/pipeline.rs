@@ -134,7 +134,7 @@ impl Enrich for Recorded {
             ep.diagnosis = Some(crate::diagnose::diagnose(ep));
         }
         if !self.samples.is_empty() {
-            snapshot::join(ep, &self.samples);
+            snapshot::join_before(ep, &self.samples);
         }
         Ok(())
     }
