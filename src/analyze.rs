@@ -173,6 +173,9 @@ impl Emitter<'_> {
                 scan::BLOCK
             );
         }
+        for w in &st.warnings {
+            let _ = writeln!(err, "oomctl: warning: {w}");
+        }
         if let Some(e) = &st.read_error {
             s.errors += 1;
             let msg = format!("{name}: read error, input ended early: {e}");
@@ -220,7 +223,13 @@ fn scan_input(
         }
     };
     let mut eps = Vec::new();
-    let (summary, _) = crate::live::pipeline::run_recording(&rec, Box::new(Collect(&mut eps)))?;
+    if rec.torn {
+        st.warnings.push(crate::live::watch::torn_message(name));
+    }
+    let (summary, lost) = crate::live::pipeline::run_recording(&rec, Box::new(Collect(&mut eps)))?;
+    if let Some(msg) = crate::live::watch::lost_message(lost) {
+        st.warnings.push(format!("{name}: {msg}"));
+    }
     st.lines = summary.lines;
     st.bytes = summary.bytes;
     st.malformed_total = summary.malformed_lines;

@@ -71,6 +71,8 @@ pub struct ScanStats {
     pub container: Option<Container>,
     /// A read error that ended the input early (what was read was used).
     pub read_error: Option<String>,
+    /// Other losses to report (a recording's torn tail or overruns).
+    pub warnings: Vec<String>,
 }
 
 struct Anchors {

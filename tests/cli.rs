@@ -230,3 +230,42 @@ fn report_events_and_otel_are_safe_for_terminals_and_parsers() {
     let ev = oomctl_stdin(&["analyze", "--format", "events"], tabs.as_bytes()).stdout_str();
     assert!(ev.lines().all(|l| l.split('\t').count() == 5), "{ev}");
 }
+
+/// A recording torn by a crash, or with records lost to overruns: analyze
+/// and replay both report what is there and say what was lost.
+#[test]
+fn torn_and_lossy_recordings_are_read_and_the_loss_reported() {
+    let dir = TempDir::new("torn");
+    let rec = std::fs::read_to_string("corpus/recordings/6.18-v1-multi.rec").unwrap();
+    // Cut inside the second report's task table, mid-line.
+    let cut = rec.rfind("[  20508]     0 205").expect("second task table") + 10;
+    let torn = write(&dir, "torn.rec", &rec.as_bytes()[..cut]);
+    // Records lost between the two reports.
+    let second = rec.find("{\"t\":\"record\",\"r\":\"4,36841,").expect("second report");
+    let lossy = format!("{}{{\"t\":\"lost\",\"n\":7}}\n{}", &rec[..second], &rec[second..]);
+    let lossy = write(&dir, "lossy.rec", lossy.as_bytes());
+    for cmd in ["analyze", "replay"] {
+        let out = oomctl(&[cmd, "--format", "jsonl", &torn]);
+        assert_eq!(out.code(), 0, "{cmd}: {}", out.stderr_str());
+        let eps = episodes(&out.stdout_str());
+        assert_eq!(eps.len(), 2, "{cmd}");
+        assert!(
+            eps[0].complete && !eps[1].complete,
+            "{cmd}: the cut report is incomplete"
+        );
+        assert!(
+            out.stderr_str().contains("last line was torn"),
+            "{cmd}: {}",
+            out.stderr_str()
+        );
+
+        let out = oomctl(&[cmd, "--format", "jsonl", &lossy]);
+        assert_eq!(episodes(&out.stdout_str()).len(), 2, "{cmd}");
+        assert!(
+            out.stderr_str()
+                .contains("7 kernel log records were lost to ring-buffer overruns"),
+            "{cmd}: {}",
+            out.stderr_str()
+        );
+    }
+}

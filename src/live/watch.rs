@@ -197,18 +197,27 @@ fn save_state(path: &Path, st: &State) -> io::Result<()> {
     std::fs::rename(tmp, path)
 }
 
-fn lost_warning(err: &mut dyn Write, (lost, unknown): (u64, u64)) {
-    if lost > 0 || unknown > 0 {
+fn lost_warning(err: &mut dyn Write, lost: (u64, u64)) {
+    if let Some(msg) = lost_message(lost) {
+        let _ = writeln!(err, "oomctl: warning: {msg}");
+    }
+}
+
+/// What a recording says was lost to ring-buffer overruns, if anything.
+pub fn lost_message((lost, unknown): (u64, u64)) -> Option<String> {
+    (lost > 0 || unknown > 0).then(|| {
         let more = if unknown > 0 {
             format!(" (and more in {unknown} overrun(s) before anything was read)")
         } else {
             String::new()
         };
-        let _ = writeln!(
-            err,
-            "oomctl: warning: {lost} kernel log records were lost to ring-buffer overruns{more}"
-        );
-    }
+        format!("{lost} kernel log records were lost to ring-buffer overruns{more}")
+    })
+}
+
+/// The warning for a recording whose last line was torn.
+pub fn torn_message(name: &str) -> String {
+    format!("{name}: the last line was torn (the recorder stopped mid-write); ignored")
 }
 
 /// Run `watch` (or `record`, with no format) until stopped.
@@ -423,11 +432,7 @@ pub fn replay(path: &Path, format: Format, out: Box<dyn Write + '_>, err: &mut d
     let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let rec = recording::read(io::BufReader::new(f), &path.display().to_string())?;
     if rec.torn {
-        let _ = writeln!(
-            err,
-            "oomctl: warning: {}: the last line was torn (the recorder stopped mid-write); ignored",
-            path.display()
-        );
+        let _ = writeln!(err, "oomctl: warning: {}", torn_message(&path.display().to_string()));
     }
     let (summary, lost) =
         super::pipeline::run_recording(&rec, output::sink(format, out)).map_err(|e| format!("output: {e}"))?;
