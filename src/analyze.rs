@@ -2,10 +2,11 @@
 //! and hand episodes to the output sink in input order.
 //!
 //! Inputs are scanned in parallel with rayon when there are several and
-//! `jobs > 1`; each input's episodes are then emitted in input order through
-//! the same de-duplication and sink as the serial path, so `-j1` and `-jN`
-//! print the same bytes. With one input (or `-j1`) episodes stream straight
-//! to the sink as they are found.
+//! `jobs > 1`; each input's episodes stream, in input order, through the
+//! same de-duplication and sink as the serial path, so `-j1` and `-jN`
+//! print the same bytes, and memory stays bounded either way (see
+//! `run_parallel`). With one input (or `-j1`) episodes go straight to the
+//! sink as they are found.
 
 use crate::guard::GuardPolicy;
 use crate::input::{self, Input};
@@ -14,7 +15,6 @@ use crate::model::{Episode, Killer};
 use crate::output::{self, Format, Summary, SweepFormat};
 use crate::scan::{self, ScanOptions, ScanStats};
 use crate::snapshot::{self, Snapshot};
-use rayon::prelude::*;
 use std::collections::HashSet;
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
@@ -125,10 +125,56 @@ fn identity(ep: &Episode) -> Option<String> {
     Some(format!("{:?}|{:?}|{:?}@{u}", t.comm, t.pid, ep.host))
 }
 
+/// How many report identities de-duplication remembers. Second captures
+/// sit close together in real inputs; past this many episodes the oldest
+/// are forgotten (and a warning says so), so memory stays bounded (about
+/// 14 MiB at most) however many episodes an input holds.
+const SEEN_MAX: usize = 1 << 19;
+
+/// The identities of the reports emitted so far, as 64-bit fingerprints
+/// (SipHash with fixed keys: the same in every run), the oldest forgotten
+/// first beyond `SEEN_MAX`.
+struct Seen {
+    set: HashSet<u64>,
+    order: std::collections::VecDeque<u64>,
+    max: usize,
+    forgotten: u64,
+}
+
+impl Seen {
+    fn new(max: usize) -> Seen {
+        Seen {
+            set: HashSet::new(),
+            order: std::collections::VecDeque::new(),
+            max,
+            forgotten: 0,
+        }
+    }
+
+    /// False if `id` was seen already.
+    fn insert(&mut self, id: &str) -> bool {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        id.hash(&mut h);
+        let fp = h.finish();
+        if !self.set.insert(fp) {
+            return false;
+        }
+        self.order.push_back(fp);
+        if self.order.len() > self.max {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+                self.forgotten += 1;
+            }
+        }
+        true
+    }
+}
+
 /// Emits episodes once each, counting them.
 struct Emitter<'s> {
     sink: Box<dyn output::Sink + 's>,
-    seen: HashSet<String>,
+    seen: Seen,
     summary: Summary,
     ctx: &'s Context,
     /// Which `--cgroup` snapshots joined an episode.
@@ -139,7 +185,7 @@ impl Emitter<'_> {
     fn episode(&mut self, mut ep: Episode) -> io::Result<()> {
         self.ctx.enrich(&mut ep, &mut self.used);
         if let Some(id) = identity(&ep) {
-            if !self.seen.insert(id) {
+            if !self.seen.insert(&id) {
                 self.summary.duplicates += 1;
                 return Ok(());
             }
@@ -252,17 +298,106 @@ impl output::Sink for Collect<'_> {
     }
 }
 
-/// Scan one input completely into memory (parallel path).
-fn scan_collect(inp: &Input, opts: &ScanOptions) -> Result<(Vec<Episode>, ScanStats), String> {
-    let name = inp.name();
-    let reader = inp.open().map_err(|e| format!("{name}: {e}"))?;
-    let mut eps = Vec::new();
-    let stats = scan_input(reader, &name, opts, |ep| {
-        eps.push(ep);
-        Ok(())
+/// What a parallel worker sends about one input, in order.
+enum Found {
+    Episodes(Vec<Episode>),
+    /// The end of the input: its statistics, or why it could not be read.
+    Done(Result<ScanStats, String>),
+}
+
+/// Episodes per message and messages in flight per input in the parallel
+/// path: what bounds its memory (at most `jobs` inputs are open at once).
+const BATCH: usize = 64;
+const IN_FLIGHT: usize = 4;
+
+/// Scan `inputs` on `jobs` threads and emit in input order, as the serial
+/// path does. Workers take inputs in order and stream each input's
+/// episodes through a bounded channel; the emitter drains the lowest input,
+/// which always has a worker of its own, so nothing deadlocks and memory
+/// stays at `jobs` × (`IN_FLIGHT` + 1) × `BATCH` episodes whatever the
+/// inputs hold. (Where
+/// inputs are dense with episodes a worker ahead waits for the emitter;
+/// where they are sparse, as real logs are, all workers scan at once.)
+fn run_parallel(
+    inputs: &[Input],
+    cfg: &AnalyzeConfig,
+    em: &mut Emitter<'_>,
+    errors: &mut Vec<String>,
+    err: &mut dyn Write,
+) -> io::Result<()> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::mpsc;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.jobs)
+        .build()
+        .map_err(io::Error::other)?;
+    let next = AtomicUsize::new(0);
+    let cancelled = AtomicBool::new(false);
+    let (reg_tx, reg_rx) = mpsc::channel::<(usize, mpsc::Receiver<Found>)>();
+    pool.in_place_scope(|scope| {
+        for _ in 0..cfg.jobs.min(inputs.len()) {
+            let (reg_tx, next, cancelled) = (reg_tx.clone(), &next, &cancelled);
+            scope.spawn(move |_| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= inputs.len() || cancelled.load(Ordering::Relaxed) {
+                    return;
+                }
+                let (tx, rx) = mpsc::sync_channel(IN_FLIGHT);
+                if reg_tx.send((i, rx)).is_err() {
+                    return;
+                }
+                let inp = &inputs[i];
+                let name = inp.name();
+                let done = inp.open().map_err(|e| format!("{name}: {e}")).and_then(|reader| {
+                    let mut batch = Vec::with_capacity(BATCH);
+                    let st = scan_input(reader, &name, &cfg.scan, |ep| {
+                        batch.push(ep);
+                        if batch.len() < BATCH {
+                            return Ok(());
+                        }
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                        tx.send(Found::Episodes(full))
+                            .map_err(|_| io::Error::other("output closed"))
+                    })
+                    .map_err(|e| format!("{name}: {e}"))?;
+                    let _ = tx.send(Found::Episodes(batch));
+                    Ok(st)
+                });
+                let _ = tx.send(Found::Done(done));
+            });
+        }
+        drop(reg_tx);
+        let result = (|| {
+            let mut waiting = std::collections::HashMap::new();
+            for (i, inp) in inputs.iter().enumerate() {
+                let rx = loop {
+                    if let Some(rx) = waiting.remove(&i) {
+                        break rx;
+                    }
+                    let (j, rx) = reg_rx.recv().map_err(|_| io::Error::other("a worker stopped"))?;
+                    waiting.insert(j, rx);
+                };
+                for found in rx {
+                    match found {
+                        Found::Episodes(eps) => {
+                            for ep in eps {
+                                em.episode(ep)?;
+                            }
+                        }
+                        Found::Done(Ok(st)) => em.stats(&inp.name(), &st, errors, err),
+                        Found::Done(Err(msg)) => open_error(em, errors, err, msg),
+                    }
+                }
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            // Output failed: stop the workers (their sends now fail).
+            cancelled.store(true, Ordering::Relaxed);
+        }
+        drop(reg_rx);
+        result
     })
-    .map_err(|e| format!("{name}: {e}"))?;
-    Ok((eps, stats))
 }
 
 /// Run analyze, writing the format to `out` and diagnostics to `err`.
@@ -298,29 +433,14 @@ pub fn run(cfg: &AnalyzeConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -
     };
     let mut em = Emitter {
         sink,
-        seen: HashSet::new(),
+        seen: Seen::new(SEEN_MAX),
         summary: Summary::default(),
         ctx: &ctx,
         used: vec![false; ctx.snapshots.len()],
     };
     em.summary.errors = input_errors.len() as u64;
     if cfg.jobs > 1 && inputs.len() > 1 {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(cfg.jobs)
-            .build()
-            .map_err(io::Error::other)?;
-        let results: Vec<_> = pool.install(|| inputs.par_iter().map(|i| scan_collect(i, &cfg.scan)).collect());
-        for (inp, res) in inputs.iter().zip(results) {
-            match res {
-                Ok((eps, st)) => {
-                    for ep in eps {
-                        em.episode(ep)?;
-                    }
-                    em.stats(&inp.name(), &st, &mut errors, err);
-                }
-                Err(msg) => open_error(&mut em, &mut errors, err, msg),
-            }
-        }
+        run_parallel(&inputs, cfg, &mut em, &mut errors, err)?;
     } else {
         for inp in &inputs {
             let name = inp.name();
@@ -343,6 +463,12 @@ pub fn run(cfg: &AnalyzeConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -
             em.episode(snapshot::guard_episode(s, file, *n))?;
         }
     }
+    if em.seen.forgotten > 0 {
+        let _ = writeln!(
+            err,
+            "oomctl: warning: more than {SEEN_MAX} episodes: second captures of a report were only detected within {SEEN_MAX} episodes of each other"
+        );
+    }
     em.sink.finish(&em.summary)?;
     Ok(Outcome {
         summary: em.summary,
@@ -354,4 +480,22 @@ fn open_error(em: &mut Emitter<'_>, errors: &mut Vec<String>, err: &mut dyn Writ
     em.summary.errors += 1;
     let _ = writeln!(err, "oomctl: error: {msg}");
     errors.push(msg);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Seen;
+
+    #[test]
+    fn seen_remembers_up_to_its_bound_then_forgets_the_oldest() {
+        let mut s = Seen::new(3);
+        assert!(s.insert("a") && s.insert("b") && s.insert("c"));
+        assert!(!s.insert("a"), "a second capture");
+        assert!(s.insert("d"), "a fourth identity");
+        assert_eq!(s.forgotten, 1);
+        assert!(s.insert("a"), "the oldest was forgotten");
+        assert!(!s.insert("d") && !s.insert("c"));
+        assert_eq!(s.set.len(), 3);
+        assert_eq!(s.order.len(), 3);
+    }
 }
