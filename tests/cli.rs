@@ -269,3 +269,24 @@ fn torn_and_lossy_recordings_are_read_and_the_loss_reported() {
         );
     }
 }
+
+/// The table is written a page of 1,000 rows at a time (each page with its
+/// header), so a huge input does not hold every row in memory; the summary
+/// comes once, at the end.
+#[test]
+fn table_pages_of_a_thousand_rows() {
+    let mut log = String::new();
+    for i in 0..2500u32 {
+        log.push_str(&format!(
+            "[{}.000000] p{i} invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n",
+            100 + i * 20
+        ));
+    }
+    let out = oomctl_stdin(&["analyze", "--format", "table"], log.as_bytes()).stdout_str();
+    assert_eq!(out.matches("│ time").count(), 3, "three pages");
+    for i in [0u32, 999, 1000, 2499] {
+        assert!(out.contains(&format!(" p{i} order=0 ")), "row of p{i}");
+    }
+    assert_eq!(out.matches(" episodes ").count(), 1);
+    assert!(out.trim_end().ends_with("0 malformed lines"), "summary last");
+}

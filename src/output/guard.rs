@@ -58,84 +58,109 @@ fn row(ep: &Episode, g: &GuardOutcome) -> [String; 17] {
     ]
 }
 
-/// Per-episode simulation as a table (`csv: false`) or CSV.
+/// Per-episode simulation as a table (`csv: false`) or CSV. CSV rows
+/// stream; table rows are kept for one page (`table::PAGE`) at a time.
 pub struct GuardSink<'w> {
     out: Box<dyn Write + 'w>,
-    csv: bool,
-    rows: Vec<[String; 17]>,
+    csv: Option<csv::Writer<Vec<u8>>>,
+    rows: Vec<[String; 6]>,
+    /// Episodes with a memcg limit, and those where the guard acted.
+    limited: u64,
+    acted: u64,
 }
 
 impl<'w> GuardSink<'w> {
     pub fn new(out: Box<dyn Write + 'w>, csv: bool) -> Self {
+        let csv = csv.then(|| {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            // Into memory: cannot fail. Written out with the first rows.
+            let _ = w.write_record(GUARD_HEADER);
+            w
+        });
         GuardSink {
             out,
             csv,
             rows: Vec::new(),
+            limited: 0,
+            acted: 0,
         }
     }
+
+    /// Move what the CSV writer holds to the output.
+    fn drain_csv(&mut self) -> io::Result<()> {
+        if let Some(w) = self.csv.take() {
+            let buf = w.into_inner().map_err(|e| io::Error::other(e.to_string()))?;
+            self.out.write_all(&buf)?;
+            self.csv = Some(csv::Writer::from_writer(Vec::new()));
+        }
+        Ok(())
+    }
+}
+
+const TABLE_HEADER: [&str; 6] = [
+    "source",
+    "usage / limit",
+    "threshold",
+    "guard",
+    "guard's victim",
+    "kernel's victim",
+];
+
+/// The table row of a CSV row.
+fn table_row(r: &[String; 17]) -> [String; 6] {
+    let size = |v: &str| v.parse().map_or("?".to_owned(), human_bytes);
+    let guard = match (r[8].as_str(), r[9].as_str(), r[10].as_str()) {
+        ("false", _, _) => "not fired".to_owned(),
+        (_, "true", _) => "held back (cache)".to_owned(),
+        (_, _, a) => a.to_owned(),
+    };
+    let victim = |pid: &str, comm: &str| {
+        if pid.is_empty() {
+            "-".to_owned()
+        } else {
+            format!("{pid} {comm}")
+        }
+    };
+    [
+        format!("{}:{}", r[0], r[1]),
+        format!("{} / {}", size(&r[3]), size(&r[4])),
+        size(&r[7]),
+        guard,
+        victim(&r[11], &r[12]),
+        victim(&r[14], &r[15]),
+    ]
 }
 
 impl Sink for GuardSink<'_> {
     fn episode(&mut self, ep: &Episode) -> io::Result<()> {
-        if let Some(g) = &ep.guard {
-            self.rows.push(row(ep, g));
+        let Some(g) = &ep.guard else { return Ok(()) };
+        let r = row(ep, g);
+        self.limited += u64::from(!r[7].is_empty());
+        self.acted += u64::from(r[10] != "none");
+        if let Some(w) = &mut self.csv {
+            w.write_record(&r)?;
+            if w.get_ref().len() < 1 << 16 {
+                return Ok(());
+            }
+            return self.drain_csv();
+        }
+        self.rows.push(table_row(&r));
+        if self.rows.len() >= super::table::PAGE {
+            super::table::write_page(&mut self.out, TABLE_HEADER, &mut self.rows)?;
         }
         Ok(())
     }
 
     fn finish(&mut self, s: &Summary) -> io::Result<()> {
-        if self.csv {
-            let mut w = csv::Writer::from_writer(&mut self.out);
-            w.write_record(GUARD_HEADER)?;
-            for r in &self.rows {
-                w.write_record(r)?;
-            }
-            w.flush()?;
-            return Ok(());
+        if self.csv.is_some() {
+            self.drain_csv()?;
+            return self.out.flush();
         }
-        if !self.rows.is_empty() {
-            let mut t = Table::new();
-            t.load_preset(UTF8_FULL_CONDENSED)
-                .set_content_arrangement(ContentArrangement::Dynamic);
-            t.set_header([
-                "source",
-                "usage / limit",
-                "threshold",
-                "guard",
-                "guard's victim",
-                "kernel's victim",
-            ]);
-            for r in &self.rows {
-                let size = |v: &str| v.parse().map_or("?".to_owned(), human_bytes);
-                let guard = match (r[8].as_str(), r[9].as_str(), r[10].as_str()) {
-                    ("false", _, _) => "not fired".to_owned(),
-                    (_, "true", _) => "held back (cache)".to_owned(),
-                    (_, _, a) => a.to_owned(),
-                };
-                let victim = |pid: &str, comm: &str| {
-                    if pid.is_empty() {
-                        "-".to_owned()
-                    } else {
-                        format!("{pid} {comm}")
-                    }
-                };
-                t.add_row([
-                    format!("{}:{}", r[0], r[1]),
-                    format!("{} / {}", size(&r[3]), size(&r[4])),
-                    size(&r[7]),
-                    guard,
-                    victim(&r[11], &r[12]),
-                    victim(&r[14], &r[15]),
-                ]);
-            }
-            writeln!(self.out, "{t}")?;
-        }
-        let acted = self.rows.iter().filter(|r| r[10] != "none").count();
+        super::table::write_page(&mut self.out, TABLE_HEADER, &mut self.rows)?;
         writeln!(
             self.out,
-            "{} episode(s), {} with a memcg limit; the guard would have acted first in {acted}",
-            s.episodes,
-            self.rows.iter().filter(|r| !r[7].is_empty()).count()
+            "{} episode(s), {} with a memcg limit; the guard would have acted first in {}",
+            s.episodes, self.limited, self.acted
         )?;
         self.out.flush()
     }

@@ -1,7 +1,8 @@
 //! `table` sink: one row per episode for a person at a terminal, and a
-//! summary line. Rows are kept (a few short strings each) until the end so
-//! column widths fit; every cell comes from cleaned episode text, so no log
-//! byte reaches the terminal raw.
+//! summary line. Rows are kept (a few short strings each) so column widths
+//! fit, up to `PAGE` of them: past that a new table with its own header
+//! starts, so memory stays bounded. Every cell comes from cleaned episode
+//! text, so no log byte reaches the terminal raw.
 
 use super::{human_bytes, is_unlimited, Sink, Summary};
 use crate::model::{Episode, Killer};
@@ -123,32 +124,51 @@ fn row(ep: &Episode) -> [String; 8] {
     ]
 }
 
+/// Rows per table: past this many a new table (with its header) starts.
+/// comfy-table needs all rows of a table at once, ~3 KiB each.
+pub(crate) const PAGE: usize = 1000;
+
+/// Write `rows` (emptying it) as one table under `header`; nothing if empty.
+pub(crate) fn write_page<const N: usize>(
+    out: &mut dyn Write,
+    header: [&str; N],
+    rows: &mut Vec<[String; N]>,
+) -> io::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_header(header);
+    for r in rows.drain(..) {
+        t.add_row(r);
+    }
+    writeln!(out, "{t}")
+}
+
+const HEADER: [&str; 8] = [
+    "time",
+    "scope",
+    "cgroup",
+    "usage / limit",
+    "victim (RSS)",
+    "cause",
+    "trigger",
+    "source",
+];
+
 impl Sink for TableSink<'_> {
     fn episode(&mut self, ep: &Episode) -> io::Result<()> {
         self.rows.push(row(ep));
+        if self.rows.len() >= PAGE {
+            write_page(&mut self.out, HEADER, &mut self.rows)?;
+        }
         Ok(())
     }
 
     fn finish(&mut self, s: &Summary) -> io::Result<()> {
-        if !self.rows.is_empty() {
-            let mut t = Table::new();
-            t.load_preset(UTF8_FULL_CONDENSED)
-                .set_content_arrangement(ContentArrangement::Dynamic);
-            t.set_header([
-                "time",
-                "scope",
-                "cgroup",
-                "usage / limit",
-                "victim (RSS)",
-                "cause",
-                "trigger",
-                "source",
-            ]);
-            for r in self.rows.drain(..) {
-                t.add_row(r);
-            }
-            writeln!(self.out, "{t}")?;
-        }
+        write_page(&mut self.out, HEADER, &mut self.rows)?;
         let scopes: Vec<String> = s.by_scope.iter().map(|(k, v)| format!("{v} {k}")).collect();
         let scopes = if scopes.is_empty() {
             String::new()
