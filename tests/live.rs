@@ -525,11 +525,27 @@ fn kmsg_overrun_is_counted_and_survived() {
     let d = TempDir::new("overrun");
     let rec = d.path("rec.jsonl").display().to_string();
     let (watch, lines, mut err) = start_watch(&["-f", "jsonl", "--record", &rec]);
+    // A reader of our own, positioned after the watcher: once it is
+    // overrun (EPIPE), so is the stopped watcher.
+    let mut probe = {
+        use std::io::{Seek, SeekFrom};
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(0o4000) // O_NONBLOCK
+            .open("/dev/kmsg")
+            .unwrap();
+        f.seek(SeekFrom::End(0)).unwrap();
+        f
+    };
     let pid = watch.id().to_string();
     Command::new("kill").args(["-STOP", &pid]).status().unwrap();
     let cg = Memcg::create(&parent, &parent_path, &format!("oomctl-overrun-{}", std::process::id()));
     std::fs::write(cg.dir.join("memory.limit_in_bytes"), (8u64 << 20).to_string()).unwrap();
-    for batch in 0..3 {
+    // How many reports fill the buffer depends on its size and on what the
+    // ratelimit lets through: go on until the probe sees the overrun.
+    let mut overrun = false;
+    for batch in 0..10 {
         if batch > 0 {
             // oom_kill.c's dump_header ratelimit: 10 reports per 5 s.
             std::thread::sleep(Duration::from_millis(5200));
@@ -537,7 +553,13 @@ fn kmsg_overrun_is_counted_and_survived() {
         for _ in 0..10 {
             oom_in(&cg);
         }
+        let mut b = [0u8; 8192];
+        if batch >= 2 && probe.read(&mut b).is_err_and(|e| e.raw_os_error() == Some(32)) {
+            overrun = true;
+            break;
+        }
     }
+    assert!(overrun, "100 OOM reports did not overrun the kernel's log buffer");
     Command::new("kill").args(["-CONT", &pid]).status().unwrap();
     // It catches up with what is left and reports the newest OOMs.
     lines
