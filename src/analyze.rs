@@ -315,9 +315,9 @@ const IN_FLIGHT: usize = 4;
 /// episodes through a bounded channel; the emitter drains the lowest input,
 /// which always has a worker of its own, so nothing deadlocks and memory
 /// stays at `jobs` × (`IN_FLIGHT` + 1) × `BATCH` episodes whatever the
-/// inputs hold. (Where
-/// inputs are dense with episodes a worker ahead waits for the emitter;
-/// where they are sparse, as real logs are, all workers scan at once.)
+/// inputs hold. (Where inputs are dense with episodes a worker ahead waits
+/// for the emitter; where they are sparse, as real logs are, all workers
+/// scan at once.)
 fn run_parallel(
     inputs: &[Input],
     cfg: &AnalyzeConfig,
