@@ -256,12 +256,14 @@ fn scan_input(
         }
     }
     let is_recording = head == RECORDING_MAGIC;
-    let r = io::BufReader::with_capacity(scan::BLOCK, io::Cursor::new(head).chain(reader));
+    // The scanner reads into its own block: no buffering in between (an
+    // extra copy of every byte).
+    let r = io::Cursor::new(head).chain(reader);
     if !is_recording {
         return scan::scan(r, name, opts, emit);
     }
     let mut st = ScanStats::default();
-    let rec = match crate::live::recording::read(r, name) {
+    let rec = match crate::live::recording::read(io::BufReader::new(r), name) {
         Ok(rec) => rec,
         Err(msg) => {
             st.read_error = Some(msg);

@@ -479,6 +479,15 @@ fn strip_facility_level(s: &str) -> (bool, &str) {
 }
 
 /// `[  123.456789]`: microseconds since boot and the rest after `]`.
+/// True if `raw` starts with a dmesg uptime stamp (`[  123.456789]`).
+pub fn starts_with_uptime(raw: &[u8]) -> bool {
+    let head = &raw[..raw.len().min(40)];
+    let Some(end) = memchr::memchr(b']', head) else {
+        return false;
+    };
+    std::str::from_utf8(&head[..=end]).is_ok_and(|h| bracket_uptime(h).is_some())
+}
+
 fn bracket_uptime(s: &str) -> Option<(u64, &str)> {
     let r = s.strip_prefix('[')?;
     let end = r.find(']')?;

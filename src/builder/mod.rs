@@ -149,8 +149,11 @@ impl Builder {
             None if stamp.caller.is_some() && matches!(kline::classify(text), KLine::Unrelated) => return,
             None => self.new_stream(stamp),
         };
-        let key = line_key(stamp, text);
+        // Hashed only where a report is open or the line is consumed: most
+        // lines that get here are unrelated ones outside any report.
+        let mut key = None;
         if let Some(open) = self.streams[idx].open.as_mut() {
+            key = line_key(stamp, text);
             if key.is_some_and(|k| open.seen.contains(&k)) {
                 return;
             }
@@ -166,7 +169,7 @@ impl Builder {
         self.dispatch(idx, line_no, stamp, kl);
         if consumed {
             if let Some(open) = self.streams[idx].open.as_mut() {
-                open.seen.extend(key);
+                open.seen.extend(key.or_else(|| line_key(stamp, text)));
             }
         }
     }
