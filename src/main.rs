@@ -174,7 +174,14 @@ fn live(
     };
     // Line-buffered stdout: every episode line goes out as it is written.
     let out: Box<dyn Write> = Box::new(io::stdout());
-    match oomctl::live::watch::run(&cfg, out, &mut io::stderr()) {
+    live_exit(oomctl::live::watch::run(&cfg, out, &mut io::stderr()))
+}
+
+/// The exit code of watch, record and replay: a closed stdout (a pager or
+/// `head` gone) is a normal end.
+#[cfg(target_os = "linux")]
+fn live_exit<T>(r: Result<T, String>) -> ExitCode {
+    match r {
         Ok(_) => ExitCode::SUCCESS,
         Err(msg) if msg.contains("Broken pipe") => ExitCode::SUCCESS,
         Err(msg) => {
@@ -201,14 +208,12 @@ fn live(
 fn replay(a: cli::ReplayArgs) -> ExitCode {
     let format = cli::live_format(a.format, io::stdout().is_terminal());
     let out: Box<dyn Write> = Box::new(io::BufWriter::new(io::stdout().lock()));
-    match oomctl::live::watch::replay(&a.recording, format, out, &mut io::stderr()) {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(msg) if msg.contains("Broken pipe") => ExitCode::SUCCESS,
-        Err(msg) => {
-            eprintln!("oomctl: error: {msg}");
-            ExitCode::from(2)
-        }
-    }
+    live_exit(oomctl::live::watch::replay(
+        &a.recording,
+        format,
+        out,
+        &mut io::stderr(),
+    ))
 }
 
 #[cfg(not(target_os = "linux"))]

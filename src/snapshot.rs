@@ -404,6 +404,18 @@ fn join_where(ep: &mut Episode, snaps: &[Snapshot], keep: impl Fn(&Snapshot) -> 
     joined
 }
 
+/// The subdirectories of `d`, sorted: walks of cgroup trees go in path
+/// order, so their output is the same on every run.
+pub fn subdirs(d: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut subs: Vec<PathBuf> = fs::read_dir(d)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    subs.sort();
+    Ok(subs)
+}
+
 /// Read `--cgroup` inputs: snapshot JSON lines (from `oomctl snapshot`),
 /// oom-guard events (JSON or a line ending in one), or a directory copied
 /// from cgroupfs (read recursively: every memory cgroup below it).
@@ -415,13 +427,7 @@ pub fn load(path: &Path) -> io::Result<Vec<Snapshot>> {
             if let Ok(s) = read_dir(&d, false) {
                 out.push(s);
             }
-            let mut subs: Vec<PathBuf> = fs::read_dir(&d)?
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.is_dir())
-                .collect();
-            subs.sort();
-            stack.extend(subs.into_iter().rev());
+            stack.extend(subdirs(&d)?.into_iter().rev());
         }
         if out.is_empty() {
             return Err(io::Error::new(

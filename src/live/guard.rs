@@ -90,13 +90,7 @@ fn walk(root: &Path) -> Vec<PathBuf> {
         if d.join("memory.usage_in_bytes").exists() {
             out.push(d.clone());
         }
-        if let Ok(rd) = fs::read_dir(&d) {
-            let mut subs: Vec<PathBuf> = rd
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.is_dir())
-                .collect();
-            subs.sort();
+        if let Ok(subs) = snapshot::subdirs(&d) {
             stack.extend(subs.into_iter().rev());
         }
     }
@@ -531,24 +525,7 @@ pub fn run(cfg: &GuardConfig, out: &mut dyn Write, err: &mut dyn Write) -> Resul
         reports: 0,
         metrics: cfg.metrics.as_ref().map(|_| crate::metrics::Metrics::new(false)),
         webhook: cfg.webhook.clone().map(super::webhook::Webhook::start),
-        events: cfg.k8s_events.clone().map(|k| {
-            let (tx, rx) = mpsc::sync_channel::<crate::model::Episode>(256);
-            std::thread::spawn(move || {
-                let mut poster = match super::k8s_events::EventPoster::new(k) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        eprintln!("oomctl: warning: Kubernetes events disabled: {e}");
-                        return;
-                    }
-                };
-                for ep in rx {
-                    if let Err(e) = poster.post(&ep) {
-                        eprintln!("oomctl: warning: Kubernetes event: {e}");
-                    }
-                }
-            });
-            tx
-        }),
+        events: cfg.k8s_events.clone().map(super::k8s_events::spawn_poster),
     };
     if let (Some(addr), Some(m)) = (&cfg.metrics, &g.metrics) {
         let bound = crate::metrics::serve(addr, m.clone()).map_err(|e| format!("--metrics {addr}: {e}"))?;

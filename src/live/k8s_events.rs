@@ -210,6 +210,28 @@ pub fn event_for(ep: &Episode, node: &str, now: &str) -> (String, String, Value)
 }
 
 /// Posts events, counting repeats.
+/// Post every episode sent to the returned queue from a thread of its own,
+/// so a slow API server never holds up the watcher or the guard. Problems
+/// are reported on stderr; a full queue is the sender's to report.
+pub fn spawn_poster(cfg: KubeConfig) -> std::sync::mpsc::SyncSender<Episode> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Episode>(256);
+    std::thread::spawn(move || {
+        let mut poster = match EventPoster::new(cfg) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("oomctl: warning: Kubernetes events disabled: {e}");
+                return;
+            }
+        };
+        for ep in rx {
+            if let Err(e) = poster.post(&ep) {
+                eprintln!("oomctl: warning: Kubernetes event: {e}");
+            }
+        }
+    });
+    tx
+}
+
 pub struct EventPoster {
     cfg: KubeConfig,
     agent: ureq::Agent,

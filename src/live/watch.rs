@@ -247,25 +247,8 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
     };
     let metrics = cfg.metrics.as_ref().map(|_| Metrics::new(true));
     let webhook = cfg.webhook.as_ref().map(|u| super::webhook::Webhook::start(u.clone()));
-    let events = cfg.k8s_events.clone().map(|k| {
-        // A slow API server must not hold up the watcher: post from a thread.
-        let (tx, rx) = mpsc::sync_channel::<Episode>(256);
-        std::thread::spawn(move || {
-            let mut poster = match super::k8s_events::EventPoster::new(k) {
-                Ok(p) => p,
-                Err(e) => {
-                    eprintln!("oomctl: warning: Kubernetes events disabled: {e}");
-                    return;
-                }
-            };
-            for ep in rx {
-                if let Err(e) = poster.post(&ep) {
-                    eprintln!("oomctl: warning: Kubernetes event: {e}");
-                }
-            }
-        });
-        tx
-    });
+    // A slow API server must not hold up the watcher: post from a thread.
+    let events = cfg.k8s_events.clone().map(super::k8s_events::spawn_poster);
     let mut live = Live {
         recorder,
         record_failed: 0,
