@@ -53,6 +53,23 @@ fn own_memcg() -> Result<(PathBuf, String), String> {
     Ok((dir, path))
 }
 
+/// This process's memory cgroup, and with `python` whether python3 (the
+/// ~100 MB/s allocator) runs; None, printing why the test skips, if not.
+fn lab(python: bool) -> Option<(PathBuf, String)> {
+    let lab = own_memcg().map_err(|why| eprintln!("skip: {why}")).ok()?;
+    if python
+        && Command::new("python3")
+            .arg("-c")
+            .arg("pass")
+            .status()
+            .map_or(true, |s| !s.success())
+    {
+        eprintln!("skip: python3 (the ~100 MB/s allocator) is not installed");
+        return None;
+    }
+    Some(lab)
+}
+
 /// A child cgroup that removes itself (after killing what is left in it,
 /// which can only be the process this test put there).
 struct Memcg {
@@ -162,12 +179,8 @@ fn stop(mut watch: Child) {
 #[test]
 fn restart_with_state_neither_repeats_nor_skips() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (parent, parent_path) = match own_memcg() {
-        Ok(x) => x,
-        Err(why) => {
-            eprintln!("skip: {why}");
-            return;
-        }
+    let Some((parent, parent_path)) = lab(false) else {
+        return;
     };
     let d = TempDir::new("state");
     let state = d.path("state.json").display().to_string();
@@ -192,12 +205,8 @@ fn restart_with_state_neither_repeats_nor_skips() {
 #[test]
 fn watch_sees_a_real_oom_and_replay_repeats_it() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (parent, parent_path) = match own_memcg() {
-        Ok(x) => x,
-        Err(why) => {
-            eprintln!("skip: {why}");
-            return;
-        }
+    let Some((parent, parent_path)) = lab(false) else {
+        return;
     };
     let d = TempDir::new("live");
     let rec = d.path("rec.jsonl");
@@ -321,22 +330,9 @@ fn spawn_guard(mut cmd: Command) -> (Child, mpsc::Receiver<(Instant, String)>) {
 #[test]
 fn guard_kills_before_the_kernel_and_only_inside_its_root() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (parent, parent_path) = match own_memcg() {
-        Ok(x) => x,
-        Err(why) => {
-            eprintln!("skip: {why}");
-            return;
-        }
-    };
-    if Command::new("python3")
-        .arg("-c")
-        .arg("pass")
-        .status()
-        .map_or(true, |s| !s.success())
-    {
-        eprintln!("skip: python3 (the ~100 MB/s allocator) is not installed");
+    let Some((parent, parent_path)) = lab(true) else {
         return;
-    }
+    };
     let root = Memcg::create(&parent, &parent_path, &format!("oomctl-guard-{}", std::process::id()));
     std::fs::write(root.dir.join("memory.limit_in_bytes"), (1u64 << 40).to_string()).unwrap();
     let app = root.dir.join("app");
@@ -432,12 +428,8 @@ fn http_get(addr: &str, path: &str) -> Option<String> {
 #[test]
 fn prometheus_scrapes_a_live_watcher() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (parent, parent_path) = match own_memcg() {
-        Ok(x) => x,
-        Err(why) => {
-            eprintln!("skip: {why}");
-            return;
-        }
+    let Some((parent, parent_path)) = lab(false) else {
+        return;
     };
     if Command::new("prometheus").arg("--version").output().is_err() {
         eprintln!("skip: prometheus is not installed (apt-get install prometheus)");
@@ -515,12 +507,8 @@ fn prometheus_scrapes_a_live_watcher() {
 #[test]
 fn kmsg_overrun_is_counted_and_survived() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (parent, parent_path) = match own_memcg() {
-        Ok(x) => x,
-        Err(why) => {
-            eprintln!("skip: {why}");
-            return;
-        }
+    let Some((parent, parent_path)) = lab(false) else {
+        return;
     };
     let d = TempDir::new("overrun");
     let rec = d.path("rec.jsonl").display().to_string();
@@ -586,12 +574,8 @@ fn kmsg_overrun_is_counted_and_survived() {
 #[test]
 fn recording_to_a_full_disk_keeps_watching() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (parent, parent_path) = match own_memcg() {
-        Ok(x) => x,
-        Err(why) => {
-            eprintln!("skip: {why}");
-            return;
-        }
+    let Some((parent, parent_path)) = lab(false) else {
+        return;
     };
     let d = TempDir::new("full");
     let rec = d.path("rec.jsonl");
@@ -652,22 +636,9 @@ fn guard_never_kills_a_reused_pid() {
 #[test]
 fn guard_spares_protected_processes() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (parent, parent_path) = match own_memcg() {
-        Ok(x) => x,
-        Err(why) => {
-            eprintln!("skip: {why}");
-            return;
-        }
-    };
-    if Command::new("python3")
-        .arg("-c")
-        .arg("pass")
-        .status()
-        .map_or(true, |s| !s.success())
-    {
-        eprintln!("skip: python3 is not installed");
+    let Some((parent, parent_path)) = lab(true) else {
         return;
-    }
+    };
     let root = Memcg::create(&parent, &parent_path, &format!("oomctl-protect-{}", std::process::id()));
     std::fs::write(root.dir.join("memory.limit_in_bytes"), (128u64 << 20).to_string()).unwrap();
     // A big protected process (64 MiB, adj -1000) and a growing one.
@@ -704,12 +675,8 @@ fn guard_spares_protected_processes() {
 #[test]
 fn guard_survives_cgroups_coming_and_going() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (parent, parent_path) = match own_memcg() {
-        Ok(x) => x,
-        Err(why) => {
-            eprintln!("skip: {why}");
-            return;
-        }
+    let Some((parent, parent_path)) = lab(false) else {
+        return;
     };
     let root = Memcg::create(&parent, &parent_path, &format!("oomctl-churn-{}", std::process::id()));
     std::fs::write(root.dir.join("memory.limit_in_bytes"), (1u64 << 40).to_string()).unwrap();
