@@ -166,12 +166,12 @@ fn cgroup_snapshot_stands_in_for_missing_stats() {
 
 #[test]
 fn snapshot_of_a_live_cgroup() {
-    let Some(own) = std::fs::read_to_string("/proc/self/cgroup").ok().and_then(|t| {
+    let own = std::fs::read_to_string("/proc/self/cgroup").ok().and_then(|t| {
         t.lines()
             .find(|l| l.split(':').nth(1).is_some_and(|c| c.split(',').any(|c| c == "memory")))
             .map(str::to_owned)
-    }) else {
-        eprintln!("skip: no cgroup-v1 memory controller for this process");
+    });
+    let Some(own) = util::need(own.ok_or_else(|| "no cgroup-v1 memory controller for this process".to_owned())) else {
         return;
     };
     let path = own.splitn(3, ':').nth(2).unwrap().to_owned();

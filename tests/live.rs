@@ -4,9 +4,12 @@
 //! Safety (DEVELOPERS.md): the only cgroup touched is one this test creates
 //! under its own memory cgroup, with a 32 MiB limit; the only process in it
 //! is one this test starts (`tail /dev/zero`, which allocates until the
-//! limit). The cgroup is removed at the end. Skips, saying why, where the
-//! machine cannot do this (not root, no cgroup-v1 memory controller, no
-//! /dev/kmsg).
+//! limit). The cgroup is removed at the end.
+//!
+//! These tests cause real OOM kills on the host, so they run only when
+//! asked: `OOMCTL_LIVE_HOST=1` (`.ci/run` sets it). Otherwise they skip and
+//! say so. Where the machine cannot run them (not root, no cgroup-v1
+//! memory controller, no /dev/kmsg) they skip saying why, or fail under CI.
 
 mod util;
 
@@ -54,20 +57,42 @@ fn own_memcg() -> Result<(PathBuf, String), String> {
 }
 
 /// This process's memory cgroup, and with `python` whether python3 (the
-/// ~100 MB/s allocator) runs; None, printing why the test skips, if not.
+/// ~100 MB/s allocator) runs; None, printing why the test skips, if the
+/// host live tests were not asked for (`OOMCTL_LIVE_HOST=1`). Under CI a
+/// missing component fails the test instead ([`util::need`]).
 fn lab(python: bool) -> Option<(PathBuf, String)> {
-    let lab = own_memcg().map_err(|why| eprintln!("skip: {why}")).ok()?;
-    if python
-        && Command::new("python3")
-            .arg("-c")
-            .arg("pass")
-            .status()
-            .map_or(true, |s| !s.success())
-    {
-        eprintln!("skip: python3 (the ~100 MB/s allocator) is not installed");
+    if !util::host_oom_allowed() {
         return None;
     }
+    let lab = util::need(own_memcg())?;
+    if python {
+        let runs = Command::new("python3").arg("-c").arg("pass").status();
+        util::need(match runs {
+            Ok(s) if s.success() => Ok(()),
+            _ => Err("python3 (the ~100 MB/s allocator) is not installed".to_owned()),
+        })?;
+    }
     Some(lab)
+}
+
+/// The kernel prints at most 10 whole OOM reports per 5 s (oom_kill.c's
+/// `oom_rs`: DEFAULT_RATELIMIT_BURST in DEFAULT_RATELIMIT_INTERVAL); past
+/// that a report shrinks to its kill line. Every OOM these tests cause
+/// waits here first until fewer than 10 were caused in the last 5.25 s, so
+/// each one is reported whole: any fixed 5 s window then holds at most 10.
+fn within_report_ratelimit() {
+    use std::collections::VecDeque;
+    static CAUSED: std::sync::Mutex<VecDeque<Instant>> = std::sync::Mutex::new(VecDeque::new());
+    const WINDOW: Duration = Duration::from_millis(5250);
+    let mut caused = CAUSED.lock().unwrap_or_else(|e| e.into_inner());
+    while caused.front().is_some_and(|t| t.elapsed() >= WINDOW) {
+        caused.pop_front();
+    }
+    if caused.len() >= 10 {
+        let oldest = caused.pop_front().expect("ten entries");
+        std::thread::sleep(WINDOW.saturating_sub(oldest.elapsed()));
+    }
+    caused.push_back(Instant::now());
 }
 
 /// A child cgroup that removes itself (after killing what is left in it,
@@ -131,6 +156,7 @@ fn lines_of(child: &mut Child) -> mpsc::Receiver<(Instant, String)> {
 
 /// Run `tail /dev/zero` in `cg` until the OOM killer kills it; its pid.
 fn oom_in(cg: &Memcg) -> u32 {
+    within_report_ratelimit();
     let mut hog = Command::new("sh")
         .arg("-c")
         .arg(format!(
@@ -279,6 +305,13 @@ fn start_in(dir: &std::path::Path, cmd: &str) -> Child {
         .expect("start a process in the cgroup")
 }
 
+/// A process that allocates until a guard or the kernel kills it: it may
+/// cause a kernel report, so it counts against the ratelimit.
+fn hog_in(dir: &std::path::Path, cmd: &str) -> Child {
+    within_report_ratelimit();
+    start_in(dir, cmd)
+}
+
 fn oom_kills(dir: &std::path::Path) -> u64 {
     std::fs::read_to_string(dir.join("memory.oom_control"))
         .unwrap_or_default()
@@ -344,7 +377,7 @@ fn guard_kills_before_the_kernel_and_only_inside_its_root() {
 
     // Policy process: the guard kills the allocator, the kernel never does.
     let (guard, reports) = start_guard(&root.dir, &["--policy", "process"]);
-    let mut hog = start_in(&app, &format!("python3 -c '{GROW}'"));
+    let mut hog = hog_in(&app, &format!("python3 -c '{GROW}'"));
     let pid = hog.id();
     assert!(!hog.wait().unwrap().success());
     let (_, line) = reports.recv_timeout(Duration::from_secs(5)).expect("a guard report");
@@ -368,7 +401,7 @@ fn guard_kills_before_the_kernel_and_only_inside_its_root() {
         }
     };
     let mut idle = start_in(&app, "sleep 60");
-    let mut hog = start_in(&app, &format!("python3 -c '{GROW}'"));
+    let mut hog = hog_in(&app, &format!("python3 -c '{GROW}'"));
     assert!(!hog.wait().unwrap().success());
     let (_, line) = reports.recv_timeout(Duration::from_secs(5)).expect("a dry-run report");
     stop(guard);
@@ -385,7 +418,7 @@ fn guard_kills_before_the_kernel_and_only_inside_its_root() {
     let (guard, reports) = start_guard(&root.dir, &["--policy", "container"]);
     let mut idle = start_in(&app, "sleep 60");
     std::thread::sleep(Duration::from_millis(200));
-    let mut hog = start_in(&app, &format!("python3 -c '{GROW}'"));
+    let mut hog = hog_in(&app, &format!("python3 -c '{GROW}'"));
     assert!(!hog.wait().unwrap().success());
     assert!(
         !idle.wait().unwrap().success(),
@@ -431,8 +464,14 @@ fn prometheus_scrapes_a_live_watcher() {
     let Some((parent, parent_path)) = lab(false) else {
         return;
     };
-    if Command::new("prometheus").arg("--version").output().is_err() {
-        eprintln!("skip: prometheus is not installed (apt-get install prometheus)");
+    let installed =
+        ["prometheus", "promtool"]
+            .iter()
+            .try_for_each(|p| match Command::new(p).arg("--version").output() {
+                Ok(_) => Ok(()),
+                Err(_) => Err(format!("{p} is not installed (apt-get install prometheus)")),
+            });
+    if util::need(installed).is_none() {
         return;
     }
     let d = TempDir::new("prom");
@@ -449,14 +488,15 @@ fn prometheus_scrapes_a_live_watcher() {
     assert!(text.contains("oomctl_oom_kills_total{scope=\"memcg\""), "{text}");
     assert!(text.contains("oomctl_kmsg_records_total "), "{text}");
     assert_eq!(http_get(&metrics_addr, "/healthz").as_deref(), Some("ok\n"));
-    if let Ok(mut check) = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
     {
         use std::io::Write;
+        let mut check = Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("promtool runs");
         check.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
         let out = check.wait_with_output().unwrap();
         assert!(
@@ -530,19 +570,14 @@ fn kmsg_overrun_is_counted_and_survived() {
     Command::new("kill").args(["-STOP", &pid]).status().unwrap();
     let cg = Memcg::create(&parent, &parent_path, &format!("oomctl-overrun-{}", std::process::id()));
     std::fs::write(cg.dir.join("memory.limit_in_bytes"), (8u64 << 20).to_string()).unwrap();
-    // How many reports fill the buffer depends on its size and on what the
-    // ratelimit lets through: go on until the probe sees the overrun.
+    // How many reports fill the buffer depends on its size: go on until the
+    // probe sees the overrun. `oom_in` keeps every report whole (the
+    // ratelimit would shrink them to kill lines), 10 per 5 s.
     let mut overrun = false;
-    for batch in 0..10 {
-        if batch > 0 {
-            // oom_kill.c's dump_header ratelimit: 10 reports per 5 s.
-            std::thread::sleep(Duration::from_millis(5200));
-        }
-        for _ in 0..10 {
-            oom_in(&cg);
-        }
+    for n in 1..=100 {
+        oom_in(&cg);
         let mut b = [0u8; 8192];
-        if batch >= 2 && probe.read(&mut b).is_err_and(|e| e.raw_os_error() == Some(32)) {
+        if n >= 20 && probe.read(&mut b).is_err_and(|e| e.raw_os_error() == Some(32)) {
             overrun = true;
             break;
         }
@@ -647,16 +682,17 @@ fn guard_spares_protected_processes() {
         "python3 -c 'import time; b=bytearray(64<<20); [b.__setitem__(i,1) for i in range(0,len(b),4096)]; time.sleep(60)'",
     );
     std::thread::sleep(Duration::from_millis(800));
-    if let Err(e) = std::fs::write(format!("/proc/{}/oom_score_adj", big.id()), "-1000") {
+    let protect = std::fs::write(format!("/proc/{}/oom_score_adj", big.id()), "-1000")
         // Lowering oom_score_adj needs CAP_SYS_RESOURCE, which a sandboxed
         // root may lack; the rule itself is unit-tested in src/guard.
-        eprintln!("skip: cannot set oom_score_adj -1000 here: {e}");
+        .map_err(|e| format!("cannot set oom_score_adj -1000 here: {e}"));
+    if util::need(protect).is_none() {
         let _ = big.kill();
         let _ = big.wait();
         return;
     }
     let (guard, reports) = start_guard(&root.dir, &["--policy", "container"]);
-    let mut hog = start_in(&root.dir, &format!("python3 -c '{GROW}'"));
+    let mut hog = hog_in(&root.dir, &format!("python3 -c '{GROW}'"));
     let pid = hog.id();
     assert!(!hog.wait().unwrap().success());
     let (_, line) = reports.recv_timeout(Duration::from_secs(5)).expect("a report");
@@ -689,7 +725,7 @@ fn guard_survives_cgroups_coming_and_going() {
     std::fs::create_dir(&fresh).unwrap();
     std::fs::write(fresh.join("memory.limit_in_bytes"), (32u64 << 20).to_string()).unwrap();
     std::thread::sleep(Duration::from_millis(600)); // a walk or two
-    let mut hog = start_in(&fresh, "tail /dev/zero");
+    let mut hog = hog_in(&fresh, "tail /dev/zero");
     let pid = hog.id();
     assert!(!hog.wait().unwrap().success());
     let (_, line) = reports

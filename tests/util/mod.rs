@@ -103,3 +103,42 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// True when the tests run under CI (`CI=true`, as GitHub Actions, GitLab
+/// and `.ci/run` set it). There a test whose real component is missing
+/// fails instead of skipping: a skip must never pass for a test.
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// What a test that needs a real component (a program, root, a cgroup
+/// controller) does when it is missing: under CI it fails naming why,
+/// elsewhere it prints the reason and the test returns early.
+pub fn need<T>(what: Result<T, String>) -> Option<T> {
+    match what {
+        Ok(v) => Some(v),
+        Err(why) if under_ci() => panic!("CI=true and this test cannot run its real component: {why}"),
+        Err(why) => {
+            eprintln!("skip: {why}");
+            None
+        }
+    }
+}
+
+/// The opt-in for tests that cause real OOM kills on this host
+/// (`OOMCTL_LIVE_HOST=1`). Unset, `cargo test` causes none: the tests skip
+/// with the reason, except under CI, where the variable must say yes
+/// (`.ci/run` does) or explicitly no (`0`, a skip that says so).
+pub fn host_oom_allowed() -> bool {
+    match std::env::var("OOMCTL_LIVE_HOST").as_deref() {
+        Ok("1") => true,
+        Ok("0") => {
+            eprintln!("skip: OOMCTL_LIVE_HOST=0: the host live tests are switched off");
+            false
+        }
+        _ => need::<()>(Err(
+            "this test causes real OOM kills on this host: set OOMCTL_LIVE_HOST=1 to run it".to_owned(),
+        ))
+        .is_some(),
+    }
+}
