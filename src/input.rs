@@ -18,11 +18,13 @@ pub enum Input {
 }
 
 impl Input {
-    /// The name used in output (`source.file`).
+    /// The name used in output (`source.file`) and in messages: a file
+    /// found in a directory may be named with any bytes, so it passes the
+    /// model's text gate.
     pub fn name(&self) -> String {
         match self {
             Input::Stdin => "-".to_owned(),
-            Input::File(p) => p.display().to_string(),
+            Input::File(p) => crate::model::Text::from(p.display().to_string()).into(),
         }
     }
 

@@ -4,7 +4,7 @@
 //! driver (`…kubepods-burstable-pod<uid_with_underscores>.slice/cri-containerd-<id>.scope`).
 //! Matching is by path segment, never by prefix, so custom cgroup roots work.
 
-use crate::builder::clean;
+use crate::model::Text;
 use crate::model::{ContainerRef, Episode, K8s};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -92,7 +92,7 @@ pub fn attribute_episode(ep: &mut Episode) {
         .iter()
         .chain(ep.memcg.as_ref().and_then(|m| m.path.as_ref()))
         .chain(ep.memcg_stats.iter().map(|s| &s.path).take(1))
-        .map(String::as_str)
+        .map(Text::as_str)
         .collect();
     let mut k8s: Option<K8s> = None;
     let mut container: Option<ContainerRef> = None;
@@ -102,19 +102,22 @@ pub fn attribute_episode(ep: &mut Episode) {
         if k8s.is_none() {
             if let Some(uid) = a.pod_uid {
                 k8s = Some(K8s {
-                    pod_uid: uid,
-                    qos: a.qos,
+                    pod_uid: uid.into(),
+                    qos: a.qos.map(Text::from),
                     ..K8s::default()
                 });
             }
         }
         if container.is_none() {
             if let Some(id) = a.container_id {
-                container = Some(ContainerRef { id, runtime: a.runtime });
+                container = Some(ContainerRef {
+                    id: id.into(),
+                    runtime: a.runtime.map(Text::from),
+                });
             }
         }
         if unit.is_none() {
-            unit = a.unit;
+            unit = a.unit.map(Text::from);
         }
     }
     ep.k8s = k8s;
@@ -126,8 +129,8 @@ pub fn attribute_episode(ep: &mut Episode) {
 /// and container id.
 #[derive(Debug, Default)]
 pub struct PodIndex {
-    pods: HashMap<String, (String, String)>,
-    containers: HashMap<String, String>,
+    pods: HashMap<String, (Text, Text)>,
+    containers: HashMap<String, Text>,
 }
 
 impl PodIndex {
@@ -146,7 +149,7 @@ impl PodIndex {
                 continue;
             };
             let ns = meta["namespace"].as_str().unwrap_or("default");
-            idx.pods.insert(uid.to_owned(), (clean(ns), clean(name)));
+            idx.pods.insert(uid.to_owned(), (Text::new(ns), Text::new(name)));
             for key in [
                 "containerStatuses",
                 "initContainerStatuses",
@@ -158,7 +161,7 @@ impl PodIndex {
                     };
                     // `containerd://<id>`, `docker://<id>`, `cri-o://<id>`.
                     let id = cid.rsplit("://").next().unwrap_or(cid);
-                    idx.containers.insert(id.to_owned(), clean(cname));
+                    idx.containers.insert(id.to_owned(), Text::new(cname));
                 }
             }
         }
@@ -179,11 +182,11 @@ impl PodIndex {
     pub fn resolve(&self, ep: &mut Episode) {
         let cid = ep.container.as_ref().map(|c| c.id.clone());
         if let Some(k) = ep.k8s.as_mut() {
-            if let Some((ns, name)) = self.pods.get(&k.pod_uid) {
+            if let Some((ns, name)) = self.pods.get(k.pod_uid.as_str()) {
                 k.namespace = Some(ns.clone());
                 k.pod = Some(name.clone());
             }
-            if let Some(name) = cid.and_then(|id| self.containers.get(&id)) {
+            if let Some(name) = cid.and_then(|id| self.containers.get(id.as_str())) {
                 k.container_name = Some(name.clone());
             }
         }
@@ -273,7 +276,7 @@ mod tests {
         let idx = PodIndex::from_json(json).unwrap();
         assert_eq!(idx.len(), 1);
         let mut ep = Episode {
-            task_memcg: Some("/kubepods/burstable/pod6b212546-f5dd-4fdf-bcc7-72a686638102/ea887b1c9c5c8e734ac798fedd2bf5d39c0b7ce5ad961027dfc1ca138a23a2e8".to_owned()),
+            task_memcg: Some("/kubepods/burstable/pod6b212546-f5dd-4fdf-bcc7-72a686638102/ea887b1c9c5c8e734ac798fedd2bf5d39c0b7ce5ad961027dfc1ca138a23a2e8".into()),
             ..Episode::default()
         };
         attribute_episode(&mut ep);

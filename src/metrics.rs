@@ -74,11 +74,14 @@ impl Metrics {
         let l: Labels = vec![
             ("scope", scope.clone()),
             ("cause", cause),
-            ("namespace", k.and_then(|k| k.namespace.clone()).unwrap_or_default()),
-            ("pod", k.and_then(|k| k.pod.clone()).unwrap_or_default()),
+            (
+                "namespace",
+                k.and_then(|k| k.namespace.clone()).unwrap_or_default().into(),
+            ),
+            ("pod", k.and_then(|k| k.pod.clone()).unwrap_or_default().into()),
             (
                 "container",
-                k.and_then(|k| k.container_name.clone()).unwrap_or_default(),
+                k.and_then(|k| k.container_name.clone()).unwrap_or_default().into(),
             ),
         ];
         let mut m = self.lock();
@@ -261,7 +264,9 @@ mod tests {
         m.records(7);
         m.guard_action("kill_process", "process", false);
         let t = m.render();
-        assert!(t.contains(r#"oomctl_oom_kills_total{scope="memcg",cause="unknown",namespace="ns",pod="a\"b\\c\nd",container=""} 2"#), "{t}");
+        // The newline was escaped as `\x0a` when it entered the model; the
+        // exposition format then escapes that backslash.
+        assert!(t.contains(r#"oomctl_oom_kills_total{scope="memcg",cause="unknown",namespace="ns",pod="a\"b\\c\\x0ad",container=""} 2"#), "{t}");
         assert!(
             t.contains("oomctl_last_oom_kill_timestamp_seconds 1795432571.500000"),
             "{t}"

@@ -7,8 +7,9 @@
 //! rather than guessed. The structs deny unknown fields so that the schema tests
 //! fail on any unplanned change.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
+use std::fmt;
 
 /// One OOM-killer episode: one kernel report, complete or not.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -21,9 +22,9 @@ pub struct Episode {
     /// When it happened, as far as the log says.
     pub time: Time,
     /// Host name, when the container records one (syslog, journal).
-    pub host: Option<String>,
+    pub host: Option<Text>,
     /// Kernel release from the `CPU:`/`Pid:` line.
-    pub kernel: Option<String>,
+    pub kernel: Option<Text>,
     /// `memcg`, `global`, `cpuset` or `mempolicy`; null when unknowable.
     pub scope: Option<Scope>,
     /// True when `scope` was inferred from the report's shape rather than
@@ -32,13 +33,13 @@ pub struct Episode {
     /// A manual OOM (sysrq-f, `order=-1`).
     pub manual: bool,
     /// The kernel's `CONSTRAINT_*` string from the `oom-kill:` line.
-    pub constraint: Option<String>,
+    pub constraint: Option<Text>,
     /// The allocation that invoked the OOM killer.
     pub trigger: Option<Trigger>,
     /// The memory cgroup whose limit was hit (memcg OOMs only).
     pub memcg: Option<Memcg>,
     /// The victim's own memory cgroup (`task_memcg=`, or `Task in …`).
-    pub task_memcg: Option<String>,
+    pub task_memcg: Option<Text>,
     /// `memory+swap:` counter (cgroup v1).
     pub memsw: Option<Counter>,
     /// `kmem:` counter (cgroup v1).
@@ -50,7 +51,7 @@ pub struct Episode {
     /// The `Mem-Info:` summary of a global OOM.
     pub mem_info: Option<MemInfo>,
     /// Cgroup whose `memory.oom.group` made this a group kill.
-    pub group_kill: Option<String>,
+    pub group_kill: Option<Text>,
     /// Every task-table row, in printed order.
     pub tasks: Vec<TaskRow>,
     /// Task-table rows beyond the builder's bound that were counted, not kept.
@@ -60,7 +61,7 @@ pub struct Episode {
     /// `Out of memory and no killable processes...`.
     pub no_killable: bool,
     /// `Kernel panic - not syncing: …` followed the report.
-    pub panic: Option<String>,
+    pub panic: Option<Text>,
     /// Page size used to convert page counts to bytes.
     pub page_size: u64,
     /// `inferred` (victim's kill line against its task row), or `assumed`.
@@ -75,7 +76,7 @@ pub struct Episode {
     pub container: Option<ContainerRef>,
     /// The systemd unit the OOM hit (`foo.service`, `session-3.scope`) when
     /// it is not a container.
-    pub unit: Option<String>,
+    pub unit: Option<Text>,
     /// Why it happened, with evidence and advice ([`crate::diagnose`]).
     pub diagnosis: Option<crate::diagnose::Diagnosis>,
     /// Cgroup snapshots joined to this episode by path (`analyze --cgroup`).
@@ -101,15 +102,15 @@ pub enum Killer {
 #[serde(deny_unknown_fields)]
 pub struct K8s {
     /// Pod UID with dashes (static pods: as kubelet wrote it).
-    pub pod_uid: String,
+    pub pod_uid: Text,
     /// `guaranteed`, `burstable` or `besteffort`.
-    pub qos: Option<String>,
+    pub qos: Option<Text>,
     /// From `--pods`.
-    pub namespace: Option<String>,
+    pub namespace: Option<Text>,
     /// From `--pods`.
-    pub pod: Option<String>,
+    pub pod: Option<Text>,
     /// Container name, from `--pods`.
-    pub container_name: Option<String>,
+    pub container_name: Option<Text>,
 }
 
 /// A container, as far as the cgroup path tells.
@@ -117,9 +118,9 @@ pub struct K8s {
 #[serde(deny_unknown_fields)]
 pub struct ContainerRef {
     /// Container id, as in the cgroup path.
-    pub id: String,
+    pub id: Text,
     /// `docker`, `containerd` or `cri-o` when the path names it.
-    pub runtime: Option<String>,
+    pub runtime: Option<Text>,
 }
 
 /// Position of an episode in its input.
@@ -127,7 +128,7 @@ pub struct ContainerRef {
 #[serde(deny_unknown_fields)]
 pub struct Source {
     /// Path as given on the command line (`-` for stdin).
-    pub file: String,
+    pub file: Text,
     /// 1-based physical line of the first report line.
     pub first_line: u64,
     /// 1-based physical line of the last report line.
@@ -141,13 +142,13 @@ pub struct Time {
     /// Seconds since boot (printk timestamp), microsecond precision.
     pub uptime_s: Option<f64>,
     /// Wall clock, ISO 8601 (with offset only when the log states one).
-    pub wall: Option<String>,
+    pub wall: Option<Text>,
     /// Wall clock exactly as the log printed it.
-    pub wall_raw: Option<String>,
+    pub wall_raw: Option<Text>,
     /// `/dev/kmsg` sequence number of the first report record.
     pub seq: Option<u64>,
     /// journal `_BOOT_ID`.
-    pub boot_id: Option<String>,
+    pub boot_id: Option<Text>,
 }
 
 /// The scope of an OOM: which limit ran out.
@@ -200,27 +201,27 @@ pub enum PageSizeSource {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Trigger {
-    pub comm: Option<String>,
+    pub comm: Option<Text>,
     pub pid: Option<u32>,
     /// `gfp_mask` as printed, e.g. `0xcc0`.
-    pub gfp_mask: Option<String>,
+    pub gfp_mask: Option<Text>,
     /// The decoded flags the kernel printed beside the mask.
-    pub gfp_flags: Vec<String>,
+    pub gfp_flags: Vec<Text>,
     /// Allocation order; `-1` is a manual (sysrq) OOM.
     pub order: Option<i32>,
     pub oom_score_adj: Option<i32>,
     /// `nodemask=` when printed and not `(null)`.
-    pub nodemask: Option<String>,
+    pub nodemask: Option<Text>,
     /// `cpuset=` from the old cpuset line or the `oom-kill:` line.
-    pub cpuset: Option<String>,
-    pub mems_allowed: Option<String>,
+    pub cpuset: Option<Text>,
+    pub mems_allowed: Option<Text>,
 }
 
 /// The memory cgroup whose limit was hit, with its `memory:` counter.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Memcg {
-    pub path: Option<String>,
+    pub path: Option<Text>,
     pub usage_bytes: Option<u64>,
     pub limit_bytes: Option<u64>,
     pub failcnt: Option<u64>,
@@ -251,11 +252,11 @@ pub enum StatsFormat {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemcgStats {
-    pub path: String,
+    pub path: Text,
     pub format: StatsFormat,
     /// Values as printed, except `NKB` values of the one-line form, which are
     /// converted to bytes. Event counters (`pgfault`, …) stay counts.
-    pub stats: BTreeMap<String, u64>,
+    pub stats: BTreeMap<Text, u64>,
 }
 
 /// The system-wide `Mem-Info:` block of a global OOM, in bytes.
@@ -263,7 +264,7 @@ pub struct MemcgStats {
 #[serde(deny_unknown_fields)]
 pub struct MemInfo {
     /// The first block's `key:pages` counters, converted to bytes.
-    pub counters_bytes: BTreeMap<String, u64>,
+    pub counters_bytes: BTreeMap<Text, u64>,
     /// `N total pagecache pages`, in bytes.
     pub pagecache_bytes: Option<u64>,
     /// `N pages RAM`, in bytes.
@@ -293,7 +294,7 @@ pub struct TaskRow {
     pub cpu: Option<u32>,
     pub oom_adj: Option<i32>,
     pub oom_score_adj: Option<i32>,
-    pub name: String,
+    pub name: Text,
 }
 
 /// A killed process, from its kill line.
@@ -301,7 +302,7 @@ pub struct TaskRow {
 #[serde(deny_unknown_fields)]
 pub struct Victim {
     pub pid: u32,
-    pub comm: String,
+    pub comm: Text,
     pub uid: Option<u32>,
     pub total_vm_bytes: Option<u64>,
     pub anon_rss_bytes: Option<u64>,
@@ -310,7 +311,7 @@ pub struct Victim {
     pub pgtables_bytes: Option<u64>,
     pub oom_score_adj: Option<i32>,
     /// Kill-line prefix: `Out of memory`, `Memory cgroup out of memory`, …
-    pub reason: Option<String>,
+    pub reason: Option<Text>,
     /// The process the kernel selected when it differs or was printed
     /// separately (`Kill process N (comm) score S or sacrifice child`).
     pub selected: Option<Selected>,
@@ -323,7 +324,7 @@ pub struct Victim {
 #[serde(deny_unknown_fields)]
 pub struct Selected {
     pub pid: u32,
-    pub comm: String,
+    pub comm: Text,
     pub score: Option<i64>,
 }
 
@@ -341,5 +342,156 @@ pub struct Reaped {
 #[serde(deny_unknown_fields)]
 pub struct Malformed {
     pub line: u64,
-    pub reason: String,
+    pub reason: Text,
+}
+
+/// Text from a log or from the running machine, as the model holds it.
+///
+/// This is the model's one sanitizing gate: every name, path, host, unit and
+/// message in an [`Episode`] (and in what it contains) is a `Text`, and a
+/// `Text` can only be made through [`Text::new`] (also behind `From` and
+/// deserialisation), after every decoding step of the input (kmsg `\xNN`,
+/// rsyslog `#011`, JSON `\u001b`, invalid UTF-8). It writes C0 controls,
+/// DEL, C1 controls and the Unicode characters that reorder text on screen
+/// (bidirectional embeddings, overrides and isolates) as the kernel's own
+/// `\xNN` escapes of their UTF-8 bytes, so no output format can carry one
+/// raw, whatever bytes a process name or cgroup path held.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Text(String);
+
+impl Text {
+    /// Sanitize `s` (see the type's documentation).
+    pub fn new(s: &str) -> Text {
+        if s.bytes().all(|b| (0x20..0x7f).contains(&b)) || !s.chars().any(unsafe_char) {
+            return Text(s.to_owned());
+        }
+        Text(escape(s))
+    }
+
+    /// The sanitized text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The first character of `text` that no output may carry raw (a C0
+/// control other than newline, and tab unless `tab_ok`; DEL; a C1 control;
+/// a bidirectional formatting character), with its byte offset. The tests
+/// and the fuzz target hold every output format to this.
+pub fn first_unsafe_char(text: &str, tab_ok: bool) -> Option<(usize, char)> {
+    text.char_indices()
+        .find(|&(_, c)| c != '\n' && !(tab_ok && c == '\t') && unsafe_char(c))
+}
+
+/// True for a character that must not reach a terminal or viewer raw.
+fn unsafe_char(c: char) -> bool {
+    c.is_control() // C0, DEL and C1 (U+0000–U+001F, U+007F–U+009F)
+        || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn escape(s: &str) -> String {
+    use fmt::Write;
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if unsafe_char(c) {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        Text::new(s)
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return Text(s);
+        }
+        Text::new(&s)
+    }
+}
+
+impl From<&String> for Text {
+    fn from(s: &String) -> Text {
+        Text::new(s)
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Text {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for Text {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
+/// Recordings, snapshots and oom-guard events are input too: what they
+/// hold passes the same gate.
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
+        String::deserialize(d).map(Text::from)
+    }
+}
+
+impl From<Text> for String {
+    fn from(t: Text) -> String {
+        t.0
+    }
+}
+
+impl From<Text> for serde_json::Value {
+    fn from(t: Text) -> serde_json::Value {
+        serde_json::Value::String(t.0)
+    }
 }

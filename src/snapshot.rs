@@ -8,7 +8,7 @@
 //! another machine mean nothing here), or from an oom-guard event (seed 002:
 //! the guard's JSON message, whose `stats` is `key value|key value|…`).
 
-use crate::model::{Episode, Killer, Memcg, MemcgStats, PageSizeSource, Scope, StatsFormat, Victim};
+use crate::model::{Episode, Killer, Memcg, MemcgStats, PageSizeSource, Scope, StatsFormat, Text, Victim};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs;
@@ -25,17 +25,17 @@ pub const V2_ROOT: &str = "/sys/fs/cgroup";
 pub struct Snapshot {
     /// The cgroup's path as the kernel names it in OOM reports (relative to
     /// the controller's root), e.g. `/kubepods/burstable/pod…/…`.
-    pub path: String,
+    pub path: Text,
     /// `v1` or `v2` (which file names it was read from).
-    pub version: String,
+    pub version: Text,
     /// `live`, `dir` (a copied cgroupfs directory) or `oom_guard`.
-    pub origin: String,
+    pub origin: Text,
     /// Wall clock of the capture (ISO 8601 UTC), when known.
-    pub time: Option<String>,
+    pub time: Option<Text>,
     /// Seconds since boot at the capture (live only).
     pub uptime_s: Option<f64>,
     /// Host name (live and oom-guard).
-    pub host: Option<String>,
+    pub host: Option<Text>,
     pub usage_bytes: Option<u64>,
     /// Null when unlimited.
     pub limit_bytes: Option<u64>,
@@ -44,13 +44,13 @@ pub struct Snapshot {
     /// v1 `memory.failcnt`.
     pub failcnt: Option<u64>,
     /// v2 `memory.events` (`low high max oom oom_kill …`).
-    pub events: BTreeMap<String, u64>,
+    pub events: BTreeMap<Text, u64>,
     /// v1 `memory.oom_control` (`oom_kill_disable under_oom oom_kill`).
-    pub oom_control: BTreeMap<String, u64>,
+    pub oom_control: BTreeMap<Text, u64>,
     /// `memory.stat`, bytes as the kernel gives them.
-    pub stat: BTreeMap<String, u64>,
+    pub stat: BTreeMap<Text, u64>,
     /// v2 `memory.pressure` lines as read.
-    pub pressure: Vec<String>,
+    pub pressure: Vec<Text>,
     /// The cgroup's processes (live only).
     pub processes: Vec<Process>,
     /// What oom-guard did (origin `oom_guard`).
@@ -62,7 +62,7 @@ pub struct Snapshot {
 #[serde(deny_unknown_fields)]
 pub struct Process {
     pub pid: u32,
-    pub comm: String,
+    pub comm: Text,
     pub oom_score: Option<i64>,
     pub oom_score_adj: Option<i32>,
     pub rss_bytes: Option<u64>,
@@ -73,12 +73,12 @@ pub struct Process {
 #[serde(deny_unknown_fields)]
 pub struct GuardAction {
     /// `Process`, `Container` or `Noop`, as the guard wrote it.
-    pub policy: Option<String>,
+    pub policy: Option<Text>,
     pub threshold_bytes: Option<u64>,
     /// The victim's cgroup (`proccgroup`).
-    pub proc_cgroup: Option<String>,
+    pub proc_cgroup: Option<Text>,
     /// `(pid, comm)` of every process the guard killed.
-    pub killed: Vec<(u32, String)>,
+    pub killed: Vec<(u32, Text)>,
 }
 
 fn read_u64(dir: &Path, name: &str) -> Option<u64> {
@@ -86,11 +86,11 @@ fn read_u64(dir: &Path, name: &str) -> Option<u64> {
 }
 
 /// `key value` lines (memory.stat, memory.events, memory.oom_control).
-pub fn parse_kv(text: &str) -> BTreeMap<String, u64> {
+pub fn parse_kv(text: &str) -> BTreeMap<Text, u64> {
     text.lines()
         .filter_map(|l| {
             let (k, v) = l.trim().split_once(' ')?;
-            Some((k.to_owned(), v.trim().parse().ok()?))
+            Some((Text::new(k), v.trim().parse().ok()?))
         })
         .collect()
 }
@@ -138,20 +138,20 @@ pub fn read_dir(dir: &Path, live: bool) -> io::Result<Snapshot> {
     }
     let text = |name: &str| fs::read_to_string(dir.join(name)).unwrap_or_default();
     let mut s = Snapshot {
-        path: kernel_path(dir),
-        origin: if live { "live" } else { "dir" }.to_owned(),
+        path: Text::from(kernel_path(dir)),
+        origin: Text::new(if live { "live" } else { "dir" }),
         stat: parse_kv(&text("memory.stat")),
         ..Snapshot::default()
     };
     if v2 {
-        s.version = "v2".to_owned();
+        s.version = Text::new("v2");
         s.usage_bytes = read_u64(dir, "memory.current");
         s.limit_bytes = limit(read_u64(dir, "memory.max"));
         s.peak_bytes = read_u64(dir, "memory.peak");
         s.events = parse_kv(&text("memory.events"));
-        s.pressure = text("memory.pressure").lines().map(str::to_owned).collect();
+        s.pressure = text("memory.pressure").lines().map(Text::new).collect();
     } else {
-        s.version = "v1".to_owned();
+        s.version = Text::new("v1");
         s.usage_bytes = read_u64(dir, "memory.usage_in_bytes");
         s.limit_bytes = limit(read_u64(dir, "memory.limit_in_bytes"));
         s.peak_bytes = read_u64(dir, "memory.max_usage_in_bytes");
@@ -159,13 +159,13 @@ pub fn read_dir(dir: &Path, live: bool) -> io::Result<Snapshot> {
         s.oom_control = parse_kv(&text("memory.oom_control"));
     }
     if live {
-        s.time = now_iso();
+        s.time = now_iso().map(Text::from);
         s.uptime_s = fs::read_to_string("/proc/uptime")
             .ok()
             .and_then(|u| u.split_whitespace().next()?.parse().ok());
         s.host = fs::read_to_string("/proc/sys/kernel/hostname")
             .ok()
-            .map(|h| h.trim().to_owned());
+            .map(|h| Text::new(h.trim()));
         s.processes = text("cgroup.procs")
             .lines()
             .filter_map(|l| l.trim().parse().ok())
@@ -196,7 +196,7 @@ fn process(pid: u32) -> Option<Process> {
     });
     Some(Process {
         pid,
-        comm: crate::builder::clean(&comm),
+        comm: Text::new(&comm),
         oom_score: fs::read_to_string(dir.join("oom_score")).ok()?.trim().parse().ok(),
         oom_score_adj: fs::read_to_string(dir.join("oom_score_adj")).ok()?.trim().parse().ok(),
         rss_bytes,
@@ -253,14 +253,14 @@ pub fn parse_guard_event(text: &str) -> Option<Snapshot> {
         o.get(k)
             .and_then(|x| x.as_u64().or_else(|| x.as_str().and_then(|s| s.trim().parse().ok())))
     };
-    let stat: BTreeMap<String, u64> = o
+    let stat: BTreeMap<Text, u64> = o
         .get("stats")
         .and_then(|x| x.as_str())
         .unwrap_or("")
         .split('|')
         .filter_map(|kv| {
             let (k, v) = kv.trim().split_once(' ')?;
-            Some((k.to_owned(), v.trim().parse().ok()?))
+            Some((Text::new(k), v.trim().parse().ok()?))
         })
         .collect();
     let killed = o
@@ -270,7 +270,7 @@ pub fn parse_guard_event(text: &str) -> Option<Snapshot> {
         .split_whitespace()
         .filter_map(|k| {
             let (pid, rest) = k.split_once('(')?;
-            Some((pid.parse().ok()?, crate::builder::clean(rest.strip_suffix(')')?)))
+            Some((pid.parse().ok()?, Text::new(rest.strip_suffix(')')?)))
         })
         .collect();
     let path = kernel_path(Path::new(oomcg));
@@ -279,21 +279,21 @@ pub fn parse_guard_event(text: &str) -> Option<Snapshot> {
         .copied()
         .and_then(|l| limit(Some(l)));
     Some(Snapshot {
-        path,
-        version: "v1".to_owned(),
-        origin: "oom_guard".to_owned(),
-        time: o.get("timestamp").and_then(|x| x.as_str()).map(crate::builder::clean),
-        host: o.get("hostname").and_then(|x| x.as_str()).map(crate::builder::clean),
+        path: path.into(),
+        version: Text::new("v1"),
+        origin: Text::new("oom_guard"),
+        time: o.get("timestamp").and_then(|x| x.as_str()).map(Text::new),
+        host: o.get("hostname").and_then(|x| x.as_str()).map(Text::new),
         usage_bytes: num("usage"),
         limit_bytes,
         stat,
         guard: Some(GuardAction {
-            policy: o.get("policy").and_then(|x| x.as_str()).map(crate::builder::clean),
+            policy: o.get("policy").and_then(|x| x.as_str()).map(Text::new),
             threshold_bytes: num("threshold"),
             proc_cgroup: o
                 .get("proccgroup")
                 .and_then(|x| x.as_str())
-                .map(|p| kernel_path(Path::new(p))),
+                .map(|p| Text::from(kernel_path(Path::new(p)))),
             killed,
         }),
         ..Snapshot::default()
@@ -331,7 +331,7 @@ pub fn guard_episode(s: &Snapshot, file: &str, line: u64) -> Episode {
             .map(|(pid, comm)| Victim {
                 pid: *pid,
                 comm: comm.clone(),
-                reason: Some(format!("oom-guard policy {}", g.policy.as_deref().unwrap_or("?"))),
+                reason: Some(format!("oom-guard policy {}", g.policy.as_deref().unwrap_or("?")).into()),
                 ..Victim::default()
             })
             .collect(),
@@ -340,7 +340,7 @@ pub fn guard_episode(s: &Snapshot, file: &str, line: u64) -> Episode {
         snapshots: vec![s.clone()],
         ..Episode::default()
     };
-    ep.source.file = file.to_owned();
+    ep.source.file = Text::new(file);
     ep.source.first_line = line;
     ep.source.last_line = line;
     ep.time.wall = s.time.clone();
@@ -374,7 +374,7 @@ pub fn join_before(ep: &mut Episode, snaps: &[Snapshot]) -> bool {
 }
 
 fn join_where(ep: &mut Episode, snaps: &[Snapshot], keep: impl Fn(&Snapshot) -> bool) -> bool {
-    let paths: Vec<String> = ep
+    let paths: Vec<Text> = ep
         .memcg
         .as_ref()
         .and_then(|m| m.path.clone())
@@ -490,7 +490,7 @@ mod tests {
         assert_eq!(s.stat["total_rss"], 205938688);
         assert_eq!(s.stat.len(), 31);
         let g = s.guard.unwrap();
-        assert_eq!(g.killed, vec![(16481, "fakeOOM".to_owned())]);
+        assert_eq!(g.killed, vec![(16481, Text::new("fakeOOM"))]);
         assert_eq!(
             (g.policy.as_deref(), g.threshold_bytes),
             (Some("Container"), Some(205520896))

@@ -186,7 +186,7 @@ fn episode(scope: Scope, victims: &[(u32, &str)]) -> Episode {
             .iter()
             .map(|(pid, comm)| Victim {
                 pid: *pid,
-                comm: comm.to_string(),
+                comm: (*comm).into(),
                 ..Victim::default()
             })
             .collect(),

@@ -1,21 +1,55 @@
 //! One input through every parser entry point: the whole scan (container
 //! decoding, line classification, episode building, diagnosis, simulation),
 //! each line through every forced container, and the JSON inputs
-//! (recordings, oom-guard events, kubectl pods). Must never panic. Shared by
+//! (recordings, oom-guard events, kubectl pods). Must never panic, and no
+//! output format may carry a raw control character (SECURITY.md). Shared by
 //! the fuzz target (fuzz/src/bin/pipeline.rs) and the regression test of
 //! the inputs it found (tests/fuzz_regressions.rs), so both run the same.
 
 use oomctl::envelope::{Container, Decoder};
+use oomctl::model::{first_unsafe_char, Episode};
+use oomctl::output::{self, Format, GuardSink, Sink, Summary};
 use oomctl::scan::{scan, ScanOptions};
+
+/// Every sink's output for `ep` holds no character a terminal would act on.
+fn every_format_is_clean(ep: &Episode) {
+    let mut summary = Summary::default();
+    summary.count(ep);
+    let check = |what: &str, bytes: &[u8], tab_ok: bool| {
+        let text = String::from_utf8_lossy(bytes);
+        if let Some((at, c)) = first_unsafe_char(&text, tab_ok) {
+            panic!("{what}: raw {c:?} at byte {at}:\n{text}");
+        }
+    };
+    for f in Format::ALL {
+        let mut buf = Vec::new();
+        {
+            let mut sink = output::sink(f, Box::new(&mut buf));
+            sink.episode(ep).expect("writes to memory");
+            sink.finish(&summary).expect("writes to memory");
+        }
+        check(&format!("{f:?}"), &buf, f.uses_tab());
+    }
+    for csv in [false, true] {
+        let mut buf = Vec::new();
+        {
+            let mut sink = GuardSink::new(Box::new(&mut buf), csv);
+            sink.episode(ep).expect("writes to memory");
+            sink.finish(&summary).expect("writes to memory");
+        }
+        check("simulate", &buf, false);
+    }
+}
 
 pub fn everything(data: &[u8]) {
     let opts = ScanOptions {
         block: 4096,
         ..ScanOptions::default()
     };
-    scan(data, "fuzz", &opts, |ep| {
+    scan(data, "fuzz", &opts, |mut ep| {
         serde_json::to_string(&ep).expect("an episode serializes");
-        let _ = oomctl::guard::simulate(&ep, &oomctl::guard::GuardPolicy::default());
+        ep.guard = Some(oomctl::guard::simulate(&ep, &oomctl::guard::GuardPolicy::default()));
+        every_format_is_clean(&ep);
         Ok(())
     })
     .expect("a scan of bytes in memory cannot fail");

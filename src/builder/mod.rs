@@ -24,7 +24,7 @@ mod finalize;
 
 use crate::envelope::{LogLine, Stamp};
 use crate::kline::{self, CounterKind, KLine, Layout, MemInfoLine, RawRow};
-use crate::model::{Episode, Malformed, MemcgStats, Reaped, Selected, StatsFormat, Trigger, Victim};
+use crate::model::{Episode, Malformed, MemcgStats, Reaped, Selected, StatsFormat, Text, Trigger, Victim};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 
@@ -62,7 +62,7 @@ enum Section {
 struct Open {
     ep: Episode,
     rows: Vec<RawRow>,
-    mem_pages: BTreeMap<String, u64>,
+    mem_pages: BTreeMap<Text, u64>,
     pagecache_pages: Option<u64>,
     ram_pages: Option<u64>,
     section: Section,
@@ -71,7 +71,7 @@ struct Open {
     killed: bool,
     pending_select: Option<Selected>,
     /// The selection line's reason prefix, for pre-5.1 kill lines without one.
-    select_reason: Option<String>,
+    select_reason: Option<Text>,
     last_uptime_us: Option<u64>,
     unrelated_run: u32,
     seen: HashSet<u64>,
@@ -104,7 +104,7 @@ struct Stream {
 /// Assembles episodes from the kernel lines of one input.
 #[derive(Debug)]
 pub struct Builder {
-    file: String,
+    file: Text,
     opts: BuilderOptions,
     streams: Vec<Stream>,
     ready: BTreeMap<(u64, u64), Episode>,
@@ -117,7 +117,7 @@ impl Builder {
     /// A builder for the input named `file` (as it should appear in output).
     pub fn new(file: &str, opts: BuilderOptions) -> Builder {
         Builder {
-            file: file.to_owned(),
+            file: Text::new(file),
             opts,
             streams: Vec::new(),
             ready: BTreeMap::new(),
@@ -259,7 +259,7 @@ impl Builder {
         self.malformed_total += 1;
         let m = Malformed {
             line,
-            reason: format!("unparsable {reason}"),
+            reason: Text::from(format!("unparsable {reason}")),
         };
         match self.streams[idx].open.as_mut() {
             Some(o) if o.ep.malformed.len() < MAX_MALFORMED_KEPT => o.ep.malformed.push(m),
@@ -298,12 +298,12 @@ impl Builder {
                 o.has.header = true;
                 let t = o.trigger();
                 // Early 2.6 headers (`oom-killer: gfp_mask=…`) name no task.
-                t.comm = (!h.comm.is_empty()).then(|| clean(h.comm));
-                t.gfp_mask = Some(h.gfp_mask.to_owned());
-                t.gfp_flags = h.gfp_flags.iter().map(|f| clean(f)).collect();
+                t.comm = (!h.comm.is_empty()).then(|| Text::new(h.comm));
+                t.gfp_mask = Some(Text::new(h.gfp_mask));
+                t.gfp_flags = h.gfp_flags.iter().map(|f| Text::new(f)).collect();
                 t.order = h.order;
                 t.oom_score_adj = h.oom_score_adj;
-                t.nodemask = h.nodemask.map(clean);
+                t.nodemask = h.nodemask.map(Text::new);
                 if h.order == Some(-1) {
                     o.ep.manual = true;
                 }
@@ -311,8 +311,8 @@ impl Builder {
             KLine::Cpuset(c) => {
                 if let Some(o) = self.streams[idx].open.as_mut().filter(|o| !o.killed) {
                     let t = o.trigger();
-                    t.cpuset = Some(clean(c.cpuset));
-                    t.mems_allowed = Some(clean(c.mems_allowed));
+                    t.cpuset = Some(Text::new(c.cpuset));
+                    t.mems_allowed = Some(Text::new(c.mems_allowed));
                     o.touch(stamp, line_no);
                 }
             }
@@ -322,7 +322,7 @@ impl Builder {
                     .as_mut()
                     .filter(|o| !o.killed && o.ep.kernel.is_none())
                 {
-                    o.ep.kernel = c.kernel.map(clean);
+                    o.ep.kernel = c.kernel.map(Text::new);
                     let t = o.trigger();
                     if t.comm.as_deref().is_none_or(|comm| comm == c.comm) {
                         t.pid = Some(c.pid);
@@ -352,8 +352,8 @@ impl Builder {
             KLine::TaskIn { task_memcg, oom_memcg } => {
                 let o = self.section_owner(idx, line_no, stamp, |h| h.task_in || h.memory || h.task_header);
                 o.has.task_in = true;
-                o.ep.task_memcg = Some(clean(task_memcg));
-                o.ep.memcg.get_or_insert_with(Default::default).path = Some(clean(oom_memcg));
+                o.ep.task_memcg = Some(Text::new(task_memcg));
+                o.ep.memcg.get_or_insert_with(Default::default).path = Some(Text::new(oom_memcg));
                 o.touch(stamp, line_no);
             }
             KLine::StatsHeader(h) => {
@@ -361,12 +361,12 @@ impl Builder {
                 let (format, stats) = match &h.oneline {
                     Some(pairs) => (
                         StatsFormat::V1Oneline,
-                        pairs.iter().map(|(k, v)| (clean(k), *v)).collect(),
+                        pairs.iter().map(|(k, v)| (Text::new(k), *v)).collect(),
                     ),
                     None => (StatsFormat::V1, BTreeMap::new()),
                 };
                 o.ep.memcg_stats.push(MemcgStats {
-                    path: clean(h.path),
+                    path: Text::new(h.path),
                     format,
                     stats,
                 });
@@ -399,16 +399,16 @@ impl Builder {
             KLine::OomKill(k) => {
                 let o = self.section_owner(idx, line_no, stamp, |h| h.oom_kill);
                 o.has.oom_kill = true;
-                o.ep.constraint = Some(clean(k.constraint));
+                o.ep.constraint = Some(Text::new(k.constraint));
                 if let Some(p) = k.oom_memcg {
-                    o.ep.memcg.get_or_insert_with(Default::default).path = Some(clean(p));
+                    o.ep.memcg.get_or_insert_with(Default::default).path = Some(Text::new(p));
                 }
-                o.ep.task_memcg = k.task_memcg.map(clean).or(o.ep.task_memcg.take());
+                o.ep.task_memcg = k.task_memcg.map(Text::new).or(o.ep.task_memcg.take());
                 let t = o.trigger();
-                t.cpuset = k.cpuset.map(clean).or(t.cpuset.take());
-                t.mems_allowed = k.mems_allowed.map(clean).or(t.mems_allowed.take());
+                t.cpuset = k.cpuset.map(Text::new).or(t.cpuset.take());
+                t.mems_allowed = k.mems_allowed.map(Text::new).or(t.mems_allowed.take());
                 if t.nodemask.is_none() {
-                    t.nodemask = k.nodemask.map(clean);
+                    t.nodemask = k.nodemask.map(Text::new);
                 }
                 o.touch(stamp, line_no);
             }
@@ -425,7 +425,7 @@ impl Builder {
                     self.section_owner(idx, line_no, stamp, |h| h.group)
                 };
                 o.has.group = true;
-                o.ep.group_kill = Some(clean(path));
+                o.ep.group_kill = Some(Text::new(path));
                 o.touch(stamp, line_no);
             }
             KLine::Select(s) => {
@@ -440,7 +440,7 @@ impl Builder {
                     self.streams[idx].open.as_mut().expect("section owner is open")
                 };
                 o.pending_select = Some(selected(&s));
-                o.select_reason = s.reason.map(clean);
+                o.select_reason = s.reason.map(Text::new);
                 o.touch(stamp, line_no);
             }
             KLine::Kill(k) => self.kill(idx, line_no, stamp, k),
@@ -449,8 +449,8 @@ impl Builder {
                     if !o.ep.victims.iter().any(|v| v.pid == pid) {
                         o.ep.victims.push(Victim {
                             pid,
-                            comm: clean(comm),
-                            reason: Some("sharing same memory".to_owned()),
+                            comm: Text::new(comm),
+                            reason: Some(Text::new("sharing same memory")),
                             ..Victim::default()
                         });
                     }
@@ -491,7 +491,7 @@ impl Builder {
                     Some(o) if !o.stale(stamp) => o,
                     _ => self.start(idx, line_no, stamp),
                 };
-                o.ep.panic = Some(clean(reason));
+                o.ep.panic = Some(Text::new(reason));
                 o.killed = true;
                 o.section = Section::None;
                 o.touch(stamp, line_no);
@@ -515,10 +515,10 @@ impl Builder {
         } else {
             self.start(idx, line_no, stamp)
         };
-        let reason = k.reason.map(clean).or_else(|| o.select_reason.clone());
+        let reason = k.reason.map(Text::new).or_else(|| o.select_reason.clone());
         o.ep.victims.push(Victim {
             pid: k.pid,
-            comm: clean(k.comm),
+            comm: Text::new(k.comm),
             uid: k.uid,
             total_vm_bytes: k.total_vm_bytes,
             anon_rss_bytes: k.anon_rss_bytes,
@@ -563,12 +563,12 @@ impl Builder {
         ep.source.file = self.file.clone();
         ep.source.first_line = line_no;
         ep.source.last_line = line_no;
-        ep.host = s.host.clone();
+        ep.host = s.host.as_deref().map(Text::new);
         ep.manual = std::mem::take(&mut s.manual_next);
         if !ep.manual {
             // sysrq's line is printed by whoever handled the key; the OOM
             // then runs in a kworker with its own caller id.
-            let host = ep.host.clone();
+            let host = s.host.clone();
             for other in self.streams.iter_mut().filter(|o| o.host == host && o.manual_next) {
                 other.manual_next = false;
                 ep.manual = true;
@@ -648,29 +648,9 @@ fn line_key(stamp: &Stamp, text: &str) -> Option<u64> {
 fn selected(s: &kline::Select<'_>) -> Selected {
     Selected {
         pid: s.pid,
-        comm: clean(s.comm),
+        comm: Text::new(s.comm),
         score: s.score,
     }
-}
-
-/// Text from a log as it may be stored: control characters become `\xNN`,
-/// the kernel's own escape, so nothing from a log can drive a terminal.
-pub fn clean(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
-        return s.to_owned();
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if c.is_control() {
-            let mut buf = [0u8; 4];
-            for b in c.encode_utf8(&mut buf).bytes() {
-                out.push_str(&format!("\\x{b:02x}"));
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 impl Open {
@@ -688,10 +668,10 @@ impl Open {
         let t = &mut self.ep.time;
         if t.uptime_s.is_none() && t.wall.is_none() && t.wall_raw.is_none() {
             t.uptime_s = stamp.uptime_us.map(|us| us as f64 / 1e6);
-            t.wall = stamp.wall.as_deref().map(clean);
-            t.wall_raw = stamp.wall_raw.as_deref().map(clean);
+            t.wall = stamp.wall.as_deref().map(Text::new);
+            t.wall_raw = stamp.wall_raw.as_deref().map(Text::new);
             t.seq = stamp.seq;
-            t.boot_id = stamp.boot_id.as_deref().map(clean);
+            t.boot_id = stamp.boot_id.as_deref().map(Text::new);
         }
     }
 
@@ -716,7 +696,7 @@ impl Open {
                         if !k.starts_with("total_") && V2_ONLY.contains(&k) {
                             block.format = StatsFormat::V2;
                         }
-                        block.stats.insert(clean(k), v);
+                        block.stats.insert(Text::new(k), v);
                         true
                     }
                     None => self.end_section(),
@@ -725,7 +705,7 @@ impl Open {
             Section::MemInfo => match kline::parse_mem_info_line(text) {
                 Some(MemInfoLine::Counters(pairs)) => {
                     for (k, v) in pairs {
-                        self.mem_pages.entry(clean(k)).or_insert(v);
+                        self.mem_pages.entry(Text::new(k)).or_insert(v);
                     }
                     true
                 }

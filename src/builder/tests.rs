@@ -262,7 +262,8 @@ fn manual_no_killable_and_panic() {
 
 #[test]
 fn control_characters_are_escaped() {
-    assert_eq!(clean("a\u{1b}[31mb"), "a\\x1b[31mb");
-    assert_eq!(clean("x\u{9b}y"), "x\\xc2\\x9by");
-    assert_eq!(clean("plain"), "plain");
+    use crate::model::Text;
+    assert_eq!(Text::new("a\u{1b}[31mb"), "a\\x1b[31mb");
+    assert_eq!(Text::new("x\u{9b}y"), "x\\xc2\\x9by");
+    assert_eq!(Text::new("plain"), "plain");
 }

@@ -10,7 +10,7 @@
 
 use super::{share, Evidence, TopTask, AT_LIMIT, RSS_EXPLAINS_AT_MOST};
 use crate::kline::sat_sum;
-use crate::model::{Episode, MemcgStats, Scope, StatsFormat};
+use crate::model::{Episode, MemcgStats, Scope, StatsFormat, Text};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -41,13 +41,13 @@ pub struct Breakdown {
     pub free: Option<u64>,
 }
 
-fn get(s: &BTreeMap<String, u64>, keys: &[&str]) -> Option<u64> {
+fn get(s: &BTreeMap<Text, u64>, keys: &[&str]) -> Option<u64> {
     keys.iter().find_map(|k| s.get(*k).copied())
 }
 
 /// The stats of the OOM memcg: the first block, or for the one-line form
 /// the sum over every block printed (one per descendant, local values).
-fn memcg_stats(ep: &Episode) -> Option<(StatsFormat, BTreeMap<String, u64>)> {
+fn memcg_stats(ep: &Episode) -> Option<(StatsFormat, BTreeMap<Text, u64>)> {
     let first: &MemcgStats = ep.memcg_stats.iter().find(|s| !s.stats.is_empty())?;
     if first.format != StatsFormat::V1Oneline {
         return Some((first.format, first.stats.clone()));
@@ -62,7 +62,7 @@ fn memcg_stats(ep: &Episode) -> Option<(StatsFormat, BTreeMap<String, u64>)> {
     Some((StatsFormat::V1Oneline, sum))
 }
 
-fn from_stats(ep: &Episode, format: StatsFormat, s: &BTreeMap<String, u64>) -> Breakdown {
+fn from_stats(ep: &Episode, format: StatsFormat, s: &BTreeMap<Text, u64>) -> Breakdown {
     let mut b = Breakdown {
         source: Some(Source::MemcgStats),
         ..Breakdown::default()

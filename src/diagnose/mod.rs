@@ -13,7 +13,7 @@ mod breakdown;
 
 pub use breakdown::{breakdown, Breakdown, Source};
 
-use crate::model::{Episode, Scope};
+use crate::model::{Episode, Scope, Text};
 use serde::{Deserialize, Serialize};
 
 /// Dirty + writeback at or above this share of page cache makes the cache
@@ -104,7 +104,7 @@ pub struct Evidence {
 #[serde(deny_unknown_fields)]
 pub struct TopTask {
     pub pid: u32,
-    pub name: String,
+    pub name: Text,
     pub rss_bytes: u64,
     pub share: Option<f64>,
 }
@@ -115,9 +115,22 @@ pub struct TopTask {
 pub struct Diagnosis {
     pub cause: Cause,
     /// One sentence for people.
-    pub summary: String,
+    pub summary: Text,
     pub evidence: Evidence,
-    pub advice: Vec<String>,
+    pub advice: Vec<Text>,
+}
+
+impl Diagnosis {
+    /// A diagnosis whose sentences pass the model's text gate: they quote
+    /// names and paths from the log.
+    fn new(cause: Cause, summary: String, evidence: Evidence, advice: Vec<String>) -> Diagnosis {
+        Diagnosis {
+            cause,
+            summary: summary.into(),
+            evidence,
+            advice: advice.into_iter().map(Text::from).collect(),
+        }
+    }
 }
 
 fn share(part: u64, total: u64) -> Option<f64> {
@@ -133,14 +146,12 @@ pub fn diagnose(ep: &Episode) -> Diagnosis {
     let b = breakdown(ep);
     let mut ev = b.evidence(ep);
     if ep.manual {
-        return Diagnosis {
-            cause: Cause::Manual,
-            summary: "A manual OOM kill (sysrq-f): nothing ran out of memory.".to_owned(),
-            evidence: ev,
-            advice: vec![
-                "Find who triggered sysrq-f (an operator, a watchdog); no memory setting needs changing.".to_owned(),
-            ],
-        };
+        return Diagnosis::new(
+            Cause::Manual,
+            "A manual OOM kill (sysrq-f): nothing ran out of memory.".to_owned(),
+            ev,
+            vec!["Find who triggered sysrq-f (an operator, a watchdog); no memory setting needs changing.".to_owned()],
+        );
     }
     let total = ev.total_bytes.unwrap_or(0);
     if ep.scope != Some(Scope::Memcg) {
@@ -215,12 +226,7 @@ pub fn diagnose(ep: &Episode) -> Diagnosis {
         ),
     };
     let (summary, advice) = ending(ep, summary, advice);
-    Diagnosis {
-        cause,
-        summary,
-        evidence: ev,
-        advice,
-    }
+    Diagnosis::new(cause, summary, ev, advice)
 }
 
 /// Reports that ended without a kill say so after the cause.
@@ -324,19 +330,19 @@ fn fragmentation(ep: &Episode, ev: &Evidence) -> Option<Diagnosis> {
     if order < HIGH_ORDER || (free as f64) < FRAGMENTED_FREE_SHARE * ram as f64 {
         return None;
     }
-    Some(Diagnosis {
-        cause: Cause::Fragmentation,
-        summary: format!(
+    Some(Diagnosis::new(
+        Cause::Fragmentation,
+        format!(
             "An order-{order} allocation ({} contiguous) failed while {} was free: memory was fragmented, not exhausted.",
             crate::output::human_bytes(4096u64 << order.clamp(0, 20)),
             crate::output::human_bytes(free)
         ),
-        evidence: Evidence { share: share(free, ram), ..ev.clone() },
-        advice: vec![
+        Evidence { share: share(free, ram), ..ev.clone() },
+        vec![
             "Find the caller of the high-order allocation (the trigger's call trace) and make it use smaller or vmalloc'd buffers.".to_owned(),
             "Raise vm.min_free_kbytes and enable proactive compaction (vm.compaction_proactiveness).".to_owned(),
         ],
-    })
+    ))
 }
 
 #[cfg(test)]

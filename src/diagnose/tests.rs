@@ -29,7 +29,7 @@ fn stats(format: StatsFormat, kv: &[(&str, u64)]) -> MemcgStats {
     MemcgStats {
         path: "/p".into(),
         format,
-        stats: kv.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<_, _>>(),
+        stats: kv.iter().map(|(k, v)| (Text::new(k), *v)).collect::<BTreeMap<_, _>>(),
     }
 }
 
@@ -37,7 +37,7 @@ fn task(pid: u32, rss: u64) -> TaskRow {
     TaskRow {
         pid,
         rss_bytes: Some(rss),
-        name: format!("t{pid}"),
+        name: format!("t{pid}").into(),
         ..TaskRow::default()
     }
 }
@@ -180,7 +180,7 @@ fn global_fragmentation_manual_and_unknown() {
                 ("shmem", 0),
             ]
             .iter()
-            .map(|(k, v)| (k.to_string(), *v))
+            .map(|(k, v)| (Text::new(k), *v))
             .collect(),
             ram_bytes: Some(4096 * MIB),
             ..MemInfo::default()

@@ -12,7 +12,7 @@
 //! Never chosen: pid 1, kernel threads, tasks with oom_score_adj −1000, and
 //! (live) anything outside the guarded subtree and oomctl itself.
 
-use crate::model::{Episode, MemcgStats, StatsFormat, TaskRow};
+use crate::model::{Episode, MemcgStats, StatsFormat, TaskRow, Text};
 use serde::{Deserialize, Serialize};
 
 /// OOM_SCORE_ADJ_MIN: never killed.
@@ -96,7 +96,7 @@ impl GuardPolicy {
 }
 
 /// Clean, reclaimable page cache from `memory.stat` keys (v1 or v2).
-pub fn clean_cache(format: StatsFormat, s: &std::collections::BTreeMap<String, u64>) -> Option<u64> {
+pub fn clean_cache(format: StatsFormat, s: &std::collections::BTreeMap<Text, u64>) -> Option<u64> {
     let get = |keys: &[&str]| keys.iter().find_map(|k| s.get(*k).copied());
     let (cache, shmem, dirty, wb) = match format {
         StatsFormat::V2 => (
@@ -124,7 +124,7 @@ pub fn clean_cache(format: StatsFormat, s: &std::collections::BTreeMap<String, u
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
     pub pid: u32,
-    pub comm: String,
+    pub comm: Text,
     /// RSS + swap, bytes.
     pub rss_swap_bytes: u64,
     pub pgtables_bytes: u64,
@@ -188,7 +188,7 @@ pub fn choose(cands: &[Candidate], total_pages: u64, page_size: u64) -> Option<&
 #[serde(deny_unknown_fields)]
 pub struct Proc {
     pub pid: u32,
-    pub comm: String,
+    pub comm: Text,
 }
 
 /// What a guard would have done before this OOM.
@@ -203,7 +203,7 @@ pub struct GuardOutcome {
     /// The cache rule held it back (clean cache ≥ cache_hold_ratio × limit).
     pub held_back: bool,
     /// `kill_process`, `kill_container` or `none`.
-    pub action: String,
+    pub action: Text,
     /// The process the guard would kill (policy process), or whose
     /// container it would kill (policy container).
     pub victim: Option<Proc>,
@@ -213,7 +213,7 @@ pub struct GuardOutcome {
     /// The guard's choice is the kernel's victim.
     pub same_victim: Option<bool>,
     /// Why the outcome is what it is, for people.
-    pub note: String,
+    pub note: Text,
 }
 
 fn stats_of(ep: &Episode) -> Option<&MemcgStats> {
@@ -233,12 +233,12 @@ pub fn simulate(ep: &Episode, p: &GuardPolicy) -> GuardOutcome {
         threshold_bytes: None,
         fired: false,
         held_back: false,
-        action: "none".to_owned(),
+        action: Text::new("none"),
         victim: None,
         killed: Vec::new(),
         kernel_victim: kernel_victim.clone(),
         same_victim: None,
-        note: String::new(),
+        note: Text::default(),
     };
     let limit = ep
         .memcg
@@ -246,7 +246,7 @@ pub fn simulate(ep: &Episode, p: &GuardPolicy) -> GuardOutcome {
         .and_then(|m| m.limit_bytes)
         .filter(|&l| !crate::output::is_unlimited(l));
     let Some(limit) = limit else {
-        o.note = "not a memcg OOM with a known limit: a memcg guard has no threshold here".to_owned();
+        o.note = "not a memcg OOM with a known limit: a memcg guard has no threshold here".into();
         return o;
     };
     o.margin_bytes = Some(p.margin(limit));
@@ -254,7 +254,7 @@ pub fn simulate(ep: &Episode, p: &GuardPolicy) -> GuardOutcome {
     let usage = ep.memcg.as_ref().and_then(|m| m.usage_bytes).unwrap_or(limit);
     o.fired = usage >= p.threshold(limit);
     if !o.fired {
-        o.note = "usage never reached the threshold in the report".to_owned();
+        o.note = "usage never reached the threshold in the report".into();
         return o;
     }
     let clean = stats_of(ep).and_then(|s| clean_cache(s.format, &s.stats)).or_else(|| {
@@ -273,7 +273,8 @@ pub fn simulate(ep: &Episode, p: &GuardPolicy) -> GuardOutcome {
             "clean page cache {} ≥ {:.0}% of the limit: the guard leaves reclaim to the kernel",
             crate::output::human_bytes(clean.unwrap_or(0)),
             p.cache_hold_ratio * 100.0
-        );
+        )
+        .into();
         return o;
     }
     let page_size = ep.page_size.max(1);
@@ -284,28 +285,29 @@ pub fn simulate(ep: &Episode, p: &GuardPolicy) -> GuardOutcome {
     });
     if chosen.is_none() {
         o.note = if ep.tasks.is_empty() {
-            "the report has no task table to choose from".to_owned()
+            "the report has no task table to choose from".into()
         } else {
-            "no killable task (all protected or oom_score_adj -1000)".to_owned()
+            "no killable task (all protected or oom_score_adj -1000)".into()
         };
         return o;
     }
     o.same_victim = chosen.as_ref().zip(kernel_victim.as_ref()).map(|(a, b)| a.pid == b.pid);
     match p.policy {
         Policy::Noop => {
-            o.note = "policy noop: reported only".to_owned();
+            o.note = "policy noop: reported only".into();
             o.victim = chosen;
         }
         Policy::Process => {
-            o.action = "kill_process".to_owned();
+            o.action = "kill_process".into();
             o.victim = chosen;
             o.note = format!(
                 "at {} the guard kills the task with the highest badness",
                 crate::output::human_bytes(p.threshold(limit))
-            );
+            )
+            .into();
         }
         Policy::Container => {
-            o.action = "kill_container".to_owned();
+            o.action = "kill_container".into();
             o.killed = cands
                 .iter()
                 .filter(|c| badness(c, limit / page_size, page_size).is_some())
@@ -315,8 +317,7 @@ pub fn simulate(ep: &Episode, p: &GuardPolicy) -> GuardOutcome {
                 })
                 .collect();
             o.victim = chosen;
-            o.note =
-                "the task table lists the OOM cgroup's tasks; a container kill takes every killable one".to_owned();
+            o.note = "the task table lists the OOM cgroup's tasks; a container kill takes every killable one".into();
         }
     }
     o

@@ -30,21 +30,21 @@ fn cache_rule_edge() {
     assert!(!p.holds_back(100 * MIB, Some(10 * MIB - 1)));
     assert!(!p.holds_back(100 * MIB, None));
     let mut s = std::collections::BTreeMap::new();
-    s.insert("total_cache".to_owned(), 50 * MIB);
-    s.insert("total_dirty".to_owned(), 30 * MIB);
-    s.insert("total_writeback".to_owned(), 5 * MIB);
-    s.insert("total_shmem".to_owned(), 10 * MIB);
+    s.insert("total_cache".into(), 50 * MIB);
+    s.insert("total_dirty".into(), 30 * MIB);
+    s.insert("total_writeback".into(), 5 * MIB);
+    s.insert("total_shmem".into(), 10 * MIB);
     assert_eq!(clean_cache(StatsFormat::V1, &s), Some(5 * MIB));
     let mut v2 = std::collections::BTreeMap::new();
-    v2.insert("file".to_owned(), 8 * MIB);
-    v2.insert("file_dirty".to_owned(), MIB);
+    v2.insert("file".into(), 8 * MIB);
+    v2.insert("file_dirty".into(), MIB);
     assert_eq!(clean_cache(StatsFormat::V2, &v2), Some(7 * MIB));
 }
 
 fn cand(pid: u32, rss_mib: u64, adj: i32) -> Candidate {
     Candidate {
         pid,
-        comm: format!("p{pid}"),
+        comm: format!("p{pid}").into(),
         rss_swap_bytes: rss_mib * MIB,
         pgtables_bytes: 0,
         oom_score_adj: adj,
@@ -93,7 +93,7 @@ fn row(pid: u32, rss_mib: u64, adj: i32) -> TaskRow {
         pid,
         rss_bytes: Some(rss_mib * MIB),
         oom_score_adj: Some(adj),
-        name: format!("p{pid}"),
+        name: format!("p{pid}").into(),
         ..TaskRow::default()
     }
 }
@@ -150,7 +150,7 @@ fn simulate_holds_back_on_clean_cache() {
         format: StatsFormat::V1,
         stats: [("total_cache", 20 * MIB), ("total_dirty", 0), ("total_rss", 70 * MIB)]
             .iter()
-            .map(|(k, v)| (k.to_string(), *v))
+            .map(|(k, v)| (Text::new(k), *v))
             .collect(),
     }];
     let o = simulate(&ep, &GuardPolicy::default());

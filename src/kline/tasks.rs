@@ -191,7 +191,7 @@ pub fn parse_task_row(layout: &Layout, t: &str) -> Option<RawRow> {
     }
     // One separator space, then the name (which may itself hold spaces).
     let name = rest.strip_prefix(' ')?.trim_start().trim_end();
-    row.name = name.to_owned();
+    row.name = crate::model::Text::new(name);
     Some(RawRow(row))
 }
 

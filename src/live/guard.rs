@@ -20,7 +20,7 @@
 
 use super::sys;
 use crate::guard::{badness, Candidate, GuardPolicy, Policy};
-use crate::model::StatsFormat;
+use crate::model::{StatsFormat, Text};
 use crate::snapshot::{self, GuardAction, Snapshot};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -99,7 +99,7 @@ fn walk(root: &Path) -> Vec<PathBuf> {
 
 /// A process as /proc shows it now: (candidate, start time, its memory
 /// cgroup path). None if it is gone.
-pub fn proc_info(pid: u32) -> Option<(Candidate, u64, String)> {
+pub fn proc_info(pid: u32) -> Option<(Candidate, u64, Text)> {
     let dir = PathBuf::from(format!("/proc/{pid}"));
     let stat = fs::read_to_string(dir.join("stat")).ok()?;
     let (head, rest) = stat.rsplit_once(')')?;
@@ -128,12 +128,12 @@ pub fn proc_info(pid: u32) -> Option<(Candidate, u64, String)> {
         .find_map(|l| {
             let mut p = l.splitn(3, ':');
             let (_, ctrl, path) = (p.next()?, p.next()?, p.next()?);
-            ctrl.split(',').any(|c| c == "memory").then(|| path.to_owned())
+            ctrl.split(',').any(|c| c == "memory").then(|| Text::new(path))
         })
         .unwrap_or_default();
     let cand = Candidate {
         pid,
-        comm: crate::builder::clean(&comm),
+        comm: Text::new(&comm),
         rss_swap_bytes: kb("VmRSS:") + kb("VmSwap:"),
         pgtables_bytes: kb("VmPTE:"),
         oom_score_adj: adj,
@@ -200,12 +200,12 @@ struct Report<'a> {
     dir: &'a Path,
     usage: u64,
     limit: u64,
-    stat: std::collections::BTreeMap<String, u64>,
+    stat: std::collections::BTreeMap<Text, u64>,
     /// The chosen process's memory cgroup (kernel path).
-    victim_cgroup: Option<String>,
+    victim_cgroup: Option<Text>,
     held_back: bool,
     action: &'a str,
-    killed: Vec<(u32, String)>,
+    killed: Vec<(u32, Text)>,
     confirmed: bool,
     /// From the threshold firing to the victims' confirmed death.
     response: Duration,
@@ -219,7 +219,7 @@ struct Guard<'a> {
     watched: HashMap<PathBuf, Watched>,
     generation: u64,
     page_size: u64,
-    host: Option<String>,
+    host: Option<Text>,
     reports: u64,
     metrics: Option<crate::metrics::Metrics>,
     webhook: Option<super::webhook::Webhook>,
@@ -256,7 +256,11 @@ impl Guard<'_> {
                     self.crossed(&d, Instant::now())?;
                 }
                 Err(e) => {
-                    let _ = writeln!(self.err, "oomctl: warning: {}: cannot arm thresholds: {e}", d.display());
+                    let _ = writeln!(
+                        self.err,
+                        "oomctl: warning: {}: cannot arm thresholds: {e}",
+                        Text::from(d.display().to_string())
+                    );
                 }
             }
         }
@@ -357,17 +361,17 @@ impl Guard<'_> {
         }
         let stat = snapshot::parse_kv(&fs::read_to_string(dir.join("memory.stat")).unwrap_or_default());
         let held_back = p.holds_back(limit, crate::guard::clean_cache(StatsFormat::V1, &stat));
-        let infos: Vec<(Candidate, u64, String)> = procs(dir).into_iter().filter_map(proc_info).collect();
+        let infos: Vec<(Candidate, u64, Text)> = procs(dir).into_iter().filter_map(proc_info).collect();
         let total = limit / self.page_size;
         let chosen = infos
             .iter()
             .filter_map(|i| badness(&i.0, total, self.page_size).map(|b| (i, b)))
-            .fold(None::<(&(Candidate, u64, String), i64)>, |best, (i, b)| match best {
+            .fold(None::<(&(Candidate, u64, Text), i64)>, |best, (i, b)| match best {
                 Some((_, bb)) if b < bb => best,
                 _ => Some((i, b)),
             })
             .map(|(i, _)| i.clone());
-        let mut targets: Vec<(Candidate, u64, String)> = Vec::new();
+        let mut targets: Vec<(Candidate, u64, Text)> = Vec::new();
         let action = match (held_back, p.policy, &chosen) {
             (true, _, _) | (_, Policy::Noop, _) | (_, _, None) => "none",
             (false, Policy::Process, Some(c)) => {
@@ -433,16 +437,16 @@ impl Guard<'_> {
         let p = self.cfg.policy;
         let kernel_path = snapshot::kernel_path(dir);
         let snap = Snapshot {
-            path: kernel_path.clone(),
-            version: "v1".to_owned(),
-            origin: "oom_guard".to_owned(),
-            time: snapshot::now_iso(),
+            path: Text::new(&kernel_path),
+            version: Text::new("v1"),
+            origin: Text::new("oom_guard"),
+            time: snapshot::now_iso().map(Text::from),
             host: self.host.clone(),
             usage_bytes: Some(usage),
             limit_bytes: Some(limit),
             stat: stat.clone(),
             guard: Some(GuardAction {
-                policy: Some(p.policy.event_name().to_owned()),
+                policy: Some(Text::new(p.policy.event_name())),
                 threshold_bytes: Some(p.threshold(limit)),
                 proc_cgroup: victim_cgroup.clone(),
                 killed: killed.clone(),
@@ -465,7 +469,7 @@ impl Guard<'_> {
         let line: Value = json!({
             "hostname": self.host,
             "timestamp": snap.time,
-            "oomcgroup": dir.display().to_string(),
+            "oomcgroup": Text::from(dir.display().to_string()),
             "proccgroup": victim_cgroup.map(|c| format!("{}{c}", snapshot::V1_ROOT)),
             "threshold": p.threshold(limit),
             "usage": usage,
@@ -521,7 +525,7 @@ pub fn run(cfg: &GuardConfig, out: &mut dyn Write, err: &mut dyn Write) -> Resul
         watched: HashMap::new(),
         generation: 0,
         page_size: facts.page_size.unwrap_or(4096),
-        host: facts.hostname,
+        host: facts.hostname.map(Text::from),
         reports: 0,
         metrics: cfg.metrics.as_ref().map(|_| crate::metrics::Metrics::new(false)),
         webhook: cfg.webhook.clone().map(super::webhook::Webhook::start),

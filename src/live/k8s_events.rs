@@ -148,10 +148,10 @@ pub fn event_for(ep: &Episode, node: &str, now: &str) -> (String, String, Value)
             let container = ep
                 .k8s
                 .as_ref()
-                .and_then(|k| k.container_name.clone())
+                .and_then(|k| k.container_name.as_ref())
                 .map_or(String::new(), |c| format!(" in container {c}"));
             (
-                ns.clone(),
+                ns.to_string(),
                 json!({"kind": "Pod", "apiVersion": "v1", "namespace": ns, "name": name, "uid": uid}),
                 "OOMKilled",
                 format!("Memory cgroup out of memory{container}, {victims}"),
@@ -303,7 +303,9 @@ impl EventPoster {
         match req.send_string(body) {
             Ok(_) => Ok(()),
             Err(ureq::Error::Status(code, resp)) => {
+                // The server's words go to a terminal: through the text gate.
                 let detail: String = resp.into_string().unwrap_or_default().chars().take(300).collect();
+                let detail = crate::model::Text::from(detail);
                 Err(format!("{method} {path}: HTTP {code}: {detail}"))
             }
             Err(e) => Err(format!("{method} {path}: {e}")),

@@ -7,7 +7,7 @@
 use super::recording::{Entry, HostFacts, Recording};
 use crate::builder::{Builder, BuilderOptions};
 use crate::envelope::{Container, Decoder, LogLine};
-use crate::model::Episode;
+use crate::model::{Episode, Text};
 use crate::output::{Sink, Summary};
 use crate::snapshot::{self, Snapshot};
 use std::collections::HashMap;
@@ -98,10 +98,10 @@ impl<'s> Pipeline<'s> {
             self.emitted += 1;
             if let (Some(boot), Some(up)) = (self.facts.boot_time_us, ep.time.uptime_s) {
                 let us = boot.saturating_add((up * 1e6).round() as i64);
-                ep.time.wall = crate::envelope::epoch_us_iso(us);
+                ep.time.wall = crate::envelope::epoch_us_iso(us).map(Text::from);
             }
-            ep.host = ep.host.or_else(|| self.facts.hostname.clone());
-            ep.time.boot_id = ep.time.boot_id.or_else(|| self.facts.boot_id.clone());
+            ep.host = ep.host.or_else(|| self.facts.hostname.as_deref().map(Text::new));
+            ep.time.boot_id = ep.time.boot_id.or_else(|| self.facts.boot_id.as_deref().map(Text::new));
             enrich.enrich(self.emitted, &mut ep)?;
             self.summary.count(&ep);
             self.sink.episode(&ep)?;

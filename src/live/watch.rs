@@ -13,7 +13,7 @@ use super::kmsg::{self, KmsgReader, Read1};
 use super::pipeline::{Enrich, Pipeline};
 use super::recording::{self, Entry, HostFacts, Recorder};
 use crate::metrics::Metrics;
-use crate::model::Episode;
+use crate::model::{Episode, Text};
 use crate::output::{self, Format, Summary};
 use crate::snapshot;
 use serde::{Deserialize, Serialize};
@@ -149,7 +149,7 @@ fn cgroup_dir(path: &str) -> Option<PathBuf> {
 
 impl Enrich for Live {
     fn enrich(&mut self, index: u64, ep: &mut Episode) -> io::Result<()> {
-        let mut paths: Vec<String> = ep.memcg.as_ref().and_then(|m| m.path.clone()).into_iter().collect();
+        let mut paths: Vec<Text> = ep.memcg.as_ref().and_then(|m| m.path.clone()).into_iter().collect();
         paths.extend(ep.task_memcg.clone());
         paths.dedup();
         for p in paths {

@@ -49,8 +49,9 @@ fn line(ep: &Episode) -> [String; 5] {
     let time = ep
         .time
         .wall
-        .clone()
-        .or_else(|| ep.time.wall_raw.clone())
+        .as_deref()
+        .or(ep.time.wall_raw.as_deref())
+        .map(str::to_owned)
         .or_else(|| ep.time.uptime_s.map(|u| format!("{u:.6}s")))
         .unwrap_or_else(|| "-".to_owned());
     let node = format!("node/{}", ep.host.as_deref().unwrap_or("-"));
@@ -80,9 +81,9 @@ fn line(ep: &Episode) -> [String; 5] {
     let cgroup = ep
         .memcg
         .as_ref()
-        .and_then(|m| m.path.clone())
-        .or_else(|| ep.task_memcg.clone())
-        .unwrap_or_else(|| "-".to_owned());
+        .and_then(|m| m.path.as_deref())
+        .or(ep.task_memcg.as_deref())
+        .unwrap_or("-");
     let (reason, object, message) = if ep.killer == Killer::OomGuard {
         let policy = ep
             .snapshots

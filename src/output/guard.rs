@@ -48,7 +48,7 @@ fn row(ep: &Episode, g: &GuardOutcome) -> [String; 17] {
         opt(g.threshold_bytes),
         g.fired.to_string(),
         g.held_back.to_string(),
-        g.action.clone(),
+        g.action.to_string(),
         opt(g.victim.as_ref().map(|v| v.pid)),
         super::csv::text_cell(g.victim.as_ref().map_or("", |v| v.comm.as_str())),
         g.killed.iter().map(|k| k.pid.to_string()).collect::<Vec<_>>().join(" "),

@@ -49,6 +49,25 @@ pub enum Format {
     Prom,
 }
 
+impl Format {
+    /// Every format, for the tests that hold them all to one rule.
+    pub const ALL: [Format; 8] = [
+        Format::Table,
+        Format::Json,
+        Format::Jsonl,
+        Format::Csv,
+        Format::Report,
+        Format::Events,
+        Format::Otel,
+        Format::Prom,
+    ];
+
+    /// True when the format separates fields with tabs (`events`).
+    pub fn uses_tab(self) -> bool {
+        self == Format::Events
+    }
+}
+
 /// What a run saw, for the summary line and the `summary` object.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -78,7 +78,7 @@ fn record(ep: &Episode) -> Value {
     let body = ep
         .diagnosis
         .as_ref()
-        .map_or_else(|| "OOM episode".to_owned(), |d| d.summary.clone());
+        .map_or_else(|| "OOM episode".to_owned(), |d| d.summary.to_string());
     json!({
         "time_unix_nano": nanos,
         "severity_text": "WARN",

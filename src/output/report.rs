@@ -134,7 +134,7 @@ fn write_episode(out: &mut dyn Write, n: u64, ep: &Episode) -> io::Result<()> {
     let scope = ep.scope.map_or("unknown scope", |s| s.as_str());
     let when = match (&ep.time.wall, &ep.time.wall_raw, ep.time.uptime_s) {
         (Some(w), _, Some(u)) => format!("{w} (uptime {u:.6} s)"),
-        (Some(w), _, None) | (None, Some(w), None) => w.clone(),
+        (Some(w), _, None) | (None, Some(w), None) => w.to_string(),
         (None, Some(w), Some(u)) => format!("{w} (uptime {u:.6} s)"),
         (None, None, Some(u)) => format!("uptime {u:.6} s"),
         (None, None, None) => "time unknown".to_owned(),

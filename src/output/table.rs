@@ -26,8 +26,8 @@ impl<'w> TableSink<'w> {
 pub(crate) fn cgroup_cell(ep: &Episode) -> String {
     if let Some(k) = &ep.k8s {
         let c = match (&k.container_name, &ep.container) {
-            (Some(n), _) => Some(n.clone()),
-            (None, Some(c)) => Some(c.id[..12.min(c.id.len())].to_owned()),
+            (Some(n), _) => Some(n.to_string()),
+            (None, Some(c)) => Some(c.id.chars().take(12).collect()),
             (None, None) => None,
         };
         let pod = match (&k.namespace, &k.pod) {
@@ -48,8 +48,8 @@ pub(crate) fn cgroup_cell(ep: &Episode) -> String {
 
 fn time_cell(ep: &Episode) -> String {
     match (&ep.time.wall, &ep.time.wall_raw, ep.time.uptime_s) {
-        (Some(w), _, _) => w.clone(),
-        (None, Some(w), _) => w.clone(),
+        (Some(w), _, _) => w.to_string(),
+        (None, Some(w), _) => w.to_string(),
         (None, None, Some(u)) => format!("{u:.6}s"),
         _ => "-".to_owned(),
     }
