@@ -15,7 +15,6 @@ use crate::model::{Episode, Killer};
 use crate::output::{self, Format, Summary, SweepFormat};
 use crate::scan::{self, ScanOptions, ScanStats};
 use crate::snapshot::{self, Snapshot};
-use std::collections::HashSet;
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
 
@@ -101,69 +100,92 @@ pub struct Outcome {
     pub errors: Vec<String>,
 }
 
-/// The identity of a report, the same whichever container captured it: its
-/// victims with their exact kill-line numbers, or for a report without a
-/// kill, its trigger and time. Two captures of one report share it; two
-/// reports cannot, short of the same pid dying with the same byte counts.
-fn identity(ep: &Episode) -> Option<String> {
-    if !ep.victims.is_empty() {
-        let mut k = String::new();
-        for v in &ep.victims {
-            k.push_str(&format!(
-                "{}|{}|{:?}|{:?}|{:?}|{:?};",
-                v.pid, v.comm, v.total_vm_bytes, v.anon_rss_bytes, v.file_rss_bytes, v.shmem_rss_bytes
-            ));
-        }
-        if let Some(u) = ep.time.uptime_s {
-            // Whole seconds: two captures of one report agree on them.
-            k.push_str(&format!("@{}", u as u64));
-        }
-        return Some(k);
+/// The identity of a report, the same whichever container captured it, and
+/// different for any two reports (issue 19): the host (or both unknown),
+/// the time to the log's resolution (microseconds of uptime, else the wall
+/// clock as printed), the cgroups with their counters, the trigger, and the
+/// victims with their kill lines' figures. The boot is compared apart
+/// ([`Seen`]), where both captures know it. None when nothing pins the
+/// report down: neither a time nor a kill line with its figures.
+fn identity(ep: &Episode) -> Option<(String, Option<String>)> {
+    use std::fmt::Write;
+    let time = match (ep.time.uptime_s, &ep.time.wall_raw, &ep.time.wall) {
+        (Some(u), _, _) => Some(format!("{}us", (u * 1e6).round() as u64)),
+        (None, Some(w), _) | (None, None, Some(w)) => Some(w.to_string()),
+        (None, None, None) => None,
+    };
+    let figures = ep
+        .victims
+        .iter()
+        .any(|v| v.total_vm_bytes.is_some() || v.anon_rss_bytes.is_some());
+    if time.is_none() && !figures {
+        return None;
     }
-    let t = ep.trigger.as_ref()?;
-    let u = ep.time.uptime_s?;
-    Some(format!("{:?}|{:?}|{:?}@{u}", t.comm, t.pid, ep.host))
+    let mut k = String::new();
+    let _ = write!(k, "{:?}|{time:?}|{:?}|{:?}|", ep.host, ep.memcg, ep.task_memcg);
+    let _ = write!(k, "{:?}|", ep.trigger.as_ref().map(|t| (&t.comm, t.pid)));
+    for v in &ep.victims {
+        let _ = write!(
+            k,
+            "{}|{}|{:?}|{:?}|{:?}|{:?};",
+            v.pid, v.comm, v.total_vm_bytes, v.anon_rss_bytes, v.file_rss_bytes, v.shmem_rss_bytes
+        );
+    }
+    Some((k, ep.time.boot_id.as_ref().map(|b| b.to_string())))
 }
 
 /// How many report identities de-duplication remembers. Second captures
 /// sit close together in real inputs; past this many episodes the oldest
 /// are forgotten (and a warning says so), so memory stays bounded (about
-/// 14 MiB at most) however many episodes an input holds.
+/// 20 MiB at most) however many episodes an input holds.
 const SEEN_MAX: usize = 1 << 19;
 
 /// The identities of the reports emitted so far, as 64-bit fingerprints
-/// (SipHash with fixed keys: the same in every run), the oldest forgotten
-/// first beyond `SEEN_MAX`.
+/// (SipHash with fixed keys: the same in every run) with the boot ids they
+/// were seen under, the oldest forgotten first beyond `SEEN_MAX`.
 struct Seen {
-    set: HashSet<u64>,
+    boots: std::collections::HashMap<u64, Vec<Option<u64>>>,
     order: std::collections::VecDeque<u64>,
     max: usize,
     forgotten: u64,
 }
 
+fn fingerprint(s: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
+
 impl Seen {
     fn new(max: usize) -> Seen {
         Seen {
-            set: HashSet::new(),
+            boots: std::collections::HashMap::new(),
             order: std::collections::VecDeque::new(),
             max,
             forgotten: 0,
         }
     }
 
-    /// False if `id` was seen already.
-    fn insert(&mut self, id: &str) -> bool {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        id.hash(&mut h);
-        let fp = h.finish();
-        if !self.set.insert(fp) {
+    /// False if this report was seen already: the same identity, under the
+    /// same boot or where either capture does not say which boot.
+    fn insert(&mut self, id: &str, boot: Option<&str>) -> bool {
+        let fp = fingerprint(id);
+        let boot = boot.map(fingerprint);
+        let boots = self.boots.entry(fp).or_default();
+        if boots.iter().any(|b| b.is_none() || boot.is_none() || *b == boot) {
             return false;
         }
+        boots.push(boot);
         self.order.push_back(fp);
         if self.order.len() > self.max {
             if let Some(old) = self.order.pop_front() {
-                self.set.remove(&old);
+                if let Some(b) = self.boots.get_mut(&old) {
+                    b.remove(0);
+                    if b.is_empty() {
+                        self.boots.remove(&old);
+                    }
+                }
                 self.forgotten += 1;
             }
         }
@@ -184,8 +206,8 @@ struct Emitter<'s> {
 impl Emitter<'_> {
     fn episode(&mut self, mut ep: Episode) -> io::Result<()> {
         self.ctx.enrich(&mut ep, &mut self.used);
-        if let Some(id) = identity(&ep) {
-            if !self.seen.insert(&id) {
+        if let Some((id, boot)) = identity(&ep) {
+            if !self.seen.insert(&id, boot.as_deref()) {
                 self.summary.duplicates += 1;
                 return Ok(());
             }
@@ -200,6 +222,7 @@ impl Emitter<'_> {
         s.lines += st.lines;
         s.bytes += st.bytes;
         s.malformed_lines += st.malformed_total;
+        s.duplicate_lines += st.duplicate_lines;
         s.long_lines += st.long_lines;
         for m in st.malformed.iter().take(20) {
             let _ = writeln!(err, "oomctl: warning: {name}:{}: {}", m.line, m.reason);
@@ -281,6 +304,7 @@ fn scan_input(
     st.lines = summary.lines;
     st.bytes = summary.bytes;
     st.malformed_total = summary.malformed_lines;
+    st.duplicate_lines = summary.duplicate_lines;
     for ep in eps {
         emit(ep)?;
     }
@@ -491,13 +515,23 @@ mod tests {
     #[test]
     fn seen_remembers_up_to_its_bound_then_forgets_the_oldest() {
         let mut s = Seen::new(3);
-        assert!(s.insert("a") && s.insert("b") && s.insert("c"));
-        assert!(!s.insert("a"), "a second capture");
-        assert!(s.insert("d"), "a fourth identity");
+        assert!(s.insert("a", None) && s.insert("b", None) && s.insert("c", None));
+        assert!(!s.insert("a", None), "a second capture");
+        assert!(s.insert("d", None), "a fourth identity");
         assert_eq!(s.forgotten, 1);
-        assert!(s.insert("a"), "the oldest was forgotten");
-        assert!(!s.insert("d") && !s.insert("c"));
-        assert_eq!(s.set.len(), 3);
+        assert!(s.insert("a", None), "the oldest was forgotten");
+        assert!(!s.insert("d", None) && !s.insert("c", None));
+        assert_eq!(s.boots.len(), 3);
         assert_eq!(s.order.len(), 3);
+    }
+
+    #[test]
+    fn boots_are_compared_where_both_captures_know_them() {
+        let mut s = Seen::new(10);
+        assert!(s.insert("r", Some("boot-1")));
+        assert!(!s.insert("r", Some("boot-1")), "same boot: a second capture");
+        assert!(!s.insert("r", None), "a capture that does not say which boot");
+        assert!(s.insert("r", Some("boot-2")), "another boot: another report");
+        assert!(!s.insert("r", Some("boot-2")));
     }
 }

@@ -73,6 +73,8 @@ pub struct ScanStats {
     pub read_error: Option<String>,
     /// Other losses to report (a recording's torn tail or overruns).
     pub warnings: Vec<String>,
+    /// Lines skipped as second captures of lines already read.
+    pub duplicate_lines: u64,
 }
 
 struct Anchors {
@@ -438,6 +440,9 @@ fn scan_with<R: Read>(
     let (malformed, total) = s.builder.malformed();
     stats.malformed = malformed.to_vec();
     stats.malformed_total = total;
+    let (repeated, notes) = s.builder.repeated();
+    stats.duplicate_lines = repeated;
+    stats.warnings.extend_from_slice(notes);
     stats.container = Some(s.decoder.container());
     Ok(stats)
 }

@@ -111,6 +111,10 @@ pub struct Builder {
     order: u64,
     malformed: Vec<Malformed>,
     malformed_total: u64,
+    /// Lines skipped as second captures of a line already read.
+    repeated: u64,
+    /// What to tell about those skips (the first [`MAX_MALFORMED_KEPT`]).
+    notes: Vec<String>,
 }
 
 impl Builder {
@@ -124,6 +128,8 @@ impl Builder {
             order: 0,
             malformed: Vec::new(),
             malformed_total: 0,
+            repeated: 0,
+            notes: Vec::new(),
         }
     }
 
@@ -137,6 +143,13 @@ impl Builder {
     /// malformed lines there were in all, inside episodes included.
     pub fn malformed(&self) -> (&[Malformed], u64) {
         (&self.malformed, self.malformed_total)
+    }
+
+    /// Lines skipped because they were a second capture of one already read
+    /// (the same time and text, or a kill line repeated inside one report),
+    /// and messages about the skips worth a warning.
+    pub fn repeated(&self) -> (u64, &[String]) {
+        (self.repeated, &self.notes)
     }
 
     /// Feed one kernel message found on physical line `line_no`.
@@ -154,7 +167,14 @@ impl Builder {
         let mut key = None;
         if let Some(open) = self.streams[idx].open.as_mut() {
             key = line_key(stamp, text);
-            if key.is_some_and(|k| open.seen.contains(&k)) {
+            // A line read twice (console and kmsg both logged) is skipped;
+            // but a header repeated after its report's kill starts the
+            // second capture of a whole report, which is built and then
+            // counted as a duplicate report where reports are compared.
+            if key.is_some_and(|k| open.seen.contains(&k))
+                && !(open.killed && matches!(kline::classify(text), KLine::Header(_)))
+            {
+                self.repeated += 1;
                 return;
             }
             // Inside a multi-line section, context decides what a line means.
@@ -324,7 +344,7 @@ impl Builder {
                 {
                     o.ep.kernel = c.kernel.map(Text::new);
                     let t = o.trigger();
-                    if t.comm.as_deref().is_none_or(|comm| comm == c.comm) {
+                    if t.comm.as_ref().is_none_or(|comm| *comm == Text::new(c.comm)) {
                         t.pid = Some(c.pid);
                     }
                     o.touch(stamp, line_no);
@@ -503,8 +523,29 @@ impl Builder {
     /// otherwise starts a new one (a report whose header was lost).
     fn kill(&mut self, idx: usize, line_no: u64, stamp: &Stamp, k: kline::Kill<'_>) {
         let joins = match self.streams[idx].open.as_ref() {
-            Some(o) if o.ep.victims.iter().any(|v| v.pid == k.pid && v.comm == k.comm) => {
-                return; // the same kill captured twice
+            Some(o)
+                if o.ep
+                    .victims
+                    .iter()
+                    .any(|v| v.pid == k.pid && v.comm == Text::new(k.comm)) =>
+            {
+                if o.ep.victims.iter().any(|v| same_kill(v, &k)) {
+                    // The same kill line again, stamped differently (two
+                    // captures): read once, and said.
+                    self.repeated += 1;
+                    if self.notes.len() < MAX_MALFORMED_KEPT {
+                        self.notes.push(format!(
+                            "{}:{line_no}: kill line of pid {} ({}) repeated inside one report: read once",
+                            self.file,
+                            k.pid,
+                            Text::new(k.comm)
+                        ));
+                    }
+                    return;
+                }
+                // The same process with other numbers: another report,
+                // whose header was lost.
+                false
             }
             Some(o) if o.stale(stamp) => false,
             Some(o) => !o.killed || o.ep.group_kill.is_some() || o.pending_select.is_some(),
@@ -643,6 +684,15 @@ fn line_key(stamp: &Stamp, text: &str) -> Option<u64> {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (stamp.uptime_us, stamp.seq, text).hash(&mut h);
     Some(h.finish())
+}
+
+/// True if `k` is the kill line that made victim `v`: same pid, name and
+/// memory figures.
+fn same_kill(v: &Victim, k: &kline::Kill<'_>) -> bool {
+    v.pid == k.pid
+        && v.comm == Text::new(k.comm)
+        && (v.total_vm_bytes, v.anon_rss_bytes, v.file_rss_bytes, v.shmem_rss_bytes)
+            == (k.total_vm_bytes, k.anon_rss_bytes, k.file_rss_bytes, k.shmem_rss_bytes)
 }
 
 fn selected(s: &kline::Select<'_>) -> Selected {

@@ -116,6 +116,7 @@ impl<'s> Pipeline<'s> {
         self.emit(enrich)?;
         let (_, malformed) = self.builder.malformed();
         self.summary.malformed_lines = malformed;
+        self.summary.duplicate_lines = self.builder.repeated().0;
         self.sink.finish(&self.summary)?;
         Ok(self.summary)
     }

@@ -84,8 +84,13 @@ pub struct Summary {
     pub incomplete: u64,
     /// Episodes by scope (`unknown` when the scope is null).
     pub by_scope: BTreeMap<String, u64>,
-    /// Episodes dropped as second captures of one already reported.
+    /// Reports dropped as second captures of one already reported: the same
+    /// host (or both unknown), boot where both say, time to the log's
+    /// resolution, cgroups, counters, trigger and victims.
     pub duplicates: u64,
+    /// Lines read once although captured twice (the same time and text, or
+    /// a kill line repeated inside one report).
+    pub duplicate_lines: u64,
     /// OOM lines that did not parse.
     pub malformed_lines: u64,
     /// Lines longer than the read block, cut.
@@ -130,6 +135,31 @@ pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>) -> Box<dyn Sink + 'w> 
         Format::Events => Box::new(EventsSink::new(out)),
         Format::Otel => Box::new(OtelSink::new(out)),
         Format::Prom => Box::new(PromSink::new(out)),
+    }
+}
+
+/// What de-duplication skipped, and why, for the human formats' last line.
+pub fn duplicates_phrase(s: &Summary) -> String {
+    let plural = |n: u64| if n == 1 { "" } else { "s" };
+    let mut parts = Vec::new();
+    if s.duplicates > 0 {
+        parts.push(format!(
+            "{} duplicate report{} skipped (second captures: same host, boot, time, cgroups and victims)",
+            s.duplicates,
+            plural(s.duplicates)
+        ));
+    }
+    if s.duplicate_lines > 0 {
+        parts.push(format!(
+            "{} line{} captured twice read once",
+            s.duplicate_lines,
+            plural(s.duplicate_lines)
+        ));
+    }
+    if parts.is_empty() {
+        "no duplicates".to_owned()
+    } else {
+        parts.join(", ")
     }
 }
 

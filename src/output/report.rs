@@ -294,8 +294,12 @@ impl Sink for ReportSink<'_> {
     fn finish(&mut self, s: &Summary) -> io::Result<()> {
         writeln!(
             self.out,
-            "{} episode(s), {} incomplete, in {} file(s); {} duplicate(s) skipped, {} malformed line(s)",
-            s.episodes, s.incomplete, s.files, s.duplicates, s.malformed_lines
+            "{} episode(s), {} incomplete, in {} file(s); {}; {} malformed line(s)",
+            s.episodes,
+            s.incomplete,
+            s.files,
+            super::duplicates_phrase(s),
+            s.malformed_lines
         )?;
         self.out.flush()
     }

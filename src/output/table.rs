@@ -177,15 +177,14 @@ impl Sink for TableSink<'_> {
         };
         writeln!(
             self.out,
-            "{} episode{}{}, {} incomplete, in {} file{}; {} duplicate{} skipped, {} malformed line{}",
+            "{} episode{}{}, {} incomplete, in {} file{}; {}; {} malformed line{}",
             s.episodes,
             if s.episodes == 1 { "" } else { "s" },
             scopes,
             s.incomplete,
             s.files,
             if s.files == 1 { "" } else { "s" },
-            s.duplicates,
-            if s.duplicates == 1 { "" } else { "s" },
+            super::duplicates_phrase(s),
             s.malformed_lines,
             if s.malformed_lines == 1 { "" } else { "s" },
         )?;
