@@ -10,7 +10,7 @@
 
 use super::{share, Evidence, TopTask, AT_LIMIT, RSS_EXPLAINS_AT_MOST};
 use crate::kline::sat_sum;
-use crate::model::{Episode, MemcgStats, Scope, StatsFormat, Text};
+use crate::model::{Episode, MemcgStats, Scope, StatsFormat, TaskRow, Text};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -164,6 +164,20 @@ fn task_rss(ep: &Episode) -> Option<u64> {
     Some(sat_sum(ep.tasks.iter().map(|t| t.rss_bytes.unwrap_or(0))))
 }
 
+/// The part of a task's RSS charged to its cgroup as its own: anonymous +
+/// shared memory where the kernel splits RSS (6.8+ rows, or the victim's
+/// kill line), else all of it.
+fn charged(ep: &Episode, t: &TaskRow) -> u64 {
+    if let Some(a) = t.rss_anon_bytes {
+        return a.saturating_add(t.rss_shmem_bytes.unwrap_or(0));
+    }
+    let victim = ep.victims.iter().find(|v| v.pid == t.pid);
+    match victim.and_then(|v| v.anon_rss_bytes) {
+        Some(a) => a.saturating_add(victim.and_then(|v| v.shmem_rss_bytes).unwrap_or(0)),
+        None => t.rss_bytes.unwrap_or(0),
+    }
+}
+
 fn from_tasks(ep: &Episode) -> Option<Breakdown> {
     let rss = task_rss(ep)?;
     let m = ep.memcg.as_ref()?;
@@ -174,10 +188,13 @@ fn from_tasks(ep: &Episode) -> Option<Breakdown> {
     let kmem = ep.kmem.map(|k| k.usage_bytes);
     let rest = usage.saturating_sub(rss).saturating_sub(kmem.unwrap_or(0));
     let explains_little = (rss as f64) <= RSS_EXPLAINS_AT_MOST * usage as f64;
+    // What the processes hold of usage: their charged RSS, and never more
+    // than usage (RSS counts a shared page in every process mapping it).
+    let held = sat_sum(ep.tasks.iter().map(|t| charged(ep, t))).min(usage.saturating_sub(kmem.unwrap_or(0)));
     Some(Breakdown {
         source: Some(Source::TaskTable),
         total: Some(usage),
-        anon: Some(rss),
+        anon: Some(held),
         file: explains_little.then_some(rest),
         kernel: kmem,
         ..Breakdown::default()
@@ -226,17 +243,13 @@ impl Breakdown {
             .map(|t| {
                 // The share of the limit is of the memory charged to it: a
                 // task's file RSS (its binary, shared libraries) is mostly
-                // page cache charged to whoever read it first. 6.8+ rows
-                // split RSS; older ones give only the total.
-                let charged = match (t.rss_anon_bytes, t.rss_shmem_bytes) {
-                    (Some(a), s) => a.saturating_add(s.unwrap_or(0)),
-                    _ => t.rss_bytes.unwrap_or(0),
-                };
-                let r = t.rss_bytes.unwrap_or(0);
+                // page cache charged to whoever read it first.
+                let charged = charged(ep, t);
                 TopTask {
                     pid: t.pid,
                     name: t.name.clone(),
-                    rss_bytes: r,
+                    rss_bytes: t.rss_bytes.unwrap_or(0),
+                    charged_bytes: charged,
                     share: base.and_then(|b| share(charged, b)),
                 }
             });

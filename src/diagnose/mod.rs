@@ -105,7 +105,15 @@ pub struct Evidence {
 pub struct TopTask {
     pub pid: u32,
     pub name: Text,
+    /// All of its RSS (anonymous, file and shared memory).
     pub rss_bytes: u64,
+    /// The part of it charged to the cgroup as its own: anonymous + shared
+    /// memory where the kernel splits RSS (6.8+ task tables, or the kill
+    /// line for the victim), else all of RSS. File RSS (binaries,
+    /// libraries) is page cache charged to whoever read it first.
+    pub charged_bytes: u64,
+    /// `charged_bytes` as a share of the limit (of the total where there is
+    /// no limit), at most 1.
     pub share: Option<f64>,
 }
 
@@ -133,8 +141,11 @@ impl Diagnosis {
     }
 }
 
+/// `part` as a share of `total`, rounded to 0.1 %, never above 1: a part
+/// read from another counter than the total (RSS counts shared pages in
+/// every process that maps them) is taken as all of it at most.
 fn share(part: u64, total: u64) -> Option<f64> {
-    (total > 0).then(|| (part as f64 / total as f64 * 1000.0).round() / 1000.0)
+    (total > 0).then(|| (part.min(total) as f64 / total as f64 * 1000.0).round() / 1000.0)
 }
 
 fn pct(s: Option<f64>) -> String {
@@ -289,16 +300,44 @@ fn write_cache_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, V
 
 fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<String>) {
     let _ = ep;
+    // Every percentage names its base; from the task table alone the
+    // "anonymous" part is the processes' resident memory.
+    let what = if ev.source == Some(Source::TaskTable) {
+        "process memory (task-table RSS; the report has no stats)"
+    } else {
+        "anonymous"
+    };
+    let base = if ep.scope == Some(Scope::Memcg) || ep.memcg.is_some() {
+        "usage"
+    } else {
+        "of RAM"
+    };
+    let filled = format!(
+        "Process memory filled {} memory: {} of its {} {} was {}",
+        scope_word,
+        pct(ev.share),
+        ev.total_bytes.map(crate::output::human_bytes).unwrap_or_default(),
+        base,
+        what
+    );
+    // The top task's share is of the limit, or of the total (RAM) where
+    // there is none (see Breakdown::evidence).
+    let (of, ending) = match ev.limit_bytes.filter(|l| !crate::output::is_unlimited(*l)) {
+        Some(l) => (
+            format!("the {} limit", crate::output::human_bytes(l)),
+            "a leak or a limit too small for it",
+        ),
+        None if base == "usage" => ("usage".to_owned(), "a leak or a limit too small for it"),
+        None => ("RAM".to_owned(), "a leak, or more than this machine holds"),
+    };
     match &ev.top_task {
         Some(t) if t.share.is_some_and(|s| s >= 0.5) => (
             format!(
-                "Process memory filled {} memory ({} anonymous); {} ({}) alone held {} ({} of it): a leak or a limit too small for it.",
-                scope_word,
-                pct(ev.share),
+                "{filled}; {} ({}) alone held {} of it ({} of {of}): {ending}.",
                 t.name,
                 t.pid,
-                crate::output::human_bytes(t.rss_bytes),
-                pct(t.share)
+                crate::output::human_bytes(t.charged_bytes),
+                pct(t.share),
             ),
             vec![
                 format!("Profile {} ({}): if its memory grows without bound it leaks; if it plateaus, raise the limit above that plateau.", t.name, t.pid),
@@ -306,14 +345,17 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
             ],
         ),
         None => (
-            format!("Process memory filled {} memory ({} anonymous); the report lists no tasks to say whose.", scope_word, pct(ev.share)),
+            format!("{filled}; the report lists no tasks to say whose."),
             vec![
                 "Keep vm.oom_dump_tasks=1 so reports list the tasks, or capture them with oomctl snapshot.".to_owned(),
                 "Raise the limit to the workload's peak if it is legitimate.".to_owned(),
             ],
         ),
         _ => (
-            format!("Process memory filled {} memory ({} anonymous), spread over several processes: the limit is too small for the workload.", scope_word, pct(ev.share)),
+            format!(
+                "{filled}, spread over several processes: the {} is too small for the workload.",
+                if base == "usage" { "limit" } else { "machine" }
+            ),
             vec![
                 "Raise the limit to the workload's peak, or reduce the number of processes/workers.".to_owned(),
                 "Check each process's growth over time; no single one dominates.".to_owned(),

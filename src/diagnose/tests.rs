@@ -144,7 +144,9 @@ fn anon_names_the_process() {
     let d = diagnose(&e);
     assert_eq!(d.cause, Cause::Anon);
     assert!(
-        d.summary.contains("t1 (1) alone held 90.0 MiB (90% of it)"),
+        d.summary.contains(
+            "95% of its 100.0 MiB usage was anonymous; t1 (1) alone held 90.0 MiB of it (90% of the 100.0 MiB limit)"
+        ),
         "{}",
         d.summary
     );
@@ -244,5 +246,54 @@ fn top_task_share_counts_charged_memory_only() {
     let d = diagnose(&e);
     let top = d.evidence.top_task.unwrap();
     assert_eq!(top.rss_bytes, 38 * MIB);
+    assert_eq!(top.charged_bytes, 31 * MIB);
     assert_eq!(top.share, Some(0.969));
+    // The summary's figure is the one the share is of, and names its base.
+    assert!(
+        d.summary.contains("t7 (7) alone held 31.0 MiB of it (97% of the 32.0 MiB limit)"),
+        "{}",
+        d.summary
+    );
+}
+
+/// Issue 19: with no stats block, Σ task RSS (file RSS included, shared
+/// pages counted per process) exceeded usage and the diagnosis said "119%
+/// anonymous". Shares are of usage and never above 1; an old task table
+/// with no RSS split takes the victim's split from its kill line.
+#[test]
+fn task_table_shares_never_exceed_one() {
+    let mut e = memcg(32 * MIB, 32 * MIB);
+    let mut a = task(7, 30 * MIB);
+    a.rss_anon_bytes = Some(24 * MIB);
+    a.rss_file_bytes = Some(6 * MIB);
+    a.rss_shmem_bytes = Some(0);
+    e.tasks = vec![a, task(8, 8 * MIB)];
+    let d = diagnose(&e);
+    assert_eq!(d.evidence.source, Some(Source::TaskTable));
+    assert_eq!(d.evidence.task_rss_bytes, Some(38 * MIB));
+    assert_eq!(d.evidence.anon_bytes, Some(32 * MIB), "24 + 8 charged, at most usage");
+    assert_eq!(d.evidence.share, Some(1.0));
+    // Too much RSS even when charged: capped at usage.
+    let mut e = memcg(32 * MIB, 32 * MIB);
+    e.tasks = vec![task(7, 30 * MIB), task(8, 8 * MIB)];
+    e.victims = vec![Victim {
+        pid: 7,
+        comm: "t7".into(),
+        anon_rss_bytes: Some(20 * MIB),
+        file_rss_bytes: Some(10 * MIB),
+        shmem_rss_bytes: Some(2 * MIB),
+        ..Victim::default()
+    }];
+    let d = diagnose(&e);
+    assert!(d.evidence.share.is_some_and(|s| s <= 1.0), "{:?}", d.evidence);
+    let top = d.evidence.top_task.unwrap();
+    assert_eq!((top.pid, top.charged_bytes), (7, 22 * MIB), "the kill line's anon + shmem");
+    assert_eq!(top.share, Some(0.688));
+    assert!(d.summary.contains("process memory (task-table RSS"), "{}", d.summary);
+    // A task whose RSS alone is above the limit: its share stops at 1.
+    let mut e = memcg(32 * MIB, 32 * MIB);
+    e.tasks = vec![task(9, 40 * MIB)];
+    let d = diagnose(&e);
+    assert_eq!(d.evidence.top_task.unwrap().share, Some(1.0));
+    assert_eq!(d.evidence.share, Some(1.0));
 }
