@@ -9,6 +9,20 @@ use std::process::{Command, Stdio};
 
 const MIB: u64 = 1 << 20;
 
+/// A writer that counts what it passes on.
+struct Counting<W>(W, u64);
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        let n = self.0.write(b)?;
+        self.1 += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 /// Run `analyze -f jsonl` on `input` fed through stdin; the peak RSS (KiB)
 /// just before the end of input, and stdout.
 fn run(input: impl FnOnce(&mut dyn Write)) -> (u64, String, String) {
@@ -29,12 +43,32 @@ fn run(input: impl FnOnce(&mut dyn Write)) -> (u64, String, String) {
         }
         s
     });
-    {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut stdin);
+    let written = {
+        let mut w = Counting(std::io::BufWriter::with_capacity(1 << 20, &mut stdin), 0);
         input(&mut w);
         w.flush().unwrap();
+        w.1
+    };
+    // Peak memory while the input is still open: once oomctl has read
+    // every byte written (its read count, /proc/PID/io rchar, covers them)
+    // and sleeps, waiting for more (its state in /proc/PID/stat is S).
+    let io = format!("/proc/{}/io", c.id());
+    let stat = format!("/proc/{}/stat", c.id());
+    let rchar = || {
+        std::fs::read_to_string(&io)
+            .ok()?
+            .lines()
+            .find_map(|l| l.strip_prefix("rchar: ")?.trim().parse::<u64>().ok())
+    };
+    let sleeping = || {
+        std::fs::read_to_string(&stat)
+            .is_ok_and(|st| st.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('S')))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while rchar().is_none_or(|r| r < written) || !sleeping() {
+        assert!(std::time::Instant::now() < deadline, "oomctl did not read its input");
+        std::thread::sleep(std::time::Duration::from_millis(2));
     }
-    std::thread::sleep(std::time::Duration::from_millis(300));
     let status = std::fs::read_to_string(format!("/proc/{}/status", c.id())).unwrap();
     let hwm = status
         .lines()

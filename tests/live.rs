@@ -142,7 +142,11 @@ impl Drop for Memcg {
 }
 
 fn lines_of(child: &mut Child) -> mpsc::Receiver<(Instant, String)> {
-    let out = child.stdout.take().expect("stdout");
+    lines_from(child.stdout.take().expect("stdout"))
+}
+
+/// Each line `out` gives, with when it came, until its end.
+fn lines_from(out: impl Read + Send + 'static) -> mpsc::Receiver<(Instant, String)> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for l in BufReader::new(out).lines().map_while(Result::ok) {
@@ -219,9 +223,9 @@ fn restart_with_state_neither_repeats_nor_skips() {
     let b = oom_in(&cg);
     let (watch, lines, _err) = start_watch(&["-f", "jsonl", "--state", &state]);
     let (_, second) = lines.recv_timeout(Duration::from_secs(5)).expect("the missed OOM");
-    std::thread::sleep(Duration::from_millis(300));
+    // SIGTERM finishes and flushes; the reader ends at end of output.
     stop(watch);
-    let more: Vec<String> = lines.try_iter().map(|(_, l)| l).collect();
+    let more: Vec<String> = lines.iter().map(|(_, l)| l).collect();
     let pid = |l: &str| serde_json::from_str::<Value>(l).unwrap()["victims"][0]["pid"].clone();
     assert_eq!(pid(&first), a);
     assert_eq!(pid(&second), b, "the OOM during the restart is reported after it");
@@ -263,7 +267,7 @@ fn watch_sees_a_real_oom_and_replay_repeats_it() {
 
     // Stop: SIGTERM finishes cleanly; nothing older was reported.
     stop(watch);
-    let rest: Vec<String> = lines.try_iter().map(|(_, l)| l).collect();
+    let rest: Vec<String> = lines.iter().map(|(_, l)| l).collect();
     assert!(rest.is_empty(), "only this OOM: {rest:?}");
     let mut tail_err = String::new();
     let _ = err.read_to_string(&mut tail_err);
@@ -320,7 +324,14 @@ fn oom_kills(dir: &std::path::Path) -> u64 {
         .unwrap_or(0)
 }
 
-fn start_guard(root: &std::path::Path, args: &[&str]) -> (Child, mpsc::Receiver<(Instant, String)>) {
+/// A running guard: its JSON reports and its stderr, line by line.
+type Guarding = (
+    Child,
+    mpsc::Receiver<(Instant, String)>,
+    mpsc::Receiver<(Instant, String)>,
+);
+
+fn start_guard(root: &std::path::Path, args: &[&str]) -> Guarding {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_oomctl"));
     cmd.args(["guard", "--root"]).arg(root).args(args);
     spawn_guard(cmd)
@@ -329,7 +340,7 @@ fn start_guard(root: &std::path::Path, args: &[&str]) -> (Child, mpsc::Receiver<
 /// `oomctl guard --dry-run` in a private mount namespace where the memory
 /// cgroupfs is read-only: any write it tried would fail (EROFS). None if
 /// the machine has no `unshare`.
-fn start_dry_run_guard_read_only(root: &std::path::Path) -> Option<(Child, mpsc::Receiver<(Instant, String)>)> {
+fn start_dry_run_guard_read_only(root: &std::path::Path) -> Option<Guarding> {
     let ok = Command::new("unshare")
         .args(["-m", "--propagation", "private", "true"])
         .status()
@@ -346,18 +357,19 @@ fn start_dry_run_guard_read_only(root: &std::path::Path) -> Option<(Child, mpsc:
     Some(spawn_guard(cmd))
 }
 
-fn spawn_guard(mut cmd: Command) -> (Child, mpsc::Receiver<(Instant, String)>) {
+fn spawn_guard(mut cmd: Command) -> Guarding {
     let mut g = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start guard");
-    let mut err = BufReader::new(g.stderr.take().expect("stderr"));
-    let mut first = String::new();
-    err.read_line(&mut first).expect("guard says what it guards");
+    let err = lines_from(g.stderr.take().expect("stderr"));
+    let (_, first) = err
+        .recv_timeout(Duration::from_secs(10))
+        .expect("guard says what it guards");
     assert!(first.contains("guarding"), "{first}");
     let lines = lines_of(&mut g);
-    (g, lines)
+    (g, lines, err)
 }
 
 #[test]
@@ -376,7 +388,7 @@ fn guard_kills_before_the_kernel_and_only_inside_its_root() {
     let mut bystander = start_in(&outside.dir, "sleep 60");
 
     // Policy process: the guard kills the allocator, the kernel never does.
-    let (guard, reports) = start_guard(&root.dir, &["--policy", "process"]);
+    let (guard, reports, _err) = start_guard(&root.dir, &["--policy", "process"]);
     let mut hog = hog_in(&app, &format!("python3 -c '{GROW}'"));
     let pid = hog.id();
     assert!(!hog.wait().unwrap().success());
@@ -393,7 +405,7 @@ fn guard_kills_before_the_kernel_and_only_inside_its_root() {
 
     // Dry run, with cgroupfs read-only for the guard (so a write would
     // fail): it still reports, signals nothing, and the kernel kills.
-    let (guard, reports) = match start_dry_run_guard_read_only(&root.dir) {
+    let (guard, reports, _err) = match start_dry_run_guard_read_only(&root.dir) {
         Some(g) => g,
         None => {
             eprintln!("note: no unshare(1): the dry run runs with a writable cgroupfs");
@@ -415,9 +427,12 @@ fn guard_kills_before_the_kernel_and_only_inside_its_root() {
     let _ = idle.wait();
 
     // Policy container: every process of the victim's cgroup goes.
-    let (guard, reports) = start_guard(&root.dir, &["--policy", "container"]);
+    let (guard, reports, _err) = start_guard(&root.dir, &["--policy", "container"]);
     let mut idle = start_in(&app, "sleep 60");
-    std::thread::sleep(Duration::from_millis(200));
+    let idle_pid = idle.id().to_string();
+    util::wait_until(5, "the idle process in the container's cgroup", || {
+        std::fs::read_to_string(app.join("cgroup.procs")).is_ok_and(|p| p.lines().any(|l| l == idle_pid))
+    });
     let mut hog = hog_in(&app, &format!("python3 -c '{GROW}'"));
     assert!(!hog.wait().unwrap().success());
     assert!(
@@ -574,8 +589,9 @@ fn kmsg_overrun_is_counted_and_survived() {
     // probe sees the overrun. `oom_in` keeps every report whole (the
     // ratelimit would shrink them to kill lines), 10 per 5 s.
     let mut overrun = false;
+    let mut last = 0;
     for n in 1..=100 {
-        oom_in(&cg);
+        last = oom_in(&cg);
         let mut b = [0u8; 8192];
         if n >= 20 && probe.read(&mut b).is_err_and(|e| e.raw_os_error() == Some(32)) {
             overrun = true;
@@ -584,11 +600,17 @@ fn kmsg_overrun_is_counted_and_survived() {
     }
     assert!(overrun, "100 OOM reports did not overrun the kernel's log buffer");
     Command::new("kill").args(["-CONT", &pid]).status().unwrap();
-    // It catches up with what is left and reports the newest OOMs.
-    lines
-        .recv_timeout(Duration::from_secs(10))
-        .expect("episodes after the overrun");
-    std::thread::sleep(Duration::from_millis(500));
+    // It catches up with what is left and reports the newest OOMs, up to
+    // the last one caused.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, l) = lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the last OOM, reported after the overrun");
+        if serde_json::from_str::<Value>(&l).unwrap()["victims"][0]["pid"] == last {
+            break;
+        }
+    }
     stop(watch);
     let mut text = String::new();
     let _ = err.read_to_string(&mut text);
@@ -681,7 +703,15 @@ fn guard_spares_protected_processes() {
         &root.dir,
         "python3 -c 'import time; b=bytearray(64<<20); [b.__setitem__(i,1) for i in range(0,len(b),4096)]; time.sleep(60)'",
     );
-    std::thread::sleep(Duration::from_millis(800));
+    let big_status = format!("/proc/{}/status", big.id());
+    util::wait_until(10, "the protected process to hold its 64 MiB", || {
+        std::fs::read_to_string(&big_status).is_ok_and(|st| {
+            st.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .is_some_and(|kb| kb >= 64 << 10)
+        })
+    });
     let protect = std::fs::write(format!("/proc/{}/oom_score_adj", big.id()), "-1000")
         // Lowering oom_score_adj needs CAP_SYS_RESOURCE, which a sandboxed
         // root may lack; the rule itself is unit-tested in src/guard.
@@ -691,7 +721,7 @@ fn guard_spares_protected_processes() {
         let _ = big.wait();
         return;
     }
-    let (guard, reports) = start_guard(&root.dir, &["--policy", "container"]);
+    let (guard, reports, _err) = start_guard(&root.dir, &["--policy", "container"]);
     let mut hog = hog_in(&root.dir, &format!("python3 -c '{GROW}'"));
     let pid = hog.id();
     assert!(!hog.wait().unwrap().success());
@@ -719,12 +749,28 @@ fn guard_survives_cgroups_coming_and_going() {
     let gone = root.dir.join("gone");
     std::fs::create_dir(&gone).unwrap();
     std::fs::write(gone.join("memory.limit_in_bytes"), (16u64 << 20).to_string()).unwrap();
-    let (mut guard, reports) = start_guard(&root.dir, &["--rescan", "0.2"]);
+    let (mut guard, reports, err) = start_guard(&root.dir, &["--rescan", "0.2"]);
     std::fs::remove_dir(&gone).unwrap();
     let fresh = root.dir.join("fresh");
     std::fs::create_dir(&fresh).unwrap();
     std::fs::write(fresh.join("memory.limit_in_bytes"), (32u64 << 20).to_string()).unwrap();
-    std::thread::sleep(Duration::from_millis(600)); // a walk or two
+    // The next walks forget the removed cgroup and arm the new one.
+    let said: Vec<String> = (0..2)
+        .map(|_| {
+            err.recv_timeout(Duration::from_secs(5))
+                .expect("the guard says what changed")
+                .1
+        })
+        .collect();
+    assert!(
+        said.iter().any(|l| l.ends_with("/gone is gone: no longer guarded")),
+        "{said:?}"
+    );
+    assert!(
+        said.iter()
+            .any(|l| l.contains("/fresh: limit 32.0 MiB, threshold 31.0 MiB")),
+        "{said:?}"
+    );
     let mut hog = hog_in(&fresh, "tail /dev/zero");
     let pid = hog.id();
     assert!(!hog.wait().unwrap().success());

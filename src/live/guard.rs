@@ -224,16 +224,24 @@ struct Guard<'a> {
     metrics: Option<crate::metrics::Metrics>,
     webhook: Option<super::webhook::Webhook>,
     events: Option<mpsc::SyncSender<crate::model::Episode>>,
+    /// After the first walk, cgroups that come and go are said on stderr.
+    started: bool,
 }
 
 impl Guard<'_> {
     /// Arm (or re-arm) thresholds on every limited cgroup; forget gone ones.
     fn rescan(&mut self) -> Result<(), String> {
         let dirs = walk(&self.cfg.root);
+        let err = &mut *self.err;
         self.watched.retain(|d, w| {
             let keep = dirs.contains(d);
             if !keep {
                 w.stop.store(true, Ordering::Relaxed);
+                let _ = writeln!(
+                    err,
+                    "oomctl: {} is gone: no longer guarded",
+                    Text::from(d.display().to_string())
+                );
             }
             keep
         });
@@ -251,6 +259,15 @@ impl Guard<'_> {
             }
             match self.arm(&d, limit) {
                 Ok(w) => {
+                    if self.started {
+                        let _ = writeln!(
+                            self.err,
+                            "oomctl: guarding {}: limit {}, threshold {}",
+                            Text::from(d.display().to_string()),
+                            crate::output::human_bytes(limit),
+                            crate::output::human_bytes(self.cfg.policy.threshold(limit))
+                        );
+                    }
                     self.watched.insert(d.clone(), w);
                     // Already above? A threshold only fires on crossing.
                     self.crossed(&d, Instant::now())?;
@@ -530,12 +547,14 @@ pub fn run(cfg: &GuardConfig, out: &mut dyn Write, err: &mut dyn Write) -> Resul
         metrics: cfg.metrics.as_ref().map(|_| crate::metrics::Metrics::new(false)),
         webhook: cfg.webhook.clone().map(super::webhook::Webhook::start),
         events: cfg.k8s_events.clone().map(super::k8s_events::spawn_poster),
+        started: false,
     };
     if let (Some(addr), Some(m)) = (&cfg.metrics, &g.metrics) {
         let bound = crate::metrics::serve(addr, m.clone()).map_err(|e| format!("--metrics {addr}: {e}"))?;
         let _ = writeln!(g.err, "oomctl: serving metrics on http://{bound}/metrics");
     }
     g.rescan()?;
+    g.started = true;
     let _ = writeln!(
         g.err,
         "oomctl: guarding {} ({} cgroups with a limit, policy {}{})",

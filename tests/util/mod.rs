@@ -142,3 +142,14 @@ pub fn host_oom_allowed() -> bool {
         .is_some(),
     }
 }
+
+/// Wait until `cond` holds, checking every 5 ms, for at most `secs`
+/// seconds; panics naming `what` if it never does. Tests wait on the
+/// condition they need, never on a guessed sleep.
+pub fn wait_until(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "waited {secs} s for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
