@@ -250,7 +250,8 @@ fn top_task_share_counts_charged_memory_only() {
     assert_eq!(top.share, Some(0.969));
     // The summary's figure is the one the share is of, and names its base.
     assert!(
-        d.summary.contains("t7 (7) alone held 31.0 MiB of it (97% of the 32.0 MiB limit)"),
+        d.summary
+            .contains("t7 (7) alone held 31.0 MiB of it (97% of the 32.0 MiB limit)"),
         "{}",
         d.summary
     );
@@ -287,7 +288,11 @@ fn task_table_shares_never_exceed_one() {
     let d = diagnose(&e);
     assert!(d.evidence.share.is_some_and(|s| s <= 1.0), "{:?}", d.evidence);
     let top = d.evidence.top_task.unwrap();
-    assert_eq!((top.pid, top.charged_bytes), (7, 22 * MIB), "the kill line's anon + shmem");
+    assert_eq!(
+        (top.pid, top.charged_bytes),
+        (7, 22 * MIB),
+        "the kill line's anon + shmem"
+    );
     assert_eq!(top.share, Some(0.688));
     assert!(d.summary.contains("process memory (task-table RSS"), "{}", d.summary);
     // A task whose RSS alone is above the limit: its share stops at 1.
