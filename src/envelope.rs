@@ -318,7 +318,9 @@ fn host_tag(s: &str) -> Option<(Option<&str>, &str, &str)> {
     if let Some(tag) = tag_token(first) {
         return Some((None, tag, rest));
     }
-    if first.is_empty() || first.contains(':') {
+    // A host may hold colons (an IPv6 literal); a token ending in one is a
+    // tag that did not validate, not a host.
+    if first.is_empty() || first.ends_with(':') {
         return None;
     }
     let (second, rest) = rest.split_once(' ').unwrap_or((rest, ""));
@@ -564,6 +566,15 @@ fn full_prefix(s: &str) -> Option<(usize, Option<String>, &str)> {
         fmt_naive(&naive, frac.is_some())
     };
     Some((s.len() - r.len() - 1, Some(wall), r))
+}
+
+/// A whole ISO 8601 / RFC 3339 time (an oom-guard event's `timestamp`)
+/// normalised as every wall clock is: UTC with `Z` when it has an offset,
+/// microseconds when it has a fraction.
+pub fn normalize_iso(s: &str) -> Option<String> {
+    let line = format!("{} ", s.trim());
+    let (wall, _, rest) = iso_prefix(&line)?;
+    rest.is_empty().then_some(wall)
 }
 
 /// An ISO 8601 stamp `YYYY-MM-DD[T ]HH:MM:SS[.,frac][Z|±HH[:]MM]` followed by

@@ -195,6 +195,15 @@ fn no_format_carries_a_raw_control_character() {
             assert_clean(&format!("case {case}, analyze -f {f}"), &run, f == "events");
         }
         assert_eq!(found, analyze.len(), "case {case}: episodes found in every format");
+        // Hostile names are still matched with each other: the trigger's
+        // pid comes from a `CPU:` line whose comm equals the header's.
+        let jsonl = oomctl_stdin(&["analyze", "-f", "jsonl"], &input);
+        let pids: Vec<serde_json::Value> = jsonl
+            .stdout_str()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["trigger"]["pid"].clone())
+            .collect();
+        assert_eq!(pids, [7569, 28731], "case {case}");
         for f in simulate {
             let run = oomctl_stdin(&["simulate", "-f", f], &input);
             assert_clean(&format!("case {case}, simulate -f {f}"), &run, f == "events");

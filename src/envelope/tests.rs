@@ -138,6 +138,15 @@ fn syslog_without_host() {
     assert_eq!(t, "msg");
 }
 
+/// rsyslog names a remote sender without DNS by its address: an IPv6
+/// literal holds colons, and stays a host.
+#[test]
+fn syslog_host_may_be_an_ipv6_literal() {
+    let (s, t) = one(Container::Auto, "Jan  3 10:00:00 2001:db8::7 kernel: [  5.000001] msg");
+    assert_eq!(s.host.as_deref(), Some("2001:db8::7"));
+    assert_eq!(t, "msg");
+}
+
 #[test]
 fn syslog_other_programs_are_dropped() {
     let mut d = Decoder::new(Container::Auto, None);

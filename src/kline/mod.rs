@@ -87,7 +87,9 @@ impl KLine<'_> {
 
 /// Sort one kernel message by its context-free shape.
 pub fn classify(text: &str) -> KLine<'_> {
-    let t = text.trim();
+    // Only the blanks printk and pasting add: a name may begin or end with
+    // any other byte (a `\r`, a NEL) that is part of it.
+    let t = text.trim_matches([' ', '\t']);
     if t.is_empty() {
         return KLine::Unrelated;
     }
