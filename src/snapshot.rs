@@ -343,7 +343,11 @@ pub fn guard_episode(s: &Snapshot, file: &str, line: u64) -> Episode {
     ep.source.file = Text::new(file);
     ep.source.first_line = line;
     ep.source.last_line = line;
-    ep.time.wall = s.time.clone();
+    // As the guard wrote it (RFC 3339, often nanoseconds), normalised.
+    ep.time.wall = s
+        .time
+        .as_deref()
+        .map(|t| crate::envelope::normalize_iso(t).map_or_else(|| Text::new(t), Text::from));
     ep.time.wall_raw = s.time.clone();
     ep.complete = !ep.victims.is_empty();
     crate::k8s::attribute_episode(&mut ep);
