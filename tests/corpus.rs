@@ -115,6 +115,11 @@ fn corpus_matches_goldens_and_facts() {
     );
 }
 
+/// What every episode's facts must say: the cause, host, wall clock,
+/// memcg usage and limit (`null` for a global OOM), task-table rows and
+/// victims (`[]` when none was killed).
+const REQUIRED: [&str; 6] = ["cause", "host", "wall", "memcg", "tasks", "victims"];
+
 /// Compare what a person read in the log with what oomctl reported.
 fn check_facts(facts: &Value, episodes: &[Episode]) -> Vec<String> {
     let mut p = Vec::new();
@@ -124,6 +129,25 @@ fn check_facts(facts: &Value, episodes: &[Episode]) -> Vec<String> {
         return p;
     }
     for (i, (f, e)) in want.iter().zip(episodes).enumerate() {
+        // What matters is read from the log for every episode, so none of
+        // it can pass unchecked (issue 19).
+        for key in REQUIRED {
+            if f.get(key).is_none() {
+                p.push(format!("episode {i}: the facts do not say `{key}`"));
+            }
+        }
+        if let Some(m) = f.get("memcg").and_then(Value::as_object) {
+            for key in ["usage_bytes", "limit_bytes"] {
+                if !m.contains_key(key) {
+                    p.push(format!("episode {i}: the facts do not say `memcg.{key}`"));
+                }
+            }
+        }
+        for (j, v) in f["victims"].as_array().into_iter().flatten().enumerate() {
+            if v.get("pid").is_none() || v.get("comm").is_none() {
+                p.push(format!("episode {i}: the facts do not say victims[{j}].pid and .comm"));
+            }
+        }
         let got = serde_json::to_value(e).unwrap();
         let mut check = |what: &str, want: &Value, got: &Value| {
             if want != got
@@ -138,6 +162,15 @@ fn check_facts(facts: &Value, episodes: &[Episode]) -> Vec<String> {
         };
         if let Some(w) = f.get("cause") {
             check("diagnosis.cause", w, &got["diagnosis"]["cause"]);
+        }
+        if let Some(w) = f.get("host") {
+            check("host", w, &got["host"]);
+        }
+        if let Some(w) = f.get("wall") {
+            check("time.wall", w, &got["time"]["wall"]);
+        }
+        if f.get("memcg").is_some_and(Value::is_null) {
+            check("memcg", &Value::Null, &got["memcg"]);
         }
         if let Some(w) = f.get("pod_uid") {
             check("k8s.pod_uid", w, &got["k8s"]["pod_uid"]);
