@@ -150,22 +150,24 @@ fn v1_memcg_oom_is_rebuilt_from_dmesg_and_kmsg() {
 
 /// Ported from tests/live.rs `guard_spares_protected_processes`, which
 /// cannot run on a host whose root lacks CAP_SYS_RESOURCE: in one cgroup
-/// limited to 128 MiB a big process (64 MiB) protected by oom_score_adj
-/// -1000 and a grower. `oomctl guard --policy container` must kill the
+/// limited to 128 MiB a big process (96 MiB, the largest by far) protected
+/// by oom_score_adj -1000 and a grower. `oomctl guard --policy container` must kill the
 /// grower alone, before the kernel does, and the protected one lives.
 #[test]
 fn guard_spares_protected_processes() {
     let Some(lab) = util::need(vm::lab()) else {
         return;
     };
-    // 16 MiB/s: the guard's default margin (2.56 MiB here) is 160 ms of
-    // growth, well above its threshold-to-confirmed-kill time under TCG
-    // (55-70 ms measured); at 100 MiB/s the kernel wins the race in the VM.
+    // The grower adds 1 MiB every 200 ms (5 MiB/s): the guard's default
+    // margin here (2.56 MiB) is then 512 ms of growth before the kernel
+    // would kill. Its threshold-to-confirmed-kill time under TCG was
+    // 55-70 ms on an idle host and up to 233 ms with both host cores busy
+    // elsewhere; at 100 MiB/s the kernel wins the race in the VM.
     let scenario = r#"
 root=$CG_ROOT/guarded
 mkdir $root || exit 10
 echo $((128 << 20)) > $root/memory.limit_in_bytes || exit 11
-in-cgroup $root $ALLOC --mb 64 --ready /tmp/big.ready &
+in-cgroup $root $ALLOC --mb 96 --ready /tmp/big.ready &
 big=$!
 wait-for 30 test -e /tmp/big.ready || exit 12
 echo -1000 > /proc/$big/oom_score_adj || exit 13
@@ -173,7 +175,7 @@ cat /proc/$big/oom_score_adj > /out/big.adj
 $OOMCTL guard --root $root --policy container > /out/guard.jsonl 2> /out/guard.err &
 guard=$!
 wait-for 30 grep -q guarding /out/guard.err || exit 14
-in-cgroup $root $ALLOC --rate 16 &
+in-cgroup $root $ALLOC --rate 5 &
 grower=$!
 echo "$big $grower" > /out/pids
 wait $grower
