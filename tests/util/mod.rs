@@ -2,6 +2,8 @@
 //! readable diffs.
 #![allow(dead_code)]
 
+pub mod vm;
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 

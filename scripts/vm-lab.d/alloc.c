@@ -1,0 +1,92 @@
+/*
+ * alloc: the VM lab's allocator (built once, statically, by scripts/vm-lab).
+ *
+ *   alloc [--mb N] [--rate MBPS] [--ready FILE]
+ *
+ * Allocates anonymous memory in 1 MiB chunks and writes to every page, so
+ * each chunk is charged to the process's memory cgroup at once.
+ *   --mb N       stop at N MiB, then hold it forever (default: grow until
+ *                killed)
+ *   --rate MBPS  at most MBPS MiB per second (default: as fast as it can)
+ *   --ready FILE create FILE once N MiB are held (with --mb)
+ *
+ * Exit status: 3 when the kernel refuses memory (mmap fails) instead of
+ * killing, 2 on a bad argument. Otherwise it never exits by itself.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK (1UL << 20)
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: alloc [--mb N] [--rate MBPS] [--ready FILE]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	long mb = -1;
+	double rate = 0;
+	const char *ready = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (i + 1 >= argc)
+			usage();
+		if (!strcmp(argv[i], "--mb"))
+			mb = strtol(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--rate"))
+			rate = strtod(argv[++i], NULL);
+		else if (!strcmp(argv[i], "--ready"))
+			ready = argv[++i];
+		else
+			usage();
+	}
+	if (ready && mb < 0)
+		usage();
+	long page = sysconf(_SC_PAGESIZE);
+	double start = now();
+	for (long n = 0; mb < 0 || n < mb; n++) {
+		char *p = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED) {
+			fprintf(stderr, "alloc: mmap after %ld MiB: %s\n", n,
+				strerror(errno));
+			return 3;
+		}
+		for (unsigned long off = 0; off < CHUNK; off += page)
+			p[off] = 1;
+		if (rate > 0) {
+			/* Sleep until the (n+1)th MiB is due. */
+			double due = start + (n + 1) / rate - now();
+			if (due > 0) {
+				struct timespec ts = { (time_t)due,
+						       (long)((due - (time_t)due) * 1e9) };
+				nanosleep(&ts, NULL);
+			}
+		}
+	}
+	if (ready) {
+		int fd = open(ready, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0) {
+			fprintf(stderr, "alloc: %s: %s\n", ready, strerror(errno));
+			return 2;
+		}
+		close(fd);
+	}
+	for (;;)
+		pause();
+}
