@@ -66,7 +66,9 @@ pub struct InputError {
 
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.err)
+        // The path may come from a directory walk: any bytes.
+        let path = crate::model::Text::from(self.path.display().to_string());
+        write!(f, "{path}: {}", self.err)
     }
 }
 

@@ -22,5 +22,14 @@ pub mod output;
 pub mod scan;
 pub mod snapshot;
 
+/// `eprintln!` through the text gate ([`model::Text`]): a diagnostic may
+/// quote a path found on disk, a server's reply or bytes of the input.
+#[macro_export]
+macro_rules! diag {
+    ($($t:tt)*) => {
+        eprintln!("{}", $crate::model::Text::from(format!($($t)*)))
+    };
+}
+
 /// The git commit this build was made from (`unknown` outside a checkout).
 pub const COMMIT: &str = env!("OOMCTL_COMMIT");

@@ -16,7 +16,7 @@ fn main() -> ExitCode {
             let events = match a.kube.config() {
                 Ok(e) => e,
                 Err(msg) => {
-                    eprintln!("oomctl: error: {msg}");
+                    oomctl::diag!("oomctl: error: {msg}");
                     return ExitCode::from(2);
                 }
             };
@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         }
         cli::Command::Record(a) => {
             if !(a.interval.is_finite() && a.interval > 0.0) {
-                eprintln!("oomctl: error: --interval {}: expected seconds > 0", a.interval);
+                oomctl::diag!("oomctl: error: --interval {}: expected seconds > 0", a.interval);
                 return ExitCode::from(2);
             }
             let mut dirs = Vec::new();
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
                 match oomctl::snapshot::resolve(c) {
                     Ok(d) => dirs.push(d),
                     Err(e) => {
-                        eprintln!("oomctl: error: --cgroup {e}");
+                        oomctl::diag!("oomctl: error: --cgroup {e}");
                         return ExitCode::from(2);
                     }
                 }
@@ -54,7 +54,7 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("oomctl: error: {e}");
+                    oomctl::diag!("oomctl: error: {e}");
                     ExitCode::from(2)
                 }
             }
@@ -62,7 +62,7 @@ fn main() -> ExitCode {
         cli::Command::Simulate(a) => match a.into_config(io::stdout().is_terminal()) {
             Ok(cfg) => run_analyze(&cfg),
             Err(msg) => {
-                eprintln!("oomctl: error: {msg}");
+                oomctl::diag!("oomctl: error: {msg}");
                 ExitCode::from(2)
             }
         },
@@ -70,7 +70,7 @@ fn main() -> ExitCode {
             let cfg = match a.into_config(io::stdout().is_terminal()) {
                 Ok(c) => c,
                 Err(msg) => {
-                    eprintln!("oomctl: error: {msg}");
+                    oomctl::diag!("oomctl: error: {msg}");
                     return ExitCode::from(2);
                 }
             };
@@ -83,14 +83,14 @@ fn main() -> ExitCode {
 fn snapshot(a: cli::SnapshotArgs) -> ExitCode {
     use oomctl::snapshot;
     if !(a.interval.is_finite() && a.interval >= 0.0) {
-        eprintln!("oomctl: error: --interval {}: expected seconds >= 0", a.interval);
+        oomctl::diag!("oomctl: error: --interval {}: expected seconds >= 0", a.interval);
         return ExitCode::from(2);
     }
     let args = if a.cgroups.is_empty() {
         match snapshot::own_cgroup() {
             Some(c) => vec![c],
             None => {
-                eprintln!("oomctl: error: no CGROUP given and this process has no memory cgroup");
+                oomctl::diag!("oomctl: error: no CGROUP given and this process has no memory cgroup");
                 return ExitCode::from(2);
             }
         }
@@ -102,7 +102,7 @@ fn snapshot(a: cli::SnapshotArgs) -> ExitCode {
         match snapshot::resolve(c) {
             Ok(d) => dirs.push(d),
             Err(e) => {
-                eprintln!("oomctl: error: {e}");
+                oomctl::diag!("oomctl: error: {e}");
                 return ExitCode::from(2);
             }
         }
@@ -111,7 +111,7 @@ fn snapshot(a: cli::SnapshotArgs) -> ExitCode {
         Some(p) => match std::fs::OpenOptions::new().create(true).append(true).open(p) {
             Ok(f) => Box::new(io::BufWriter::new(f)),
             Err(e) => {
-                eprintln!("oomctl: error: {}: {e}", p.display());
+                oomctl::diag!("oomctl: error: {}: {e}", p.display());
                 return ExitCode::from(2);
             }
         },
@@ -123,7 +123,7 @@ fn snapshot(a: cli::SnapshotArgs) -> ExitCode {
             let line = match snapshot::read_dir(d, true) {
                 Ok(s) => serde_json::to_string(&s).expect("snapshots serialize"),
                 Err(e) => {
-                    eprintln!("oomctl: error: {e}");
+                    oomctl::diag!("oomctl: error: {e}");
                     return ExitCode::from(2);
                 }
             };
@@ -131,7 +131,7 @@ fn snapshot(a: cli::SnapshotArgs) -> ExitCode {
                 if e.kind() == io::ErrorKind::BrokenPipe {
                     return ExitCode::SUCCESS;
                 }
-                eprintln!("oomctl: error: writing output: {e}");
+                oomctl::diag!("oomctl: error: writing output: {e}");
                 return ExitCode::from(2);
             }
         }
@@ -174,7 +174,11 @@ fn live(
     };
     // Line-buffered stdout: every episode line goes out as it is written.
     let out: Box<dyn Write> = Box::new(io::stdout());
-    live_exit(oomctl::live::watch::run(&cfg, out, &mut io::stderr()))
+    live_exit(oomctl::live::watch::run(
+        &cfg,
+        out,
+        &mut oomctl::output::SafeLines::new(io::stderr()),
+    ))
 }
 
 /// The exit code of watch, record and replay: a closed stdout (a pager or
@@ -185,7 +189,7 @@ fn live_exit<T>(r: Result<T, String>) -> ExitCode {
         Ok(_) => ExitCode::SUCCESS,
         Err(msg) if msg.contains("Broken pipe") => ExitCode::SUCCESS,
         Err(msg) => {
-            eprintln!("oomctl: error: {msg}");
+            oomctl::diag!("oomctl: error: {msg}");
             ExitCode::from(2)
         }
     }
@@ -200,7 +204,7 @@ fn live(
     _: Option<std::time::Duration>,
     _: Extras,
 ) -> ExitCode {
-    eprintln!("oomctl: error: watch and record need Linux (/dev/kmsg and cgroupfs)");
+    oomctl::diag!("oomctl: error: watch and record need Linux (/dev/kmsg and cgroupfs)");
     ExitCode::from(2)
 }
 
@@ -212,13 +216,13 @@ fn replay(a: cli::ReplayArgs) -> ExitCode {
         &a.recording,
         format,
         out,
-        &mut io::stderr(),
+        &mut oomctl::output::SafeLines::new(io::stderr()),
     ))
 }
 
 #[cfg(not(target_os = "linux"))]
 fn replay(_: cli::ReplayArgs) -> ExitCode {
-    eprintln!("oomctl: error: replay is built only on Linux");
+    oomctl::diag!("oomctl: error: replay is built only on Linux");
     ExitCode::from(2)
 }
 
@@ -226,14 +230,14 @@ fn replay(_: cli::ReplayArgs) -> ExitCode {
 fn run_analyze(cfg: &oomctl::analyze::AnalyzeConfig) -> ExitCode {
     let stdout = io::stdout().lock();
     let out: Box<dyn Write> = Box::new(io::BufWriter::with_capacity(1 << 16, stdout));
-    match oomctl::analyze::run(cfg, out, &mut io::stderr()) {
+    match oomctl::analyze::run(cfg, out, &mut oomctl::output::SafeLines::new(io::stderr())) {
         Ok(o) if !o.errors.is_empty() => ExitCode::from(2),
         Ok(o) if o.summary.episodes > 0 => ExitCode::SUCCESS,
         Ok(_) => ExitCode::from(1),
         // A reader that went away (`| head`) is not an error.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("oomctl: error: writing output: {e}");
+            oomctl::diag!("oomctl: error: writing output: {e}");
             ExitCode::from(2)
         }
     }
@@ -244,18 +248,18 @@ fn guard(a: cli::GuardCmdArgs) -> ExitCode {
     let policy = match a.guard.policy() {
         Ok(p) => p,
         Err(msg) => {
-            eprintln!("oomctl: error: {msg}");
+            oomctl::diag!("oomctl: error: {msg}");
             return ExitCode::from(2);
         }
     };
     if !(a.rescan.is_finite() && a.rescan > 0.0) {
-        eprintln!("oomctl: error: --rescan {}: expected seconds > 0", a.rescan);
+        oomctl::diag!("oomctl: error: --rescan {}: expected seconds > 0", a.rescan);
         return ExitCode::from(2);
     }
     let k8s_events = match a.kube.config() {
         Ok(e) => e,
         Err(msg) => {
-            eprintln!("oomctl: error: {msg}");
+            oomctl::diag!("oomctl: error: {msg}");
             return ExitCode::from(2);
         }
     };
@@ -268,10 +272,14 @@ fn guard(a: cli::GuardCmdArgs) -> ExitCode {
         rescan: std::time::Duration::from_secs_f64(a.rescan),
         metrics: a.metrics,
     };
-    match oomctl::live::guard::run(&cfg, &mut io::stdout(), &mut io::stderr()) {
+    match oomctl::live::guard::run(
+        &cfg,
+        &mut io::stdout(),
+        &mut oomctl::output::SafeLines::new(io::stderr()),
+    ) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
-            eprintln!("oomctl: error: {msg}");
+            oomctl::diag!("oomctl: error: {msg}");
             ExitCode::from(2)
         }
     }
@@ -279,6 +287,6 @@ fn guard(a: cli::GuardCmdArgs) -> ExitCode {
 
 #[cfg(not(target_os = "linux"))]
 fn guard(_: cli::GuardCmdArgs) -> ExitCode {
-    eprintln!("oomctl: error: guard needs Linux (cgroupfs, eventfd, pidfd)");
+    oomctl::diag!("oomctl: error: guard needs Linux (cgroupfs, eventfd, pidfd)");
     ExitCode::from(2)
 }

@@ -233,3 +233,35 @@ fn task_table_names_and_kmsg_escapes_are_escaped() {
         assert!(run.stdout_str().contains("\\x1b[2J"), "-f {f} shows the name escaped");
     }
 }
+
+/// Diagnostics quote what they could not read: a dangling link with a
+/// hostile name found in a directory, a recording line whose unknown key
+/// a parser's message repeats. Both pass the gate on stderr.
+#[test]
+fn diagnostics_quote_hostile_input_escaped() {
+    let d = util::TempDir::new("hostile-diag");
+    let name = "x\u{1b}]0;PWNED\u{7}\u{1b}[2J";
+    std::os::unix::fs::symlink("/nonexistent", d.path(name)).unwrap();
+    let rec = d.path("rec.jsonl");
+    std::fs::write(
+        &rec,
+        "{\"t\":\"header\",\"version\":1,\"source\":\"s\",\"host\":{}}\n{\"t\":\"record\",\"r\":\"x\",\"\\u001b]0;PWNED\\u0007\\u202e\":1}\n{\"t\":\"lost\",\"n\":1}\n",
+    )
+    .unwrap();
+    let dir = d.0.display().to_string();
+    let rec = rec.display().to_string();
+    for args in [
+        vec!["analyze", "-f", "json", &dir],
+        vec!["analyze", "-j2", &dir, &rec],
+        vec!["simulate", &dir],
+        vec!["replay", &rec],
+    ] {
+        let run = util::oomctl(&args);
+        assert_clean(&format!("{args:?}"), &run, false);
+        assert!(
+            run.stderr_str().contains("\\x1b]0;PWNED"),
+            "{args:?}: {}",
+            run.stderr_str()
+        );
+    }
+}

@@ -219,13 +219,13 @@ pub fn spawn_poster(cfg: KubeConfig) -> std::sync::mpsc::SyncSender<Episode> {
         let mut poster = match EventPoster::new(cfg) {
             Ok(p) => p,
             Err(e) => {
-                eprintln!("oomctl: warning: Kubernetes events disabled: {e}");
+                crate::diag!("oomctl: warning: Kubernetes events disabled: {e}");
                 return;
             }
         };
         for ep in rx {
             if let Err(e) = poster.post(&ep) {
-                eprintln!("oomctl: warning: Kubernetes event: {e}");
+                crate::diag!("oomctl: warning: Kubernetes event: {e}");
             }
         }
     });

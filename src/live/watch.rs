@@ -112,7 +112,7 @@ impl Live {
             if let Err(err) = r.write(e) {
                 self.record_failed += 1;
                 if self.record_failed == 1 {
-                    eprintln!("oomctl: error: recording: {err}; watching goes on, the recording is incomplete");
+                    crate::diag!("oomctl: error: recording: {err}; watching goes on, the recording is incomplete");
                 }
             }
         }
@@ -177,7 +177,7 @@ impl Enrich for Live {
         }
         if let Some(tx) = &self.events {
             if tx.try_send(ep.clone()).is_err() {
-                eprintln!(
+                crate::diag!(
                     "oomctl: warning: Kubernetes event queue full; event for {} dropped",
                     ep.source.first_line
                 );

@@ -36,7 +36,9 @@ impl Webhook {
                             ok = true;
                             break;
                         }
-                        Err(e) if i + 1 == TRIES => eprintln!("oomctl: warning: webhook {url}: {e}; message dropped"),
+                        Err(e) if i + 1 == TRIES => {
+                            crate::diag!("oomctl: warning: webhook {url}: {e}; message dropped")
+                        }
                         Err(_) => std::thread::sleep(Duration::from_millis(200 << i)),
                     }
                 }
@@ -52,7 +54,7 @@ impl Webhook {
     pub fn send(&self, body: String) {
         if let Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) = self.tx.try_send(body) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
-            eprintln!("oomctl: warning: webhook queue full; message dropped");
+            crate::diag!("oomctl: warning: webhook queue full; message dropped");
         }
     }
 }

@@ -138,6 +138,62 @@ pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>) -> Box<dyn Sink + 'w> 
     }
 }
 
+/// A writer for diagnostics that passes every line through the text gate
+/// ([`crate::model::Text`]) before it reaches the terminal: warnings quote
+/// file names found on disk, and errors quote parsers' messages about
+/// input bytes. Lines are written whole, each when its newline comes.
+pub struct SafeLines<W: Write> {
+    inner: W,
+    line: Vec<u8>,
+}
+
+impl<W: Write> SafeLines<W> {
+    pub fn new(inner: W) -> SafeLines<W> {
+        SafeLines {
+            inner,
+            line: Vec::new(),
+        }
+    }
+
+    fn write_line(&mut self, line: &[u8]) -> io::Result<()> {
+        let text = crate::model::Text::new(&String::from_utf8_lossy(line));
+        self.inner.write_all(text.as_bytes())
+    }
+}
+
+impl<W: Write> Write for SafeLines<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut rest = buf;
+        while let Some(i) = memchr::memchr(b'\n', rest) {
+            if self.line.is_empty() {
+                self.write_line(&rest[..i])?;
+            } else {
+                self.line.extend_from_slice(&rest[..i]);
+                let line = std::mem::take(&mut self.line);
+                self.write_line(&line)?;
+            }
+            self.inner.write_all(b"\n")?;
+            rest = &rest[i + 1..];
+        }
+        self.line.extend_from_slice(rest);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.line.is_empty() {
+            let line = std::mem::take(&mut self.line);
+            self.write_line(&line)?;
+        }
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Drop for SafeLines<W> {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
 /// What de-duplication skipped, and why, for the human formats' last line.
 pub fn duplicates_phrase(s: &Summary) -> String {
     let plural = |n: u64| if n == 1 { "" } else { "s" };
