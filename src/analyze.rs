@@ -11,7 +11,7 @@
 use crate::guard::GuardPolicy;
 use crate::input::{self, Input};
 use crate::k8s::PodIndex;
-use crate::model::{Episode, Killer};
+use crate::model::{Episode, Killer, Text};
 use crate::output::{self, Format, Summary, SweepFormat};
 use crate::scan::{self, ScanOptions, ScanStats};
 use crate::snapshot::{self, Snapshot};
@@ -100,20 +100,50 @@ pub struct Outcome {
     pub errors: Vec<String>,
 }
 
-/// The identity of a report, the same whichever container captured it, and
-/// different for any two reports (issue 19): the host (or both unknown),
-/// the time to the log's resolution (microseconds of uptime, else the wall
-/// clock as printed), the cgroups with their counters, the trigger, and the
-/// victims with their kill lines' figures. The boot is compared apart
-/// ([`Seen`]), where both captures know it. None when nothing pins the
-/// report down: neither a time nor a kill line with its figures.
-fn identity(ep: &Episode) -> Option<(String, Option<String>)> {
-    use std::fmt::Write;
-    let time = match (ep.time.uptime_s, &ep.time.wall_raw, &ep.time.wall) {
-        (Some(u), _, _) => Some(format!("{}us", (u * 1e6).round() as u64)),
-        (None, Some(w), _) | (None, None, Some(w)) => Some(w.to_string()),
-        (None, None, None) => None,
-    };
+/// What tells one report from another, whichever container captured it
+/// (issue 19). `key` must be equal: the host (or both unknown), the time to
+/// the log's resolution (the first kill line's, else the first line's:
+/// uptime in microseconds, else the wall clock as printed), and the
+/// victims with their kill lines' figures. Each of `details` must be equal
+/// where both captures know it: the boot, the trigger, the memcg with its
+/// counters, the victim's memcg, the stats, the task table and Mem-Info,
+/// so that a capture cut short (a lost header, a dropped section) is still
+/// recognised, and two reports printed in one second with other figures
+/// are not. None when nothing pins the report down: neither a time nor a
+/// kill line with its figures.
+struct Identity {
+    key: u64,
+    details: Details,
+}
+
+/// Fingerprints of what a capture knows, 32 bits each (they are only ever
+/// compared between captures whose 64-bit key is equal); 0 where it does
+/// not say.
+type Details = [u32; 8];
+
+/// A 64-bit fingerprint (SipHash with fixed keys: the same in every run),
+/// never 0.
+fn fingerprint(v: &impl std::hash::Hash) -> u64 {
+    use std::hash::Hasher;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    v.hash(&mut h);
+    h.finish().max(1)
+}
+
+/// A detail's 32-bit fingerprint, never 0 ("not known").
+fn detail(v: Option<u64>) -> u32 {
+    v.map_or(0, |f| ((f >> 32) as u32 ^ f as u32).max(1))
+}
+
+fn identity(ep: &Episode) -> Option<Identity> {
+    let time = ep
+        .kill_time
+        .clone()
+        .or_else(|| match (ep.time.uptime_s, &ep.time.wall_raw, &ep.time.wall) {
+            (Some(u), _, _) => Some(Text::from(format!("{}us", (u * 1e6).round() as u64))),
+            (None, Some(w), _) | (None, None, Some(w)) => Some(w.clone()),
+            (None, None, None) => None,
+        });
     let figures = ep
         .victims
         .iter()
@@ -121,71 +151,110 @@ fn identity(ep: &Episode) -> Option<(String, Option<String>)> {
     if time.is_none() && !figures {
         return None;
     }
-    let mut k = String::new();
-    let _ = write!(k, "{:?}|{time:?}|{:?}|{:?}|", ep.host, ep.memcg, ep.task_memcg);
-    let _ = write!(k, "{:?}|", ep.trigger.as_ref().map(|t| (&t.comm, t.pid)));
-    for v in &ep.victims {
-        let _ = write!(
-            k,
-            "{}|{}|{:?}|{:?}|{:?}|{:?};",
-            v.pid, v.comm, v.total_vm_bytes, v.anon_rss_bytes, v.file_rss_bytes, v.shmem_rss_bytes
-        );
-    }
-    Some((k, ep.time.boot_id.as_ref().map(|b| b.to_string())))
+    let victims: Vec<_> = ep
+        .victims
+        .iter()
+        .map(|v| {
+            (
+                v.pid,
+                &v.comm,
+                v.total_vm_bytes,
+                v.anon_rss_bytes,
+                v.file_rss_bytes,
+                v.shmem_rss_bytes,
+            )
+        })
+        .collect();
+    let text = |s: &Option<Text>| s.as_ref().map(fingerprint);
+    let trigger = ep.trigger.as_ref().filter(|t| t.comm.is_some() || t.pid.is_some());
+    let memcg = ep.memcg.as_ref();
+    let counters = memcg
+        .filter(|m| m.usage_bytes.is_some())
+        .map(|m| (m.usage_bytes, m.limit_bytes, m.failcnt));
+    let stats: Vec<_> = ep
+        .memcg_stats
+        .iter()
+        .filter(|s| !s.stats.is_empty())
+        .map(|s| (&s.path, &s.stats))
+        .collect();
+    let tasks: Vec<_> = ep.tasks.iter().map(|t| (t.pid, t.rss_bytes, &t.name)).collect();
+    Some(Identity {
+        key: fingerprint(&(&ep.host, &time, victims)),
+        details: [
+            text(&ep.time.boot_id),
+            trigger.map(|t| fingerprint(&(&t.comm, t.pid))),
+            memcg.and_then(|m| m.path.as_ref()).map(fingerprint),
+            counters.map(|c| fingerprint(&c)),
+            text(&ep.task_memcg),
+            (!stats.is_empty()).then(|| fingerprint(&stats)),
+            (!tasks.is_empty()).then(|| fingerprint(&tasks)),
+            ep.mem_info.as_ref().map(|m| fingerprint(&format!("{m:?}"))),
+        ]
+        .map(detail),
+    })
 }
 
-/// How many report identities de-duplication remembers. Second captures
-/// sit close together in real inputs; past this many episodes the oldest
-/// are forgotten (and a warning says so), so memory stays bounded (about
-/// 20 MiB at most) however many episodes an input holds.
-const SEEN_MAX: usize = 1 << 19;
+/// How many reports de-duplication remembers. Second captures sit close
+/// together in real inputs; past this many episodes the oldest are
+/// forgotten (and a warning says so), so memory stays bounded (about
+/// 30 MiB at most, ~100 bytes a report) however many episodes an input
+/// holds.
+const SEEN_MAX: usize = 1 << 18;
 
-/// The identities of the reports emitted so far, as 64-bit fingerprints
-/// (SipHash with fixed keys: the same in every run) with the boot ids they
-/// were seen under, the oldest forgotten first beyond `SEEN_MAX`.
+/// The reports emitted so far, newest last, forgotten oldest first beyond
+/// `SEEN_MAX`. Reports with one key are chained newest to oldest, so a
+/// capture is compared only with the reports of its own key.
 struct Seen {
-    boots: std::collections::HashMap<u64, Vec<Option<u64>>>,
-    order: std::collections::VecDeque<u64>,
+    /// (key, sequence number of the previous report with that key or 0,
+    /// details); `records[0]` has sequence number `base`.
+    records: std::collections::VecDeque<(u64, u64, Details)>,
+    base: u64,
+    /// The newest report of each key, by sequence number.
+    newest: std::collections::HashMap<u64, u64>,
     max: usize,
     forgotten: u64,
-}
-
-fn fingerprint(s: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    s.hash(&mut h);
-    h.finish()
 }
 
 impl Seen {
     fn new(max: usize) -> Seen {
         Seen {
-            boots: std::collections::HashMap::new(),
-            order: std::collections::VecDeque::new(),
+            records: std::collections::VecDeque::new(),
+            base: 1,
+            newest: std::collections::HashMap::new(),
             max,
             forgotten: 0,
         }
     }
 
-    /// False if this report was seen already: the same identity, under the
-    /// same boot or where either capture does not say which boot.
-    fn insert(&mut self, id: &str, boot: Option<&str>) -> bool {
-        let fp = fingerprint(id);
-        let boot = boot.map(fingerprint);
-        let boots = self.boots.entry(fp).or_default();
-        if boots.iter().any(|b| b.is_none() || boot.is_none() || *b == boot) {
-            return false;
-        }
-        boots.push(boot);
-        self.order.push_back(fp);
-        if self.order.len() > self.max {
-            if let Some(old) = self.order.pop_front() {
-                if let Some(b) = self.boots.get_mut(&old) {
-                    b.remove(0);
-                    if b.is_empty() {
-                        self.boots.remove(&old);
+    /// False if this is a second capture of a report seen already: the same
+    /// key, and no detail that both know differs. What the new capture knows
+    /// is added to the report, so one capture that does not name its boot
+    /// cannot join captures of two different boots.
+    fn insert(&mut self, id: &Identity) -> bool {
+        let same = |a: &Details| a.iter().zip(&id.details).all(|(x, y)| *x == 0 || *y == 0 || x == y);
+        let newest = self.newest.get(&id.key).copied().unwrap_or(0);
+        let mut seq = newest;
+        while seq >= self.base {
+            let (_, prev, details) = &mut self.records[(seq - self.base) as usize];
+            if same(details) {
+                for (x, y) in details.iter_mut().zip(&id.details) {
+                    if *x == 0 {
+                        *x = *y;
                     }
                 }
+                return false;
+            }
+            seq = *prev;
+        }
+        let next = self.base + self.records.len() as u64;
+        self.records.push_back((id.key, newest, id.details));
+        self.newest.insert(id.key, next);
+        if self.records.len() > self.max {
+            if let Some((key, _, _)) = self.records.pop_front() {
+                if self.newest.get(&key) == Some(&self.base) {
+                    self.newest.remove(&key);
+                }
+                self.base += 1;
                 self.forgotten += 1;
             }
         }
@@ -206,8 +275,8 @@ struct Emitter<'s> {
 impl Emitter<'_> {
     fn episode(&mut self, mut ep: Episode) -> io::Result<()> {
         self.ctx.enrich(&mut ep, &mut self.used);
-        if let Some((id, boot)) = identity(&ep) {
-            if !self.seen.insert(&id, boot.as_deref()) {
+        if let Some(id) = identity(&ep) {
+            if !self.seen.insert(&id) {
                 self.summary.duplicates += 1;
                 return Ok(());
             }
@@ -510,28 +579,43 @@ fn open_error(em: &mut Emitter<'_>, errors: &mut Vec<String>, err: &mut dyn Writ
 
 #[cfg(test)]
 mod tests {
-    use super::Seen;
+    use super::{Identity, Seen};
+
+    fn id(key: u64, boot: Option<u32>, cgroup: Option<u32>) -> Identity {
+        let mut details = [0; 8];
+        details[0] = boot.unwrap_or(0);
+        details[2] = cgroup.unwrap_or(0);
+        Identity { key, details }
+    }
 
     #[test]
     fn seen_remembers_up_to_its_bound_then_forgets_the_oldest() {
         let mut s = Seen::new(3);
-        assert!(s.insert("a", None) && s.insert("b", None) && s.insert("c", None));
-        assert!(!s.insert("a", None), "a second capture");
-        assert!(s.insert("d", None), "a fourth identity");
+        assert!(s.insert(&id(1, None, None)) && s.insert(&id(2, None, None)) && s.insert(&id(3, None, None)));
+        assert!(!s.insert(&id(1, None, None)), "a second capture");
+        assert!(s.insert(&id(4, None, None)), "a fourth identity");
         assert_eq!(s.forgotten, 1);
-        assert!(s.insert("a", None), "the oldest was forgotten");
-        assert!(!s.insert("d", None) && !s.insert("c", None));
-        assert_eq!(s.boots.len(), 3);
-        assert_eq!(s.order.len(), 3);
+        assert!(s.insert(&id(1, None, None)), "the oldest was forgotten");
+        assert!(!s.insert(&id(4, None, None)) && !s.insert(&id(3, None, None)));
+        assert_eq!(s.newest.len(), 3);
+        assert_eq!(s.records.len(), 3);
     }
 
     #[test]
-    fn boots_are_compared_where_both_captures_know_them() {
+    fn details_are_compared_where_both_captures_know_them() {
         let mut s = Seen::new(10);
-        assert!(s.insert("r", Some("boot-1")));
-        assert!(!s.insert("r", Some("boot-1")), "same boot: a second capture");
-        assert!(!s.insert("r", None), "a capture that does not say which boot");
-        assert!(s.insert("r", Some("boot-2")), "another boot: another report");
-        assert!(!s.insert("r", Some("boot-2")));
+        assert!(s.insert(&id(1, Some(10), Some(7))));
+        assert!(!s.insert(&id(1, Some(10), Some(7))), "same boot, same cgroup");
+        assert!(!s.insert(&id(1, None, None)), "a capture that says neither");
+        assert!(s.insert(&id(1, Some(20), Some(7))), "another boot: another report");
+        assert!(s.insert(&id(1, Some(10), Some(8))), "another cgroup: another report");
+    }
+
+    #[test]
+    fn a_capture_without_boot_cannot_join_two_boots() {
+        let mut s = Seen::new(10);
+        assert!(s.insert(&id(1, None, None)));
+        assert!(!s.insert(&id(1, Some(10), None)), "the same report, now with its boot");
+        assert!(s.insert(&id(1, Some(20), None)), "not merged through the first capture");
     }
 }

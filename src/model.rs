@@ -84,6 +84,12 @@ pub struct Episode {
     /// What an oom-guard would have done (`oomctl simulate` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guard: Option<crate::guard::GuardOutcome>,
+    /// When the first kill line was printed, to the log's resolution
+    /// (uptime in microseconds, else the wall clock as printed). Not part
+    /// of the JSON: it tells a second capture of a report, whole or cut,
+    /// from another report (`analyze`'s de-duplication).
+    #[serde(skip)]
+    pub kill_time: Option<Text>,
 }
 
 /// Who killed.

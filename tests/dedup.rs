@@ -162,3 +162,99 @@ fn a_kill_line_repeated_inside_one_report_is_read_once_and_said() {
     let (eps, _, _) = analyze(&format!("{a}{other}"));
     assert_eq!(eps.len(), 2);
 }
+
+/// From a review of the rules above: each way they used to merge two
+/// reports, or keep a cut capture apart.
+mod review {
+    use super::*;
+
+    /// A memcg with nothing killable (every task at -1000) gets a whole
+    /// report per retry, several a second; at a second's resolution, with no
+    /// victim, only their figures tell them apart.
+    #[test]
+    fn two_no_kill_reports_in_one_second_with_other_figures_stay_two() {
+        let report = |anon: u64, rss: u64| {
+            [
+                "java invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=-1000".to_owned(),
+                "CPU: 0 PID: 7569 Comm: java Not tainted 6.1.0-13-amd64 #1 Debian 6.1.55-1".to_owned(),
+                "memory: usage 32768kB, limit 32768kB, failcnt 0".to_owned(),
+                "Memory cgroup stats for /lab/a:".to_owned(),
+                format!("anon {anon}"),
+                "file 0".to_owned(),
+                "Tasks state (memory values in pages):".to_owned(),
+                "[  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name".to_owned(),
+                format!("[   7569]     0  7569    10824 {rss:>8}   131072        0         -1000 java"),
+                "Out of memory and no killable processes...".to_owned(),
+            ]
+            .iter()
+            .map(|l| format!("Nov 22 10:00:20 node1 kernel: {l}\n"))
+            .collect::<String>()
+        };
+        let a = report(33_000_000, 8000);
+        let (eps, summary, _) = analyze(&format!("{a}{}", report(32_000_000, 7800)));
+        assert_eq!((eps.len(), summary["duplicates"].as_u64()), (2, Some(0)));
+        let (eps, summary, _) = analyze(&format!("{a}{a}"));
+        assert_eq!(
+            (eps.len(), summary["duplicates"].as_u64()),
+            (1, Some(1)),
+            "the same one twice"
+        );
+    }
+
+    /// A capture that names no boot matches both boots' captures of the
+    /// same uptimes, but must not join them to each other.
+    #[test]
+    fn a_capture_without_boot_does_not_join_two_boots() {
+        let j = read("corpus/containers/journalctl-k.json");
+        let boot = "8d2f4c6a0b1e4f3a9c7d5e2b1a0f9e8d";
+        let no_boot: String = j
+            .lines()
+            .map(|l| l.replace(&format!(",\"_BOOT_ID\":\"{boot}\""), "") + "\n")
+            .collect();
+        let other = j.replace(boot, "0000000000000000000000000000beef");
+        let n = analyze(&j).0.len();
+        let (eps, summary, _) = analyze(&format!("{no_boot}{j}{other}"));
+        assert_eq!(eps.len(), 2 * n, "two boots, each reported");
+        assert_eq!(summary["duplicates"], n as u64);
+    }
+
+    /// One capture cut short (its first 31 lines lost), before or after
+    /// the whole one: the same kill at the same microsecond, one report.
+    #[test]
+    fn a_cut_capture_is_a_second_capture_in_either_order() {
+        let a = read(ANON);
+        let cut: String = a.lines().skip(31).map(|l| format!("{l}\n")).collect();
+        for input in [format!("{cut}{a}"), format!("{a}{cut}")] {
+            let (eps, summary, _) = analyze(&input);
+            assert_eq!((eps.len(), summary["duplicates"].as_u64()), (1, Some(1)));
+        }
+    }
+
+    /// The same kill line 300 s later is no repeat inside one report: a
+    /// report whose header was lost.
+    #[test]
+    fn the_same_kill_line_much_later_is_another_report() {
+        let a = read(ANON);
+        let kill = a.lines().find(|l| l.contains("Killed process")).unwrap();
+        let (eps, summary, err) = analyze(&format!("{a}{}", shift_uptime(kill, 300_000_000)));
+        assert_eq!(eps.len(), 2);
+        assert_eq!(summary["duplicate_lines"], 0);
+        assert!(!err.contains("repeated"), "{err}");
+    }
+
+    /// memory.oom.group kills every member, the first victim again if its
+    /// memory is not yet gone (its figures then differ): one episode.
+    #[test]
+    fn a_group_kill_revisiting_its_first_victim_is_one_episode() {
+        let g = read("corpus/kernels/6.1-group-kill.log");
+        let skip = "Memory cgroup out of memory: OOM victim 5512 (gunicorn) is already exiting. Skip killing the task";
+        assert!(g.contains(skip));
+        let again = g.replace(
+            skip,
+            "Memory cgroup out of memory: Killed process 5512 (gunicorn) total-vm:1420480kB, anon-rss:600000kB, file-rss:11644kB, shmem-rss:0kB, UID:998 pgtables:2492kB oom_score_adj:0",
+        );
+        let (eps, _, _) = analyze(&again);
+        assert_eq!(eps.len(), 1);
+        assert_eq!(eps[0]["victims"].as_array().unwrap().len(), 3);
+    }
+}

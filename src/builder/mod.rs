@@ -167,13 +167,12 @@ impl Builder {
         let mut key = None;
         if let Some(open) = self.streams[idx].open.as_mut() {
             key = line_key(stamp, text);
-            // A line read twice (console and kmsg both logged) is skipped;
-            // but a header repeated after its report's kill starts the
-            // second capture of a whole report, which is built and then
-            // counted as a duplicate report where reports are compared.
-            if key.is_some_and(|k| open.seen.contains(&k))
-                && !(open.killed && matches!(kline::classify(text), KLine::Header(_)))
-            {
+            // A line read twice (console and kmsg both logged, their lines
+            // interleaved) is skipped; but a section that precedes the kill,
+            // repeated after the report's kill, begins a second capture of
+            // the report (whole or cut), which is built and then counted as
+            // a duplicate report where reports are compared.
+            if key.is_some_and(|k| open.seen.contains(&k)) && !(open.killed && kline::classify(text).precedes_kill()) {
                 self.repeated += 1;
                 return;
             }
@@ -523,12 +522,21 @@ impl Builder {
     /// otherwise starts a new one (a report whose header was lost).
     fn kill(&mut self, idx: usize, line_no: u64, stamp: &Stamp, k: kline::Kill<'_>) {
         let joins = match self.streams[idx].open.as_ref() {
+            Some(o) if o.stale(stamp) => false,
             Some(o)
                 if o.ep
                     .victims
                     .iter()
                     .any(|v| v.pid == k.pid && v.comm == Text::new(k.comm)) =>
             {
+                if o.ep.group_kill.is_some() {
+                    // memory.oom.group kills every member, the first victim
+                    // again if its memory is not yet gone: the same kill.
+                    if let Some(o) = self.streams[idx].open.as_mut() {
+                        o.touch(stamp, line_no);
+                    }
+                    return;
+                }
                 if o.ep.victims.iter().any(|v| same_kill(v, &k)) {
                     // The same kill line again, stamped differently (two
                     // captures): read once, and said.
@@ -547,7 +555,6 @@ impl Builder {
                 // whose header was lost.
                 false
             }
-            Some(o) if o.stale(stamp) => false,
             Some(o) => !o.killed || o.ep.group_kill.is_some() || o.pending_select.is_some(),
             None => false,
         };
@@ -557,6 +564,13 @@ impl Builder {
             self.start(idx, line_no, stamp)
         };
         let reason = k.reason.map(Text::new).or_else(|| o.select_reason.clone());
+        if o.ep.victims.is_empty() {
+            o.ep.kill_time = match (stamp.uptime_us, &stamp.wall_raw) {
+                (Some(us), _) => Some(Text::from(format!("{us}us"))),
+                (None, Some(w)) => Some(Text::new(w)),
+                (None, None) => None,
+            };
+        }
         o.ep.victims.push(Victim {
             pid: k.pid,
             comm: Text::new(k.comm),

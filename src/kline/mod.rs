@@ -83,6 +83,24 @@ impl KLine<'_> {
     pub fn is_report_noise(&self) -> bool {
         matches!(self, KLine::Noise)
     }
+
+    /// True for the sections a report prints before its kill line: one of
+    /// them seen again after the kill begins another capture of a report.
+    pub fn precedes_kill(&self) -> bool {
+        matches!(
+            self,
+            KLine::Header(_)
+                | KLine::Cpuset(_)
+                | KLine::Counter(..)
+                | KLine::TaskIn { .. }
+                | KLine::StatsHeader(_)
+                | KLine::MemInfoStart
+                | KLine::TasksState
+                | KLine::TaskHeader(_)
+                | KLine::OomKill(_)
+                | KLine::Select(_)
+        )
+    }
 }
 
 /// Sort one kernel message by its context-free shape.
