@@ -120,7 +120,9 @@ fn from_snapshot(ep: &Episode, usage: Option<u64>) -> Option<Breakdown> {
     };
     let mut b = from_stats(ep, format, &snap.stat);
     b.source = Some(Source::Snapshot);
-    b.total = usage.or(snap.usage_bytes);
+    // The snapshot's own usage: its stats are of its moment, which may be
+    // after the report's (a periodic snapshot); one base for both.
+    b.total = snap.usage_bytes.or(usage);
     (b.anon.is_some() || b.file.is_some()).then_some(b)
 }
 
@@ -235,15 +237,18 @@ impl Breakdown {
         let rss = task_rss(ep);
         let limit = ep.memcg.as_ref().and_then(|m| m.limit_bytes);
         let usage = ep.memcg.as_ref().and_then(|m| m.usage_bytes);
-        let base = limit.filter(|l| !crate::output::is_unlimited(*l)).or(self.total);
+        // Every share is of the total (usage, or RAM): the one base the
+        // summary's figures share. (Usage is above the limit when the
+        // limit was lowered below it.)
+        let base = self.total;
         let top_task = ep
             .tasks
             .iter()
             .max_by_key(|t| (t.rss_bytes.unwrap_or(0), std::cmp::Reverse(t.pid)))
             .map(|t| {
-                // The share of the limit is of the memory charged to it: a
-                // task's file RSS (its binary, shared libraries) is mostly
-                // page cache charged to whoever read it first.
+                // The share is of the memory charged to the cgroup: a task's
+                // file RSS (its binary, shared libraries) is mostly page
+                // cache charged to whoever read it first.
                 let charged = charged(ep, t);
                 TopTask {
                     pid: t.pid,

@@ -112,8 +112,8 @@ pub struct TopTask {
     /// line for the victim), else all of RSS. File RSS (binaries,
     /// libraries) is page cache charged to whoever read it first.
     pub charged_bytes: u64,
-    /// `charged_bytes` as a share of the limit (of the total where there is
-    /// no limit), at most 1.
+    /// `charged_bytes` as a share of the total (usage, or RAM for a global
+    /// OOM), at most 1.
     pub share: Option<f64>,
 }
 
@@ -148,8 +148,31 @@ fn share(part: u64, total: u64) -> Option<f64> {
     (total > 0).then(|| (part.min(total) as f64 / total as f64 * 1000.0).round() / 1000.0)
 }
 
-fn pct(s: Option<f64>) -> String {
-    s.map_or("?".to_owned(), |s| format!("{:.0}%", s * 100.0))
+/// `part` as a share of the total the evidence is of, naming that base:
+/// "12% of its 32.0 MiB usage", "80% of its 16.0 GiB of RAM".
+fn of_total(part: Option<u64>, ev: &Evidence, ep: &Episode) -> String {
+    let total = ev.total_bytes.unwrap_or(0);
+    format!(
+        "{} of its {} {}{}",
+        part.map_or("?".to_owned(), |p| crate::output::percent(p, total)),
+        crate::output::human_bytes(total),
+        base_word(ep),
+        // A joined snapshot's numbers are of its own moment.
+        if ev.source == Some(Source::Snapshot) {
+            " in the snapshot"
+        } else {
+            ""
+        }
+    )
+}
+
+/// What the evidence's total is: a memcg's usage, or the machine's RAM.
+fn base_word(ep: &Episode) -> &'static str {
+    if ep.scope == Some(Scope::Memcg) || ep.memcg.is_some() {
+        "usage"
+    } else {
+        "of RAM"
+    }
 }
 
 /// Diagnose one episode.
@@ -207,9 +230,9 @@ pub fn diagnose(ep: &Episode) -> Diagnosis {
         Cause::WriteCache => write_cache_text(ep, &ev, scope_word),
         Cause::PageCache => (
             format!(
-                "Page cache filled {} memory ({} of it) yet could not be reclaimed in time; little of it was dirty.",
+                "Page cache filled {} memory ({}) yet could not be reclaimed in time; little of it was dirty.",
                 scope_word,
-                pct(ev.share)
+                of_total(ev.file_bytes, &ev, ep)
             ),
             vec![
                 "Check for mlocked or actively re-read files (unevictable, active_file) and for memory.min/low protection.".to_owned(),
@@ -218,14 +241,14 @@ pub fn diagnose(ep: &Episode) -> Diagnosis {
         ),
         Cause::Anon => anon_text(ep, &ev, scope_word),
         Cause::Shmem => (
-            format!("Shared memory (tmpfs, /dev/shm, memfd) held {} of {} memory; it cannot be reclaimed without swap.", pct(ev.share), scope_word),
+            format!("Shared memory (tmpfs, /dev/shm, memfd) filled {} memory ({}); it cannot be reclaimed without swap.", scope_word, of_total(ev.shmem_bytes, &ev, ep)),
             vec![
                 "Find large files in tmpfs mounts (emptyDir medium: Memory, /dev/shm) and size-limit them.".to_owned(),
                 "Count tmpfs usage in the memory limit or move the data to disk.".to_owned(),
             ],
         ),
         Cause::Kernel => (
-            format!("Kernel memory (slab, sockets, stacks, page tables) held {} of {} memory.", pct(ev.share), scope_word),
+            format!("Kernel memory (slab, sockets, stacks, page tables) filled {} memory ({}).", scope_word, of_total(ev.kernel_bytes, &ev, ep)),
             vec![
                 "Look for socket buffers or dentry/inode slab growth (many connections or files).".to_owned(),
                 "On cgroup v1 set a kmem limit or move to cgroup v2, which accounts kernel memory with the rest.".to_owned(),
@@ -274,18 +297,18 @@ fn write_cache_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, V
         .unwrap_or_else(|| "?".to_owned());
     let summary = match ev.dirty_bytes.zip(ev.writeback_bytes) {
         Some((d, w)) => format!(
-            "Write cache filled {} memory: {} was page cache, {} of it dirty or under writeback, while processes held {}; {} was killed for memory it did not use.",
+            "Write cache filled {} memory: page cache was {}, {} of it dirty or under writeback, while processes held {}; {} was killed for memory it did not use.",
             scope_word,
-            pct(ev.share),
+            of_total(ev.file_bytes, ev, ep),
             crate::output::human_bytes(d.saturating_add(w)),
             rss,
             victim
         ),
         None => format!(
-            "Page cache from writes most likely filled {} memory: processes held {} ({} of usage) and the rest, {}, was cache the kernel could not reclaim; {} was killed for memory it did not use.",
+            "Page cache from writes most likely filled {} memory: processes held {} ({}) and the rest, {}, was cache the kernel could not reclaim; {} was killed for memory it did not use.",
             scope_word,
             rss,
-            pct(ev.task_rss_bytes.zip(ev.total_bytes).and_then(|(r, t)| share(r, t))),
+            of_total(ev.task_rss_bytes, ev, ep),
             ev.unattributed_bytes.map(crate::output::human_bytes).unwrap_or_else(|| "?".to_owned()),
             victim
         ),
@@ -299,45 +322,52 @@ fn write_cache_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, V
 }
 
 fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<String>) {
-    let _ = ep;
-    // Every percentage names its base; from the task table alone the
-    // "anonymous" part is the processes' resident memory.
+    // From the task table alone the processes' part is their charged RSS
+    // (anonymous and shared where the kernel splits it).
     let what = if ev.source == Some(Source::TaskTable) {
-        "process memory (task-table RSS; the report has no stats)"
+        if ep.tasks.iter().all(|t| t.rss_anon_bytes.is_some()) {
+            "the processes' anonymous and shared memory (task table; the report has no stats)"
+        } else {
+            "the processes' resident memory (task table; the report has no stats)"
+        }
     } else {
         "anonymous"
     };
-    let base = if ep.scope == Some(Scope::Memcg) || ep.memcg.is_some() {
-        "usage"
-    } else {
-        "of RAM"
-    };
     let filled = format!(
-        "Process memory filled {} memory: {} of its {} {} was {}",
+        "Process memory filled {} memory: {} was {}",
         scope_word,
-        pct(ev.share),
-        ev.total_bytes.map(crate::output::human_bytes).unwrap_or_default(),
-        base,
+        of_total(ev.anon_bytes, ev, ep),
         what
     );
-    // The top task's share is of the limit, or of the total (RAM) where
-    // there is none (see Breakdown::evidence).
-    let (of, ending) = match ev.limit_bytes.filter(|l| !crate::output::is_unlimited(*l)) {
-        Some(l) => (
-            format!("the {} limit", crate::output::human_bytes(l)),
-            "a leak or a limit too small for it",
-        ),
-        None if base == "usage" => ("usage".to_owned(), "a leak or a limit too small for it"),
-        None => ("RAM".to_owned(), "a leak, or more than this machine holds"),
+    let machine = base_word(ep) != "usage";
+    let ending = if machine {
+        "a leak, or more than this machine holds"
+    } else {
+        "a leak or a limit too small for it"
     };
+    let total = ev.total_bytes.unwrap_or(0);
     match &ev.top_task {
+        // Its own memory is more than all there was: its RSS counts file
+        // pages charged elsewhere, so no share of the total can be said.
+        Some(t) if t.charged_bytes > total && total > 0 => (
+            format!(
+                "{filled}; {} ({}) had {} resident, more than all of it: its RSS counts file pages charged elsewhere.",
+                t.name,
+                t.pid,
+                crate::output::human_bytes(t.rss_bytes)
+            ),
+            vec![
+                format!("Profile {} ({}): if its memory grows without bound it leaks; if it plateaus, raise the limit above that plateau.", t.name, t.pid),
+                "Set memory.high (cgroup v2) a little below the limit to throttle and observe before the kill.".to_owned(),
+            ],
+        ),
         Some(t) if t.share.is_some_and(|s| s >= 0.5) => (
             format!(
-                "{filled}; {} ({}) alone held {} of it ({} of {of}): {ending}.",
+                "{filled}; {} ({}) alone held {} of it ({}): {ending}.",
                 t.name,
                 t.pid,
                 crate::output::human_bytes(t.charged_bytes),
-                pct(t.share),
+                of_total(Some(t.charged_bytes), ev, ep),
             ),
             vec![
                 format!("Profile {} ({}): if its memory grows without bound it leaks; if it plateaus, raise the limit above that plateau.", t.name, t.pid),
@@ -354,7 +384,7 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
         _ => (
             format!(
                 "{filled}, spread over several processes: the {} is too small for the workload.",
-                if base == "usage" { "limit" } else { "machine" }
+                if machine { "machine" } else { "limit" }
             ),
             vec![
                 "Raise the limit to the workload's peak, or reduce the number of processes/workers.".to_owned(),

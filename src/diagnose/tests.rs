@@ -145,7 +145,7 @@ fn anon_names_the_process() {
     assert_eq!(d.cause, Cause::Anon);
     assert!(
         d.summary.contains(
-            "95% of its 100.0 MiB usage was anonymous; t1 (1) alone held 90.0 MiB of it (90% of the 100.0 MiB limit)"
+            "95% of its 100.0 MiB usage was anonymous; t1 (1) alone held 90.0 MiB of it (90% of its 100.0 MiB usage)"
         ),
         "{}",
         d.summary
@@ -251,7 +251,7 @@ fn top_task_share_counts_charged_memory_only() {
     // The summary's figure is the one the share is of, and names its base.
     assert!(
         d.summary
-            .contains("t7 (7) alone held 31.0 MiB of it (97% of the 32.0 MiB limit)"),
+            .contains("t7 (7) alone held 31.0 MiB of it (97% of its 32.0 MiB usage)"),
         "{}",
         d.summary
     );
@@ -294,11 +294,58 @@ fn task_table_shares_never_exceed_one() {
         "the kill line's anon + shmem"
     );
     assert_eq!(top.share, Some(0.688));
-    assert!(d.summary.contains("process memory (task-table RSS"), "{}", d.summary);
+    assert!(
+        d.summary
+            .contains("was the processes' resident memory (task table; the report has no stats)"),
+        "{}",
+        d.summary
+    );
     // A task whose RSS alone is above the limit: its share stops at 1.
     let mut e = memcg(32 * MIB, 32 * MIB);
     e.tasks = vec![task(9, 40 * MIB)];
     let d = diagnose(&e);
     assert_eq!(d.evidence.top_task.unwrap().share, Some(1.0));
     assert_eq!(d.evidence.share, Some(1.0));
+}
+
+/// A review: the summary rounded an already rounded share (99.49% became
+/// "100%" beside a chart saying 99%); a limit lowered below usage gave
+/// "991 MiB (100% of the 512 MiB limit)"; a task whose RSS alone was more
+/// than usage. Every percentage is now of the total, rounded once.
+#[test]
+fn percentages_are_rounded_once_and_of_one_base() {
+    let mut e = memcg(33_554_432, 33_554_432);
+    e.memcg_stats = vec![stats(StatsFormat::V1, &[("rss", 33_382_400), ("cache", 0)])];
+    let d = diagnose(&e);
+    assert_eq!(d.evidence.share, Some(0.995));
+    assert!(
+        d.summary.contains("99% of its 32.0 MiB usage was anonymous"),
+        "{}",
+        d.summary
+    );
+    // memory.max lowered to 512 MiB under 1 GiB of usage.
+    let mut e = memcg(1024 * MIB, 512 * MIB);
+    e.memcg_stats = vec![stats(StatsFormat::V2, &[("anon", 1000 * MIB), ("file", 20 * MIB)])];
+    let mut t = task(42, 995 * MIB);
+    t.rss_anon_bytes = Some(991 * MIB);
+    t.rss_shmem_bytes = Some(0);
+    e.tasks = vec![t];
+    let d = diagnose(&e);
+    assert!(
+        d.summary
+            .contains("alone held 991.0 MiB of it (97% of its 1.0 GiB usage)"),
+        "{}",
+        d.summary
+    );
+    assert!(d.evidence.top_task.unwrap().share.unwrap() <= 1.0);
+    // RSS alone above usage, with no split to say what is charged.
+    let mut e = memcg(32 * MIB, 32 * MIB);
+    e.memcg_stats = vec![stats(StatsFormat::V1, &[("rss", 30 * MIB), ("cache", 2 * MIB)])];
+    e.tasks = vec![task(9, 40 * MIB)];
+    let d = diagnose(&e);
+    assert!(
+        d.summary.contains("t9 (9) had 40.0 MiB resident, more than all of it"),
+        "{}",
+        d.summary
+    );
 }

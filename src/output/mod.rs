@@ -219,6 +219,16 @@ pub fn duplicates_phrase(s: &Summary) -> String {
     }
 }
 
+/// `part` as a percentage of `whole`, rounded once and never above 100 %
+/// (`?` of nothing): how every output writes a share, so a summary and a
+/// chart of the same numbers agree.
+pub fn percent(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        return "?".to_owned();
+    }
+    format!("{:.0}%", part.min(whole) as f64 * 100.0 / whole as f64)
+}
+
 /// Human size in binary units, e.g. `572.2 MiB`.
 pub fn human_bytes(b: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];

@@ -30,14 +30,6 @@ fn opt_bytes(b: Option<u64>) -> String {
     b.map_or("?".to_owned(), human_bytes)
 }
 
-fn pct(part: u64, whole: u64) -> String {
-    if whole == 0 {
-        "?".to_owned()
-    } else {
-        format!("{:.0}%", part as f64 * 100.0 / whole as f64)
-    }
-}
-
 fn counter(name: &str, c: &Counter) -> String {
     let limit = if is_unlimited(c.limit_bytes) {
         "no limit".to_owned()
@@ -91,7 +83,7 @@ fn breakdown(out: &mut dyn Write, d: &Diagnosis) -> io::Result<()> {
                 "  {name:<11} {} {:>10} {:>5}",
                 bar(v, total),
                 human_bytes(v),
-                pct(v, total)
+                super::percent(v, total)
             )?;
         }
     }
@@ -208,7 +200,9 @@ fn write_episode(out: &mut dyn Write, n: u64, ep: &Episode) -> io::Result<()> {
     if let Some(m) = &ep.memcg {
         let (u, l) = (m.usage_bytes, m.limit_bytes);
         let of = match (u, l) {
-            (Some(u), Some(l)) if !is_unlimited(l) => format!(" ({})", pct(u, l)),
+            // Not a share: usage is above the limit when the limit was
+            // lowered below it.
+            (Some(u), Some(l)) if l > 0 && !is_unlimited(l) => format!(" ({:.0}%)", u as f64 * 100.0 / l as f64),
             _ => String::new(),
         };
         writeln!(
