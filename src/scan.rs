@@ -83,12 +83,24 @@ struct Anchors {
     next: Vec<Option<usize>>,
 }
 
+/// `journalctl -o json` writes a `MESSAGE` holding a control character or
+/// invalid UTF-8 as an array of byte values, where no anchor phrase can be
+/// seen: in journal JSON such lines are an anchor of their own (they are
+/// rare, and a process can choose such a name to hide its kill).
+const JOURNAL_BYTES: &str = "\"MESSAGE\":[";
+
 impl Anchors {
     fn new() -> Anchors {
         Anchors {
             finders: ANCHORS.iter().map(|a| Finder::new(a.as_bytes())).collect(),
             next: vec![None; ANCHORS.len()],
         }
+    }
+
+    /// Also stop at `MESSAGE` byte arrays (journal JSON input).
+    fn add_journal_bytes(&mut self) {
+        self.finders.push(Finder::new(JOURNAL_BYTES.as_bytes()));
+        self.next.push(None);
     }
 
     fn reset(&mut self) {
@@ -154,6 +166,8 @@ struct Scanner<'o, F> {
     builder: Builder,
     decoder: Decoder,
     anchors: Anchors,
+    /// Whether the input was looked at for journal JSON (its first block).
+    sniffed: bool,
     prefilter: Option<Prefilter>,
     line_no: u64,
     emit: F,
@@ -293,6 +307,17 @@ impl<F: FnMut(Episode) -> io::Result<()>> Scanner<'_, F> {
 
     /// Process a block that ends at a line boundary.
     fn block(&mut self, data: &[u8]) -> io::Result<()> {
+        if !self.sniffed {
+            self.sniffed = true;
+            let journal = match self.decoder.container() {
+                Container::JournalJson => true,
+                Container::Auto => memchr::memmem::find(data, b"\"MESSAGE\":").is_some(),
+                _ => false,
+            };
+            if journal {
+                self.anchors.add_journal_bytes();
+            }
+        }
         self.anchors.reset();
         let mut pos = 0;
         while pos < data.len() {
@@ -372,6 +397,7 @@ fn scan_with<R: Read>(
         builder: Builder::new(name, opts.builder.clone()),
         decoder: Decoder::new(opts.container, opts.assume_year),
         anchors: Anchors::new(),
+        sniffed: false,
         prefilter: prefilter.then(Prefilter::new),
         line_no: 0,
         emit,

@@ -265,3 +265,48 @@ fn diagnostics_quote_hostile_input_escaped() {
         );
     }
 }
+
+/// journalctl -o json writes a MESSAGE holding a control character as an
+/// array of byte values, where the scanner's anchor phrases cannot be
+/// seen: a process named with one escape character must not hide its kill.
+#[test]
+fn journal_byte_array_messages_are_not_hidden() {
+    let line = |msg: &[u8], us: u64| {
+        let bytes: Vec<String> = msg.iter().map(|b| b.to_string()).collect();
+        format!(
+            "{{\"_TRANSPORT\":\"kernel\",\"_HOSTNAME\":\"n1\",\"_SOURCE_MONOTONIC_TIMESTAMP\":\"{us}\",\"MESSAGE\":[{}]}}\n",
+            bytes.join(",")
+        )
+    };
+    let plain = |msg: &str, us: u64| {
+        format!("{{\"_TRANSPORT\":\"kernel\",\"_HOSTNAME\":\"n1\",\"_SOURCE_MONOTONIC_TIMESTAMP\":\"{us}\",\"MESSAGE\":\"{msg}\"}}\n")
+    };
+    let mut input = plain("usb 1-1: new device", 1_000_000);
+    input += &line(
+        b"min\x1ber invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0",
+        5_000_000,
+    );
+    input += &line(b"CPU: 0 PID: 7570 Comm: min\x1ber Not tainted 6.1.0 #1", 5_000_010);
+    input += &plain("memory: usage 32768kB, limit 32768kB, failcnt 9", 5_000_020);
+    input += &line(
+        b"Memory cgroup out of memory: Killed process 7570 (min\x1ber) total-vm:43296kB, anon-rss:32512kB, file-rss:88kB, shmem-rss:0kB",
+        5_000_030,
+    );
+    // A lone kill line whose header was rate-limited away, later.
+    input += &line(
+        b"Memory cgroup out of memory: Killed process 7571 (min\x1ber) total-vm:43296kB, anon-rss:32512kB, file-rss:88kB, shmem-rss:0kB",
+        60_000_000,
+    );
+    let run = oomctl_stdin(&["analyze", "-f", "jsonl"], input.as_bytes());
+    let eps: Vec<serde_json::Value> = run
+        .stdout_str()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(eps.len(), 2, "{}", run.stdout_str());
+    assert_eq!(eps[0]["trigger"]["comm"], "min\\x1ber");
+    assert_eq!(eps[0]["trigger"]["pid"], 7570);
+    assert_eq!(eps[0]["source"]["first_line"], 2);
+    assert_eq!(eps[1]["victims"][0]["pid"], 7571);
+    assert_clean("journal byte arrays", &run, false);
+}
