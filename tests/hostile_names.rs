@@ -310,3 +310,23 @@ fn journal_byte_array_messages_are_not_hidden() {
     assert_eq!(eps[1]["victims"][0]["pid"], 7571);
     assert_clean("journal byte arrays", &run, false);
 }
+
+/// A name may end in a control character (`\r` through kmsg's `\x0d`):
+/// the header, the CPU line, the task table and the kill line still name
+/// the same process, so the trigger's pid and the page size are found.
+#[test]
+fn names_ending_in_a_control_character_still_match() {
+    let kmsg = b"4,1,1000,-;st\\x0d invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0
+4,2,1001,-;CPU: 0 PID: 77 Comm: st\\x0d Not tainted 6.1.0 #1
+4,3,1002,-;[  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name
+4,4,1003,-;[     77]     0    77    10824     8150   131072        0             0 st\\x0d
+3,5,1004,-;Memory cgroup out of memory: Killed process 77 (st\\x0d) total-vm:43296kB, anon-rss:32512kB, file-rss:88kB, shmem-rss:0kB
+";
+    let run = oomctl_stdin(&["analyze", "-f", "jsonl"], kmsg);
+    let e: serde_json::Value = serde_json::from_str(run.stdout_str().lines().next().unwrap()).unwrap();
+    for name in [&e["trigger"]["comm"], &e["tasks"][0]["name"], &e["victims"][0]["comm"]] {
+        assert_eq!(name, "st\\x0d");
+    }
+    assert_eq!(e["trigger"]["pid"], 77);
+    assert_eq!(e["page_size_source"], "inferred", "the victim's row was matched");
+}

@@ -22,7 +22,12 @@ pub fn parse_header(t: &str) -> Option<Header<'_>> {
     // Early 2.6 kernels printed `oom-killer: gfp_mask=0xd0, order=0` without
     // the allocating task's name.
     let (comm, rest) = match t.find("invoked oom-killer:") {
-        Some(at) => (t[..at].trim_end(), &t[at + "invoked oom-killer:".len()..]),
+        // The name is everything before the one separating space: it may
+        // itself end in a blank or a control character.
+        Some(at) => (
+            t[..at].strip_suffix(' ').unwrap_or(&t[..at]),
+            &t[at + "invoked oom-killer:".len()..],
+        ),
         None => ("", t.strip_prefix("oom-killer:")?),
     };
     let rest = rest.trim_start();

@@ -190,7 +190,9 @@ pub fn parse_task_row(layout: &Layout, t: &str) -> Option<RawRow> {
         }
     }
     // One separator space, then the name (which may itself hold spaces).
-    let name = rest.strip_prefix(' ')?.trim_start().trim_end();
+    // Only the blanks a paste adds at the end go, as classify() does for
+    // every line: a name may end in another control character (`\r`).
+    let name = rest.strip_prefix(' ')?.trim_start().trim_end_matches([' ', '\t']);
     row.name = crate::model::Text::new(name);
     Some(RawRow(row))
 }
