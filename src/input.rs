@@ -57,6 +57,18 @@ fn sniff(mut r: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
     }
 }
 
+/// A file read as text whatever its bytes: invalid UTF-8 is replaced, not
+/// an error. What the machine shows (/proc/PID/stat holds a comm of any
+/// bytes, a cgroup may be named with any) must never make a process or a
+/// cgroup invisible, nor fail a whole file for one byte.
+pub fn read_lossy(path: impl AsRef<std::path::Path>) -> io::Result<String> {
+    let bytes = std::fs::read(path)?;
+    Ok(match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
 /// A path that could not be expanded.
 #[derive(Debug)]
 pub struct InputError {

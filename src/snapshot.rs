@@ -82,7 +82,7 @@ pub struct GuardAction {
 }
 
 fn read_u64(dir: &Path, name: &str) -> Option<u64> {
-    fs::read_to_string(dir.join(name)).ok()?.trim().parse().ok()
+    crate::input::read_lossy(dir.join(name)).ok()?.trim().parse().ok()
 }
 
 /// `key value` lines (memory.stat, memory.events, memory.oom_control).
@@ -136,7 +136,7 @@ pub fn read_dir(dir: &Path, live: bool) -> io::Result<Snapshot> {
             ),
         ));
     }
-    let text = |name: &str| fs::read_to_string(dir.join(name)).unwrap_or_default();
+    let text = |name: &str| crate::input::read_lossy(dir.join(name)).unwrap_or_default();
     let mut s = Snapshot {
         path: Text::from(kernel_path(dir)),
         origin: Text::new(if live { "live" } else { "dir" }),
@@ -160,10 +160,10 @@ pub fn read_dir(dir: &Path, live: bool) -> io::Result<Snapshot> {
     }
     if live {
         s.time = now_iso().map(Text::from);
-        s.uptime_s = fs::read_to_string("/proc/uptime")
+        s.uptime_s = crate::input::read_lossy("/proc/uptime")
             .ok()
             .and_then(|u| u.split_whitespace().next()?.parse().ok());
-        s.host = fs::read_to_string("/proc/sys/kernel/hostname")
+        s.host = crate::input::read_lossy("/proc/sys/kernel/hostname")
             .ok()
             .map(|h| Text::new(h.trim()));
         s.processes = text("cgroup.procs")
@@ -187,8 +187,8 @@ pub fn now_iso() -> Option<String> {
 /// A process's comm, OOM score and RSS from /proc; None if it has exited.
 fn process(pid: u32) -> Option<Process> {
     let dir = PathBuf::from(format!("/proc/{pid}"));
-    let comm = fs::read_to_string(dir.join("comm")).ok()?.trim_end().to_owned();
-    let rss_bytes = fs::read_to_string(dir.join("status")).ok().and_then(|st| {
+    let comm = crate::input::read_lossy(dir.join("comm")).ok()?.trim_end().to_owned();
+    let rss_bytes = crate::input::read_lossy(dir.join("status")).ok().and_then(|st| {
         st.lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
@@ -197,8 +197,16 @@ fn process(pid: u32) -> Option<Process> {
     Some(Process {
         pid,
         comm: Text::new(&comm),
-        oom_score: fs::read_to_string(dir.join("oom_score")).ok()?.trim().parse().ok(),
-        oom_score_adj: fs::read_to_string(dir.join("oom_score_adj")).ok()?.trim().parse().ok(),
+        oom_score: crate::input::read_lossy(dir.join("oom_score"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok(),
+        oom_score_adj: crate::input::read_lossy(dir.join("oom_score_adj"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok(),
         rss_bytes,
     })
 }
@@ -206,7 +214,7 @@ fn process(pid: u32) -> Option<Process> {
 /// This process's memory cgroup, as the kernel names it: the v1 `memory`
 /// line of /proc/self/cgroup, else the v2 `0::` line.
 pub fn own_cgroup() -> Option<String> {
-    let text = fs::read_to_string("/proc/self/cgroup").ok()?;
+    let text = crate::input::read_lossy("/proc/self/cgroup").ok()?;
     let mut v2 = None;
     for line in text.lines() {
         let mut parts = line.splitn(3, ':');
@@ -441,7 +449,7 @@ pub fn load(path: &Path) -> io::Result<Vec<Snapshot>> {
         }
         return Ok(out);
     }
-    let text = fs::read_to_string(path)?;
+    let text = crate::input::read_lossy(path)?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let t = line.trim();

@@ -224,6 +224,53 @@ cat $root/memory.oom_control > /out/oom_control
     assert_eq!(r["episode"]["killer"], "oom_guard");
 }
 
+/// A process named with a byte that is not UTF-8 (its comm in
+/// /proc/PID/stat is any bytes) must not be invisible to the guard: it
+/// read /proc as UTF-8, so such a process could never be chosen and the
+/// kernel killed in its place (found in review).
+#[test]
+fn guard_sees_a_process_named_with_any_bytes() {
+    let Some(lab) = util::need(vm::lab()) else {
+        return;
+    };
+    let scenario = r#"
+root=$CG_ROOT/guarded
+mkdir $root || exit 10
+echo $((64 << 20)) > $root/memory.limit_in_bytes || exit 11
+name=/tmp/$(printf 'gr\377w')
+cp $ALLOC "$name" || exit 12
+$OOMCTL guard --root $root --policy process > /out/guard.jsonl 2> /out/guard.err &
+guard=$!
+wait-for 30 grep -q guarding /out/guard.err || exit 13
+in-cgroup $root "$name" --rate 5 &
+grower=$!
+echo $grower > /out/pid
+wait $grower
+echo $? > /out/grower.status
+wait-for 10 test -s /out/guard.jsonl || exit 14
+kill -TERM $guard
+wait $guard
+cat $root/memory.oom_control > /out/oom_control
+"#;
+    let run = lab.run(scenario, true, &[]);
+    run.expect_status(0);
+    let pid = run.read("pid").trim().to_owned();
+    assert_eq!(run.read("grower.status").trim(), "137");
+    assert_eq!(
+        counter(&run.read("oom_control"), "oom_kill"),
+        Some(0),
+        "the guard killed it, not the kernel"
+    );
+    let r: Value = serde_json::from_str(run.read("guard.jsonl").lines().next().unwrap()).unwrap();
+    assert_eq!(r["action"], "kill_process");
+    assert_eq!(
+        r["killed"],
+        format!("{pid}(gr\u{fffd}w) "),
+        "its name, the byte replaced"
+    );
+    assert_eq!(r["confirmed"], true);
+}
+
 /// The lab itself: a file goes in, a tree and the exit status come back,
 /// the cgroup layout is what the scenario is told.
 #[test]

@@ -79,7 +79,7 @@ fn pread_u64(f: &mut File) -> Option<u64> {
 }
 
 fn read_u64(p: &Path) -> Option<u64> {
-    fs::read_to_string(p).ok()?.trim().parse().ok()
+    crate::input::read_lossy(p).ok()?.trim().parse().ok()
 }
 
 /// Memory cgroups of the subtree (the root included), in path order.
@@ -101,14 +101,14 @@ fn walk(root: &Path) -> Vec<PathBuf> {
 /// cgroup path). None if it is gone.
 pub fn proc_info(pid: u32) -> Option<(Candidate, u64, Text)> {
     let dir = PathBuf::from(format!("/proc/{pid}"));
-    let stat = fs::read_to_string(dir.join("stat")).ok()?;
+    let stat = crate::input::read_lossy(dir.join("stat")).ok()?;
     let (head, rest) = stat.rsplit_once(')')?;
     let comm = head.split_once('(')?.1.to_owned();
     let f: Vec<&str> = rest.split_whitespace().collect();
     // After ") ": state(0) ppid(1) … flags(6) … starttime(19).
     let flags: u64 = f.get(6)?.parse().ok()?;
     let start: u64 = f.get(19)?.parse().ok()?;
-    let status = fs::read_to_string(dir.join("status")).unwrap_or_default();
+    let status = crate::input::read_lossy(dir.join("status")).unwrap_or_default();
     let kb = |key: &str| -> u64 {
         status
             .lines()
@@ -117,12 +117,12 @@ pub fn proc_info(pid: u32) -> Option<(Candidate, u64, Text)> {
             .unwrap_or(0)
             * 1024
     };
-    let adj = fs::read_to_string(dir.join("oom_score_adj"))
+    let adj = crate::input::read_lossy(dir.join("oom_score_adj"))
         .ok()?
         .trim()
         .parse()
         .ok()?;
-    let cg = fs::read_to_string(dir.join("cgroup")).unwrap_or_default();
+    let cg = crate::input::read_lossy(dir.join("cgroup")).unwrap_or_default();
     let memcg = cg
         .lines()
         .find_map(|l| {
@@ -147,7 +147,7 @@ fn procs(dir: &Path) -> Vec<u32> {
     let mut out: Vec<u32> = walk(dir)
         .iter()
         .flat_map(|d| {
-            fs::read_to_string(d.join("cgroup.procs"))
+            crate::input::read_lossy(d.join("cgroup.procs"))
                 .unwrap_or_default()
                 .lines()
                 .filter_map(|l| l.trim().parse().ok())
@@ -183,7 +183,7 @@ pub fn kill_confirmed(pid: u32, start: u64) -> io::Result<bool> {
     }
     let deadline = Instant::now() + CONFIRM;
     while Instant::now() < deadline {
-        let state = fs::read_to_string(format!("/proc/{pid}/stat"))
+        let state = crate::input::read_lossy(format!("/proc/{pid}/stat"))
             .ok()
             .and_then(|s| s.rsplit_once(')').and_then(|(_, r)| r.trim_start().chars().next()));
         match state {
@@ -376,7 +376,7 @@ impl Guard<'_> {
             }
             return Ok(());
         }
-        let stat = snapshot::parse_kv(&fs::read_to_string(dir.join("memory.stat")).unwrap_or_default());
+        let stat = snapshot::parse_kv(&crate::input::read_lossy(dir.join("memory.stat")).unwrap_or_default());
         let held_back = p.holds_back(limit, crate::guard::clean_cache(StatsFormat::V1, &stat));
         let infos: Vec<(Candidate, u64, Text)> = procs(dir).into_iter().filter_map(proc_info).collect();
         let total = limit / self.page_size;

@@ -66,7 +66,7 @@ struct State {
 }
 
 fn read_trim(path: &str) -> Option<String> {
-    std::fs::read_to_string(path).ok().map(|s| s.trim().to_owned())
+    crate::input::read_lossy(path).ok().map(|s| s.trim().to_owned())
 }
 
 /// The host facts the pipeline needs, read once at start.
@@ -78,7 +78,7 @@ pub fn host_facts() -> HostFacts {
         .duration_since(std::time::UNIX_EPOCH)
         .ok()
         .map(|d| d.as_micros() as i64);
-    let page_size = std::fs::read_to_string("/proc/self/smaps").ok().and_then(|s| {
+    let page_size = crate::input::read_lossy("/proc/self/smaps").ok().and_then(|s| {
         s.lines()
             .find_map(|l| l.strip_prefix("KernelPageSize:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
@@ -188,7 +188,7 @@ impl Enrich for Live {
 }
 
 fn load_state(path: &Path) -> Option<State> {
-    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+    serde_json::from_str(&crate::input::read_lossy(path).ok()?).ok()
 }
 
 fn save_state(path: &Path, st: &State) -> io::Result<()> {
