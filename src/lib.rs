@@ -21,6 +21,7 @@ pub mod model;
 pub mod output;
 pub mod scan;
 pub mod snapshot;
+pub mod units;
 
 /// `eprintln!` through the text gate ([`model::Text`]): a diagnostic may
 /// quote a path found on disk, a server's reply or bytes of the input.

@@ -97,7 +97,7 @@ pub fn parse_kv(text: &str) -> BTreeMap<Text, u64> {
 
 /// v1 reports "unlimited" as PAGE_COUNTER_MAX pages in bytes; v2 as "max".
 fn limit(v: Option<u64>) -> Option<u64> {
-    v.filter(|&l| !crate::output::is_unlimited(l))
+    v.filter(|&l| !crate::units::is_unlimited(l))
 }
 
 /// The kernel's name for a cgroup directory: its path below the controller

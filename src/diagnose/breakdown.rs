@@ -9,8 +9,8 @@
 //! 4. the task table: Σ RSS against usage, the rest unattributed.
 
 use super::{share, Evidence, TopTask, AT_LIMIT, RSS_EXPLAINS_AT_MOST};
-use crate::kline::sat_sum;
 use crate::model::{Episode, MemcgStats, Scope, StatsFormat, TaskRow, Text};
+use crate::units::sat_sum;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -154,8 +154,8 @@ fn of_total(part: Option<u64>, ev: &Evidence, ep: &Episode) -> String {
     let total = ev.total_bytes.unwrap_or(0);
     format!(
         "{} of its {} {}{}",
-        part.map_or("?".to_owned(), |p| crate::output::percent(p, total)),
-        crate::output::human_bytes(total),
+        part.map_or("?".to_owned(), |p| crate::units::percent(p, total)),
+        crate::units::human_bytes(total),
         base_word(ep),
         // A joined snapshot's numbers are of its own moment.
         if ev.source == Some(Source::Snapshot) {
@@ -293,14 +293,14 @@ fn write_cache_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, V
         .unwrap_or_else(|| "a process".to_owned());
     let rss = ev
         .task_rss_bytes
-        .map(crate::output::human_bytes)
+        .map(crate::units::human_bytes)
         .unwrap_or_else(|| "?".to_owned());
     let summary = match ev.dirty_bytes.zip(ev.writeback_bytes) {
         Some((d, w)) => format!(
             "Write cache filled {} memory: page cache was {}, {} of it dirty or under writeback, while processes held {}; {} was killed for memory it did not use.",
             scope_word,
             of_total(ev.file_bytes, ev, ep),
-            crate::output::human_bytes(d.saturating_add(w)),
+            crate::units::human_bytes(d.saturating_add(w)),
             rss,
             victim
         ),
@@ -309,7 +309,7 @@ fn write_cache_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, V
             scope_word,
             rss,
             of_total(ev.task_rss_bytes, ev, ep),
-            ev.unattributed_bytes.map(crate::output::human_bytes).unwrap_or_else(|| "?".to_owned()),
+            ev.unattributed_bytes.map(crate::units::human_bytes).unwrap_or_else(|| "?".to_owned()),
             victim
         ),
     };
@@ -354,7 +354,7 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
                 "{filled}; {} ({}) had {} resident, more than all of it: its RSS counts file pages charged elsewhere.",
                 t.name,
                 t.pid,
-                crate::output::human_bytes(t.rss_bytes)
+                crate::units::human_bytes(t.rss_bytes)
             ),
             vec![
                 format!("Profile {} ({}): if its memory grows without bound it leaks; if it plateaus, raise the limit above that plateau.", t.name, t.pid),
@@ -366,7 +366,7 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
                 "{filled}; {} ({}) alone held {} of it ({}): {ending}.",
                 t.name,
                 t.pid,
-                crate::output::human_bytes(t.charged_bytes),
+                crate::units::human_bytes(t.charged_bytes),
                 of_total(Some(t.charged_bytes), ev, ep),
             ),
             vec![
@@ -406,8 +406,8 @@ fn fragmentation(ep: &Episode, ev: &Evidence) -> Option<Diagnosis> {
         Cause::Fragmentation,
         format!(
             "An order-{order} allocation ({} contiguous) failed while {} was free: memory was fragmented, not exhausted.",
-            crate::output::human_bytes(4096u64 << order.clamp(0, 20)),
-            crate::output::human_bytes(free)
+            crate::units::human_bytes(4096u64 << order.clamp(0, 20)),
+            crate::units::human_bytes(free)
         ),
         Evidence { share: share(free, ram), ..ev.clone() },
         vec![

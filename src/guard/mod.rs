@@ -244,7 +244,7 @@ pub fn simulate(ep: &Episode, p: &GuardPolicy) -> GuardOutcome {
         .memcg
         .as_ref()
         .and_then(|m| m.limit_bytes)
-        .filter(|&l| !crate::output::is_unlimited(l));
+        .filter(|&l| !crate::units::is_unlimited(l));
     let Some(limit) = limit else {
         o.note = "not a memcg OOM with a known limit: a memcg guard has no threshold here".into();
         return o;
@@ -271,7 +271,7 @@ pub fn simulate(ep: &Episode, p: &GuardPolicy) -> GuardOutcome {
     if o.held_back {
         o.note = format!(
             "clean page cache {} ≥ {:.0}% of the limit: the guard leaves reclaim to the kernel",
-            crate::output::human_bytes(clean.unwrap_or(0)),
+            crate::units::human_bytes(clean.unwrap_or(0)),
             p.cache_hold_ratio * 100.0
         )
         .into();
@@ -302,7 +302,7 @@ pub fn simulate(ep: &Episode, p: &GuardPolicy) -> GuardOutcome {
             o.victim = chosen;
             o.note = format!(
                 "at {} the guard kills the task with the highest badness",
-                crate::output::human_bytes(p.threshold(limit))
+                crate::units::human_bytes(p.threshold(limit))
             )
             .into();
         }

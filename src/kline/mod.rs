@@ -25,7 +25,7 @@ pub use memcg::{
     OomKill, StatsHeader,
 };
 pub use meminfo::{parse_mem_info_line, MemInfoLine};
-pub use num::{pages_to_bytes, sat_sum};
+pub use num::pages_to_bytes;
 pub use tasks::{parse_task_header, parse_task_row, Layout, RawRow};
 
 use crate::model::Counter;

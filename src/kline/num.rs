@@ -60,12 +60,6 @@ pub fn all<'a, T>(mut p: impl FnMut(&'a str) -> IResult<&'a str, T>, i: &'a str)
 }
 
 /// Bytes from pages, saturating (page counts are untrusted).
-/// Σ of numbers read from a log, saturating: hostile input may not
-/// overflow (a panic in debug builds, a wrong total in release ones).
-pub fn sat_sum(it: impl IntoIterator<Item = u64>) -> u64 {
-    it.into_iter().fold(0, u64::saturating_add)
-}
-
 pub fn pages_to_bytes(pages: u64, page_size: u64) -> u64 {
     pages.saturating_mul(page_size)
 }

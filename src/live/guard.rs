@@ -246,7 +246,7 @@ impl Guard<'_> {
             keep
         });
         for d in dirs {
-            let Some(limit) = read_u64(&d.join("memory.limit_in_bytes")).filter(|&l| !crate::output::is_unlimited(l))
+            let Some(limit) = read_u64(&d.join("memory.limit_in_bytes")).filter(|&l| !crate::units::is_unlimited(l))
             else {
                 continue;
             };
@@ -264,8 +264,8 @@ impl Guard<'_> {
                             self.err,
                             "oomctl: guarding {}: limit {}, threshold {}",
                             Text::from(d.display().to_string()),
-                            crate::output::human_bytes(limit),
-                            crate::output::human_bytes(self.cfg.policy.threshold(limit))
+                            crate::units::human_bytes(limit),
+                            crate::units::human_bytes(self.cfg.policy.threshold(limit))
                         );
                     }
                     self.watched.insert(d.clone(), w);

@@ -12,8 +12,9 @@
 //! - oom-guard kills keep seed 002's reasons `OomGuardKillContainer` /
 //!   `OomGuardKillProcess`.
 
-use super::{human_bytes, is_unlimited, Sink, Summary};
+use super::{Sink, Summary};
 use crate::model::{Episode, Killer, Scope};
+use crate::units::{human_bytes, is_unlimited};
 use std::io::{self, Write};
 
 pub struct EventsSink<'w> {

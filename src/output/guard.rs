@@ -2,9 +2,10 @@
 //! have done (table or CSV), and the sweep: outcomes counted across all
 //! episodes for several guard settings, so an operator can pick one.
 
-use super::{human_bytes, Sink, Summary};
+use super::{Sink, Summary};
 use crate::guard::{simulate, GuardOutcome, GuardPolicy};
 use crate::model::Episode;
+use crate::units::human_bytes;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 use serde::Serialize;

@@ -218,34 +218,3 @@ pub fn duplicates_phrase(s: &Summary) -> String {
         parts.join(", ")
     }
 }
-
-/// `part` as a percentage of `whole`, rounded once and never above 100 %
-/// (`?` of nothing): how every output writes a share, so a summary and a
-/// chart of the same numbers agree.
-pub fn percent(part: u64, whole: u64) -> String {
-    if whole == 0 {
-        return "?".to_owned();
-    }
-    format!("{:.0}%", part.min(whole) as f64 * 100.0 / whole as f64)
-}
-
-/// Human size in binary units, e.g. `572.2 MiB`.
-pub fn human_bytes(b: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = b as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
-/// The kernel's way of saying "no limit" (PAGE_COUNTER_MAX pages in kB).
-pub fn is_unlimited(limit_bytes: u64) -> bool {
-    limit_bytes >= (1u64 << 62)
-}

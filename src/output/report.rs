@@ -5,9 +5,10 @@
 //! fields, so no log byte reaches the terminal raw.
 
 use super::table::cgroup_cell;
-use super::{human_bytes, is_unlimited, Sink, Summary};
+use super::{Sink, Summary};
 use crate::diagnose::Diagnosis;
 use crate::model::{Counter, Episode, Killer};
+use crate::units::{human_bytes, is_unlimited};
 use std::io::{self, Write};
 
 /// Width of the bar chart's bars.
@@ -83,7 +84,7 @@ fn breakdown(out: &mut dyn Write, d: &Diagnosis) -> io::Result<()> {
                 "  {name:<11} {} {:>10} {:>5}",
                 bar(v, total),
                 human_bytes(v),
-                super::percent(v, total)
+                crate::units::percent(v, total)
             )?;
         }
     }
@@ -160,7 +161,7 @@ fn write_episode(out: &mut dyn Write, n: u64, ep: &Episode) -> io::Result<()> {
         } else {
             format!(
                 ", RSS {} (anon {}, file {}, shmem {})",
-                human_bytes(crate::kline::sat_sum(parts.iter().flatten().copied())),
+                human_bytes(crate::units::sat_sum(parts.iter().flatten().copied())),
                 opt_bytes(v.anon_rss_bytes),
                 opt_bytes(v.file_rss_bytes),
                 opt_bytes(v.shmem_rss_bytes)

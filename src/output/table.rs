@@ -4,8 +4,9 @@
 //! starts, so memory stays bounded. Every cell comes from cleaned episode
 //! text, so no log byte reaches the terminal raw.
 
-use super::{human_bytes, is_unlimited, Sink, Summary};
+use super::{Sink, Summary};
 use crate::model::{Episode, Killer};
+use crate::units::{human_bytes, is_unlimited};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 use std::io::{self, Write};
@@ -86,7 +87,7 @@ fn row(ep: &Episode) -> [String; 8] {
                 // 2.4/2.6 kill lines print no sizes.
                 return format!("{} {}", v.pid, v.comm);
             }
-            let rss = crate::kline::sat_sum(parts.iter().flatten().copied());
+            let rss = crate::units::sat_sum(parts.iter().flatten().copied());
             format!("{} {} ({})", v.pid, v.comm, human_bytes(rss))
         })
         .collect();
