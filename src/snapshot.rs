@@ -9,7 +9,7 @@
 //! the guard's JSON message, whose `stats` is `key value|key value|…`).
 
 use crate::model::{Episode, Killer, Memcg, MemcgStats, PageSizeSource, Scope, StatsFormat, Text, Victim};
-use serde::{Deserialize, Serialize};
+pub use crate::model::{GuardAction, Process, Snapshot};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
@@ -18,68 +18,6 @@ use std::path::{Path, PathBuf};
 /// Where cgroup v1's memory controller and cgroup v2 are mounted.
 pub const V1_ROOT: &str = "/sys/fs/cgroup/memory";
 pub const V2_ROOT: &str = "/sys/fs/cgroup";
-
-/// One memory cgroup at one moment.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Snapshot {
-    /// The cgroup's path as the kernel names it in OOM reports (relative to
-    /// the controller's root), e.g. `/kubepods/burstable/pod…/…`.
-    pub path: Text,
-    /// `v1` or `v2` (which file names it was read from).
-    pub version: Text,
-    /// `live`, `dir` (a copied cgroupfs directory) or `oom_guard`.
-    pub origin: Text,
-    /// Wall clock of the capture (ISO 8601 UTC), when known.
-    pub time: Option<Text>,
-    /// Seconds since boot at the capture (live only).
-    pub uptime_s: Option<f64>,
-    /// Host name (live and oom-guard).
-    pub host: Option<Text>,
-    pub usage_bytes: Option<u64>,
-    /// Null when unlimited.
-    pub limit_bytes: Option<u64>,
-    /// v1 `memory.max_usage_in_bytes`, v2 `memory.peak`.
-    pub peak_bytes: Option<u64>,
-    /// v1 `memory.failcnt`.
-    pub failcnt: Option<u64>,
-    /// v2 `memory.events` (`low high max oom oom_kill …`).
-    pub events: BTreeMap<Text, u64>,
-    /// v1 `memory.oom_control` (`oom_kill_disable under_oom oom_kill`).
-    pub oom_control: BTreeMap<Text, u64>,
-    /// `memory.stat`, bytes as the kernel gives them.
-    pub stat: BTreeMap<Text, u64>,
-    /// v2 `memory.pressure` lines as read.
-    pub pressure: Vec<Text>,
-    /// The cgroup's processes (live only).
-    pub processes: Vec<Process>,
-    /// What oom-guard did (origin `oom_guard`).
-    pub guard: Option<GuardAction>,
-}
-
-/// A process in a snapshotted cgroup.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Process {
-    pub pid: u32,
-    pub comm: Text,
-    pub oom_score: Option<i64>,
-    pub oom_score_adj: Option<i32>,
-    pub rss_bytes: Option<u64>,
-}
-
-/// An oom-guard kill, from its event.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GuardAction {
-    /// `Process`, `Container` or `Noop`, as the guard wrote it.
-    pub policy: Option<Text>,
-    pub threshold_bytes: Option<u64>,
-    /// The victim's cgroup (`proccgroup`).
-    pub proc_cgroup: Option<Text>,
-    /// `(pid, comm)` of every process the guard killed.
-    pub killed: Vec<(u32, Text)>,
-}
 
 fn read_u64(dir: &Path, name: &str) -> Option<u64> {
     crate::input::read_lossy(dir.join(name)).ok()?.trim().parse().ok()

@@ -8,23 +8,10 @@
 //! 3. a cgroup snapshot of the OOM memcg joined by `analyze --cgroup`;
 //! 4. the task table: Σ RSS against usage, the rest unattributed.
 
-use super::{share, Evidence, TopTask, AT_LIMIT, RSS_EXPLAINS_AT_MOST};
+use super::{share, Evidence, Source, TopTask, AT_LIMIT, RSS_EXPLAINS_AT_MOST};
 use crate::model::{Episode, MemcgStats, Scope, StatsFormat, TaskRow, Text};
 use crate::units::sat_sum;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// Where a breakdown came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Source {
-    MemcgStats,
-    MemInfo,
-    TaskTable,
-    /// A cgroup snapshot joined by path (`analyze --cgroup`), used when the
-    /// report carries no stats of its own.
-    Snapshot,
-}
 
 /// Bytes by kind; None where the source does not say.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -13,38 +13,11 @@
 //! (live) anything outside the guarded subtree and oomctl itself.
 
 use crate::model::{Episode, MemcgStats, StatsFormat, TaskRow, Text};
+pub use crate::model::{GuardOutcome, Policy, Proc};
 use serde::{Deserialize, Serialize};
 
 /// OOM_SCORE_ADJ_MIN: never killed.
 pub const ADJ_MIN: i32 = -1000;
-
-/// What the guard does at its threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Policy {
-    Process,
-    Container,
-    Noop,
-}
-
-impl Policy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Policy::Process => "process",
-            Policy::Container => "container",
-            Policy::Noop => "noop",
-        }
-    }
-
-    /// oom-guard's spelling in its events (`"policy":"Container"`).
-    pub fn event_name(self) -> &'static str {
-        match self {
-            Policy::Process => "Process",
-            Policy::Container => "Container",
-            Policy::Noop => "Noop",
-        }
-    }
-}
 
 /// The guard's settings (oom-guard's flags and defaults).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -181,39 +154,6 @@ pub fn choose(cands: &[Candidate], total_pages: u64, page_size: u64) -> Option<&
         }
     }
     best.map(|(c, _)| c)
-}
-
-/// A process named in a guard outcome.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Proc {
-    pub pid: u32,
-    pub comm: Text,
-}
-
-/// What a guard would have done before this OOM.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GuardOutcome {
-    pub policy: Policy,
-    pub margin_bytes: Option<u64>,
-    pub threshold_bytes: Option<u64>,
-    /// The guard's threshold was crossed (usage reached it).
-    pub fired: bool,
-    /// The cache rule held it back (clean cache ≥ cache_hold_ratio × limit).
-    pub held_back: bool,
-    /// `kill_process`, `kill_container` or `none`.
-    pub action: Text,
-    /// The process the guard would kill (policy process), or whose
-    /// container it would kill (policy container).
-    pub victim: Option<Proc>,
-    /// Every process a container kill would take.
-    pub killed: Vec<Proc>,
-    pub kernel_victim: Option<Proc>,
-    /// The guard's choice is the kernel's victim.
-    pub same_victim: Option<bool>,
-    /// Why the outcome is what it is, for people.
-    pub note: Text,
 }
 
 fn stats_of(ep: &Episode) -> Option<&MemcgStats> {

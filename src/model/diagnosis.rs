@@ -1,0 +1,110 @@
+//! Why an OOM happened, as the schema carries it: `diagnosis.{cause,
+//! summary, evidence, advice}`. Made by `crate::diagnose`.
+
+use super::Text;
+use serde::{Deserialize, Serialize};
+
+/// Where a breakdown came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceSource {
+    MemcgStats,
+    MemInfo,
+    TaskTable,
+    /// A cgroup snapshot joined by path (`analyze --cgroup`), used when the
+    /// report carries no stats of its own.
+    Snapshot,
+}
+
+/// Why an OOM happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// Dirty / writeback page cache filled the limit.
+    WriteCache,
+    /// Clean, reclaimable page cache dominated, yet the OOM fired.
+    PageCache,
+    /// Anonymous memory of processes (a leak or an undersized limit).
+    Anon,
+    /// tmpfs / shared memory.
+    Shmem,
+    /// Kernel memory (slab, sockets, stacks, page tables).
+    Kernel,
+    /// A global high-order allocation failed while memory was free.
+    Fragmentation,
+    /// sysrq-f.
+    Manual,
+    /// The report does not decide.
+    Unknown,
+}
+
+impl Cause {
+    /// The schema's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::WriteCache => "write_cache",
+            Cause::PageCache => "page_cache",
+            Cause::Anon => "anon",
+            Cause::Shmem => "shmem",
+            Cause::Kernel => "kernel",
+            Cause::Fragmentation => "fragmentation",
+            Cause::Manual => "manual",
+            Cause::Unknown => "unknown",
+        }
+    }
+}
+
+/// The numbers behind a diagnosis, in bytes and shares of `total_bytes`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// Where the split came from: `memcg_stats`, `mem_info`, `task_table`.
+    pub source: Option<EvidenceSource>,
+    /// What the shares are of: memcg usage, or RAM for a global OOM.
+    pub total_bytes: Option<u64>,
+    pub limit_bytes: Option<u64>,
+    pub anon_bytes: Option<u64>,
+    pub file_bytes: Option<u64>,
+    pub dirty_bytes: Option<u64>,
+    pub writeback_bytes: Option<u64>,
+    pub shmem_bytes: Option<u64>,
+    pub kernel_bytes: Option<u64>,
+    pub free_bytes: Option<u64>,
+    /// Σ RSS of the task table.
+    pub task_rss_bytes: Option<u64>,
+    /// usage − Σ task RSS: memory no process accounts for.
+    pub unattributed_bytes: Option<u64>,
+    /// Share of the total for the cause's own category.
+    pub share: Option<f64>,
+    /// The process holding the most RSS, with its share of the limit/total.
+    pub top_task: Option<TopTask>,
+}
+
+/// The largest process by RSS.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopTask {
+    pub pid: u32,
+    pub name: Text,
+    /// All of its RSS (anonymous, file and shared memory).
+    pub rss_bytes: u64,
+    /// The part of it charged to the cgroup as its own: anonymous + shared
+    /// memory where the kernel splits RSS (6.8+ task tables, or the kill
+    /// line for the victim), else all of RSS. File RSS (binaries,
+    /// libraries) is page cache charged to whoever read it first.
+    pub charged_bytes: u64,
+    /// `charged_bytes` as a share of the total (usage, or RAM for a global
+    /// OOM), at most 1.
+    pub share: Option<f64>,
+}
+
+/// Cause, evidence and advice for one episode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Diagnosis {
+    pub cause: Cause,
+    /// One sentence for people.
+    pub summary: Text,
+    pub evidence: Evidence,
+    pub advice: Vec<Text>,
+}
