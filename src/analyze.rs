@@ -8,6 +8,7 @@
 //! `run_parallel`). With one input (or `-j1`) episodes go straight to the
 //! sink as they are found.
 
+use crate::builder::{Builder, BuilderOptions};
 use crate::guard::GuardPolicy;
 use crate::input::{self, Input};
 use crate::k8s::PodIndex;
@@ -35,6 +36,7 @@ pub struct AnalyzeConfig {
     /// `simulate --sweep`: outcome counts for each of these settings.
     pub sweep: Option<(Vec<GuardPolicy>, SweepFormat)>,
     pub scan: ScanOptions,
+    pub builder: BuilderOptions,
 }
 
 /// What `--pods` and `--cgroup` add to every episode.
@@ -323,6 +325,76 @@ impl Emitter<'_> {
     }
 }
 
+/// The scanner's lines, built into episodes, explained, and handed to
+/// `emit` as soon as each is final; oom-guard events in the log become
+/// episodes in their place (`snapshot::guard_episode`).
+struct EpisodeFeed<F> {
+    builder: Builder,
+    emit: F,
+}
+
+impl<F: FnMut(Episode) -> io::Result<()>> EpisodeFeed<F> {
+    fn drain(&mut self) -> io::Result<()> {
+        while let Some(mut ep) = self.builder.pop_ready() {
+            if ep.diagnosis.is_none() {
+                // The builder's own episodes; guard episodes come explained.
+                crate::diagnose::explain(&mut ep);
+            }
+            (self.emit)(ep)?;
+        }
+        Ok(())
+    }
+}
+
+impl<F: FnMut(Episode) -> io::Result<()>> scan::Feed for EpisodeFeed<F> {
+    fn wants_every_line(&self) -> bool {
+        self.builder.wants_every_line()
+    }
+
+    fn guard_event(&mut self, line_no: u64, line: &str) -> io::Result<bool> {
+        let Some(snap) = snapshot::parse_guard_event(line) else {
+            return Ok(false);
+        };
+        let ep = snapshot::guard_episode(&snap, self.builder.file(), line_no);
+        self.builder.push_episode(line_no, ep);
+        self.drain()?;
+        Ok(true)
+    }
+
+    fn messages(&mut self, line_no: u64, lines: &[crate::envelope::LogLine<'_>]) -> io::Result<()> {
+        for l in lines {
+            self.builder.push(line_no, l);
+        }
+        self.drain()
+    }
+}
+
+/// Every episode of one log, as soon as it is final, to `emit`: the
+/// scanner feeding the builder. An error from `emit` (a closed stdout) ends
+/// it with that error; a read error ends the input and is in the stats.
+pub fn episodes<R: io::Read>(
+    input: R,
+    name: &str,
+    opts: &ScanOptions,
+    builder: &BuilderOptions,
+    emit: impl FnMut(Episode) -> io::Result<()>,
+) -> io::Result<ScanStats> {
+    let mut feed = EpisodeFeed {
+        builder: Builder::new(name, builder.clone()),
+        emit,
+    };
+    let mut stats = scan::scan(input, opts, &mut feed)?;
+    feed.builder.finish();
+    feed.drain()?;
+    let (malformed, total) = feed.builder.malformed();
+    stats.malformed = malformed.to_vec();
+    stats.malformed_total = total;
+    let (repeated, notes) = feed.builder.repeated();
+    stats.duplicate_lines = repeated;
+    stats.warnings.extend_from_slice(notes);
+    Ok(stats)
+}
+
 /// A recording's first bytes (`oomctl watch --record`, `oomctl record`).
 const RECORDING_MAGIC: &[u8] = b"{\"t\":\"header\"";
 
@@ -332,6 +404,7 @@ fn scan_input(
     reader: Box<dyn io::Read + '_>,
     name: &str,
     opts: &ScanOptions,
+    builder: &BuilderOptions,
     mut emit: impl FnMut(Episode) -> io::Result<()>,
 ) -> io::Result<ScanStats> {
     // Peek at the first bytes (a read may return fewer than asked).
@@ -352,7 +425,7 @@ fn scan_input(
     // extra copy of every byte).
     let r = io::Cursor::new(head).chain(reader);
     if !is_recording {
-        return scan::scan(r, name, opts, emit);
+        return episodes(r, name, opts, builder, emit);
     }
     let mut st = ScanStats::default();
     let rec = match crate::live::recording::read(io::BufReader::new(r), name) {
@@ -445,7 +518,7 @@ fn run_parallel(
                 let name = inp.name();
                 let done = inp.open().map_err(|e| format!("{name}: {e}")).and_then(|reader| {
                     let mut batch = Vec::with_capacity(BATCH);
-                    let st = scan_input(reader, &name, &cfg.scan, |ep| {
+                    let st = scan_input(reader, &name, &cfg.scan, &cfg.builder, |ep| {
                         batch.push(ep);
                         if batch.len() < BATCH {
                             return Ok(());
@@ -546,7 +619,7 @@ pub fn run(cfg: &AnalyzeConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -
                     continue;
                 }
             };
-            let st = scan_input(reader, &name, &cfg.scan, |ep| em.episode(ep))?;
+            let st = scan_input(reader, &name, &cfg.scan, &cfg.builder, |ep| em.episode(ep))?;
             em.stats(&name, &st, &mut errors, err);
         }
     }

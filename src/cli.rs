@@ -468,10 +468,11 @@ impl AnalyzeArgs {
             scan: ScanOptions {
                 container,
                 assume_year: self.year,
-                builder: BuilderOptions {
-                    page_size: self.page_size,
-                },
                 block: BLOCK,
+                prefilter: true,
+            },
+            builder: BuilderOptions {
+                page_size: self.page_size,
             },
         })
     }

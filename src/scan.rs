@@ -1,5 +1,7 @@
-//! The streaming scanner: reads one input in fixed-size blocks and feeds the
-//! lines that matter to the [`Builder`].
+//! The streaming scanner: reads one input in fixed-size blocks, decodes the
+//! lines that matter, and hands their kernel messages to a [`Feed`] (the
+//! episode builder, through `analyze`). It knows lines, not reports: the
+//! feed tells it when a report is open, and so when every line matters.
 //!
 //! Almost every line of a real log is unrelated to OOMs, so outside a report
 //! the scanner does not look at lines at all: it searches the block for the
@@ -13,10 +15,9 @@
 //! the block's length (the rest skipped and counted), so any input, however
 //! large and however hostile, runs in constant memory.
 
-use crate::builder::{Builder, BuilderOptions};
 use crate::envelope::{Container, Decoder, LogLine, Stamp};
 use crate::kline::{self, KLine};
-use crate::model::{Episode, Malformed};
+use crate::model::Malformed;
 use memchr::memmem::Finder;
 use memchr::{memchr, memrchr};
 use std::borrow::Cow;
@@ -40,9 +41,11 @@ pub const BLOCK: usize = 1 << 20;
 pub struct ScanOptions {
     pub container: Container,
     pub assume_year: Option<i32>,
-    pub builder: BuilderOptions,
     /// Block size in bytes (longest line read whole); at least 4 KiB.
     pub block: usize,
+    /// Skip whole lines outside reports that cannot matter, undecoded
+    /// ([`EMORY_PHRASES`]); off only to check that it changes nothing.
+    pub prefilter: bool,
 }
 
 impl Default for ScanOptions {
@@ -50,8 +53,8 @@ impl Default for ScanOptions {
         ScanOptions {
             container: Container::Auto,
             assume_year: None,
-            builder: BuilderOptions::default(),
             block: BLOCK,
+            prefilter: true,
         }
     }
 }
@@ -162,16 +165,28 @@ impl Prefilter {
     }
 }
 
+/// Where the scanner's messages go.
+pub trait Feed {
+    /// True while a report is open before its kill: then every line is
+    /// fed, not only those holding an anchor phrase.
+    fn wants_every_line(&self) -> bool;
+    /// A JSON line naming `"oomcgroup"` on physical line `line_no`: true if
+    /// the feed took it as an oom-guard event (seed 002), which is then not
+    /// decoded as a log line.
+    fn guard_event(&mut self, line_no: u64, line: &str) -> io::Result<bool>;
+    /// The kernel messages of physical line `line_no` (a wrapped line's
+    /// remainders joined to it).
+    fn messages(&mut self, line_no: u64, lines: &[LogLine<'_>]) -> io::Result<()>;
+}
+
 struct Scanner<'o, F> {
-    builder: Builder,
+    feed: &'o mut F,
     decoder: Decoder,
     anchors: Anchors,
     /// Whether the input was looked at for journal JSON (its first block).
     sniffed: bool,
     prefilter: Option<Prefilter>,
     line_no: u64,
-    emit: F,
-    _opts: &'o ScanOptions,
 }
 
 /// Newlines in `b`.
@@ -218,7 +233,7 @@ fn improves(alone: &str, joined: &str) -> bool {
     !recognised(&kline::classify(alone)) || !matches!(kline::classify(joined), KLine::Malformed(_))
 }
 
-impl<F: FnMut(Episode) -> io::Result<()>> Scanner<'_, F> {
+impl<F: Feed> Scanner<'_, F> {
     /// The rest of a wrapped line if `raw` is one: a line that the decoder,
     /// dry-running it, finds to be one message without any stamp, in a log
     /// whose lines carry stamps.
@@ -255,9 +270,8 @@ impl<F: FnMut(Episode) -> io::Result<()>> Scanner<'_, F> {
     fn line(&mut self, raw: &[u8], rest: &[u8]) -> io::Result<usize> {
         self.line_no += 1;
         if memchr::memmem::find(raw, b"\"oomcgroup\"").is_some() {
-            if let Some(snap) = crate::snapshot::parse_guard_event(&String::from_utf8_lossy(raw)) {
-                self.builder.push_guard(self.line_no, &snap);
-                return self.drain().map(|()| 0);
+            if self.feed.guard_event(self.line_no, &String::from_utf8_lossy(raw))? {
+                return Ok(0);
             }
         }
         // Only lines that may matter get here, so a small vector each is fine.
@@ -290,19 +304,8 @@ impl<F: FnMut(Episode) -> io::Result<()>> Scanner<'_, F> {
         }
         let at = self.line_no;
         self.line_no += joined as u64;
-        for l in &lines {
-            self.builder.push(at, l);
-        }
-        self.drain()?;
+        self.feed.messages(at, &lines)?;
         Ok(joined)
-    }
-
-    /// Emit the episodes that are final.
-    fn drain(&mut self) -> io::Result<()> {
-        while let Some(ep) = self.builder.pop_ready() {
-            (self.emit)(ep)?;
-        }
-        Ok(())
     }
 
     /// Process a block that ends at a line boundary.
@@ -321,7 +324,7 @@ impl<F: FnMut(Episode) -> io::Result<()>> Scanner<'_, F> {
         self.anchors.reset();
         let mut pos = 0;
         while pos < data.len() {
-            let start = if self.builder.wants_every_line() {
+            let start = if self.feed.wants_every_line() {
                 pos
             } else {
                 match self.anchors.next_hit(data, pos) {
@@ -350,7 +353,7 @@ impl<F: FnMut(Episode) -> io::Result<()>> Scanner<'_, F> {
             if let Some(p) = &self.prefilter {
                 // Only a line known to be whole: a dmesg line followed by
                 // another stamped one (a phrase may be cut by a wrap).
-                if !self.builder.wants_every_line()
+                if !self.feed.wants_every_line()
                     && self.decoder.container() == Container::Dmesg
                     && data[start..end].first() == Some(&b'[')
                     && !rest.is_empty()
@@ -372,36 +375,18 @@ impl<F: FnMut(Episode) -> io::Result<()>> Scanner<'_, F> {
     }
 }
 
-/// Scan one input, calling `emit` with each episode as soon as it is final.
-/// An error from `emit` (a closed stdout) ends the scan with that error; a
-/// read error ends the input and is reported in the stats.
-pub fn scan<R: Read>(
-    input: R,
-    name: &str,
-    opts: &ScanOptions,
-    emit: impl FnMut(Episode) -> io::Result<()>,
-) -> io::Result<ScanStats> {
-    scan_with(input, name, opts, true, emit)
-}
-
-/// [`scan`], with the prefilter of whole unrelated lines on or off.
-fn scan_with<R: Read>(
-    mut input: R,
-    name: &str,
-    opts: &ScanOptions,
-    prefilter: bool,
-    emit: impl FnMut(Episode) -> io::Result<()>,
-) -> io::Result<ScanStats> {
+/// Scan one input into `feed`. An error from the feed (a closed stdout)
+/// ends the scan with that error; a read error ends the input and is
+/// reported in the stats.
+pub fn scan<R: Read, F: Feed>(mut input: R, opts: &ScanOptions, feed: &mut F) -> io::Result<ScanStats> {
     let block = opts.block.max(4096);
     let mut s = Scanner {
-        builder: Builder::new(name, opts.builder.clone()),
+        feed,
         decoder: Decoder::new(opts.container, opts.assume_year),
         anchors: Anchors::new(),
         sniffed: false,
-        prefilter: prefilter.then(Prefilter::new),
+        prefilter: opts.prefilter.then(Prefilter::new),
         line_no: 0,
-        emit,
-        _opts: opts,
     };
     let mut stats = ScanStats::default();
     let mut buf = vec![0u8; block];
@@ -458,17 +443,7 @@ fn scan_with<R: Read>(
         let tail = buf[..filled].to_vec();
         s.line(&tail, &[])?;
     }
-    s.builder.finish();
-    while let Some(ep) = s.builder.pop_ready() {
-        (s.emit)(ep)?;
-    }
     stats.lines = s.line_no;
-    let (malformed, total) = s.builder.malformed();
-    stats.malformed = malformed.to_vec();
-    stats.malformed_total = total;
-    let (repeated, notes) = s.builder.repeated();
-    stats.duplicate_lines = repeated;
-    stats.warnings.extend_from_slice(notes);
     stats.container = Some(s.decoder.container());
     Ok(stats)
 }
@@ -476,6 +451,8 @@ fn scan_with<R: Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyze::episodes;
+    use crate::model::Episode;
 
     /// Every corpus file gives the same episodes and statistics with the
     /// prefilter as with every anchored line decoded.
@@ -514,9 +491,13 @@ mod tests {
 
     fn check_prefilter(data: &[u8], opts: &ScanOptions, f: &std::path::Path) {
         {
-            let run = |pre: bool| {
+            let run = |prefilter: bool| {
                 let mut eps = Vec::new();
-                let st = scan_with(data, "t", opts, pre, |e| {
+                let opts = ScanOptions {
+                    prefilter,
+                    ..opts.clone()
+                };
+                let st = episodes(data, "t", &opts, &Default::default(), |e| {
                     eps.push(serde_json::to_string(&e).unwrap());
                     Ok(())
                 })
@@ -548,7 +529,7 @@ mod tests {
             block: 4096,
             ..ScanOptions::default()
         };
-        scan(text.as_bytes(), "t", &opts, |e| {
+        episodes(text.as_bytes(), "t", &opts, &Default::default(), |e| {
             eps.push(e);
             Ok(())
         })
@@ -605,6 +586,7 @@ mod mutation {
     //! panic, and every episode must keep its invariants.
 
     use super::*;
+    use crate::analyze::episodes;
 
     const REAL: &str = include_str!("../corpus/real/6.18-v1-multi.dmesg.log");
     const OLD: &str = include_str!("../corpus/kernels/rhel7-3.10-k8s-memcg.log");
@@ -680,7 +662,7 @@ mod mutation {
                 ..ScanOptions::default()
             };
             let mut eps = Vec::new();
-            scan(input.as_slice(), "m", &opts, |e| {
+            episodes(input.as_slice(), "m", &opts, &Default::default(), |e| {
                 eps.push(e);
                 Ok(())
             })

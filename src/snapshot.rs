@@ -296,8 +296,7 @@ pub fn guard_episode(s: &Snapshot, file: &str, line: u64) -> Episode {
         .map(|t| crate::envelope::normalize_iso(t).map_or_else(|| Text::new(t), Text::from));
     ep.time.wall_raw = s.time.clone();
     ep.complete = !ep.victims.is_empty();
-    crate::k8s::attribute_episode(&mut ep);
-    ep.diagnosis = Some(crate::diagnose::diagnose(&ep));
+    crate::diagnose::explain(&mut ep);
     ep
 }
 

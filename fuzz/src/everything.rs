@@ -6,10 +6,11 @@
 //! the fuzz target (fuzz/src/bin/pipeline.rs) and the regression test of
 //! the inputs it found (tests/fuzz_regressions.rs), so both run the same.
 
+use oomctl::analyze::episodes;
 use oomctl::envelope::{Container, Decoder};
 use oomctl::model::{first_unsafe_char, Episode};
 use oomctl::output::{self, Format, GuardSink, Sink, Summary};
-use oomctl::scan::{scan, ScanOptions};
+use oomctl::scan::ScanOptions;
 
 /// Every sink's output for `ep` holds no character a terminal would act on.
 fn every_format_is_clean(ep: &Episode) {
@@ -46,7 +47,7 @@ pub fn everything(data: &[u8]) {
         block: 4096,
         ..ScanOptions::default()
     };
-    scan(data, "fuzz", &opts, |mut ep| {
+    episodes(data, "fuzz", &opts, &Default::default(), |mut ep| {
         serde_json::to_string(&ep).expect("an episode serializes");
         ep.guard = Some(oomctl::guard::simulate(&ep, &oomctl::guard::GuardPolicy::default()));
         every_format_is_clean(&ep);

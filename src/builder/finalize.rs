@@ -53,8 +53,6 @@ pub(super) fn finish(o: Open, opts: &super::BuilderOptions) -> Episode {
     }
     infer_scope(&mut ep);
     ep.complete = !ep.victims.is_empty() || ep.no_killable || ep.panic.is_some();
-    crate::k8s::attribute_episode(&mut ep);
-    ep.diagnosis = Some(crate::diagnose::diagnose(&ep));
     ep
 }
 

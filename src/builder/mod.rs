@@ -193,12 +193,16 @@ impl Builder {
         }
     }
 
-    /// An oom-guard event found on line `line_no` (seed 002): an episode of
-    /// its own, the guard's kill.
-    pub fn push_guard(&mut self, line_no: u64, snap: &crate::snapshot::Snapshot) {
-        let ep = crate::snapshot::guard_episode(snap, &self.file, line_no);
+    /// An episode made elsewhere from line `line_no` (an oom-guard event,
+    /// seed 002): it leaves in its place among the reports' episodes.
+    pub fn push_episode(&mut self, line_no: u64, ep: Episode) {
         self.order += 1;
         self.ready.insert((line_no, self.order), ep);
+    }
+
+    /// The input's name, as episodes give it.
+    pub fn file(&self) -> &Text {
+        &self.file
     }
 
     /// Live input went quiet: finish every report that has its kill (the

@@ -82,6 +82,15 @@ fn base_word(ep: &Episode) -> &'static str {
     }
 }
 
+/// Explain a finished episode: the pod, container or unit its cgroups name
+/// (`k8s`), and why it happened. Every producer of episodes (analyze,
+/// replay, watch, the guard) calls this on each one it emits, so all give
+/// the same fields.
+pub fn explain(ep: &mut Episode) {
+    crate::k8s::attribute_episode(ep);
+    ep.diagnosis = Some(diagnose(ep));
+}
+
 /// Diagnose one episode.
 pub fn diagnose(ep: &Episode) -> Diagnosis {
     let b = breakdown(ep);

@@ -95,6 +95,7 @@ impl<'s> Pipeline<'s> {
 
     fn emit(&mut self, enrich: &mut dyn Enrich) -> io::Result<()> {
         while let Some(mut ep) = self.builder.pop_ready() {
+            crate::diagnose::explain(&mut ep);
             self.emitted += 1;
             if let (Some(boot), Some(up)) = (self.facts.boot_time_us, ep.time.uptime_s) {
                 let us = boot.saturating_add((up * 1e6).round() as i64);
