@@ -269,10 +269,10 @@ impl<F: Feed> Scanner<'_, F> {
     /// the block). Returns how many lines of `rest` were joined.
     fn line(&mut self, raw: &[u8], rest: &[u8]) -> io::Result<usize> {
         self.line_no += 1;
-        if memchr::memmem::find(raw, b"\"oomcgroup\"").is_some() {
-            if self.feed.guard_event(self.line_no, &String::from_utf8_lossy(raw))? {
-                return Ok(0);
-            }
+        if memchr::memmem::find(raw, b"\"oomcgroup\"").is_some()
+            && self.feed.guard_event(self.line_no, &String::from_utf8_lossy(raw))?
+        {
+            return Ok(0);
         }
         // Only lines that may matter get here, so a small vector each is fine.
         let mut lines: Vec<LogLine<'_>> = Vec::with_capacity(1);
