@@ -239,11 +239,16 @@ mkdir $root || exit 10
 echo $((128 << 20)) > $root/memory.limit_in_bytes || exit 11
 name=/tmp/$(printf 'gr\377w')
 cp $ALLOC "$name" || exit 12
+# 100 MiB held by a protected filler, so the grower reaches the threshold
+# soon at 3 MiB/s: the default margin (2.56 MiB) is then 850 ms of growth,
+# room for the guard under TCG on a busy host.
+in-cgroup $root $ALLOC --mb 100 --ready /tmp/filler.ready &
+filler=$!
+wait-for 30 test -e /tmp/filler.ready || exit 15
+echo -1000 > /proc/$filler/oom_score_adj || exit 16
 $OOMCTL guard --root $root --policy process > /out/guard.jsonl 2> /out/guard.err &
 guard=$!
 wait-for 30 grep -q guarding /out/guard.err || exit 13
-# 3 MiB/s: the default margin (2.56 MiB) is 850 ms of growth, room for
-# the guard under TCG on a busy host; speed is not what this test is of.
 in-cgroup $root "$name" --rate 3 &
 grower=$!
 echo $grower > /out/pid
