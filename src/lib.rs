@@ -9,6 +9,7 @@
 
 pub mod analyze;
 pub mod builder;
+pub mod cgroup;
 pub mod diagnose;
 pub mod envelope;
 pub mod guard;

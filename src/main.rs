@@ -30,7 +30,7 @@ fn main() -> ExitCode {
             }
             let mut dirs = Vec::new();
             for c in &a.cgroups {
-                match oomctl::snapshot::resolve(c) {
+                match oomctl::live::cgroupfs::resolve(c) {
                     Ok(d) => dirs.push(d),
                     Err(e) => {
                         oomctl::diag!("oomctl: error: --cgroup {e}");
@@ -81,13 +81,12 @@ fn main() -> ExitCode {
 
 /// `oomctl snapshot`: capture, print JSON lines, repeat.
 fn snapshot(a: cli::SnapshotArgs) -> ExitCode {
-    use oomctl::snapshot;
     if !(a.interval.is_finite() && a.interval >= 0.0) {
         oomctl::diag!("oomctl: error: --interval {}: expected seconds >= 0", a.interval);
         return ExitCode::from(2);
     }
     let args = if a.cgroups.is_empty() {
-        match snapshot::own_cgroup() {
+        match oomctl::live::cgroupfs::own_cgroup() {
             Some(c) => vec![c],
             None => {
                 oomctl::diag!("oomctl: error: no CGROUP given and this process has no memory cgroup");
@@ -99,7 +98,7 @@ fn snapshot(a: cli::SnapshotArgs) -> ExitCode {
     };
     let mut dirs = Vec::new();
     for c in &args {
-        match snapshot::resolve(c) {
+        match oomctl::live::cgroupfs::resolve(c) {
             Ok(d) => dirs.push(d),
             Err(e) => {
                 oomctl::diag!("oomctl: error: {e}");
@@ -120,7 +119,7 @@ fn snapshot(a: cli::SnapshotArgs) -> ExitCode {
     let mut n = 0u64;
     loop {
         for d in &dirs {
-            let line = match snapshot::read_dir(d, true) {
+            let line = match oomctl::live::cgroupfs::snapshot(d) {
                 Ok(s) => serde_json::to_string(&s).expect("snapshots serialize"),
                 Err(e) => {
                     oomctl::diag!("oomctl: error: {e}");

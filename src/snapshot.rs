@@ -8,6 +8,7 @@
 //! another machine mean nothing here), or from an oom-guard event (seed 002:
 //! the guard's JSON message, whose `stats` is `key value|key value|…`).
 
+use crate::cgroup::{kernel_path, parse_kv};
 use crate::model::{Episode, Killer, Memcg, MemcgStats, PageSizeSource, Scope, StatsFormat, Text, Victim};
 pub use crate::model::{GuardAction, Process, Snapshot};
 use std::collections::BTreeMap;
@@ -15,22 +16,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// Where cgroup v1's memory controller and cgroup v2 are mounted.
-pub const V1_ROOT: &str = "/sys/fs/cgroup/memory";
-pub const V2_ROOT: &str = "/sys/fs/cgroup";
-
 fn read_u64(dir: &Path, name: &str) -> Option<u64> {
     crate::input::read_lossy(dir.join(name)).ok()?.trim().parse().ok()
-}
-
-/// `key value` lines (memory.stat, memory.events, memory.oom_control).
-pub fn parse_kv(text: &str) -> BTreeMap<Text, u64> {
-    text.lines()
-        .filter_map(|l| {
-            let (k, v) = l.trim().split_once(' ')?;
-            Some((Text::new(k), v.trim().parse().ok()?))
-        })
-        .collect()
 }
 
 /// v1 reports "unlimited" as PAGE_COUNTER_MAX pages in bytes; v2 as "max".
@@ -38,31 +25,10 @@ fn limit(v: Option<u64>) -> Option<u64> {
     v.filter(|&l| !crate::units::is_unlimited(l))
 }
 
-/// The kernel's name for a cgroup directory: its path below the controller
-/// root, or for a copied directory, the path as given minus any cgroupfs root.
-pub fn kernel_path(dir: &Path) -> String {
-    let s = dir.to_string_lossy();
-    let s = s.trim_end_matches('/');
-    for root in [V1_ROOT, V2_ROOT] {
-        if let Some(rest) = s.strip_prefix(root) {
-            if rest.is_empty() {
-                return "/".to_owned();
-            }
-            if rest.starts_with('/') {
-                return rest.to_owned();
-            }
-        }
-    }
-    if s.starts_with('/') {
-        s.to_owned()
-    } else {
-        format!("/{s}")
-    }
-}
-
-/// Read a cgroup directory. `live`: also read its processes from /proc and
-/// stamp the time; a copied directory is read as files only.
-pub fn read_dir(dir: &Path, live: bool) -> io::Result<Snapshot> {
+/// Read a cgroup directory's memory files: a directory copied out of
+/// cgroupfs (`analyze --cgroup`), or a live one, which `crate::live`
+/// stamps with the moment and its processes.
+pub fn read_dir(dir: &Path) -> io::Result<Snapshot> {
     let v2 = dir.join("memory.current").exists();
     let v1 = dir.join("memory.usage_in_bytes").exists();
     if !v1 && !v2 {
@@ -77,7 +43,7 @@ pub fn read_dir(dir: &Path, live: bool) -> io::Result<Snapshot> {
     let text = |name: &str| crate::input::read_lossy(dir.join(name)).unwrap_or_default();
     let mut s = Snapshot {
         path: Text::from(kernel_path(dir)),
-        origin: Text::new(if live { "live" } else { "dir" }),
+        origin: Text::new("dir"),
         stat: parse_kv(&text("memory.stat")),
         ..Snapshot::default()
     };
@@ -96,95 +62,7 @@ pub fn read_dir(dir: &Path, live: bool) -> io::Result<Snapshot> {
         s.failcnt = read_u64(dir, "memory.failcnt");
         s.oom_control = parse_kv(&text("memory.oom_control"));
     }
-    if live {
-        s.time = now_iso().map(Text::from);
-        s.uptime_s = crate::input::read_lossy("/proc/uptime")
-            .ok()
-            .and_then(|u| u.split_whitespace().next()?.parse().ok());
-        s.host = crate::input::read_lossy("/proc/sys/kernel/hostname")
-            .ok()
-            .map(|h| Text::new(h.trim()));
-        s.processes = text("cgroup.procs")
-            .lines()
-            .filter_map(|l| l.trim().parse().ok())
-            .filter_map(process)
-            .collect();
-    }
     Ok(s)
-}
-
-/// The wall clock now, ISO 8601 UTC with microseconds.
-pub fn now_iso() -> Option<String> {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?;
-    let t = chrono::DateTime::<chrono::Utc>::from_timestamp(d.as_secs() as i64, d.subsec_nanos())?;
-    Some(t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
-}
-
-/// A process's comm, OOM score and RSS from /proc; None if it has exited.
-fn process(pid: u32) -> Option<Process> {
-    let dir = PathBuf::from(format!("/proc/{pid}"));
-    let comm = crate::input::read_lossy(dir.join("comm")).ok()?.trim_end().to_owned();
-    let rss_bytes = crate::input::read_lossy(dir.join("status")).ok().and_then(|st| {
-        st.lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map(|kb| kb * 1024)
-    });
-    Some(Process {
-        pid,
-        comm: Text::new(&comm),
-        oom_score: crate::input::read_lossy(dir.join("oom_score"))
-            .ok()?
-            .trim()
-            .parse()
-            .ok(),
-        oom_score_adj: crate::input::read_lossy(dir.join("oom_score_adj"))
-            .ok()?
-            .trim()
-            .parse()
-            .ok(),
-        rss_bytes,
-    })
-}
-
-/// This process's memory cgroup, as the kernel names it: the v1 `memory`
-/// line of /proc/self/cgroup, else the v2 `0::` line.
-pub fn own_cgroup() -> Option<String> {
-    let text = crate::input::read_lossy("/proc/self/cgroup").ok()?;
-    let mut v2 = None;
-    for line in text.lines() {
-        let mut parts = line.splitn(3, ':');
-        let (_, ctrls, path) = (parts.next()?, parts.next()?, parts.next()?);
-        if ctrls.split(',').any(|c| c == "memory") {
-            return Some(path.to_owned());
-        }
-        if ctrls.is_empty() {
-            v2 = Some(path.to_owned());
-        }
-    }
-    v2
-}
-
-/// Resolve a cgroup argument of `oomctl snapshot`: a cgroupfs directory, or
-/// a kernel path (`/kubepods/…`) looked up under the v2 root, then v1's.
-pub fn resolve(arg: &str) -> io::Result<PathBuf> {
-    let p = Path::new(arg);
-    if p.join("memory.current").exists() || p.join("memory.usage_in_bytes").exists() {
-        return Ok(p.to_path_buf());
-    }
-    let rel = arg.trim_start_matches('/');
-    for root in [V1_ROOT, V2_ROOT] {
-        let d = Path::new(root).join(rel);
-        if d.join("memory.current").exists() || d.join("memory.usage_in_bytes").exists() {
-            return Ok(d);
-        }
-    }
-    Err(io::Error::new(
-        io::ErrorKind::NotFound,
-        format!("{arg}: no memory cgroup there or under {V1_ROOT} or {V2_ROOT}"),
-    ))
 }
 
 /// An oom-guard event (seed 002): the guard's JSON message, found anywhere
@@ -334,7 +212,7 @@ fn join_where(ep: &mut Episode, snaps: &[Snapshot], keep: impl Fn(&Snapshot) -> 
     for p in &paths {
         let latest = snaps
             .iter()
-            .filter(|s| same_cgroup(&s.path, p) && keep(s))
+            .filter(|s| crate::cgroup::same_cgroup(&s.path, p) && keep(s))
             .max_by(|a, b| {
                 a.time
                     .cmp(&b.time)
@@ -373,7 +251,7 @@ pub fn load(path: &Path) -> io::Result<Vec<Snapshot>> {
         let mut out = Vec::new();
         let mut stack = vec![path.to_path_buf()];
         while let Some(d) = stack.pop() {
-            if let Ok(s) = read_dir(&d, false) {
+            if let Ok(s) = read_dir(&d) {
                 out.push(s);
             }
             stack.extend(subdirs(&d)?.into_iter().rev());
@@ -411,19 +289,10 @@ pub fn load(path: &Path) -> io::Result<Vec<Snapshot>> {
     Ok(out)
 }
 
-/// True if two kernel cgroup paths name the same cgroup: equal, or one is
-/// the other below a different root (a copied directory, a custom root),
-/// compared whole segment by whole segment.
-pub fn same_cgroup(a: &str, b: &str) -> bool {
-    let sa: Vec<&str> = a.split('/').filter(|s| !s.is_empty()).collect();
-    let sb: Vec<&str> = b.split('/').filter(|s| !s.is_empty()).collect();
-    let n = sa.len().min(sb.len());
-    n > 0 && sa[sa.len() - n..] == sb[sb.len() - n..]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cgroup::same_cgroup;
 
     /// Seed 002's event, as `kubectl get events` printed it.
     pub const SEED_002: &str = r#"14s         14s          1         172.21.16.23.158b732d352bcc31   Node                                 Warning   OomGuardKillContainer    oom-guard, 172.21.16.23   {"hostname":"172.21.16.23","timestamp":"2019-03-13T07:12:14.561650646Z","oomcgroup":"/sys/fs/cgroup/memory/kubepods/burstable/pod3d6329e5-455f-11e9-a7e5-06925242d7ea/223d4795cc3b33e28e702f72e0497e1153c4a809de6b4363f27acc12a6781cdb","proccgroup":"/sys/fs/cgroup/memory/kubepods/burstable/pod3d6329e5-455f-11e9-a7e5-06925242d7ea/223d4795cc3b33e28e702f72e0497e1153c4a809de6b4363f27acc12a6781cdb","threshold":205520896,"usage":206483456,"killed":"16481(fakeOOM) ","stats":"cache 20480|rss 205938688|rss_huge 199229440|mapped_file 0|dirty 0|writeback 0|pgpgin 1842|pgpgout 104|pgfault 2059|pgmajfault 0|inactive_anon 8192|active_anon 203816960|inactive_file 0|active_file 0|unevictable 0|hierarchical_memory_limit 209715200|total_cache 20480|total_rss 205938688|total_rss_huge 199229440|total_mapped_file 0|total_dirty 0|total_writeback 0|total_pgpgin 1842|total_pgpgout 104|total_pgfault 2059|total_pgmajfault 0|total_inactive_anon 8192|total_active_anon 203816960|total_inactive_file 0|total_active_file 0|total_unevictable 0|","policy":"Container"}"#;

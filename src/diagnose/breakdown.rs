@@ -99,7 +99,7 @@ fn from_snapshot(ep: &Episode, usage: Option<u64>) -> Option<Breakdown> {
         .snapshots
         .iter()
         .rev()
-        .find(|s| crate::snapshot::same_cgroup(&s.path, path) && !s.stat.is_empty())?;
+        .find(|s| crate::cgroup::same_cgroup(&s.path, path) && !s.stat.is_empty())?;
     let format = if snap.version == "v2" {
         StatsFormat::V2
     } else {

@@ -376,7 +376,7 @@ impl Guard<'_> {
             }
             return Ok(());
         }
-        let stat = snapshot::parse_kv(&crate::input::read_lossy(dir.join("memory.stat")).unwrap_or_default());
+        let stat = crate::cgroup::parse_kv(&crate::input::read_lossy(dir.join("memory.stat")).unwrap_or_default());
         let held_back = p.holds_back(limit, crate::guard::clean_cache(StatsFormat::V1, &stat));
         let infos: Vec<(Candidate, u64, Text)> = procs(dir).into_iter().filter_map(proc_info).collect();
         let total = limit / self.page_size;
@@ -397,7 +397,7 @@ impl Guard<'_> {
             }
             (false, Policy::Container, Some(c)) => {
                 // The chosen process's own memory cgroup, if inside the root.
-                let container = snapshot::resolve(&c.2)
+                let container = super::cgroupfs::resolve(&c.2)
                     .ok()
                     .filter(|d| d.starts_with(&self.cfg.root))
                     .unwrap_or_else(|| dir.to_path_buf());
@@ -452,12 +452,12 @@ impl Guard<'_> {
         } = r;
         self.reports += 1;
         let p = self.cfg.policy;
-        let kernel_path = snapshot::kernel_path(dir);
+        let kernel_path = crate::cgroup::kernel_path(dir);
         let snap = Snapshot {
             path: Text::new(&kernel_path),
             version: Text::new("v1"),
             origin: Text::new("oom_guard"),
-            time: snapshot::now_iso().map(Text::from),
+            time: crate::live::now_iso().map(Text::from),
             host: self.host.clone(),
             usage_bytes: Some(usage),
             limit_bytes: Some(limit),
@@ -487,7 +487,7 @@ impl Guard<'_> {
             "hostname": self.host,
             "timestamp": snap.time,
             "oomcgroup": Text::from(dir.display().to_string()),
-            "proccgroup": victim_cgroup.map(|c| format!("{}{c}", snapshot::V1_ROOT)),
+            "proccgroup": victim_cgroup.map(|c| format!("{}{c}", crate::cgroup::V1_ROOT)),
             "threshold": p.threshold(limit),
             "usage": usage,
             "killed": killed.iter().map(|(pid, c)| format!("{pid}({c}) ")).collect::<String>(),

@@ -251,7 +251,7 @@ impl EventPoster {
 
     /// Post (or count) the event of one episode.
     pub fn post(&mut self, ep: &Episode) -> Result<(), String> {
-        let now = crate::snapshot::now_iso()
+        let now = crate::live::now_iso()
             .map(|t| format!("{}Z", &t[..19]))
             .unwrap_or_default();
         let (ns, key, mut body) = event_for(ep, &self.cfg.node, &now);

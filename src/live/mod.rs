@@ -3,6 +3,7 @@
 //! `analyze` ([`pipeline`]) and writes everything it saw to a recording
 //! ([`recording`]) so that `replay` reproduces a run offline, byte for byte.
 
+pub mod cgroupfs;
 #[cfg(target_os = "linux")]
 pub mod guard;
 pub mod k8s_events;
@@ -16,3 +17,13 @@ pub mod sys;
 #[cfg(target_os = "linux")]
 pub mod watch;
 pub mod webhook;
+
+/// The wall clock now, ISO 8601 UTC with microseconds: the live layer's
+/// only clock reading for output (the core takes times from its input).
+pub fn now_iso() -> Option<String> {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let t = chrono::DateTime::<chrono::Utc>::from_timestamp(d.as_secs() as i64, d.subsec_nanos())?;
+    Some(t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
+}

@@ -15,7 +15,6 @@ use super::recording::{self, Entry, HostFacts, Recorder};
 use crate::metrics::Metrics;
 use crate::model::{Episode, Text};
 use crate::output::{self, Format, Summary};
-use crate::snapshot;
 use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -90,7 +89,7 @@ pub fn host_facts() -> HostFacts {
         boot_id: read_trim("/proc/sys/kernel/random/boot_id"),
         page_size,
         boot_time_us: now_us.zip(uptime_us).map(|(n, u)| n - u),
-        started: snapshot::now_iso(),
+        started: crate::live::now_iso(),
     }
 }
 
@@ -123,7 +122,7 @@ impl Live {
 /// A webhook message: oom-guard's k8s-event-writer fields (so receivers
 /// built for oom-guard take it), with `policy` "Kernel", plus the episode.
 fn webhook_message(ep: &Episode) -> serde_json::Value {
-    let full = |p: &str| format!("{}{p}", snapshot::V1_ROOT);
+    let full = |p: &str| format!("{}{p}", crate::cgroup::V1_ROOT);
     let stats = ep
         .memcg_stats
         .first()
@@ -144,7 +143,7 @@ fn webhook_message(ep: &Episode) -> serde_json::Value {
 
 /// The cgroupfs directory of a kernel cgroup path, if it still exists.
 fn cgroup_dir(path: &str) -> Option<PathBuf> {
-    snapshot::resolve(path).ok()
+    super::cgroupfs::resolve(path).ok()
 }
 
 impl Enrich for Live {
@@ -156,7 +155,7 @@ impl Enrich for Live {
             // The cgroup may be gone already (a container that died with its
             // process): then there is nothing to add.
             let Some(dir) = cgroup_dir(&p) else { continue };
-            let Ok(mut s) = snapshot::read_dir(&dir, true) else {
+            let Ok(mut s) = super::cgroupfs::snapshot(&dir) else {
                 continue;
             };
             s.path = p;
@@ -315,7 +314,7 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
     let mut next_sample = cfg.interval.map(|i| Instant::now() + i);
     let take_samples = |live: &mut Live| -> io::Result<()> {
         for d in &cfg.sample {
-            if let Ok(s) = snapshot::read_dir(d, true) {
+            if let Ok(s) = super::cgroupfs::snapshot(d) {
                 live.log(&Entry::Sample { snapshot: s })?;
             }
         }

@@ -1,0 +1,95 @@
+//! The running machine's cgroups: a live snapshot of a cgroup (its memory
+//! files, read as a copied directory is, plus the moment, the host and its
+//! processes from /proc), this process's own cgroup, and where a cgroup
+//! argument lives.
+
+use crate::cgroup::{V1_ROOT, V2_ROOT};
+use crate::model::{Process, Snapshot, Text};
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// A live cgroup's snapshot: its memory files, the wall clock and uptime
+/// now, the host name, and the processes in it.
+pub fn snapshot(dir: &Path) -> io::Result<Snapshot> {
+    let mut s = crate::snapshot::read_dir(dir)?;
+    s.origin = Text::new("live");
+    s.time = super::now_iso().map(Text::from);
+    s.uptime_s = crate::input::read_lossy("/proc/uptime")
+        .ok()
+        .and_then(|u| u.split_whitespace().next()?.parse().ok());
+    s.host = crate::input::read_lossy("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| Text::new(h.trim()));
+    s.processes = crate::input::read_lossy(dir.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .filter_map(process)
+        .collect();
+    Ok(s)
+}
+
+/// A process's comm, OOM score and RSS from /proc; None if it has exited.
+fn process(pid: u32) -> Option<Process> {
+    let dir = PathBuf::from(format!("/proc/{pid}"));
+    let comm = crate::input::read_lossy(dir.join("comm")).ok()?.trim_end().to_owned();
+    let rss_bytes = crate::input::read_lossy(dir.join("status")).ok().and_then(|st| {
+        st.lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+    });
+    Some(Process {
+        pid,
+        comm: Text::new(&comm),
+        oom_score: crate::input::read_lossy(dir.join("oom_score"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok(),
+        oom_score_adj: crate::input::read_lossy(dir.join("oom_score_adj"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok(),
+        rss_bytes,
+    })
+}
+
+/// This process's memory cgroup, as the kernel names it: the v1 `memory`
+/// line of /proc/self/cgroup, else the v2 `0::` line.
+pub fn own_cgroup() -> Option<String> {
+    let text = crate::input::read_lossy("/proc/self/cgroup").ok()?;
+    let mut v2 = None;
+    for line in text.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, ctrls, path) = (parts.next()?, parts.next()?, parts.next()?);
+        if ctrls.split(',').any(|c| c == "memory") {
+            return Some(path.to_owned());
+        }
+        if ctrls.is_empty() {
+            v2 = Some(path.to_owned());
+        }
+    }
+    v2
+}
+
+/// Resolve a cgroup argument of `oomctl snapshot`: a cgroupfs directory, or
+/// a kernel path (`/kubepods/…`) looked up under the v2 root, then v1's.
+pub fn resolve(arg: &str) -> io::Result<PathBuf> {
+    let p = Path::new(arg);
+    if p.join("memory.current").exists() || p.join("memory.usage_in_bytes").exists() {
+        return Ok(p.to_path_buf());
+    }
+    let rel = arg.trim_start_matches('/');
+    for root in [V1_ROOT, V2_ROOT] {
+        let d = Path::new(root).join(rel);
+        if d.join("memory.current").exists() || d.join("memory.usage_in_bytes").exists() {
+            return Ok(d);
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("{arg}: no memory cgroup there or under {V1_ROOT} or {V2_ROOT}"),
+    ))
+}
