@@ -428,7 +428,7 @@ fn scan_input(
         return episodes(r, name, opts, builder, emit);
     }
     let mut st = ScanStats::default();
-    let rec = match crate::live::recording::read(io::BufReader::new(r), name) {
+    let rec = match crate::recording::read(io::BufReader::new(r), name) {
         Ok(rec) => rec,
         Err(msg) => {
             st.read_error = Some(msg);
@@ -437,10 +437,10 @@ fn scan_input(
     };
     let mut eps = Vec::new();
     if rec.torn {
-        st.warnings.push(crate::live::watch::torn_message(name));
+        st.warnings.push(crate::recording::torn_message(name));
     }
-    let (summary, lost) = crate::live::pipeline::run_recording(&rec, Box::new(Collect(&mut eps)))?;
-    if let Some(msg) = crate::live::watch::lost_message(lost) {
+    let (summary, lost) = crate::pipeline::run_recording(&rec, Box::new(Collect(&mut eps)))?;
+    if let Some(msg) = crate::recording::lost_message(lost) {
         st.warnings.push(format!("{name}: {msg}"));
     }
     st.lines = summary.lines;

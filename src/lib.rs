@@ -20,6 +20,8 @@ pub mod live;
 pub mod metrics;
 pub mod model;
 pub mod output;
+pub mod pipeline;
+pub mod recording;
 pub mod scan;
 pub mod snapshot;
 pub mod units;

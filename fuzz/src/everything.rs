@@ -74,6 +74,6 @@ pub fn everything(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let _ = oomctl::snapshot::parse_guard_event(&text);
     let _ = oomctl::k8s::PodIndex::from_json(&text);
-    let _ = oomctl::live::recording::read(data, "fuzz");
+    let _ = oomctl::recording::read(data, "fuzz");
     let _ = oomctl::k8s::attribute(&text);
 }

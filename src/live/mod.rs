@@ -8,8 +8,6 @@ pub mod cgroupfs;
 pub mod guard;
 pub mod k8s_events;
 pub mod kmsg;
-pub mod pipeline;
-pub mod recording;
 #[cfg(target_os = "linux")]
 pub mod signal;
 #[cfg(target_os = "linux")]

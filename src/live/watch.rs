@@ -10,11 +10,11 @@
 //! the recording, so `replay` repeats the run exactly.
 
 use super::kmsg::{self, KmsgReader, Read1};
-use super::pipeline::{Enrich, Pipeline};
-use super::recording::{self, Entry, HostFacts, Recorder};
 use crate::metrics::Metrics;
 use crate::model::{Episode, Text};
 use crate::output::{self, Format, Summary};
+use crate::pipeline::{Enrich, Pipeline};
+use crate::recording::{self, lost_message, torn_message, Entry, HostFacts, Recorder};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -200,23 +200,6 @@ fn lost_warning(err: &mut dyn Write, lost: (u64, u64)) {
     if let Some(msg) = lost_message(lost) {
         let _ = writeln!(err, "oomctl: warning: {msg}");
     }
-}
-
-/// What a recording says was lost to ring-buffer overruns, if anything.
-pub fn lost_message((lost, unknown): (u64, u64)) -> Option<String> {
-    (lost > 0 || unknown > 0).then(|| {
-        let more = if unknown > 0 {
-            format!(" (and more in {unknown} overrun(s) before anything was read)")
-        } else {
-            String::new()
-        };
-        format!("{lost} kernel log records were lost to ring-buffer overruns{more}")
-    })
-}
-
-/// The warning for a recording whose last line was torn.
-pub fn torn_message(name: &str) -> String {
-    format!("{name}: the last line was torn (the recorder stopped mid-write); ignored")
 }
 
 /// Run `watch` (or `record`, with no format) until stopped.
@@ -417,7 +400,7 @@ pub fn replay(path: &Path, format: Format, out: Box<dyn Write + '_>, err: &mut d
         let _ = writeln!(err, "oomctl: warning: {}", torn_message(&path.display().to_string()));
     }
     let (summary, lost) =
-        super::pipeline::run_recording(&rec, output::sink(format, out)).map_err(|e| format!("output: {e}"))?;
+        crate::pipeline::run_recording(&rec, output::sink(format, out)).map_err(|e| format!("output: {e}"))?;
     lost_warning(err, lost);
     Ok(summary)
 }

@@ -4,11 +4,11 @@
 //! [`Enrich`] implementation: live cgroupfs for `watch`, the recorded
 //! snapshots for `replay`. Both therefore print the same bytes.
 
-use super::recording::{Entry, HostFacts, Recording};
 use crate::builder::{Builder, BuilderOptions};
 use crate::envelope::{Container, Decoder, LogLine};
 use crate::model::{Episode, Text};
 use crate::output::{Sink, Summary};
+use crate::recording::{Entry, HostFacts, Recording};
 use crate::snapshot::{self, Snapshot};
 use std::collections::HashMap;
 use std::io;

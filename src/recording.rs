@@ -128,6 +128,23 @@ pub fn read(input: impl BufRead, name: &str) -> Result<Recording, String> {
     })
 }
 
+/// What a recording says was lost to ring-buffer overruns, if anything.
+pub fn lost_message((lost, unknown): (u64, u64)) -> Option<String> {
+    (lost > 0 || unknown > 0).then(|| {
+        let more = if unknown > 0 {
+            format!(" (and more in {unknown} overrun(s) before anything was read)")
+        } else {
+            String::new()
+        };
+        format!("{lost} kernel log records were lost to ring-buffer overruns{more}")
+    })
+}
+
+/// The warning for a recording whose last line was torn.
+pub fn torn_message(name: &str) -> String {
+    format!("{name}: the last line was torn (the recorder stopped mid-write); ignored")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
