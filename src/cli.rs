@@ -276,12 +276,12 @@ impl KubeArgs {
         if !self.k8s_events {
             return Ok(None);
         }
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").ok();
+        let host = oomctl::live::hostname();
         oomctl::live::k8s_events::KubeConfig::resolve(
             self.kube_api,
             self.kube_token_file.as_deref(),
             self.kube_ca_file.as_deref(),
-            host.as_deref().map(str::trim),
+            host.as_deref(),
         )
         .map(Some)
     }

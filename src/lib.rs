@@ -3,9 +3,11 @@
 //! Data flows one way (see ARCHITECTURE.md): [`input`] opens files →
 //! [`scan`] finds the lines that matter → [`envelope`] removes the log
 //! container → [`kline`] classifies the kernel message → [`builder`]
-//! assembles [`model::Episode`]s → [`output`] sinks print them. [`analyze`]
-//! ties these together for the `analyze` subcommand; the binary only parses
-//! arguments and maps the outcome to an exit code.
+//! assembles [`model::Episode`]s → [`diagnose`] explains them → [`output`]
+//! sinks print them. [`analyze`] ties these together for the `analyze`
+//! subcommand, [`pipeline`] for kmsg records, [`live`] reads the machine;
+//! the binary only parses arguments and maps the outcome to an exit code.
+//! Modules sit on floors and use only lower ones (`tests/layers.rs`).
 
 pub mod analyze;
 pub mod builder;

@@ -13,7 +13,7 @@
 //!   `episode`-th episode (1-based) was emitted;
 //! - `sample`: `{snapshot}` — a periodic snapshot (`record --interval`).
 
-use crate::snapshot::Snapshot;
+use crate::model::Snapshot;
 use serde::{Deserialize, Serialize};
 use std::io::{self, BufRead, Write};
 

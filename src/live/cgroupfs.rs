@@ -17,9 +17,7 @@ pub fn snapshot(dir: &Path) -> io::Result<Snapshot> {
     s.uptime_s = crate::input::read_lossy("/proc/uptime")
         .ok()
         .and_then(|u| u.split_whitespace().next()?.parse().ok());
-    s.host = crate::input::read_lossy("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| Text::new(h.trim()));
+    s.host = super::hostname().map(Text::from);
     s.processes = crate::input::read_lossy(dir.join("cgroup.procs"))
         .unwrap_or_default()
         .lines()

@@ -16,6 +16,14 @@ pub mod sys;
 pub mod watch;
 pub mod webhook;
 
+/// This machine's host name (/proc/sys/kernel/hostname).
+pub fn hostname() -> Option<String> {
+    crate::input::read_lossy("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+}
+
 /// The wall clock now, ISO 8601 UTC with microseconds: the live layer's
 /// only clock reading for output (the core takes times from its input).
 pub fn now_iso() -> Option<String> {

@@ -84,7 +84,7 @@ pub fn host_facts() -> HostFacts {
             .map(|kb| kb * 1024)
     });
     HostFacts {
-        hostname: read_trim("/proc/sys/kernel/hostname"),
+        hostname: super::hostname(),
         kernel: read_trim("/proc/sys/kernel/osrelease"),
         boot_id: read_trim("/proc/sys/kernel/random/boot_id"),
         page_size,

@@ -6,8 +6,8 @@
 
 use super::table::cgroup_cell;
 use super::{Sink, Summary};
-use crate::diagnose::Diagnosis;
 use crate::model::{Counter, Episode, Killer};
+use crate::model::{Diagnosis, EvidenceSource};
 use crate::units::{human_bytes, is_unlimited};
 use std::io::{self, Write};
 
@@ -59,10 +59,10 @@ fn breakdown(out: &mut dyn Write, d: &Diagnosis) -> io::Result<()> {
         return Ok(());
     };
     let source = e.source.map_or("?", |s| match s {
-        crate::diagnose::Source::MemcgStats => "memcg stats",
-        crate::diagnose::Source::MemInfo => "Mem-Info",
-        crate::diagnose::Source::TaskTable => "task table (the rest is inferred)",
-        crate::diagnose::Source::Snapshot => "cgroup snapshot",
+        EvidenceSource::MemcgStats => "memcg stats",
+        EvidenceSource::MemInfo => "Mem-Info",
+        EvidenceSource::TaskTable => "task table (the rest is inferred)",
+        EvidenceSource::Snapshot => "cgroup snapshot",
     });
     writeln!(out, "Memory ({} total, from {source}):", human_bytes(total))?;
     let dirty = match (e.dirty_bytes, e.writeback_bytes) {
