@@ -77,13 +77,21 @@ pub enum Command {
 pub struct GuardCmdArgs {
     #[command(flatten)]
     pub guard: GuardArgs,
-    /// The guarded subtree: a cgroup-v1 memory cgroup directory.
-    #[arg(long, value_name = "DIR", default_value = "/sys/fs/cgroup/memory/kubepods")]
-    pub root: std::path::PathBuf,
+    /// The guarded subtree: a memory cgroup directory, cgroup v1 or v2
+    /// [default: the first of /sys/fs/cgroup/memory/kubepods,
+    /// …/memory/kubepods.slice, /sys/fs/cgroup/kubepods.slice and
+    /// /sys/fs/cgroup/kubepods that exists].
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<std::path::PathBuf>,
     /// Report what would be done; signal nothing, write nothing to cgroupfs
     /// (usage is polled every 10 ms instead of armed as thresholds).
     #[arg(long)]
     pub dry_run: bool,
+    /// Output format: oom-guard's JSON lines (jsonl), or each action's
+    /// episode as report, events, otel or csv [default: report on a
+    /// terminal, jsonl otherwise].
+    #[arg(short, long, value_enum)]
+    pub format: Option<GuardFormatArg>,
     /// POST every report as JSON to this http:// URL.
     #[arg(long, value_name = "URL")]
     pub webhook_url: Option<String>,
@@ -95,6 +103,32 @@ pub struct GuardCmdArgs {
     pub metrics: Option<String>,
     #[command(flatten)]
     pub kube: KubeArgs,
+}
+
+/// The formats a live guard can write as it acts.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GuardFormatArg {
+    /// oom-guard's event fields, the action and the episode, one JSON line each.
+    Jsonl,
+    Report,
+    Events,
+    Otel,
+    Csv,
+}
+
+impl GuardFormatArg {
+    /// None: oom-guard's JSON lines; else the sink for the episodes.
+    pub fn sink_format(f: Option<GuardFormatArg>, tty: bool) -> Option<Format> {
+        match f {
+            Some(GuardFormatArg::Jsonl) => None,
+            Some(GuardFormatArg::Report) => Some(Format::Report),
+            Some(GuardFormatArg::Events) => Some(Format::Events),
+            Some(GuardFormatArg::Otel) => Some(Format::Otel),
+            Some(GuardFormatArg::Csv) => Some(Format::Csv),
+            None if tty => Some(Format::Report),
+            None => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

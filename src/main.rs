@@ -262,10 +262,30 @@ fn guard(a: cli::GuardCmdArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let root = match a.root {
+        Some(r) => r,
+        None => match [
+            "/sys/fs/cgroup/memory/kubepods",
+            "/sys/fs/cgroup/memory/kubepods.slice",
+            "/sys/fs/cgroup/kubepods.slice",
+            "/sys/fs/cgroup/kubepods",
+        ]
+        .iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.is_dir())
+        {
+            Some(r) => r,
+            None => {
+                oomctl::diag!("oomctl: error: no kubepods cgroup on this machine: give --root DIR");
+                return ExitCode::from(2);
+            }
+        },
+    };
     let cfg = oomctl::live::guard::GuardConfig {
         k8s_events,
         policy,
-        root: a.root,
+        root,
+        format: cli::GuardFormatArg::sink_format(a.format, io::stdout().is_terminal()),
         dry_run: a.dry_run,
         webhook: a.webhook_url,
         rescan: std::time::Duration::from_secs_f64(a.rescan),

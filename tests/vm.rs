@@ -338,3 +338,220 @@ fn lab_reports_a_kernel_panic() {
     assert!(run.console.contains("Kernel panic - not syncing"));
     assert!(!run.out.path("survived").exists());
 }
+
+/// `oomctl guard` on cgroup v2 (issue 12): in a 128 MiB cgroup, at the
+/// default margins, a grower at 100 MiB/s is killed by the guard before the
+/// kernel kills it; memory.high, which the guard set to its threshold, is
+/// put back when it stops.
+#[test]
+fn v2_guard_kills_a_fast_grower_before_the_kernel() {
+    let Some(lab) = util::need(vm::lab()) else {
+        return;
+    };
+    let scenario = r#"
+root=$CG_ROOT/guarded
+mkdir $root || exit 10
+echo +memory > $root/cgroup.subtree_control || exit 11
+mkdir $root/app || exit 12
+echo $((128 << 20)) > $root/app/memory.max || exit 13
+$OOMCTL guard --root $root --policy process > /out/guard.jsonl 2> /out/guard.err &
+guard=$!
+wait-for 30 grep -q guarding /out/guard.err || exit 14
+cat $root/app/memory.high > /out/high.during
+in-cgroup $root/app $ALLOC --rate 100 &
+grower=$!
+echo $grower > /out/pid
+wait $grower
+echo $? > /out/grower.status
+wait-for 10 test -s /out/guard.jsonl || exit 15
+kill -TERM $guard
+wait $guard
+echo $? > /out/guard.status
+cat $root/app/memory.high > /out/high.after
+cat $root/app/memory.events > /out/events
+"#;
+    let run = lab.run(scenario, false, &[]);
+    run.expect_status(0);
+    let pid = run.read("pid").trim().to_owned();
+    assert_eq!(run.read("grower.status").trim(), "137");
+    let events = run.read("events");
+    assert_eq!(counter(&events, "oom_kill"), Some(0), "the guard came first:\n{events}");
+    assert!(
+        counter(&events, "high").is_some_and(|n| n > 0),
+        "memory.high throttled it:\n{events}"
+    );
+    // Threshold: 128 MiB − clamp(2% × 128 MiB, 1 MiB, 30 MiB).
+    let threshold = (128u64 << 20) - (128u64 << 20) * 2 / 100;
+    // The kernel keeps memory.high in pages.
+    assert_eq!(run.read("high.during").trim(), (threshold & !4095).to_string());
+    assert_eq!(run.read("high.after").trim(), "max", "memory.high put back");
+    assert_eq!(run.read("guard.status").trim(), "0");
+    let err = run.read("guard.err");
+    assert!(
+        err.contains("cgroup v2") && err.contains("memory.high + memory.events"),
+        "{err}"
+    );
+    let r: Value = serde_json::from_str(run.read("guard.jsonl").lines().next().unwrap()).unwrap();
+    assert_eq!(r["action"], "kill_process");
+    assert_eq!(r["killed"], format!("{pid}(alloc) "));
+    assert_eq!(r["confirmed"], true);
+    assert_eq!(r["cgroup_version"], "v2");
+    assert_eq!(r["oomcgroup"], "/sys/fs/cgroup/guarded/app");
+    assert_eq!(r["proccgroup"], "/sys/fs/cgroup/guarded/app");
+    assert_eq!(r["threshold"], threshold);
+    assert_eq!(r["episode"]["killer"], "oom_guard");
+}
+
+/// A dry run on cgroup v2 writes nothing (memory.high stays `max`), signals
+/// nothing: the kernel kills, and the guard reports what it would have done.
+#[test]
+fn v2_guard_dry_run_writes_nothing() {
+    let Some(lab) = util::need(vm::lab()) else {
+        return;
+    };
+    let scenario = r#"
+root=$CG_ROOT/guarded
+mkdir $root || exit 10
+echo +memory > $root/cgroup.subtree_control || exit 11
+mkdir $root/app || exit 12
+echo $((128 << 20)) > $root/app/memory.max || exit 13
+$OOMCTL guard --dry-run --root $root > /out/guard.jsonl 2> /out/guard.err &
+guard=$!
+wait-for 30 grep -q guarding /out/guard.err || exit 14
+cat $root/app/memory.high > /out/high.during
+in-cgroup $root/app $ALLOC --rate 100 &
+grower=$!
+echo $grower > /out/pid
+wait $grower
+echo $? > /out/grower.status
+wait-for 10 test -s /out/guard.jsonl || exit 15
+kill -TERM $guard
+wait $guard
+cat $root/app/memory.events > /out/events
+"#;
+    let run = lab.run(scenario, false, &[]);
+    run.expect_status(0);
+    assert_eq!(run.read("high.during").trim(), "max", "a dry run writes nothing");
+    assert_eq!(run.read("grower.status").trim(), "137");
+    assert_eq!(counter(&run.read("events"), "oom_kill"), Some(1), "the kernel killed");
+    let r: Value = serde_json::from_str(run.read("guard.jsonl").lines().next().unwrap()).unwrap();
+    assert_eq!(r["dry_run"], true);
+    assert_eq!(r["action"], "kill_process");
+    assert_eq!(r["method"], Value::Null, "nothing was killed by the guard");
+    assert_eq!(r["killed"], format!("{}(alloc) ", run.read("pid").trim()));
+    assert!(run.read("guard.err").contains("polling usage (writes nothing)"));
+}
+
+/// Container policy and memory.oom.group on cgroup v2, in one pod cgroup
+/// limited to 192 MiB, one guard run each:
+/// 1. `--policy container`: a container of an idle process and a grower is
+///    killed whole with cgroup.kill;
+/// 2. the same with an oom_score_adj -1000 process in the container:
+///    cgroup.kill would spare nobody, so the guard signals the others one
+///    by one and the protected one lives;
+/// 3. `--policy process` in a container with memory.oom.group=1: the kernel
+///    would kill the whole group, and so does the guard (kill_group).
+#[test]
+fn v2_guard_kills_containers_whole_and_honours_oom_group() {
+    let Some(lab) = util::need(vm::lab()) else {
+        return;
+    };
+    let scenario = r#"
+pod=$CG_ROOT/pod
+mkdir $pod || exit 10
+echo +memory > $pod/cgroup.subtree_control || exit 11
+echo $((192 << 20)) > $pod/memory.max || exit 12
+part() {
+    n=$1; policy=$2; protect=$3; group=$4
+    c=$pod/c$n
+    mkdir $c || exit 20
+    echo $group > $c/memory.oom.group
+    in-cgroup $c $ALLOC --mb 16 --ready /tmp/idle$n.ready &
+    idle=$!
+    wait-for 30 test -e /tmp/idle$n.ready || exit 21
+    [ "$protect" = yes ] && { echo -1000 > /proc/$idle/oom_score_adj || exit 22; }
+    $OOMCTL guard --root $pod --policy $policy > /out/guard$n.jsonl 2> /out/guard$n.err &
+    guard=$!
+    wait-for 30 grep -q guarding /out/guard$n.err || exit 23
+    in-cgroup $c $ALLOC --rate 100 &
+    grower=$!
+    wait $grower
+    echo "$idle $grower" > /out/pids$n
+    wait-for 10 test -s /out/guard$n.jsonl || exit 24
+    kill -TERM $guard
+    wait $guard
+    if kill -0 $idle 2>/dev/null; then echo alive; else echo dead; fi > /out/idle$n
+    kill -9 $idle 2>/dev/null
+    wait $idle 2>/dev/null
+    wait-for 10 sh -c "! test -s $c/cgroup.procs" || exit 25
+    rmdir $c
+}
+part 1 container no 0
+part 2 container yes 0
+part 3 process no 1
+cat $pod/memory.events > /out/events
+"#;
+    let run = lab.run(scenario, false, &[]);
+    run.expect_status(0);
+    assert_eq!(
+        counter(&run.read("events"), "oom_kill"),
+        Some(0),
+        "the guard came first each time"
+    );
+    let report = |n: u32| -> (Value, String, String) {
+        let r = serde_json::from_str(run.read(&format!("guard{n}.jsonl")).lines().next().unwrap()).unwrap();
+        let pids = run.read(&format!("pids{n}"));
+        let (idle, grower) = pids.trim().split_once(' ').unwrap();
+        (r, idle.to_owned(), grower.to_owned())
+    };
+    let (r, idle, grower) = report(1);
+    assert_eq!(r["action"], "kill_container", "{r}");
+    assert_eq!(r["method"], "cgroup.kill");
+    assert_eq!(r["killed"], format!("{idle}(alloc) {grower}(alloc) "));
+    assert_eq!(run.read("idle1").trim(), "dead");
+    let (r, _, grower) = report(2);
+    assert_eq!(r["action"], "kill_container", "{r}");
+    assert_eq!(r["method"], "signal", "cgroup.kill would take the protected one too");
+    assert_eq!(r["killed"], format!("{grower}(alloc) "));
+    assert_eq!(run.read("idle2").trim(), "alive", "-1000 is never killed");
+    let (r, idle, grower) = report(3);
+    assert_eq!(r["action"], "kill_group", "{r}");
+    assert_eq!(r["oom_group"], "/pod/c3");
+    assert_eq!(r["episode"]["group_kill"], "/pod/c3");
+    assert_eq!(r["killed"], format!("{idle}(alloc) {grower}(alloc) "));
+    assert_eq!(run.read("idle3").trim(), "dead");
+}
+
+/// `guard --format report`: each action as the episode's report.
+#[test]
+fn v2_guard_writes_reports() {
+    let Some(lab) = util::need(vm::lab()) else {
+        return;
+    };
+    let scenario = r#"
+root=$CG_ROOT/guarded
+mkdir $root || exit 10
+echo +memory > $root/cgroup.subtree_control || exit 11
+mkdir $root/app || exit 12
+echo $((64 << 20)) > $root/app/memory.max || exit 13
+$OOMCTL guard --root $root -f report > /out/guard.txt 2> /out/guard.err &
+guard=$!
+wait-for 30 grep -q guarding /out/guard.err || exit 14
+in-cgroup $root/app $ALLOC --rate 50 &
+grower=$!
+echo $grower > /out/pid
+wait $grower
+wait-for 10 grep -q Killed /out/guard.txt || exit 15
+kill -TERM $guard
+wait $guard
+"#;
+    let run = lab.run(scenario, false, &[]);
+    run.expect_status(0);
+    let text = run.read("guard.txt");
+    assert!(text.contains("oom-guard"), "{text}");
+    assert!(
+        text.contains(&format!("alloc (pid {})", run.read("pid").trim())),
+        "{text}"
+    );
+    assert!(!text.trim_start().starts_with('{'), "not JSON lines");
+}

@@ -1,7 +1,8 @@
 //! The few system calls the live guard needs that std does not wrap:
-//! eventfd (cgroup-v1 memory thresholds), pidfd_open / pidfd_send_signal
-//! (killing without racing pid reuse) and kill (the fallback). Declared by
-//! hand: a crate for four calls would not pay for itself.
+//! eventfd (cgroup-v1 memory thresholds), inotify (cgroup-v2 `memory.events`
+//! notifications), pidfd_open / pidfd_send_signal (killing without racing
+//! pid reuse) and kill (the fallback). Declared by hand: a crate for seven
+//! calls would not pay for itself.
 
 use std::ffi::{c_int, c_long, c_uint, c_void};
 use std::fs::File;
@@ -14,8 +15,17 @@ const SYS_PIDFD_SEND_SIGNAL: c_long = 424;
 const SYS_PIDFD_OPEN: c_long = 434;
 pub const SIGKILL: c_int = 9;
 
+const IN_CLOEXEC: c_int = 0o2_000_000;
+/// inotify: the file was modified (cgroupfs notifies memory.events so).
+pub const IN_MODIFY: u32 = 0x0000_0002;
+/// inotify: the watch was removed (by us, or the file is gone).
+pub const IN_IGNORED: u32 = 0x0000_8000;
+
 extern "C" {
     fn eventfd(initval: c_uint, flags: c_int) -> c_int;
+    fn inotify_init1(flags: c_int) -> c_int;
+    fn inotify_add_watch(fd: c_int, path: *const std::ffi::c_char, mask: u32) -> c_int;
+    fn inotify_rm_watch(fd: c_int, wd: c_int) -> c_int;
     fn syscall(num: c_long, ...) -> c_long;
     fn kill(pid: c_int, sig: c_int) -> c_int;
 }
@@ -29,6 +39,48 @@ pub fn new_eventfd() -> io::Result<File> {
     }
     // SAFETY: fd is a fresh descriptor that nothing else owns.
     Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// A new inotify instance watching `path` for `mask`, as a File (reads
+/// block until an event comes, see [`inotify_events`]) and the watch.
+pub fn inotify_watch(path: &std::path::Path, mask: u32) -> io::Result<(File, c_int)> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL in the path"))?;
+    // SAFETY: plain flags; returns a new fd or -1.
+    let fd = unsafe { inotify_init1(IN_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd is a fresh descriptor that nothing else owns.
+    let f = unsafe { File::from_raw_fd(fd) };
+    // SAFETY: a valid inotify fd, a NUL-terminated path, a mask.
+    let wd = unsafe { inotify_add_watch(fd, c.as_ptr(), mask) };
+    if wd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((f, wd))
+}
+
+/// Remove a watch: a reader blocked on the inotify File wakes with
+/// IN_IGNORED.
+pub fn inotify_unwatch(f: &File, wd: c_int) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: integers only; an error (the watch already gone) is harmless.
+    unsafe { inotify_rm_watch(f.as_raw_fd(), wd) };
+}
+
+/// The masks of the events in one read from an inotify File: each event is
+/// `wd: i32, mask: u32, cookie: u32, len: u32` and `len` bytes of name.
+pub fn inotify_events(buf: &[u8]) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(head) = buf.get(at..at + 16) {
+        let word = |i: usize| u32::from_ne_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+        out.push(word(4));
+        at += 16 + word(12) as usize;
+    }
+    out
 }
 
 /// A pidfd for `pid` (Linux 5.3+), or the error (ENOSYS on older kernels,

@@ -1,0 +1,159 @@
+//! Processes as the guard sees them in /proc, and killing them without
+//! racing pid reuse.
+
+use super::super::sys;
+use crate::guard::Candidate;
+use crate::model::Text;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long to wait for a killed process to be gone.
+pub const CONFIRM: Duration = Duration::from_secs(2);
+/// PF_KTHREAD in /proc/PID/stat's flags.
+const PF_KTHREAD: u64 = 0x0020_0000;
+
+/// A process as /proc shows it now: (candidate, start time, its memory
+/// cgroup path as the kernel names it). None if it is gone.
+pub fn proc_info(pid: u32) -> Option<(Candidate, u64, Text)> {
+    let dir = PathBuf::from(format!("/proc/{pid}"));
+    // The comm is any bytes: read lossily, never skip the process.
+    let stat = crate::input::read_lossy(dir.join("stat")).ok()?;
+    let (head, rest) = stat.rsplit_once(')')?;
+    let comm = head.split_once('(')?.1.to_owned();
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // After ") ": state(0) ppid(1) … flags(6) … starttime(19).
+    let flags: u64 = f.get(6)?.parse().ok()?;
+    let start: u64 = f.get(19)?.parse().ok()?;
+    let status = crate::input::read_lossy(dir.join("status")).unwrap_or_default();
+    let kb = |key: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap_or(0)
+            * 1024
+    };
+    let adj = crate::input::read_lossy(dir.join("oom_score_adj"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let cg = crate::input::read_lossy(dir.join("cgroup")).unwrap_or_default();
+    let cand = Candidate {
+        pid,
+        comm: Text::new(&comm),
+        rss_swap_bytes: kb("VmRSS:") + kb("VmSwap:"),
+        pgtables_bytes: kb("VmPTE:"),
+        oom_score_adj: adj,
+        protected: pid <= 1 || flags & PF_KTHREAD != 0 || pid == std::process::id(),
+    };
+    Some((cand, start, Text::new(&memcg_of(&cg))))
+}
+
+/// A process's memory cgroup from /proc/PID/cgroup: the v1 `memory` line,
+/// else the v2 `0::` line.
+pub fn memcg_of(cgroup_file: &str) -> String {
+    let mut v2 = String::new();
+    for l in cgroup_file.lines() {
+        let mut p = l.splitn(3, ':');
+        let (Some(_), Some(ctrl), Some(path)) = (p.next(), p.next(), p.next()) else {
+            continue;
+        };
+        if ctrl.split(',').any(|c| c == "memory") {
+            return path.to_owned();
+        }
+        if ctrl.is_empty() {
+            v2 = path.to_owned();
+        }
+    }
+    v2
+}
+
+/// Memory cgroups of a subtree (its root included), in path order: the
+/// directories that have `memory_file`.
+pub fn walk(root: &Path, memory_file: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if d.join(memory_file).exists() {
+            out.push(d.clone());
+        }
+        if let Ok(subs) = crate::snapshot::subdirs(&d) {
+            stack.extend(subs.into_iter().rev());
+        }
+    }
+    out
+}
+
+/// The processes of a cgroup subtree, sorted.
+pub fn procs(dir: &Path) -> Vec<u32> {
+    let mut out: Vec<u32> = walk(dir, "cgroup.procs")
+        .iter()
+        .flat_map(|d| {
+            crate::input::read_lossy(d.join("cgroup.procs"))
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| l.trim().parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Kill `pid` only if it is still the process started at `start` (its
+/// /proc start time, clock ticks since boot), then wait to see it gone.
+/// Ok(true): confirmed gone — killed here, or already gone or replaced by
+/// another process with the same pid, which is then left alone.
+pub fn kill_confirmed(pid: u32, start: u64) -> io::Result<bool> {
+    let same = || proc_info(pid).is_some_and(|(_, s, _)| s == start);
+    match sys::pidfd_open(pid) {
+        Ok(fd) => {
+            // The pidfd pins this process: check it is the chosen one.
+            if !same() {
+                return Ok(true);
+            }
+            sys::pidfd_send_signal(&fd, sys::SIGKILL)?;
+        }
+        Err(e) if e.raw_os_error() == Some(3) => return Ok(true), // ESRCH: gone
+        Err(_) => {
+            if !same() {
+                return Ok(true);
+            }
+            sys::kill_pid(pid, sys::SIGKILL)?;
+        }
+    }
+    Ok(gone_within(pid, start, CONFIRM))
+}
+
+/// True once `pid` (started at `start`) is dead, a zombie, or another
+/// process, within `wait`.
+pub fn gone_within(pid: u32, start: u64, wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    loop {
+        let state = crate::input::read_lossy(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit_once(')').and_then(|(_, r)| r.trim_start().chars().next()));
+        match state {
+            None | Some('Z') | Some('X') => return true,
+            _ if proc_info(pid).is_none_or(|(_, s, _)| s != start) => return true,
+            _ if Instant::now() >= deadline => return false,
+            _ => std::thread::sleep(Duration::from_millis(2)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memcg_line_v1_then_v2() {
+        assert_eq!(memcg_of("12:memory:/a/b\n0::/x\n"), "/a/b");
+        assert_eq!(memcg_of("0::/kubepods.slice/x.scope\n"), "/kubepods.slice/x.scope");
+        assert_eq!(memcg_of("4:cpu,memory:/c\n"), "/c");
+        assert_eq!(memcg_of("garbage"), "");
+    }
+}
