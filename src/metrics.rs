@@ -93,7 +93,11 @@ impl Metrics {
         }
         let complete = if ep.complete { "true" } else { "false" };
         *m.episodes
-            .entry(vec![("scope", scope), ("complete", complete.to_owned())])
+            .entry(vec![
+                ("scope", scope),
+                ("complete", complete.to_owned()),
+                ("printed", ep.printed.as_str().to_owned()),
+            ])
             .or_default() += 1;
     }
 
@@ -144,7 +148,7 @@ impl Metrics {
             &mut s,
             "oomctl_oom_episodes_total",
             "counter",
-            "OOM episodes (kernel reports), by scope and completeness.",
+            "OOM episodes (kernel reports), by scope, completeness and what the log printed of them.",
         );
         for (l, v) in &m.episodes {
             let _ = writeln!(s, "oomctl_oom_episodes_total{} {v}", labels(l));

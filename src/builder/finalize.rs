@@ -28,6 +28,21 @@ pub(super) fn finish(o: Open, opts: &super::BuilderOptions) -> Episode {
     };
     ep.page_size = page_size;
     ep.page_size_source = source;
+    // Nothing printed before the kill: the kernel's ratelimit (or a lost
+    // log) left only the kill line.
+    if !ep.victims.is_empty()
+        && rows.is_empty()
+        && ep.trigger.is_none()
+        && ep.memcg.is_none()
+        && ep.constraint.is_none()
+        && ep.task_memcg.is_none()
+        && ep.memcg_stats.is_empty()
+        && ep.mem_info.is_none()
+        && ep.group_kill.is_none()
+        && mem_pages.is_empty()
+    {
+        ep.printed = crate::model::Printed::KillLine;
+    }
     ep.tasks = rows.into_iter().map(|r| r.into_bytes(page_size)).collect();
     if !mem_pages.is_empty() || pagecache_pages.is_some() || ram_pages.is_some() || ep.mem_info.is_some() {
         let mi = ep.mem_info.get_or_insert_with(MemInfo::default);

@@ -14,7 +14,7 @@ mod breakdown;
 pub use crate::model::{Cause, Diagnosis, Evidence, EvidenceSource as Source, TopTask};
 pub use breakdown::{breakdown, Breakdown};
 
-use crate::model::{Episode, Scope, Text};
+use crate::model::{Episode, Printed, Scope, Text};
 
 /// Dirty + writeback at or above this share of page cache makes the cache
 /// "write cache": it cannot be reclaimed until written back.
@@ -170,13 +170,41 @@ pub fn diagnose(ep: &Episode) -> Diagnosis {
                 "On cgroup v1 set a kmem limit or move to cgroup v2, which accounts kernel memory with the rest.".to_owned(),
             ],
         ),
-        _ => (
-            "The report does not carry enough numbers to tell why memory ran out.".to_owned(),
-            vec!["Keep vm.oom_dump_tasks=1 and capture cgroup snapshots (oomctl snapshot) so the next report can be diagnosed.".to_owned()],
-        ),
+        _ => unknown_text(ep),
     };
     let (summary, advice) = ending(ep, summary, advice);
     Diagnosis::new(cause, summary, ev, advice)
+}
+
+/// Why nothing can be said, and what would let the next one be diagnosed:
+/// a report without the numbers, only a kill line, or only a counter.
+fn unknown_text(ep: &Episode) -> (String, Vec<String>) {
+    let victim = ep.victims.first().map(|v| format!("{} ({})", v.comm, v.pid));
+    match ep.printed {
+        Printed::KillLine => (
+            format!(
+                "Only the kill line of this OOM was printed ({} was killed): the kernel prints at most 10 whole OOM reports per 5 s and shrinks the rest to their kill line (\"oom_kill_process: N callbacks suppressed\" follows), or the log lost the rest.",
+                victim.unwrap_or_else(|| "a process".to_owned())
+            ),
+            vec![
+                "Read the whole reports printed around it: the OOMs of one burst usually share their cause.".to_owned(),
+                "On cgroup v2, oomctl watch names the cgroup of such kills from memory.events.local.".to_owned(),
+            ],
+        ),
+        Printed::Nothing => (
+            format!(
+                "An OOM kill counted in {}'s memory.events.local that no line of the kernel log shows: a record lost to an overrun, or a log the reader could not read.",
+                ep.task_memcg.as_deref().unwrap_or("a cgroup")
+            ),
+            vec![
+                "Give the watcher CAP_SYSLOG (or kernel.dmesg_restrict=0) and a large enough log buffer (log_buf_len) to read every report.".to_owned(),
+            ],
+        ),
+        Printed::Report => (
+            "The report does not carry enough numbers to tell why memory ran out.".to_owned(),
+            vec!["Keep vm.oom_dump_tasks=1 and capture cgroup snapshots (oomctl snapshot) so the next report can be diagnosed.".to_owned()],
+        ),
+    }
 }
 
 /// Reports that ended without a kill say so after the cause.

@@ -83,6 +83,11 @@ pub struct Episode {
     pub page_size_source: PageSizeSource,
     /// True when the report has its kill (or an explicit no-kill ending).
     pub complete: bool,
+    /// What the kernel's log shows of this OOM: its `report`, only its
+    /// `kill_line` (the report suppressed by the kernel's ratelimit, or
+    /// lost), or `nothing` (a kill counted in a cgroup's memory.events).
+    #[serde(default)]
+    pub printed: Printed,
     /// Lines inside the report that looked like OOM lines but did not parse.
     pub malformed: Vec<Malformed>,
     /// The Kubernetes pod the OOM hit, from the cgroup paths.
@@ -201,6 +206,32 @@ impl Scope {
             "CONSTRAINT_CPUSET" => Some(Scope::Cpuset),
             "CONSTRAINT_MEMORY_POLICY" => Some(Scope::Mempolicy),
             _ => None,
+        }
+    }
+}
+
+/// What the kernel's log shows of an OOM.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Printed {
+    /// Its report, whole or in part: more than the kill line.
+    #[default]
+    Report,
+    /// Only the kill line (with the selection and oom_reaper lines): the
+    /// kernel prints at most 10 whole reports per 5 s and shrinks the rest
+    /// to their kill line, or the log kept only that.
+    KillLine,
+    /// Nothing read: a kill counted in a cgroup's `memory.events.local`
+    /// (cgroup v2) that no line of the log shows.
+    Nothing,
+}
+
+impl Printed {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Printed::Report => "report",
+            Printed::KillLine => "kill_line",
+            Printed::Nothing => "nothing",
         }
     }
 }

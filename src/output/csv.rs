@@ -8,7 +8,7 @@ use crate::model::{Episode, Killer};
 use std::io::{self, Write};
 
 /// Column names, in order (stable; documented in README).
-pub const HEADER: [&str; 44] = [
+pub const HEADER: [&str; 45] = [
     "file",
     "first_line",
     "last_line",
@@ -53,6 +53,7 @@ pub const HEADER: [&str; 44] = [
     "container_id",
     "runtime",
     "unit",
+    "printed",
 ];
 
 pub struct CsvSink<'w> {
@@ -102,7 +103,7 @@ impl Sink for CsvSink<'_> {
         let k = ep.k8s.as_ref();
         let c = ep.container.as_ref();
         let d = ep.diagnosis.as_ref();
-        let row: [String; 44] = [
+        let row: [String; 45] = [
             text_cell(&ep.source.file),
             ep.source.first_line.to_string(),
             ep.source.last_line.to_string(),
@@ -150,6 +151,7 @@ impl Sink for CsvSink<'_> {
             opt_text(c.map(|c| c.id.as_str())),
             opt_text(c.and_then(|c| c.runtime.as_deref())),
             opt_text(ep.unit.as_deref()),
+            ep.printed.as_str().to_owned(),
         ];
         self.w.write_record(&row)?;
         Ok(())

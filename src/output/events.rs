@@ -37,7 +37,17 @@ fn victim_words(ep: &Episode) -> String {
     match ep.victims.as_slice() {
         [] if ep.no_killable => "no killable process".to_owned(),
         [] if ep.panic.is_some() => "kernel panic, no victim".to_owned(),
+        [] if ep.printed == crate::model::Printed::Nothing => {
+            "a kill counted in memory.events, not in the log".to_owned()
+        }
         [] => "victim unknown (report incomplete)".to_owned(),
+        vs if ep.printed == crate::model::Printed::KillLine => format!(
+            "{} (report suppressed)",
+            vs.iter()
+                .map(|v| format!("victim process: {}, pid: {}", v.comm, v.pid))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
         vs => vs
             .iter()
             .map(|v| format!("victim process: {}, pid: {}", v.comm, v.pid))

@@ -65,6 +65,7 @@ fn record(ep: &Episode) -> Value {
         ep.memcg.as_ref().and_then(|m| m.limit_bytes).map(Value::from),
     );
     put("oom.complete", Some(ep.complete.into()));
+    put("oom.printed", Some(ep.printed.as_str().into()));
     put("log.file.name", Some(ep.source.file.clone().into()));
     put("log.record.line", Some(ep.source.first_line.into()));
     let nanos = ep

@@ -263,8 +263,17 @@ fn write_episode(out: &mut dyn Write, n: u64, ep: &Episode) -> io::Result<()> {
             }
         }
     }
-    if !ep.complete {
-        writeln!(out, "Note:    incomplete report (no kill line)")?;
+    match ep.printed {
+        crate::model::Printed::KillLine => writeln!(
+            out,
+            "Note:    only the kill line was printed: the report was suppressed (the kernel's ratelimit) or lost"
+        )?,
+        crate::model::Printed::Nothing => writeln!(
+            out,
+            "Note:    nothing was printed that was read: a kill counted in memory.events.local only"
+        )?,
+        crate::model::Printed::Report if !ep.complete => writeln!(out, "Note:    incomplete report (no kill line)")?,
+        crate::model::Printed::Report => {}
     }
     if !ep.malformed.is_empty() {
         writeln!(

@@ -107,6 +107,11 @@ fn row(ep: &Episode) -> [String; 8] {
         .diagnosis
         .as_ref()
         .map_or("-".to_owned(), |d| d.cause.as_str().to_owned());
+    let cause = match ep.printed {
+        crate::model::Printed::Report => cause,
+        crate::model::Printed::KillLine => format!("{cause} (kill line only)"),
+        crate::model::Printed::Nothing => format!("{cause} (counted only)"),
+    };
     let trigger = ep.trigger.as_ref().map_or("-".to_owned(), |t| {
         let comm = t.comm.as_deref().unwrap_or("?");
         let pid = t.pid.map_or(String::new(), |p| format!(" ({p})"));
