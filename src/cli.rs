@@ -264,6 +264,16 @@ pub struct LiveArgs {
     /// than this is not attached).
     #[arg(long, value_name = "MS", default_value = "5")]
     pub grace_ms: u64,
+    /// Do not count OOM kills in cgroup v2's memory.events.local (by
+    /// default they are counted wherever cgroup v2 has the memory
+    /// controller: kills the log does not show are still counted, and the
+    /// kill lines of rate-limited reports are given their cgroup).
+    #[arg(long)]
+    pub no_counters: bool,
+    /// Read kernel log records from FILE (a FIFO or a file of records)
+    /// instead of /dev/kmsg.
+    #[arg(long, value_name = "FILE", default_value = "/dev/kmsg")]
+    pub kmsg: String,
 }
 
 #[derive(Debug, Args)]

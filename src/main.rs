@@ -167,9 +167,14 @@ fn live(
         state: a.state,
         record,
         grace: std::time::Duration::from_millis(a.grace_ms),
-        kmsg: oomctl::live::kmsg::DEV_KMSG.to_owned(),
+        kmsg: a.kmsg,
         sample,
         interval,
+        counters: if a.no_counters {
+            None
+        } else {
+            oomctl::live::counters::v2_root()
+        },
     };
     // Line-buffered stdout: every episode line goes out as it is written.
     let out: Box<dyn Write> = Box::new(io::stdout());

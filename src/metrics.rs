@@ -85,8 +85,13 @@ impl Metrics {
             ),
         ];
         let mut m = self.lock();
-        if !ep.victims.is_empty() {
-            *m.kills.entry(l).or_default() += ep.victims.len() as u64;
+        // A kill counted only in memory.events is a kill with no name.
+        let kills = match ep.printed {
+            crate::model::Printed::Nothing => 1,
+            _ => ep.victims.len() as u64,
+        };
+        if kills > 0 {
+            *m.kills.entry(l).or_default() += kills;
             if let Some(t) = ep.time.wall.as_deref().filter(|w| w.ends_with('Z')).and_then(epoch) {
                 m.last_kill = Some(m.last_kill.map_or(t, |l| l.max(t)));
             }

@@ -11,9 +11,13 @@
 //! - `settle`: `{all}` — the live reader went quiet and finished reports;
 //! - `snap`: `{episode, snapshot}` — a cgroup snapshot taken when the
 //!   `episode`-th episode (1-based) was emitted;
-//! - `sample`: `{snapshot}` — a periodic snapshot (`record --interval`).
+//! - `sample`: `{snapshot}` — a periodic snapshot (`record --interval`);
+//! - `counter`: `{path, oom_kill, at_us}` — a cgroup's memory.events.local
+//!   `oom_kill` counter (cgroup v2), read when it changed;
+//! - `release`: the watcher stopped waiting to match counted kills with
+//!   kill lines.
 
-use crate::model::Snapshot;
+use crate::model::{Snapshot, Text};
 use serde::{Deserialize, Serialize};
 use std::io::{self, BufRead, Write};
 
@@ -61,6 +65,17 @@ pub enum Entry {
     Sample {
         snapshot: Snapshot,
     },
+    /// A cgroup's `memory.events.local` `oom_kill` counter (cgroup v2),
+    /// read when the file changed (the first reading is the baseline), at
+    /// `at_us` µs since boot (CLOCK_MONOTONIC, the clock of kmsg stamps).
+    Counter {
+        path: Text,
+        oom_kill: u64,
+        at_us: u64,
+    },
+    /// The watcher stopped waiting for counts to name kill lines, and for
+    /// log lines to explain counted kills (see `pipeline`).
+    Release,
 }
 
 /// Appends entries, each flushed whole.

@@ -555,3 +555,98 @@ wait $guard
     );
     assert!(!text.trim_start().starts_with('{'), "not JSON lines");
 }
+
+/// `watch` on cgroup v2 (issue 12): 14 OOMs in a few seconds trip the
+/// kernel's report ratelimit (10 whole reports per 5 s), so the last ones
+/// print only their kill line; memory.events.local counts them in their
+/// cgroup, and watch gives them that cgroup. The recording replays to the
+/// same bytes.
+#[test]
+fn v2_watch_names_the_cgroup_of_suppressed_reports() {
+    let Some(lab) = util::need(vm::lab()) else {
+        return;
+    };
+    let scenario = r#"
+cg=$CG_ROOT/burst
+mkdir $cg || exit 10
+echo $((16 << 20)) > $cg/memory.max || exit 11
+$OOMCTL watch -f jsonl --record /out/rec.jsonl > /out/watch.jsonl 2> /out/watch.err &
+watch=$!
+wait-for 30 grep -q watching /out/watch.err || exit 12
+i=0
+while [ $i -lt 14 ]; do
+    in-cgroup $cg $ALLOC
+    i=$((i + 1))
+done
+wait-for 30 sh -c '[ $(wc -l < /out/watch.jsonl) -ge 14 ]' || exit 13
+kill -TERM $watch
+wait $watch
+echo $? > /out/watch.status
+cat $cg/memory.events.local > /out/events
+$OOMCTL replay -f jsonl /out/rec.jsonl > /out/replay.jsonl 2> /out/replay.err
+"#;
+    let run = lab.run(scenario, false, &[]);
+    run.expect_status(0);
+    assert_eq!(run.read("watch.status").trim(), "0");
+    assert_eq!(counter(&run.read("events"), "oom_kill"), Some(14));
+    let out = run.read("watch.jsonl");
+    let eps: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(eps.len(), 14, "{}", run.read("watch.err"));
+    // The kernel says how many it suppressed only at its next report, so
+    // the proof is in the episodes: some are kill lines only.
+    let suppressed = eps.iter().filter(|e| e["printed"] == "kill_line").count();
+    assert!(suppressed >= 4, "the ratelimit shrank the last reports: {suppressed}");
+    for e in &eps {
+        assert_eq!(e["task_memcg"], "/burst", "every kill has its cgroup: {e}");
+        assert_eq!(e["victims"].as_array().unwrap().len(), 1);
+    }
+    assert!(run
+        .read("watch.err")
+        .contains("counting OOM kills in the memory.events.local"));
+    assert_eq!(run.read("replay.jsonl"), out, "replay = watch");
+}
+
+/// A kill the log does not show is still counted: with the kernel log
+/// unreadable (here a --kmsg that does not exist, as for a reader without
+/// CAP_SYSLOG), watch says so and reports each kill counted in its
+/// cgroup's memory.events.local, `printed: nothing`.
+#[test]
+fn v2_watch_counts_kills_the_log_does_not_show() {
+    let Some(lab) = util::need(vm::lab()) else {
+        return;
+    };
+    let scenario = r#"
+cg=$CG_ROOT/quiet
+mkdir $cg || exit 10
+echo $((16 << 20)) > $cg/memory.max || exit 11
+$OOMCTL watch -f jsonl --kmsg /nonexistent --record /out/rec.jsonl > /out/watch.jsonl 2> /out/watch.err &
+watch=$!
+wait-for 30 grep -q watching /out/watch.err || exit 12
+in-cgroup $cg $ALLOC
+in-cgroup $cg $ALLOC
+wait-for 30 sh -c '[ $(wc -l < /out/watch.jsonl) -ge 2 ]' || exit 13
+kill -TERM $watch
+wait $watch
+$OOMCTL replay -f jsonl /out/rec.jsonl > /out/replay.jsonl 2> /out/replay.err
+"#;
+    let run = lab.run(scenario, false, &[]);
+    run.expect_status(0);
+    let err = run.read("watch.err");
+    assert!(
+        err.contains("counting OOM kills from memory.events.local only"),
+        "{err}"
+    );
+    let out = run.read("watch.jsonl");
+    let eps: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(eps.len(), 2, "{out}");
+    for e in &eps {
+        assert_eq!(e["printed"], "nothing");
+        assert_eq!(e["task_memcg"], "/quiet");
+        assert_eq!(e["complete"], false);
+        assert!(e["diagnosis"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("memory.events.local"));
+    }
+    assert_eq!(run.read("replay.jsonl"), out, "replay = watch");
+}

@@ -5,6 +5,8 @@
 
 pub mod cgroupfs;
 #[cfg(target_os = "linux")]
+pub mod counters;
+#[cfg(target_os = "linux")]
 pub mod guard;
 pub mod k8s_events;
 pub mod kmsg;

@@ -41,46 +41,82 @@ pub fn new_eventfd() -> io::Result<File> {
     Ok(unsafe { File::from_raw_fd(fd) })
 }
 
-/// A new inotify instance watching `path` for `mask`, as a File (reads
-/// block until an event comes, see [`inotify_events`]) and the watch.
-pub fn inotify_watch(path: &std::path::Path, mask: u32) -> io::Result<(File, c_int)> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL in the path"))?;
-    // SAFETY: plain flags; returns a new fd or -1.
-    let fd = unsafe { inotify_init1(IN_CLOEXEC) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
+/// An inotify instance: watches added from any thread, events read by one.
+pub struct Inotify(File);
+
+impl Inotify {
+    pub fn new() -> io::Result<Inotify> {
+        // SAFETY: plain flags; returns a new fd or -1.
+        let fd = unsafe { inotify_init1(IN_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: fd is a fresh descriptor that nothing else owns.
+        Ok(Inotify(unsafe { File::from_raw_fd(fd) }))
     }
-    // SAFETY: fd is a fresh descriptor that nothing else owns.
-    let f = unsafe { File::from_raw_fd(fd) };
-    // SAFETY: a valid inotify fd, a NUL-terminated path, a mask.
-    let wd = unsafe { inotify_add_watch(fd, c.as_ptr(), mask) };
-    if wd < 0 {
-        return Err(io::Error::last_os_error());
+
+    /// Watch `path` for `mask`: the watch descriptor its events carry.
+    pub fn add(&self, path: &std::path::Path, mask: u32) -> io::Result<c_int> {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL in the path"))?;
+        // SAFETY: a valid inotify fd, a NUL-terminated path, a mask.
+        let wd = unsafe { inotify_add_watch(self.0.as_raw_fd(), c.as_ptr(), mask) };
+        if wd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(wd)
     }
-    Ok((f, wd))
+
+    /// Remove a watch: a reader blocked in [`Inotify::read`] wakes with
+    /// IN_IGNORED for it.
+    pub fn remove(&self, wd: c_int) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: integers only; an error (the watch already gone) is harmless.
+        unsafe { inotify_rm_watch(self.0.as_raw_fd(), wd) };
+    }
+
+    /// Block until events come: each as (watch, mask).
+    pub fn read(&self) -> io::Result<Vec<(c_int, u32)>> {
+        use std::io::Read;
+        let mut buf = [0u8; 4096];
+        let n = (&self.0).read(&mut buf)?;
+        Ok(inotify_events(&buf[..n]))
+    }
 }
 
-/// Remove a watch: a reader blocked on the inotify File wakes with
-/// IN_IGNORED.
-pub fn inotify_unwatch(f: &File, wd: c_int) {
-    use std::os::fd::AsRawFd;
-    // SAFETY: integers only; an error (the watch already gone) is harmless.
-    unsafe { inotify_rm_watch(f.as_raw_fd(), wd) };
-}
-
-/// The masks of the events in one read from an inotify File: each event is
-/// `wd: i32, mask: u32, cookie: u32, len: u32` and `len` bytes of name.
-pub fn inotify_events(buf: &[u8]) -> Vec<u32> {
+/// The events in one read from an inotify fd: each is `wd: i32, mask: u32,
+/// cookie: u32, len: u32` and `len` bytes of name.
+fn inotify_events(buf: &[u8]) -> Vec<(c_int, u32)> {
     let mut out = Vec::new();
     let mut at = 0;
     while let Some(head) = buf.get(at..at + 16) {
-        let word = |i: usize| u32::from_ne_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
-        out.push(word(4));
-        at += 16 + word(12) as usize;
+        let word = |i: usize| [head[i], head[i + 1], head[i + 2], head[i + 3]];
+        out.push((c_int::from_ne_bytes(word(0)), u32::from_ne_bytes(word(4))));
+        at += 16 + u32::from_ne_bytes(word(12)) as usize;
     }
     out
+}
+
+/// Now on CLOCK_MONOTONIC, microseconds: the clock of /dev/kmsg's
+/// timestamps (both count from boot and stop during suspend).
+pub fn monotonic_us() -> u64 {
+    #[repr(C)]
+    struct Timespec {
+        sec: i64,
+        nsec: c_long,
+    }
+    extern "C" {
+        fn clock_gettime(clock: c_int, ts: *mut Timespec) -> c_int;
+    }
+    const CLOCK_MONOTONIC: c_int = 1;
+    let mut ts = Timespec { sec: 0, nsec: 0 };
+    // SAFETY: a valid clock id and a pointer to a timespec we own.
+    if unsafe { clock_gettime(CLOCK_MONOTONIC, &mut ts) } != 0 {
+        return 0;
+    }
+    (ts.sec as u64).saturating_mul(1_000_000) + (ts.nsec as u64) / 1000
 }
 
 /// A pidfd for `pid` (Linux 5.3+), or the error (ENOSYS on older kernels,

@@ -24,6 +24,10 @@ use std::time::{Duration, Instant};
 /// Longest wait for the kill line of an open report before it is emitted
 /// incomplete (the builder's own gap rule for logs).
 pub const MAX_WAIT: Duration = Duration::from_secs(10);
+/// How long a kill line waits for the count that names its cgroup, and a
+/// count for the line that explains it (cgroup v2; the kernel notifies
+/// memory.events within 10 ms of the kill).
+pub const HOLD: Duration = Duration::from_secs(1);
 
 /// How to run `watch` / `record`.
 #[derive(Debug, Clone)]
@@ -49,10 +53,14 @@ pub struct WatchConfig {
     pub webhook: Option<String>,
     /// Post Kubernetes Events for episodes.
     pub k8s_events: Option<super::k8s_events::KubeConfig>,
+    /// Count OOM kills in the memory.events.local of every cgroup under
+    /// this cgroup-v2 root (None: the log only).
+    pub counters: Option<PathBuf>,
 }
 
 enum Event {
     Read(Read1),
+    Counter(super::counters::Reading),
     End,
     Failed(io::Error),
     Stop,
@@ -212,7 +220,18 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
         .and_then(load_state)
         .filter(|s| s.boot_id == boot)
         .map(|s| s.seq);
-    let mut reader = KmsgReader::open(&cfg.kmsg, cfg.since_boot || resume.is_some())?;
+    // Without the log, the counters alone still count every kill.
+    let reader = match KmsgReader::open(&cfg.kmsg, cfg.since_boot || resume.is_some()) {
+        Ok(r) => Some(r),
+        Err(msg) if cfg.counters.is_some() => {
+            let _ = writeln!(
+                err,
+                "oomctl: warning: {msg}; counting OOM kills from memory.events.local only"
+            );
+            None
+        }
+        Err(msg) => return Err(msg),
+    };
     let recorder = match &cfg.record {
         Some(p) => {
             let f = std::fs::File::create(p).map_err(|e| format!("--record {}: {e}", p.display()))?;
@@ -250,26 +269,43 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
         let _ = stop_tx.send(Event::Stop);
     })
     .map_err(|e| format!("installing signal handlers: {e}"))?;
-    std::thread::spawn(move || loop {
-        let ev = match reader.read_record() {
-            Ok(Some(r)) => Event::Read(r),
-            Ok(None) => Event::End,
-            Err(e) => Event::Failed(e),
-        };
-        let last = !matches!(ev, Event::Read(_));
-        if tx.send(ev).is_err() || last {
-            return;
+    let counting = match &cfg.counters {
+        Some(root) => {
+            let tx = tx.clone();
+            let tell = move |r| tx.send(Event::Counter(r)).is_ok();
+            let n = super::counters::spawn(root.clone(), Duration::from_secs(10), tell)
+                .map_err(|e| format!("{}: inotify: {e}", root.display()))?;
+            Some(format!(
+                "; counting OOM kills in the {} of {n} cgroups under {}",
+                super::counters::FILE,
+                root.display()
+            ))
         }
-    });
+        None => None,
+    };
+    if let Some(mut reader) = reader {
+        std::thread::spawn(move || loop {
+            let ev = match reader.read_record() {
+                Ok(Some(r)) => Event::Read(r),
+                Ok(None) => Event::End,
+                Err(e) => Event::Failed(e),
+            };
+            let last = !matches!(ev, Event::Read(_));
+            if tx.send(ev).is_err() || last {
+                return;
+            }
+        });
+    }
     let _ = writeln!(
         err,
-        "oomctl: watching {} ({})",
+        "oomctl: watching {} ({}){}",
         cfg.kmsg,
         match (resume, cfg.since_boot) {
             (Some(seq), _) => format!("resuming after record {seq}"),
             (None, true) => "from the oldest record in the buffer".to_owned(),
             (None, false) => "new records only".to_owned(),
-        }
+        },
+        counting.unwrap_or_default()
     );
 
     if let (Some(addr), Some(m)) = (&cfg.metrics, &metrics) {
@@ -281,6 +317,7 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
     let mut pending_state: Option<bool> = None;
     let mut pending_since: Option<Instant> = None;
     let mut saved_at: Option<Instant> = None;
+    let mut holding_since: Option<Instant> = None;
     let save = |seq: Option<u64>| -> Result<(), String> {
         match (&cfg.state, seq) {
             (Some(path), Some(seq)) => save_state(
@@ -315,7 +352,13 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
             pending_since = pending.map(|_| Instant::now());
         }
         let settle_at = pending_since.map(|t| t + if pending == Some(true) { MAX_WAIT } else { cfg.grace });
-        let wake = [settle_at, next_sample].into_iter().flatten().min();
+        match (pipe.holding(), holding_since) {
+            (true, None) => holding_since = Some(Instant::now()),
+            (false, Some(_)) => holding_since = None,
+            _ => {}
+        }
+        let release_at = holding_since.map(|t| t + HOLD);
+        let wake = [settle_at, next_sample, release_at].into_iter().flatten().min();
         let ev = match wake {
             None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
             Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
@@ -333,6 +376,20 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
                     take_samples(&mut live).map_err(io_err)?;
                     next_sample = cfg.interval.map(|i| now + i);
                 }
+                if release_at.is_some_and(|t| t <= now) {
+                    live.log(&Entry::Release).map_err(io_err)?;
+                    pipe.release(&mut live).map_err(io_err)?;
+                    holding_since = None;
+                }
+            }
+            Ok(Event::Counter((path, oom_kill, at_us))) => {
+                live.log(&Entry::Counter {
+                    path: path.clone(),
+                    oom_kill,
+                    at_us,
+                })
+                .map_err(io_err)?;
+                pipe.counter(&path, oom_kill, at_us, &mut live).map_err(io_err)?;
             }
             Ok(Event::Read(Read1::Record(r))) => {
                 let seq = kmsg::seq_of(&r);

@@ -136,7 +136,7 @@ enum Wake {
     /// usage file its thresholds were registered against.
     Eventfd { efd: Arc<File>, _usage: File },
     /// v2: the inotify instance and watch the waiter blocks on.
-    Inotify(Arc<File>, std::ffi::c_int),
+    Inotify(Arc<sys::Inotify>, std::ffi::c_int),
     /// A poller checks `stop` every [`POLL`].
     Poll,
 }
@@ -149,7 +149,7 @@ impl Drop for Armed {
                 use std::io::Write;
                 let _ = (&**efd).write_all(&1u64.to_ne_bytes());
             }
-            Wake::Inotify(f, wd) => sys::inotify_unwatch(f, *wd),
+            Wake::Inotify(f, wd) => f.remove(*wd),
             Wake::Poll => {}
         }
         if let Some((file, original, ours)) = &self.restore_high {
@@ -218,8 +218,8 @@ pub fn arm(h: Hierarchy, limit: u64, p: &GuardPolicy, dry_run: bool, teller: Tel
                 set => set.parse::<u64>().is_ok_and(|v| v <= marks[1]),
             };
             if notified {
-                let (f, wd) = sys::inotify_watch(&dir.join("memory.events"), sys::IN_MODIFY)?;
-                let f = Arc::new(f);
+                let f = Arc::new(sys::Inotify::new()?);
+                let wd = f.add(&dir.join("memory.events"), sys::IN_MODIFY)?;
                 spawn_inotify_waiter(f.clone(), stop.clone(), teller);
                 return Ok(Armed {
                     how: "memory.high + memory.events (inotify)",
@@ -263,16 +263,14 @@ fn spawn_eventfd_waiter(efd: Arc<File>, stop: Arc<AtomicBool>, teller: Teller) {
 }
 
 /// v2: block on an inotify watch of `memory.events`.
-fn spawn_inotify_waiter(f: Arc<File>, stop: Arc<AtomicBool>, teller: Teller) {
+fn spawn_inotify_waiter(f: Arc<sys::Inotify>, stop: Arc<AtomicBool>, teller: Teller) {
     std::thread::spawn(move || {
-        let mut b = [0u8; 4096];
-        while let Ok(n) = (&*f).read(&mut b) {
-            let masks = sys::inotify_events(&b[..n]);
+        while let Ok(events) = f.read() {
             // IN_IGNORED: the watch was removed, or the cgroup is gone.
-            if stop.load(Ordering::Relaxed) || masks.iter().any(|m| m & sys::IN_IGNORED != 0) {
+            if stop.load(Ordering::Relaxed) || events.iter().any(|(_, m)| m & sys::IN_IGNORED != 0) {
                 return;
             }
-            if masks.iter().any(|m| m & sys::IN_MODIFY != 0) && !teller.tell() {
+            if events.iter().any(|(_, m)| m & sys::IN_MODIFY != 0) && !teller.tell() {
                 return;
             }
         }

@@ -4,12 +4,15 @@
 //! [`Enrich`] implementation: live cgroupfs for `watch`, the recorded
 //! snapshots for `replay`. Both therefore print the same bytes.
 
+mod counts;
+
 use crate::builder::{Builder, BuilderOptions};
 use crate::envelope::{Container, Decoder, LogLine};
 use crate::model::{Episode, Text};
 use crate::output::{Sink, Summary};
 use crate::recording::{Entry, HostFacts, Recording};
 use crate::snapshot::{self, Snapshot};
+use counts::Counts;
 use std::collections::HashMap;
 use std::io;
 
@@ -34,6 +37,11 @@ pub struct Pipeline<'s> {
     /// lost, but nothing read before tells how many).
     pub overruns: u64,
     emitted: u64,
+    /// Kills counted in cgroups (v2 memory.events.local), matched with the
+    /// log's.
+    counts: Counts,
+    /// The source, for episodes made from a count.
+    source: Text,
 }
 
 impl<'s> Pipeline<'s> {
@@ -56,7 +64,33 @@ impl<'s> Pipeline<'s> {
             lost: 0,
             overruns: 0,
             emitted: 0,
+            counts: Counts::default(),
+            source: Text::new(source),
         }
+    }
+
+    /// A cgroup's memory.events.local `oom_kill` counter, read at `at_us`.
+    pub fn counter(&mut self, path: &Text, oom_kill: u64, at_us: u64, enrich: &mut dyn Enrich) -> io::Result<()> {
+        self.counts.counter(path, oom_kill, at_us);
+        let ready = self.counts.ready();
+        self.out(ready, enrich)
+    }
+
+    /// True while counted kills and kill lines wait to be matched: the
+    /// watcher calls [`Pipeline::release`] after a while.
+    pub fn holding(&self) -> bool {
+        self.counts.holding()
+    }
+
+    /// Stop waiting for matches: held kill lines go out as they are, and
+    /// each kill counted that no line explained goes out as an episode of
+    /// its own (`printed: nothing`).
+    pub fn release(&mut self, enrich: &mut dyn Enrich) -> io::Result<()> {
+        let (source, records) = (self.source.clone(), self.records);
+        let out = self
+            .counts
+            .release(|path, at_us| counted_only(&source, records, path, at_us));
+        self.out(out, enrich)
     }
 
     /// One raw kmsg record (its first line and any continuation lines).
@@ -96,6 +130,15 @@ impl<'s> Pipeline<'s> {
     fn emit(&mut self, enrich: &mut dyn Enrich) -> io::Result<()> {
         while let Some(mut ep) = self.builder.pop_ready() {
             crate::diagnose::explain(&mut ep);
+            self.counts.episode(ep);
+        }
+        let ready = self.counts.ready();
+        self.out(ready, enrich)
+    }
+
+    /// Finish and print episodes, in order.
+    fn out(&mut self, eps: Vec<Episode>, enrich: &mut dyn Enrich) -> io::Result<()> {
+        for mut ep in eps {
             self.emitted += 1;
             if let (Some(boot), Some(up)) = (self.facts.boot_time_us, ep.time.uptime_s) {
                 let us = boot.saturating_add((up * 1e6).round() as i64);
@@ -115,12 +158,27 @@ impl<'s> Pipeline<'s> {
     pub fn finish(mut self, enrich: &mut dyn Enrich) -> io::Result<Summary> {
         self.builder.finish();
         self.emit(enrich)?;
+        self.release(enrich)?;
         let (_, malformed) = self.builder.malformed();
         self.summary.malformed_lines = malformed;
         self.summary.duplicate_lines = self.builder.repeated().0;
         self.sink.finish(&self.summary)?;
         Ok(self.summary)
     }
+}
+
+/// An OOM kill counted in `path`'s memory.events.local at `at_us` that no
+/// line of the log explained.
+fn counted_only(source: &Text, records: u64, path: &Text, at_us: u64) -> Episode {
+    let mut ep = Episode::default();
+    ep.source.file = source.clone();
+    ep.source.first_line = records;
+    ep.source.last_line = records;
+    ep.time.uptime_s = Some(at_us as f64 / 1e6);
+    ep.task_memcg = Some(path.clone());
+    ep.printed = crate::model::Printed::Nothing;
+    crate::diagnose::explain(&mut ep);
+    ep
 }
 
 /// Replay enrichment: the snapshots recorded for each episode.
@@ -162,6 +220,8 @@ pub fn run_recording(rec: &Recording, sink: Box<dyn Sink + '_>) -> io::Result<(S
             Entry::Record { r } => pipe.record(r, &mut enrich)?,
             Entry::Lost { n } => pipe.lost(*n),
             Entry::Settle { all } => pipe.settle(*all, &mut enrich)?,
+            Entry::Counter { path, oom_kill, at_us } => pipe.counter(path, *oom_kill, *at_us, &mut enrich)?,
+            Entry::Release => pipe.release(&mut enrich)?,
             Entry::Header { .. } | Entry::Snap { .. } | Entry::Sample { .. } => {}
         }
     }
