@@ -10,7 +10,7 @@
 
 use crate::cgroup::{kernel_path, parse_kv};
 use crate::model::{Episode, Killer, Memcg, MemcgStats, PageSizeSource, Scope, StatsFormat, Text, Victim};
-pub use crate::model::{GuardAction, Process, Snapshot};
+pub use crate::model::{GuardAction, Process, Snapshot, Usage};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
@@ -47,13 +47,32 @@ pub fn read_dir(dir: &Path) -> io::Result<Snapshot> {
         stat: parse_kv(&text("memory.stat")),
         ..Snapshot::default()
     };
+    // A counter whose files are all missing is None (an older kernel, a
+    // disabled feature).
+    let usage = |usage: &str, lim: &str, peak: &str, failcnt: Option<&str>| {
+        let u = Usage {
+            usage_bytes: read_u64(dir, usage),
+            limit_bytes: limit(read_u64(dir, lim)),
+            peak_bytes: read_u64(dir, peak),
+            failcnt: failcnt.and_then(|f| read_u64(dir, f)),
+        };
+        (u.usage_bytes.is_some() || u.limit_bytes.is_some()).then_some(u)
+    };
     if v2 {
         s.version = Text::new("v2");
         s.usage_bytes = read_u64(dir, "memory.current");
         s.limit_bytes = limit(read_u64(dir, "memory.max"));
         s.peak_bytes = read_u64(dir, "memory.peak");
         s.events = parse_kv(&text("memory.events"));
+        s.events_local = parse_kv(&text("memory.events.local"));
         s.pressure = text("memory.pressure").lines().map(Text::new).collect();
+        s.min_bytes = read_u64(dir, "memory.min");
+        s.low_bytes = read_u64(dir, "memory.low");
+        s.high_bytes = limit(read_u64(dir, "memory.high"));
+        s.oom_group = read_u64(dir, "memory.oom.group").map(|g| g == 1);
+        s.swap = usage("memory.swap.current", "memory.swap.max", "memory.swap.peak", None);
+        s.swap_events = parse_kv(&text("memory.swap.events"));
+        s.zswap = usage("memory.zswap.current", "memory.zswap.max", "memory.zswap.peak", None);
     } else {
         s.version = Text::new("v1");
         s.usage_bytes = read_u64(dir, "memory.usage_in_bytes");
@@ -61,6 +80,20 @@ pub fn read_dir(dir: &Path) -> io::Result<Snapshot> {
         s.peak_bytes = read_u64(dir, "memory.max_usage_in_bytes");
         s.failcnt = read_u64(dir, "memory.failcnt");
         s.oom_control = parse_kv(&text("memory.oom_control"));
+        s.low_bytes = limit(read_u64(dir, "memory.soft_limit_in_bytes"));
+        s.memsw = usage(
+            "memory.memsw.usage_in_bytes",
+            "memory.memsw.limit_in_bytes",
+            "memory.memsw.max_usage_in_bytes",
+            Some("memory.memsw.failcnt"),
+        );
+        s.kmem = usage(
+            "memory.kmem.usage_in_bytes",
+            "memory.kmem.limit_in_bytes",
+            "memory.kmem.max_usage_in_bytes",
+            Some("memory.kmem.failcnt"),
+        );
+        s.swappiness = read_u64(dir, "memory.swappiness");
     }
     Ok(s)
 }

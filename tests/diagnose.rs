@@ -183,6 +183,7 @@ fn snapshot_of_a_live_cgroup() {
     assert_eq!(snaps[0]["origin"], "live");
     assert!(snaps[0]["usage_bytes"].as_u64().unwrap() > 0);
     assert!(snaps[0]["stat"].as_object().unwrap().contains_key("rss"));
+    assert!(snaps[0]["swappiness"].is_u64(), "v1's own files too");
     let me = std::process::id();
     assert!(
         snaps[0]["processes"].as_array().unwrap().iter().any(|p| p["pid"] == me),

@@ -650,3 +650,47 @@ $OOMCTL replay -f jsonl /out/rec.jsonl > /out/replay.jsonl 2> /out/replay.err
     }
     assert_eq!(run.read("replay.jsonl"), out, "replay = watch");
 }
+
+/// `oomctl snapshot` on cgroup v2 keeps every memory file the cgroup has
+/// (issue 12): events and events.local, min/low/high, oom.group, swap.
+#[test]
+fn v2_snapshot_has_every_memory_file() {
+    let Some(lab) = util::need(vm::lab()) else {
+        return;
+    };
+    let scenario = r#"
+cg=$CG_ROOT/snap
+mkdir $cg || exit 10
+echo $((64 << 20)) > $cg/memory.max
+echo $((48 << 20)) > $cg/memory.high
+echo $((1 << 20)) > $cg/memory.low
+echo 1 > $cg/memory.oom.group
+in-cgroup $cg $ALLOC --mb 8 --ready /tmp/r &
+wait-for 30 test -e /tmp/r || exit 11
+ls $cg > /out/files
+$OOMCTL snapshot $cg > /out/snap.jsonl 2> /out/snap.err
+echo $? > /out/status
+"#;
+    let run = lab.run(scenario, false, &[]);
+    run.expect_status(0);
+    assert_eq!(run.read("status").trim(), "0", "{}", run.read("snap.err"));
+    let s: Value = serde_json::from_str(run.read("snap.jsonl").lines().next().unwrap()).unwrap();
+    assert_eq!(s["version"], "v2");
+    assert_eq!(s["path"], "/snap");
+    assert_eq!(s["limit_bytes"], 64u64 << 20);
+    assert_eq!(s["high_bytes"], 48u64 << 20);
+    assert_eq!(s["low_bytes"], 1u64 << 20);
+    assert_eq!(s["min_bytes"], 0);
+    assert_eq!(s["oom_group"], true);
+    assert!(s["usage_bytes"].as_u64().unwrap() >= 8 << 20);
+    assert!(s["events"].get("oom_kill").is_some());
+    assert!(s["events_local"].get("oom_kill").is_some());
+    assert!(s["pressure"].as_array().unwrap().len() >= 2, "some and full");
+    assert!(s["stat"].get("anon").is_some());
+    let files = run.read("files");
+    if files.contains("memory.swap.current") {
+        assert!(s["swap"]["usage_bytes"].is_u64(), "{s}");
+        assert!(s["swap_events"].get("max").is_some(), "{s}");
+    }
+    assert_eq!(s["processes"].as_array().unwrap().len(), 1);
+}

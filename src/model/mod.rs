@@ -19,7 +19,7 @@ mod text;
 
 pub use diagnosis::{Cause, Diagnosis, Evidence, EvidenceSource, TopTask};
 pub use guard::{GuardOutcome, Policy, Proc};
-pub use snapshot::{GuardAction, Process, Snapshot};
+pub use snapshot::{GuardAction, Process, Snapshot, Usage};
 pub use summary::Summary;
 pub use text::{first_unsafe_char, Text};
 

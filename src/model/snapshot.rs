@@ -42,6 +42,51 @@ pub struct Snapshot {
     pub processes: Vec<Process>,
     /// What oom-guard did (origin `oom_guard`).
     pub guard: Option<GuardAction>,
+    /// v2 `memory.events.local`: this cgroup's own events (`oom_kill`
+    /// counts kills of its own processes).
+    #[serde(default)]
+    pub events_local: BTreeMap<Text, u64>,
+    /// v2 `memory.min`, `memory.low` (protection), `memory.high` (throttle
+    /// point; null when `max`). v1 has `memory.soft_limit_in_bytes` as low.
+    #[serde(default)]
+    pub min_bytes: Option<u64>,
+    #[serde(default)]
+    pub low_bytes: Option<u64>,
+    #[serde(default)]
+    pub high_bytes: Option<u64>,
+    /// v2 `memory.oom.group`: the OOM killer kills the whole cgroup.
+    #[serde(default)]
+    pub oom_group: Option<bool>,
+    /// Swap: v2 `memory.swap.{current,max,peak}`; v1 has none apart from
+    /// memory+swap.
+    #[serde(default)]
+    pub swap: Option<Usage>,
+    /// v2 `memory.swap.events` (`high max fail`).
+    #[serde(default)]
+    pub swap_events: BTreeMap<Text, u64>,
+    /// v2 `memory.zswap.{current,max}`.
+    #[serde(default)]
+    pub zswap: Option<Usage>,
+    /// v1 `memory.memsw.*`: memory + swap.
+    #[serde(default)]
+    pub memsw: Option<Usage>,
+    /// v1 `memory.kmem.*`: kernel memory.
+    #[serde(default)]
+    pub kmem: Option<Usage>,
+    /// v1 `memory.swappiness`.
+    #[serde(default)]
+    pub swappiness: Option<u64>,
+}
+
+/// One memory counter of a cgroup: usage, its limit (null when unlimited),
+/// the highest usage seen and, on v1, how often the limit was hit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Usage {
+    pub usage_bytes: Option<u64>,
+    pub limit_bytes: Option<u64>,
+    pub peak_bytes: Option<u64>,
+    pub failcnt: Option<u64>,
 }
 
 /// A process in a snapshotted cgroup.
