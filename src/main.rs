@@ -173,7 +173,7 @@ fn live(
         counters: if a.no_counters {
             None
         } else {
-            oomctl::live::counters::v2_root()
+            oomctl::live::cgroupfs::v2_root()
         },
     };
     // Line-buffered stdout: every episode line goes out as it is written.

@@ -54,6 +54,28 @@ fn process(pid: u32) -> Option<Process> {
     })
 }
 
+/// The cgroup v2 root, if this machine has one with the memory controller
+/// (not a hybrid host's `unified`, which has none).
+pub fn v2_root() -> Option<PathBuf> {
+    let root = PathBuf::from(V2_ROOT);
+    let controllers = crate::input::read_lossy(root.join("cgroup.controllers")).ok()?;
+    controllers.split_whitespace().any(|c| c == "memory").then_some(root)
+}
+
+/// The cgroupfs directory of a kernel cgroup path, as oom-guard's events
+/// name cgroups: where it exists, else under the memory hierarchy this
+/// machine has (v2 with the memory controller, else v1).
+pub fn full_path(path: &str) -> String {
+    if let Ok(d) = resolve(path) {
+        return d.display().to_string();
+    }
+    let root = match v2_root() {
+        Some(_) => V2_ROOT,
+        None => V1_ROOT,
+    };
+    format!("{root}{path}")
+}
+
 /// This process's memory cgroup, as the kernel names it: the v1 `memory`
 /// line of /proc/self/cgroup, else the v2 `0::` line.
 pub fn own_cgroup() -> Option<String> {

@@ -23,13 +23,7 @@ pub const FILE: &str = "memory.events.local";
 /// One reading: the cgroup (its kernel path), `oom_kill`, µs since boot.
 pub type Reading = (Text, u64, u64);
 
-/// The cgroup v2 root to count under, if this machine has one with the
-/// memory controller (not a hybrid host's `unified`, which has none).
-pub fn v2_root() -> Option<PathBuf> {
-    let root = PathBuf::from(crate::cgroup::V2_ROOT);
-    let controllers = crate::input::read_lossy(root.join("cgroup.controllers")).ok()?;
-    controllers.split_whitespace().any(|c| c == "memory").then_some(root)
-}
+pub use super::cgroupfs::v2_root;
 
 /// `oom_kill` in a cgroup's memory.events.local.
 fn oom_kill(dir: &Path) -> Option<u64> {

@@ -130,7 +130,7 @@ impl Live {
 /// A webhook message: oom-guard's k8s-event-writer fields (so receivers
 /// built for oom-guard take it), with `policy` "Kernel", plus the episode.
 fn webhook_message(ep: &Episode) -> serde_json::Value {
-    let full = |p: &str| format!("{}{p}", crate::cgroup::V1_ROOT);
+    let full = |p: &str| super::cgroupfs::full_path(p);
     let stats = ep
         .memcg_stats
         .first()
