@@ -67,7 +67,9 @@ pub enum Entry {
     },
     /// A cgroup's `memory.events.local` `oom_kill` counter (cgroup v2),
     /// read when the file changed (the first reading is the baseline), at
-    /// `at_us` µs since boot (CLOCK_MONOTONIC, the clock of kmsg stamps).
+    /// `at_us` µs since boot (CLOCK_MONOTONIC: close to kmsg's stamps, not
+    /// the same clock; seen 8-12 ms apart in the VM lab, so counts and
+    /// lines are matched by order, never by time).
     Counter {
         path: Text,
         oom_kill: u64,

@@ -99,8 +99,8 @@ fn inotify_events(buf: &[u8]) -> Vec<(c_int, u32)> {
     out
 }
 
-/// Now on CLOCK_MONOTONIC, microseconds: the clock of /dev/kmsg's
-/// timestamps (both count from boot and stop during suspend).
+/// Now on CLOCK_MONOTONIC, microseconds since boot: close to /dev/kmsg's
+/// timestamps (local_clock), though not the same clock.
 pub fn monotonic_us() -> u64 {
     #[repr(C)]
     struct Timespec {

@@ -145,6 +145,8 @@ impl<'s> Pipeline<'s> {
                 ep.time.wall = crate::envelope::epoch_us_iso(us).map(Text::from);
             }
             ep.host = ep.host.or_else(|| self.facts.hostname.as_deref().map(Text::new));
+            // A kill line alone names no kernel; every record came from this one.
+            ep.kernel = ep.kernel.or_else(|| self.facts.kernel.as_deref().map(Text::new));
             ep.time.boot_id = ep.time.boot_id.or_else(|| self.facts.boot_id.as_deref().map(Text::new));
             enrich.enrich(self.emitted, &mut ep)?;
             self.summary.count(&ep);
