@@ -76,6 +76,17 @@ impl Hierarchy {
         read_u64(&dir.join(file)).filter(|&l| !crate::units::is_unlimited(l))
     }
 
+    /// OOM kills the kernel counted in `dir` (and below it): v2
+    /// `memory.events`, v1 `memory.oom_control`, `oom_kill`.
+    pub fn oom_kills(self, dir: &Path) -> u64 {
+        let file = match self {
+            Hierarchy::V1 => "memory.oom_control",
+            Hierarchy::V2 => "memory.events",
+        };
+        let text = crate::input::read_lossy(dir.join(file)).unwrap_or_default();
+        crate::cgroup::parse_kv(&text).get("oom_kill").copied().unwrap_or(0)
+    }
+
     pub fn stats_format(self) -> StatsFormat {
         match self {
             Hierarchy::V1 => StatsFormat::V1,

@@ -26,14 +26,14 @@ mod hierarchy;
 mod procs;
 
 pub use hierarchy::Hierarchy;
-pub use procs::{kill_confirmed, proc_info};
+pub use procs::{kill_process, proc_info, Kill};
 
 use crate::guard::{badness, Candidate, GuardPolicy, Policy};
 use crate::model::{Episode, Text};
 use crate::output::Sink;
 use crate::snapshot::{self, GuardAction, Snapshot};
 use hierarchy::{Armed, Teller};
-use procs::{gone_within, procs, walk, CONFIRM};
+use procs::{dying, gone_within, procs, walk, CONFIRM};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -72,6 +72,8 @@ pub enum Msg {
 struct Watched {
     limit: u64,
     generation: u64,
+    /// The kernel's OOM kill count of the cgroup when the guard last looked.
+    kernel_kills: u64,
     _armed: Armed,
 }
 
@@ -87,10 +89,9 @@ struct Report<'a> {
     oom_group: Option<Text>,
     held_back: bool,
     action: &'static str,
-    killed: Vec<(u32, Text)>,
-    /// `cgroup.kill` or `signal` (pidfds, one by one); None for no kill.
-    method: Option<&'static str>,
-    confirmed: bool,
+    killing: Killing,
+    /// OOM kills the kernel counted in the cgroup meanwhile.
+    kernel_kills: u64,
     /// From the threshold firing to the victims' confirmed death.
     response: Duration,
 }
@@ -98,6 +99,19 @@ struct Report<'a> {
 /// A process as /proc showed it: the candidate, its start time, its
 /// memory cgroup.
 type Proc = (Candidate, u64, Text);
+
+/// What a kill did.
+#[derive(Default)]
+struct Killing {
+    /// Signalled by the guard (in a dry run: who would have been).
+    killed: Vec<(u32, Text)>,
+    /// Already dying when the guard came: the kernel's kill, not claimed.
+    dying: Vec<(u32, Text)>,
+    /// `cgroup.kill` or `signal` (pidfds, one by one); None for no kill.
+    method: Option<&'static str>,
+    /// Every death the guard caused was seen.
+    confirmed: bool,
+}
 
 /// What to kill: processes one by one, or a whole cgroup.
 enum Targets {
@@ -174,6 +188,7 @@ impl Guard<'_> {
                         Watched {
                             limit,
                             generation: self.generation,
+                            kernel_kills: h.oom_kills(&d),
                             _armed: armed,
                         },
                     );
@@ -233,7 +248,20 @@ impl Guard<'_> {
                 Targets::Cgroup(own_dir(c).unwrap_or_else(|| dir.to_path_buf())),
             ),
         };
-        let (killed, method, confirmed) = self.kill(targets, &killable);
+        let killing = self.kill(targets, &killable);
+        // Kills the kernel counted in the cgroup since the guard last looked:
+        // its OOM killer fired (before the guard, or racing it), so the guard
+        // did not prevent this OOM, whatever it signalled.
+        let now = h.oom_kills(dir);
+        let kernel_kills = match self.watched.get_mut(dir) {
+            Some(w) => now.saturating_sub(std::mem::replace(&mut w.kernel_kills, now)),
+            None => 0,
+        };
+        let action = if !self.cfg.dry_run && action != "none" && (kernel_kills > 0 || !killing.dying.is_empty()) {
+            "kernel_first"
+        } else {
+            action
+        };
         self.report(Report {
             dir,
             usage,
@@ -243,35 +271,36 @@ impl Guard<'_> {
             oom_group: group.map(|g| Text::from(crate::cgroup::kernel_path(&g))),
             held_back,
             action,
-            killed,
-            method,
-            confirmed,
+            killing,
+            kernel_kills,
             response: at.elapsed(),
         })
     }
 
-    /// Kill `targets` (nothing in a dry run): who was (or would be) killed,
-    /// how, and whether every death was seen.
-    fn kill(
-        &mut self,
-        targets: Targets,
-        killable: &dyn Fn(&Proc) -> Option<i64>,
-    ) -> (Vec<(u32, Text)>, Option<&'static str>, bool) {
+    /// Kill `targets` (nothing in a dry run).
+    fn kill(&mut self, targets: Targets, killable: &dyn Fn(&Proc) -> Option<i64>) -> Killing {
+        let mut k = Killing {
+            confirmed: true,
+            ..Killing::default()
+        };
         let procs = match targets {
-            Targets::None => return (Vec::new(), None, true),
+            Targets::None => return k,
             Targets::Procs(p) => p,
             Targets::Cgroup(d) => {
                 let all: Vec<_> = procs(&d).into_iter().filter_map(proc_info).collect();
                 let victims: Vec<_> = all.iter().filter(|i| killable(i).is_some()).cloned().collect();
                 // cgroup.kill takes every process at once, without pid races,
-                // but spares nobody: only where nothing in it is protected.
+                // but spares nobody: only where nothing in it is protected,
+                // and none is dying already (that kill is the kernel's).
                 let kill_file = d.join("cgroup.kill");
-                if !self.cfg.dry_run && kill_file.exists() && victims.len() == all.len() && !victims.is_empty() {
-                    let killed = victims.iter().map(|(c, _, _)| (c.pid, c.comm.clone())).collect();
+                let whole = victims.len() == all.len() && !victims.is_empty();
+                if !self.cfg.dry_run && kill_file.exists() && whole && !victims.iter().any(|(c, _, _)| dying(c.pid)) {
                     match fs::write(&kill_file, "1") {
                         Ok(()) => {
-                            let gone = victims.iter().all(|(c, start, _)| gone_within(c.pid, *start, CONFIRM));
-                            return (killed, Some("cgroup.kill"), gone);
+                            k.killed = victims.iter().map(|(c, _, _)| (c.pid, c.comm.clone())).collect();
+                            k.confirmed = victims.iter().all(|(c, start, _)| gone_within(c.pid, *start, CONFIRM));
+                            k.method = Some("cgroup.kill");
+                            return k;
                         }
                         Err(e) => {
                             let _ = writeln!(self.err, "oomctl: warning: {}: {e}", shown(&kill_file));
@@ -281,22 +310,27 @@ impl Guard<'_> {
                 victims
             }
         };
-        let mut killed = Vec::new();
-        let mut confirmed = true;
         for (c, start, _) in &procs {
-            if !self.cfg.dry_run {
-                match kill_confirmed(c.pid, *start) {
-                    Ok(dead) => confirmed &= dead,
-                    Err(e) => {
-                        confirmed = false;
-                        let _ = writeln!(self.err, "oomctl: warning: kill {} ({}): {e}", c.pid, c.comm);
-                    }
+            let who = (c.pid, c.comm.clone());
+            if self.cfg.dry_run {
+                k.killed.push(who);
+                continue;
+            }
+            match kill_process(c.pid, *start) {
+                Ok(Kill::Killed(seen)) => {
+                    k.confirmed &= seen;
+                    k.killed.push(who);
+                }
+                Ok(Kill::Dying) => k.dying.push(who),
+                Ok(Kill::Gone) => {}
+                Err(e) => {
+                    k.confirmed = false;
+                    let _ = writeln!(self.err, "oomctl: warning: kill {} ({}): {e}", c.pid, c.comm);
                 }
             }
-            killed.push((c.pid, c.comm.clone()));
         }
-        let method = (!self.cfg.dry_run && !killed.is_empty()).then_some("signal");
-        (killed, method, confirmed)
+        k.method = (!self.cfg.dry_run && !k.killed.is_empty()).then_some("signal");
+        k
     }
 
     fn report(&mut self, r: Report<'_>) -> Result<(), String> {
@@ -309,11 +343,16 @@ impl Guard<'_> {
             oom_group,
             held_back,
             action,
-            killed,
-            method,
-            confirmed,
+            killing,
+            kernel_kills,
             response,
         } = r;
+        let Killing {
+            killed,
+            dying,
+            method,
+            confirmed,
+        } = killing;
         self.reports += 1;
         let p = self.cfg.policy;
         let h = self.hierarchy;
@@ -362,6 +401,8 @@ impl Guard<'_> {
             "action": action,
             "oom_group": oom_group,
             "method": method,
+            "kernel_first": dying.iter().map(|(pid, c)| format!("{pid}({c}) ")).collect::<String>(),
+            "kernel_kills": kernel_kills,
             "held_back": held_back,
             "dry_run": self.cfg.dry_run,
             "confirmed": confirmed,

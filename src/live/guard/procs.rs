@@ -103,29 +103,61 @@ pub fn procs(dir: &Path) -> Vec<u32> {
     out
 }
 
+/// PF_EXITING in /proc/PID/stat's flags: the process is in do_exit.
+const PF_EXITING: u64 = 0x0000_0004;
+
+/// True if `pid` is already dying: exiting, or SIGKILL pending (the kernel's
+/// OOM killer signals its victim before the guard can).
+pub fn dying(pid: u32) -> bool {
+    let dir = PathBuf::from(format!("/proc/{pid}"));
+    let exiting = crate::input::read_lossy(dir.join("stat")).ok().is_some_and(|st| {
+        st.rsplit_once(')')
+            .and_then(|(_, r)| r.split_whitespace().nth(6)?.parse::<u64>().ok())
+            .is_some_and(|f| f & PF_EXITING != 0)
+    });
+    // SIGKILL (9) is bit 8 of the pending masks, thread's or process's.
+    let sigkill = crate::input::read_lossy(dir.join("status")).ok().is_some_and(|st| {
+        st.lines()
+            .filter_map(|l| l.strip_prefix("ShdPnd:").or_else(|| l.strip_prefix("SigPnd:")))
+            .any(|m| u64::from_str_radix(m.trim(), 16).is_ok_and(|m| m & (1 << 8) != 0))
+    });
+    exiting || sigkill
+}
+
+/// What came of a kill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kill {
+    /// Signalled here; whether its death was seen within [`CONFIRM`].
+    Killed(bool),
+    /// Already dying when the guard came (the kernel killed it first):
+    /// left alone, and not claimed.
+    Dying,
+    /// Gone, or its pid is another process's now: nothing to do.
+    Gone,
+}
+
 /// Kill `pid` only if it is still the process started at `start` (its
-/// /proc start time, clock ticks since boot), then wait to see it gone.
-/// Ok(true): confirmed gone — killed here, or already gone or replaced by
-/// another process with the same pid, which is then left alone.
-pub fn kill_confirmed(pid: u32, start: u64) -> io::Result<bool> {
+/// /proc start time, clock ticks since boot) and not already dying, then
+/// wait to see it gone.
+pub fn kill_process(pid: u32, start: u64) -> io::Result<Kill> {
     let same = || proc_info(pid).is_some_and(|(_, s, _)| s == start);
-    match sys::pidfd_open(pid) {
-        Ok(fd) => {
-            // The pidfd pins this process: check it is the chosen one.
-            if !same() {
-                return Ok(true);
-            }
-            sys::pidfd_send_signal(&fd, sys::SIGKILL)?;
-        }
-        Err(e) if e.raw_os_error() == Some(3) => return Ok(true), // ESRCH: gone
-        Err(_) => {
-            if !same() {
-                return Ok(true);
-            }
-            sys::kill_pid(pid, sys::SIGKILL)?;
-        }
+    let fd = match sys::pidfd_open(pid) {
+        Ok(fd) => Some(fd),
+        Err(e) if e.raw_os_error() == Some(3) => return Ok(Kill::Gone), // ESRCH
+        Err(_) => None,
+    };
+    // A pidfd pins this process: check it is the chosen one.
+    if !same() {
+        return Ok(Kill::Gone);
     }
-    Ok(gone_within(pid, start, CONFIRM))
+    if dying(pid) {
+        return Ok(Kill::Dying);
+    }
+    match fd {
+        Some(fd) => sys::pidfd_send_signal(&fd, sys::SIGKILL)?,
+        None => sys::kill_pid(pid, sys::SIGKILL)?,
+    }
+    Ok(Kill::Killed(gone_within(pid, start, CONFIRM)))
 }
 
 /// True once `pid` (started at `start`) is dead, a zombie, or another
