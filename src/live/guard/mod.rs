@@ -210,11 +210,28 @@ impl Guard<'_> {
             return Ok(()); // removed meanwhile
         };
         let p = self.cfg.policy;
-        if usage < p.reclaim_at(limit) {
-            return Ok(());
-        }
         if usage < p.threshold(limit) {
-            if !self.cfg.dry_run && p.policy != Policy::Noop {
+            // Below the threshold again: if the kernel's OOM killer emptied
+            // the cgroup meanwhile, the guard was too late, and says so.
+            let kernel_kills = self.kernel_kills_since(dir);
+            if kernel_kills > 0 && !self.cfg.dry_run && p.policy != Policy::Noop {
+                let stat =
+                    crate::cgroup::parse_kv(&crate::input::read_lossy(dir.join("memory.stat")).unwrap_or_default());
+                return self.report(Report {
+                    dir,
+                    usage,
+                    limit,
+                    stat,
+                    victim_cgroup: None,
+                    oom_group: None,
+                    held_back: false,
+                    action: "kernel_first",
+                    killing: Killing::default(),
+                    kernel_kills,
+                    response: at.elapsed(),
+                });
+            }
+            if usage >= p.reclaim_at(limit) && !self.cfg.dry_run && p.policy != Policy::Noop {
                 h.request_reclaim(dir, p.margin(limit));
             }
             return Ok(());
@@ -252,11 +269,7 @@ impl Guard<'_> {
         // Kills the kernel counted in the cgroup since the guard last looked:
         // its OOM killer fired (before the guard, or racing it), so the guard
         // did not prevent this OOM, whatever it signalled.
-        let now = h.oom_kills(dir);
-        let kernel_kills = match self.watched.get_mut(dir) {
-            Some(w) => now.saturating_sub(std::mem::replace(&mut w.kernel_kills, now)),
-            None => 0,
-        };
+        let kernel_kills = self.kernel_kills_since(dir);
         let action = if !self.cfg.dry_run && action != "none" && (kernel_kills > 0 || !killing.dying.is_empty()) {
             "kernel_first"
         } else {
@@ -275,6 +288,15 @@ impl Guard<'_> {
             kernel_kills,
             response: at.elapsed(),
         })
+    }
+
+    /// Kills the kernel counted in `dir` since the guard last looked.
+    fn kernel_kills_since(&mut self, dir: &Path) -> u64 {
+        let now = self.hierarchy.oom_kills(dir);
+        match self.watched.get_mut(dir) {
+            Some(w) => now.saturating_sub(std::mem::replace(&mut w.kernel_kills, now)),
+            None => 0,
+        }
     }
 
     /// Kill `targets` (nothing in a dry run).
