@@ -180,7 +180,10 @@ fn image_is_named_for_kustomize_and_build_image() {
     assert_eq!(name, "oomctl");
     assert_eq!(tag, env!("CARGO_PKG_VERSION"), "the tag scripts/build-image gives");
     let build = std::fs::read_to_string("scripts/build-image").unwrap();
-    assert!(build.contains("ref=localhost/oomctl:$version"), "build-image names it oomctl:VERSION");
+    assert!(
+        build.contains("ref=localhost/oomctl:$version"),
+        "build-image names it oomctl:VERSION"
+    );
 
     let text = std::fs::read_to_string("deploy/kustomization.yaml").expect("deploy/kustomization.yaml");
     let k: Value = serde_yaml::from_str(&text).expect("valid YAML");
