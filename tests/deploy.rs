@@ -83,3 +83,114 @@ fn manifests_are_valid_and_least_privilege() {
     assert!(args.iter().any(|a| a == &format!("--metrics=:{port}")));
     assert!(c["env"][0]["name"] == "NODE_NAME");
 }
+
+/// The pod spec's container, and the pod's and container's security
+/// contexts merged (the container's fields win, as in Kubernetes).
+fn container_and_security(docs: &[Value]) -> (Value, serde_yaml::Mapping) {
+    let spec = &kind(docs, "DaemonSet")["spec"]["template"]["spec"];
+    let mut sc = spec["securityContext"].as_mapping().cloned().unwrap_or_default();
+    let c = spec["containers"][0].clone();
+    for (k, v) in c["securityContext"].as_mapping().cloned().unwrap_or_default() {
+        sc.insert(k, v);
+    }
+    (c, sc)
+}
+
+/// The security settings SECURITY.md explains (and tests/image.rs runs in
+/// a real runtime): privileged only for the device cgroup, so never root;
+/// no capability list a privileged container would ignore; read-only root;
+/// hostPaths mounted read-only; the state on a small emptyDir; limits.
+#[test]
+fn daemonset_drops_what_the_kernel_allows() {
+    let docs = docs();
+    let (c, sc) = container_and_security(&docs);
+    let get = |k: &str| sc.get(k).cloned().unwrap_or(Value::Null);
+    assert_eq!(get("privileged"), true, "the device cgroup admits /dev/kmsg only so");
+    assert_eq!(get("runAsNonRoot"), true);
+    let uid = get("runAsUser").as_u64().expect("runAsUser");
+    let gid = get("runAsGroup").as_u64().expect("runAsGroup");
+    assert_ne!(uid, 0, "not root: CAP_SYSLOG comes from the binary's file capability");
+    assert_ne!(gid, 0);
+    assert_eq!(get("readOnlyRootFilesystem"), true);
+    assert!(
+        get("capabilities").is_null(),
+        "a privileged container's capability list is ignored by the runtime: it would only mislead"
+    );
+    assert_ne!(
+        get("allowPrivilegeEscalation"),
+        false,
+        "the API refuses it with privileged, and no_new_privs would withhold the file capability"
+    );
+    // The image's own default user is the same.
+    let containerfile = std::fs::read_to_string("Containerfile").expect("Containerfile");
+    assert!(
+        containerfile.lines().any(|l| l == format!("USER {uid}:{gid}")),
+        "Containerfile's USER is {uid}:{gid}"
+    );
+
+    // Mounts: every hostPath read-only; the state on an emptyDir with a size limit.
+    let spec = &kind(&docs, "DaemonSet")["spec"]["template"]["spec"];
+    let volume = |name: &str| {
+        spec["volumes"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == name)
+            .unwrap_or_else(|| panic!("no volume {name}"))
+            .clone()
+    };
+    let mut writable = Vec::new();
+    for m in c["volumeMounts"].as_sequence().unwrap() {
+        let v = volume(m["name"].as_str().unwrap());
+        if v["hostPath"].is_mapping() {
+            assert_eq!(m["readOnly"], true, "hostPath {m:?} must be read-only");
+        } else {
+            assert!(v["emptyDir"]["sizeLimit"].is_string(), "{v:?}");
+            writable.push(m["mountPath"].as_str().unwrap().to_owned());
+        }
+    }
+    let state = c["args"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find_map(|a| a.as_str()?.strip_prefix("--state="))
+        .expect("--state");
+    assert!(
+        writable.iter().any(|w| state.starts_with(&format!("{w}/"))),
+        "--state={state} must be on a writable volume: {writable:?}"
+    );
+
+    // Resources: requests, and a memory limit no larger than 64 MiB.
+    let r = &c["resources"];
+    assert!(r["requests"]["cpu"].is_string() && r["requests"]["memory"].is_string());
+    let limit = r["limits"]["memory"].as_str().unwrap();
+    let mib: u64 = limit.strip_suffix("Mi").expect("in Mi").parse().unwrap();
+    assert!((16..=64).contains(&mib), "{limit}");
+}
+
+/// The image is named so that a user can point it at a registry: the name
+/// scripts/build-image gives it (`oomctl`, the package version as tag), and
+/// a kustomization whose `images` entry matches it.
+#[test]
+fn image_is_named_for_kustomize_and_build_image() {
+    let docs = docs();
+    let (c, _) = container_and_security(&docs);
+    let image = c["image"].as_str().unwrap();
+    let (name, tag) = image.rsplit_once(':').expect("a tagged image");
+    assert_eq!(name, "oomctl");
+    assert_eq!(tag, env!("CARGO_PKG_VERSION"), "the tag scripts/build-image gives");
+    let build = std::fs::read_to_string("scripts/build-image").unwrap();
+    assert!(
+        build.contains("ref=localhost/oomctl:$version"),
+        "build-image names it oomctl:VERSION"
+    );
+
+    let text = std::fs::read_to_string("deploy/kustomization.yaml").expect("deploy/kustomization.yaml");
+    let k: Value = serde_yaml::from_str(&text).expect("valid YAML");
+    assert_eq!(k["kind"], "Kustomization");
+    assert_eq!(k["resources"], Value::from(vec!["oomctl.yaml"]));
+    let images = k["images"].as_sequence().unwrap();
+    assert_eq!(images.len(), 1);
+    assert_eq!(images[0]["name"], name, "kustomize edit set image {name}=… must match");
+    assert_eq!(images[0]["newTag"], tag);
+}

@@ -15,164 +15,17 @@ mod util;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use util::host::{lab, lines_from, oom_in, start_in, within_report_ratelimit, Memcg, LIMIT};
 use util::TempDir;
-
-const LIMIT: u64 = 32 << 20;
 
 /// Live tests see every OOM on the machine: run them one at a time.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// This process's cgroup-v1 memory cgroup directory, or why not.
-fn own_memcg() -> Result<(PathBuf, String), String> {
-    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
-    let uid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|v| v.split_whitespace().nth(1))
-        .unwrap_or("?");
-    if uid != "0" {
-        return Err(format!("not root (euid {uid}): cannot create memory cgroups"));
-    }
-    if std::fs::File::open("/dev/kmsg").is_err() {
-        return Err("/dev/kmsg is not readable".to_owned());
-    }
-    let cg = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| e.to_string())?;
-    let path = cg
-        .lines()
-        .find_map(|l| {
-            let mut p = l.splitn(3, ':');
-            let (_, ctrl, path) = (p.next()?, p.next()?, p.next()?);
-            ctrl.split(',').any(|c| c == "memory").then(|| path.to_owned())
-        })
-        .ok_or("no cgroup-v1 memory controller for this process")?;
-    let dir = PathBuf::from(format!("/sys/fs/cgroup/memory{path}"));
-    if !dir.join("memory.limit_in_bytes").exists() {
-        return Err(format!("{} has no memory.limit_in_bytes", dir.display()));
-    }
-    Ok((dir, path))
-}
-
-/// This process's memory cgroup, and with `python` whether python3 (the
-/// ~100 MB/s allocator) runs; None, printing why the test skips, if the
-/// host live tests were not asked for (`OOMCTL_LIVE_HOST=1`). Under CI a
-/// missing component fails the test instead ([`util::need`]).
-fn lab(python: bool) -> Option<(PathBuf, String)> {
-    if !util::host_oom_allowed() {
-        return None;
-    }
-    let lab = util::need(own_memcg())?;
-    if python {
-        let runs = Command::new("python3").arg("-c").arg("pass").status();
-        util::need(match runs {
-            Ok(s) if s.success() => Ok(()),
-            _ => Err("python3 (the ~100 MB/s allocator) is not installed".to_owned()),
-        })?;
-    }
-    Some(lab)
-}
-
-/// The kernel prints at most 10 whole OOM reports per 5 s (oom_kill.c's
-/// `oom_rs`: DEFAULT_RATELIMIT_BURST in DEFAULT_RATELIMIT_INTERVAL); past
-/// that a report shrinks to its kill line. Every OOM these tests cause
-/// waits here first until fewer than 10 were caused in the last 5.25 s, so
-/// each one is reported whole: any fixed 5 s window then holds at most 10.
-fn within_report_ratelimit() {
-    use std::collections::VecDeque;
-    static CAUSED: std::sync::Mutex<VecDeque<Instant>> = std::sync::Mutex::new(VecDeque::new());
-    const WINDOW: Duration = Duration::from_millis(5250);
-    let mut caused = CAUSED.lock().unwrap_or_else(|e| e.into_inner());
-    while caused.front().is_some_and(|t| t.elapsed() >= WINDOW) {
-        caused.pop_front();
-    }
-    if caused.len() >= 10 {
-        let oldest = caused.pop_front().expect("ten entries");
-        std::thread::sleep(WINDOW.saturating_sub(oldest.elapsed()));
-    }
-    caused.push_back(Instant::now());
-}
-
-/// A child cgroup that removes itself (after killing what is left in it,
-/// which can only be the process this test put there).
-struct Memcg {
-    dir: PathBuf,
-    kernel_path: String,
-}
-
-impl Memcg {
-    fn create(parent: &std::path::Path, parent_path: &str, name: &str) -> Memcg {
-        let dir = parent.join(name);
-        std::fs::create_dir(&dir).expect("mkdir memcg");
-        std::fs::write(dir.join("memory.limit_in_bytes"), LIMIT.to_string()).expect("set limit");
-        Memcg {
-            dir,
-            kernel_path: format!("{}/{name}", parent_path.trim_end_matches('/')),
-        }
-    }
-}
-
-impl Drop for Memcg {
-    fn drop(&mut self) {
-        // Children first (a test may create them inside).
-        if let Ok(rd) = std::fs::read_dir(&self.dir) {
-            for e in rd.flatten() {
-                if e.path().is_dir() {
-                    drop(Memcg {
-                        dir: e.path(),
-                        kernel_path: String::new(),
-                    });
-                }
-            }
-        }
-        for _ in 0..50 {
-            let procs = std::fs::read_to_string(self.dir.join("cgroup.procs")).unwrap_or_default();
-            for pid in procs.split_whitespace() {
-                let _ = Command::new("kill").args(["-KILL", pid]).status();
-            }
-            if std::fs::remove_dir(&self.dir).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        eprintln!("warning: could not remove {}", self.dir.display());
-    }
-}
-
 fn lines_of(child: &mut Child) -> mpsc::Receiver<(Instant, String)> {
     lines_from(child.stdout.take().expect("stdout"))
-}
-
-/// Each line `out` gives, with when it came, until its end.
-fn lines_from(out: impl Read + Send + 'static) -> mpsc::Receiver<(Instant, String)> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for l in BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send((Instant::now(), l)).is_err() {
-                return;
-            }
-        }
-    });
-    rx
-}
-
-/// Run `tail /dev/zero` in `cg` until the OOM killer kills it; its pid.
-fn oom_in(cg: &Memcg) -> u32 {
-    within_report_ratelimit();
-    let mut hog = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "echo $$ > {}/cgroup.procs && exec tail /dev/zero",
-            cg.dir.display()
-        ))
-        .spawn()
-        .expect("start the allocator");
-    let pid = hog.id();
-    let status = hog.wait().expect("allocator ends");
-    assert!(!status.success(), "the allocator must be OOM-killed");
-    pid
 }
 
 fn start_watch(
@@ -300,14 +153,6 @@ fn watch_sees_a_real_oom_and_replay_repeats_it() {
 
 /// An allocator growing by ~100 MB/s, started in `dir`.
 const GROW: &str = "import time\nb=[]\nwhile True:\n    x=bytearray(1<<20)\n    for i in range(0,len(x),4096): x[i]=1\n    b.append(x); time.sleep(0.01)\n";
-
-fn start_in(dir: &std::path::Path, cmd: &str) -> Child {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("echo $$ > {}/cgroup.procs && exec {cmd}", dir.display()))
-        .spawn()
-        .expect("start a process in the cgroup")
-}
 
 /// A process that allocates until a guard or the kernel kills it: it may
 /// cause a kernel report, so it counts against the ratelimit.

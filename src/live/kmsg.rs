@@ -7,6 +7,7 @@
 //! A new open starts at the oldest record; seeking to the end starts at the
 //! next new one.
 
+use super::sys;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 
@@ -33,11 +34,20 @@ pub struct KmsgReader {
 }
 
 /// Why `/dev/kmsg` could not be opened, with what to do about it.
-pub fn open_error(path: &str, e: &io::Error) -> String {
+/// `had_syslog`: this process held CAP_SYSLOG when the open failed, so a
+/// refusal came from the device cgroup (a container's runtime), not from
+/// `kernel.dmesg_restrict`.
+pub fn open_error(path: &str, e: &io::Error, had_syslog: bool) -> String {
     match e.kind() {
+        io::ErrorKind::PermissionDenied if had_syslog => format!(
+            "{path}: permission denied although this process has CAP_SYSLOG: the device cgroup \
+             refuses the device (in a container: Kubernetes `privileged: true`, or podman/docker \
+             `--device /dev/kmsg`; a bind mount of it is not enough)"
+        ),
         io::ErrorKind::PermissionDenied => format!(
-            "{path}: permission denied: reading the kernel log needs CAP_SYSLOG (run as root) \
-             when kernel.dmesg_restrict=1 (sysctl kernel.dmesg_restrict)"
+            "{path}: permission denied: reading the kernel log needs CAP_SYSLOG (run as root, or give \
+             the binary the file capability cap_syslog=p) when kernel.dmesg_restrict=1 (sysctl \
+             kernel.dmesg_restrict)"
         ),
         io::ErrorKind::NotFound => format!("{path}: not found: oomctl watch needs Linux's /dev/kmsg"),
         _ => format!("{path}: {e}"),
@@ -47,8 +57,24 @@ pub fn open_error(path: &str, e: &io::Error) -> String {
 impl KmsgReader {
     /// Open `path`; `from_start`: read the records already in the buffer,
     /// else only new ones.
+    ///
+    /// CAP_SYSLOG is held only for the open, then dropped from the
+    /// effective and permitted sets: the watcher runs on without it, and a
+    /// watcher given no other capability (the container image run as
+    /// non-root) with none at all. A binary that has it as a file
+    /// capability in the permitted set only (the image's `cap_syslog=p`: no
+    /// effective bit, so exec never fails where a runtime's bounding set
+    /// lacks it) raises it here first. Called before watch starts any
+    /// thread: capabilities are per thread, and threads started later
+    /// inherit the drop.
     pub fn open(path: &str, from_start: bool) -> Result<KmsgReader, String> {
-        let mut file = File::open(path).map_err(|e| open_error(path, &e))?;
+        sys::raise_cap(sys::CAP_SYSLOG);
+        let opened = File::open(path);
+        let had_syslog = sys::has_cap(sys::CAP_SYSLOG);
+        if had_syslog {
+            sys::drop_cap(sys::CAP_SYSLOG).map_err(|e| format!("dropping CAP_SYSLOG after opening {path}: {e}"))?;
+        }
+        let mut file = opened.map_err(|e| open_error(path, &e, had_syslog))?;
         if !from_start {
             file.seek(SeekFrom::End(0))
                 .map_err(|e| format!("{path}: seek to end: {e}"))?;
@@ -97,7 +123,14 @@ mod tests {
     #[test]
     fn unreadable_kmsg_names_the_fix() {
         let e = io::Error::from(io::ErrorKind::PermissionDenied);
-        assert!(open_error(DEV_KMSG, &e).contains("dmesg_restrict"));
-        assert!(open_error(DEV_KMSG, &e).contains("CAP_SYSLOG"));
+        assert!(open_error(DEV_KMSG, &e, false).contains("dmesg_restrict"));
+        assert!(open_error(DEV_KMSG, &e, false).contains("CAP_SYSLOG"));
+        // With CAP_SYSLOG held, the refusal is the device cgroup's.
+        let device = open_error(DEV_KMSG, &e, true);
+        assert!(
+            device.contains("device cgroup") && device.contains("privileged"),
+            "{device}"
+        );
+        assert!(!device.contains("dmesg_restrict"), "{device}");
     }
 }

@@ -1,7 +1,8 @@
-//! The few system calls the live guard needs that std does not wrap:
+//! The few system calls the live layer needs that std does not wrap:
 //! eventfd (cgroup-v1 memory thresholds), inotify (cgroup-v2 `memory.events`
 //! notifications), pidfd_open / pidfd_send_signal (killing without racing
-//! pid reuse) and kill (the fallback). Declared by hand: a crate for seven
+//! pid reuse), kill (the fallback), and capget / capset (holding CAP_SYSLOG
+//! only while /dev/kmsg is opened). Declared by hand: a crate for nine
 //! calls would not pay for itself.
 
 use std::ffi::{c_int, c_long, c_uint, c_void};
@@ -28,6 +29,8 @@ extern "C" {
     fn inotify_rm_watch(fd: c_int, wd: c_int) -> c_int;
     fn syscall(num: c_long, ...) -> c_long;
     fn kill(pid: c_int, sig: c_int) -> c_int;
+    fn capget(header: *mut CapHeader, data: *mut CapData) -> c_int;
+    fn capset(header: *mut CapHeader, data: *const CapData) -> c_int;
 }
 
 /// A new eventfd, as a File (8-byte reads and writes).
@@ -157,4 +160,116 @@ pub fn kill_pid(pid: u32, sig: c_int) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// CAP_SYSLOG: opening /dev/kmsg when kernel.dmesg_restrict=1.
+pub const CAP_SYSLOG: u32 = 34;
+/// _LINUX_CAPABILITY_VERSION_3: 64-bit sets, as two 32-bit halves.
+const CAP_VERSION_3: u32 = 0x2008_0522;
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: c_int,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// This thread's capability sets: (effective, permitted, inheritable).
+fn cap_sets() -> io::Result<[u64; 3]> {
+    let mut h = CapHeader {
+        version: CAP_VERSION_3,
+        pid: 0,
+    };
+    let mut d = [CapData::default(); 2];
+    // SAFETY: a version-3 header and the two data structs it asks for.
+    if unsafe { capget(&mut h, d.as_mut_ptr()) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let join = |f: fn(&CapData) -> u32| u64::from(f(&d[0])) | (u64::from(f(&d[1])) << 32);
+    Ok([join(|c| c.effective), join(|c| c.permitted), join(|c| c.inheritable)])
+}
+
+fn set_cap_sets(effective: u64, permitted: u64, inheritable: u64) -> io::Result<()> {
+    let mut h = CapHeader {
+        version: CAP_VERSION_3,
+        pid: 0,
+    };
+    let half = |s: u64, i: u32| (s >> (32 * i)) as u32;
+    let d: [CapData; 2] = std::array::from_fn(|i| CapData {
+        effective: half(effective, i as u32),
+        permitted: half(permitted, i as u32),
+        inheritable: half(inheritable, i as u32),
+    });
+    // SAFETY: a version-3 header and the two data structs it takes.
+    if unsafe { capset(&mut h, d.as_ptr()) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Whether this thread has capability `cap` in its effective set.
+pub fn has_cap(cap: u32) -> bool {
+    cap_sets().is_ok_and(|[e, _, _]| e & (1 << cap) != 0)
+}
+
+/// Make `cap` effective if it is permitted but not effective (a binary
+/// given it as a file capability without the effective bit). True if it
+/// was raised here: the caller then lowers it with [`drop_cap`].
+pub fn raise_cap(cap: u32) -> bool {
+    let bit = 1u64 << cap;
+    match cap_sets() {
+        Ok([e, p, i]) if e & bit == 0 && p & bit != 0 => set_cap_sets(e | bit, p, i).is_ok(),
+        _ => false,
+    }
+}
+
+/// Remove `cap` from this thread's effective and permitted sets, for good
+/// (threads started after this inherit its absence).
+pub fn drop_cap(cap: u32) -> io::Result<()> {
+    let bit = 1u64 << cap;
+    let [e, p, i] = cap_sets()?;
+    set_cap_sets(e & !bit, p & !bit, i & !bit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Capabilities are per thread: what one thread raises or drops, the
+    /// others keep. Where this process has CAP_SYSLOG permitted (root), a
+    /// thread lowers it from effective, raises it back, then drops it for
+    /// good; without it, nothing can be raised.
+    #[test]
+    fn syslog_is_raised_and_dropped_in_one_thread() {
+        let before = cap_sets().expect("capget");
+        let syslog = 1u64 << CAP_SYSLOG;
+        std::thread::spawn(move || {
+            let [e, p, i] = cap_sets().unwrap();
+            assert_eq!([e, p, i], before, "a new thread starts with its creator's sets");
+            if p & syslog == 0 {
+                assert!(!raise_cap(CAP_SYSLOG), "not permitted: cannot be raised");
+                return;
+            }
+            set_cap_sets(e & !syslog, p, i).unwrap();
+            assert!(!has_cap(CAP_SYSLOG));
+            assert!(raise_cap(CAP_SYSLOG), "permitted, not effective: raised");
+            assert!(has_cap(CAP_SYSLOG));
+            assert!(!raise_cap(CAP_SYSLOG), "already effective: nothing to raise");
+            drop_cap(CAP_SYSLOG).unwrap();
+            assert!(!has_cap(CAP_SYSLOG));
+            assert!(!raise_cap(CAP_SYSLOG), "dropped from permitted: gone for good");
+            let [e2, p2, _] = cap_sets().unwrap();
+            assert_eq!((e2, p2), (e & !syslog, p & !syslog), "only CAP_SYSLOG went");
+        })
+        .join()
+        .expect("the thread's checks");
+        assert_eq!(cap_sets().unwrap(), before, "the other threads keep theirs");
+    }
 }

@@ -2,6 +2,7 @@
 //! readable diffs.
 #![allow(dead_code)]
 
+pub mod host;
 pub mod vm;
 
 use std::io::Write;
