@@ -419,7 +419,7 @@ $OOMCTL guard --dry-run --root $root > /out/guard.jsonl 2> /out/guard.err &
 guard=$!
 wait-for 30 grep -q guarding /out/guard.err || exit 14
 cat $root/app/memory.high > /out/high.during
-in-cgroup $root/app $ALLOC --rate 100 &
+in-cgroup $root/app $ALLOC --rate 10 &
 grower=$!
 echo $grower > /out/pid
 wait $grower
