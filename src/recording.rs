@@ -12,10 +12,13 @@
 //! - `snap`: `{episode, snapshot}` — a cgroup snapshot taken when the
 //!   `episode`-th episode (1-based) was emitted;
 //! - `sample`: `{snapshot}` — a periodic snapshot (`record --interval`);
-//! - `counter`: `{path, oom_kill, at_us}` — a cgroup's memory.events.local
-//!   `oom_kill` counter (cgroup v2), read when it changed;
-//! - `release`: the watcher stopped waiting to match counted kills with
-//!   kill lines.
+//! - `counter`: `{path, oom_kill, at_us, fresh}` — a cgroup's
+//!   memory.events.local `oom_kill` counter (cgroup v2), read when it
+//!   changed (`fresh`: a cgroup that appeared after watching began);
+//! - `victim`: `{pid, cgroup}` — a victim's cgroup read from /proc when its
+//!   kill line came, written before that record;
+//! - `release`: a tick of the watcher while counts and kill lines wait to
+//!   be matched.
 
 use crate::model::{Snapshot, Text};
 use serde::{Deserialize, Serialize};
@@ -74,9 +77,19 @@ pub enum Entry {
         path: Text,
         oom_kill: u64,
         at_us: u64,
+        /// The cgroup appeared (or was made again) after watching began:
+        /// its count started at 0.
+        #[serde(default)]
+        fresh: bool,
     },
-    /// The watcher stopped waiting for counts to name kill lines, and for
-    /// log lines to explain counted kills (see `pipeline`).
+    /// The cgroup of a victim as /proc showed it when its kill line was
+    /// read (cgroup v2), written just before that record.
+    Victim {
+        pid: u32,
+        cgroup: Text,
+    },
+    /// A tick of the watcher while counts and kill lines wait to be matched
+    /// (every 0.5 s); what waited two goes out unmatched (see `pipeline`).
     Release,
 }
 

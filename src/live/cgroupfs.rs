@@ -54,6 +54,54 @@ fn process(pid: u32) -> Option<Process> {
     })
 }
 
+/// The cgroups of a subtree (its root included) that have `file`, in path
+/// order.
+pub fn walk(root: &Path, file: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if d.join(file).exists() {
+            out.push(d.clone());
+        }
+        if let Ok(subs) = crate::snapshot::subdirs(&d) {
+            stack.extend(subs.into_iter().rev());
+        }
+    }
+    out
+}
+
+/// A directory's inode: a cgroup removed and made again under the same
+/// path is another cgroup, with another inode.
+pub fn inode(dir: &Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(dir).ok().map(|m| m.ino())
+}
+
+/// A process's memory cgroup from /proc/PID/cgroup: the v1 `memory` line,
+/// else the v2 `0::` line.
+pub fn memcg_of(cgroup_file: &str) -> String {
+    let mut v2 = String::new();
+    for l in cgroup_file.lines() {
+        let mut p = l.splitn(3, ':');
+        let (Some(_), Some(ctrl), Some(path)) = (p.next(), p.next(), p.next()) else {
+            continue;
+        };
+        if ctrl.split(',').any(|c| c == "memory") {
+            return path.to_owned();
+        }
+        if ctrl.is_empty() {
+            v2 = path.to_owned();
+        }
+    }
+    v2
+}
+
+/// The memory cgroup of process `pid` now, if it is still there.
+pub fn proc_memcg(pid: u32) -> Option<String> {
+    let text = crate::input::read_lossy(format!("/proc/{pid}/cgroup")).ok()?;
+    Some(memcg_of(&text)).filter(|p| !p.is_empty())
+}
+
 /// The cgroup v2 root, if this machine has one with the memory controller
 /// (not a hybrid host's `unified`, which has none).
 pub fn v2_root() -> Option<PathBuf> {
@@ -112,4 +160,17 @@ pub fn resolve(arg: &str) -> io::Result<PathBuf> {
         io::ErrorKind::NotFound,
         format!("{arg}: no memory cgroup there or under {V1_ROOT} or {V2_ROOT}"),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memcg_line_v1_then_v2() {
+        assert_eq!(memcg_of("12:memory:/a/b\n0::/x\n"), "/a/b");
+        assert_eq!(memcg_of("0::/kubepods.slice/x.scope\n"), "/kubepods.slice/x.scope");
+        assert_eq!(memcg_of("4:cpu,memory:/c\n"), "/c");
+        assert_eq!(memcg_of("garbage"), "");
+    }
 }

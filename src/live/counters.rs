@@ -1,18 +1,21 @@
 //! The `oom_kill` counters of cgroup v2: every memory cgroup's
 //! `memory.events.local` (5.2+; the counter of kills of its own processes)
 //! under a root, watched with one inotify instance. A walker thread adds
-//! cgroups as they appear (every `rescan`); a reader thread reads a file
-//! each time the kernel notifies it, and tells the value, with the moment
-//! on the clock of kmsg stamps. The first value of each cgroup is its
-//! baseline. Like cAdvisor's `container_oom_events_total` on v2, this
-//! counts kills the kernel log does not show: the kill line of a
-//! rate-limited report has no cgroup, a record lost to an overrun or a
-//! log the watcher cannot read has nothing.
+//! cgroups as they appear and drops the ones gone (every `rescan`); a
+//! reader thread reads a file each time the kernel notifies it, and tells
+//! the value with the moment (CLOCK_MONOTONIC). Like cAdvisor's
+//! `container_oom_events_total` on v2, this counts kills the kernel log does
+//! not show: the kill line of a rate-limited report has no cgroup, a record
+//! lost to an overrun or a log the watcher cannot read has nothing.
+//!
+//! Cgroups are told apart by inode: one removed and made again under the
+//! same path (a restarted unit) is a new cgroup, whose count starts at 0.
+//! cgroupfs sends no event when a cgroup goes, so the walker notices.
 
 use super::sys;
 use crate::model::Text;
 use std::collections::HashMap;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,8 +23,10 @@ use std::time::Duration;
 /// The file counted.
 pub const FILE: &str = "memory.events.local";
 
-/// One reading: the cgroup (its kernel path), `oom_kill`, µs since boot.
-pub type Reading = (Text, u64, u64);
+/// One reading: the cgroup (its kernel path), `oom_kill`, µs since boot,
+/// and whether the cgroup appeared after counting began (its count started
+/// at 0 then: all of it is kills to account for).
+pub type Reading = (Text, u64, u64, bool);
 
 pub use super::cgroupfs::v2_root;
 
@@ -31,75 +36,99 @@ fn oom_kill(dir: &Path) -> Option<u64> {
     crate::cgroup::parse_kv(&text).get("oom_kill").copied()
 }
 
-/// Memory cgroups under `root` that have the file.
-fn cgroups(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        if d.join(FILE).exists() {
-            out.push(d.clone());
-        }
-        if let Ok(subs) = crate::snapshot::subdirs(&d) {
-            stack.extend(subs);
-        }
-    }
-    out.sort();
-    out
+/// A cgroup being counted.
+struct Watched {
+    wd: i32,
+    inode: u64,
 }
 
 /// Start counting under `root`: `tell` gets every reading (baselines
-/// first) until it returns false. The number of cgroups found at start.
+/// first) until it returns false; `warn` what goes wrong. The number of
+/// cgroups found at start.
 pub fn spawn(
     root: PathBuf,
     rescan: Duration,
     tell: impl Fn(Reading) -> bool + Send + Sync + 'static,
+    warn: impl Fn(String) + Send + Sync + 'static,
 ) -> io::Result<usize> {
     let inotify = Arc::new(sys::Inotify::new()?);
-    let watched: Arc<Mutex<HashMap<i32, PathBuf>>> = Arc::default();
+    let by_dir: Arc<Mutex<HashMap<PathBuf, Watched>>> = Arc::default();
+    let by_wd: Arc<Mutex<HashMap<i32, PathBuf>>> = Arc::default();
     let tell = Arc::new(tell);
     let read = {
         let tell = tell.clone();
-        move |dir: &Path| match oom_kill(dir) {
-            Some(v) => tell((Text::from(crate::cgroup::kernel_path(dir)), v, sys::monotonic_us())),
+        move |dir: &Path, fresh: bool| match oom_kill(dir) {
+            Some(v) => tell((
+                Text::from(crate::cgroup::kernel_path(dir)),
+                v,
+                sys::monotonic_us(),
+                fresh,
+            )),
             None => true,
         }
     };
-    // Add what is not watched yet; false once nobody listens.
-    let add_new = {
-        let (inotify, watched, read) = (inotify.clone(), watched.clone(), read.clone());
-        move || -> bool {
-            for dir in cgroups(&root) {
-                let known = watched.lock().is_ok_and(|w| w.values().any(|d| *d == dir));
-                if known {
+    // Add cgroups not counted yet (`fresh` after the first walk), forget
+    // the ones gone; false once nobody listens.
+    let walk = {
+        let (inotify, by_dir, by_wd, read) = (inotify.clone(), by_dir.clone(), by_wd.clone(), read.clone());
+        let mut warned = false;
+        move |fresh: bool| -> bool {
+            let dirs: Vec<(PathBuf, u64)> = super::cgroupfs::walk(&root, FILE)
+                .into_iter()
+                .filter_map(|d| super::cgroupfs::inode(&d).map(|i| (d, i)))
+                .collect();
+            let (Ok(mut dir_map), Ok(mut wd_map)) = (by_dir.lock(), by_wd.lock()) else {
+                return false;
+            };
+            dir_map.retain(|d, w| {
+                let keep = dirs.iter().any(|(e, i)| e == d && *i == w.inode);
+                if !keep {
+                    inotify.remove(w.wd);
+                    wd_map.remove(&w.wd);
+                }
+                keep
+            });
+            let mut new = Vec::new();
+            for (d, inode) in dirs {
+                if dir_map.contains_key(&d) {
                     continue;
                 }
-                if let Ok(wd) = inotify.add(&dir.join(FILE), sys::IN_MODIFY) {
-                    if let Ok(mut w) = watched.lock() {
-                        w.insert(wd, dir.clone());
+                match inotify.add(&d.join(FILE), sys::IN_MODIFY) {
+                    Ok(wd) => {
+                        dir_map.insert(d.clone(), Watched { wd, inode });
+                        wd_map.insert(wd, d.clone());
+                        new.push(d);
                     }
-                    if !read(&dir) {
-                        return false;
+                    Err(e) if !warned => {
+                        warned = true;
+                        warn(format!(
+                            "{}: {e}: its OOM kills (and those of further new cgroups) are not counted; raise fs.inotify.max_user_watches",
+                            d.display()
+                        ));
                     }
+                    Err(_) => {}
                 }
             }
-            true
+            drop((dir_map, wd_map));
+            new.iter().all(|d| read(d, fresh))
         }
     };
-    add_new();
-    let found = watched.lock().map_or(0, |w| w.len());
+    let mut walk = walk;
+    walk(false);
+    let found = by_dir.lock().map_or(0, |m| m.len());
     std::thread::spawn(move || {
         while let Ok(events) = inotify.read() {
             for (wd, mask) in events {
-                let dir = watched.lock().ok().and_then(|mut w| {
+                let dir = by_wd.lock().ok().and_then(|mut m| {
                     if mask & sys::IN_IGNORED != 0 {
-                        w.remove(&wd);
+                        m.remove(&wd);
                         None
                     } else {
-                        w.get(&wd).cloned()
+                        m.get(&wd).cloned()
                     }
                 });
                 if let Some(dir) = dir {
-                    if !read(&dir) {
+                    if !read(&dir, false) {
                         return;
                     }
                 }
@@ -108,9 +137,14 @@ pub fn spawn(
     });
     std::thread::spawn(move || loop {
         std::thread::sleep(rescan);
-        if !add_new() {
+        if !walk(true) {
             return;
         }
     });
     Ok(found)
+}
+
+/// A warning from the counting threads, on stderr through the text gate.
+pub fn warn_stderr(msg: String) {
+    let _ = writeln!(io::stderr(), "oomctl: warning: {}", Text::from(msg));
 }

@@ -24,10 +24,12 @@ use std::time::{Duration, Instant};
 /// Longest wait for the kill line of an open report before it is emitted
 /// incomplete (the builder's own gap rule for logs).
 pub const MAX_WAIT: Duration = Duration::from_secs(10);
-/// How long a kill line waits for the count that names its cgroup, and a
-/// count for the line that explains it (cgroup v2; the kernel notifies
-/// memory.events within 10 ms of the kill).
-pub const HOLD: Duration = Duration::from_secs(1);
+/// The tick of matching counted kills with kill lines (cgroup v2): what
+/// waited two ticks goes out unmatched. The kernel notifies memory.events
+/// within 10 ms of a kill, and the log line comes within as much.
+pub const TICK: Duration = Duration::from_millis(500);
+/// How often the counters look for new and removed cgroups.
+const RESCAN: Duration = Duration::from_secs(2);
 
 /// How to run `watch` / `record`.
 #[derive(Debug, Clone)]
@@ -269,11 +271,12 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
         let _ = stop_tx.send(Event::Stop);
     })
     .map_err(|e| format!("installing signal handlers: {e}"))?;
+    let counting_kills = cfg.counters.is_some();
     let counting = match &cfg.counters {
         Some(root) => {
             let tx = tx.clone();
             let tell = move |r| tx.send(Event::Counter(r)).is_ok();
-            let n = super::counters::spawn(root.clone(), Duration::from_secs(10), tell)
+            let n = super::counters::spawn(root.clone(), RESCAN, tell, super::counters::warn_stderr)
                 .map_err(|e| format!("{}: inotify: {e}", root.display()))?;
             Some(format!(
                 "; counting OOM kills in the {} of {n} cgroups under {}",
@@ -317,7 +320,7 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
     let mut pending_state: Option<bool> = None;
     let mut pending_since: Option<Instant> = None;
     let mut saved_at: Option<Instant> = None;
-    let mut holding_since: Option<Instant> = None;
+    let mut next_tick: Option<Instant> = None;
     let save = |seq: Option<u64>| -> Result<(), String> {
         match (&cfg.state, seq) {
             (Some(path), Some(seq)) => save_state(
@@ -352,13 +355,12 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
             pending_since = pending.map(|_| Instant::now());
         }
         let settle_at = pending_since.map(|t| t + if pending == Some(true) { MAX_WAIT } else { cfg.grace });
-        match (pipe.holding(), holding_since) {
-            (true, None) => holding_since = Some(Instant::now()),
-            (false, Some(_)) => holding_since = None,
+        match (pipe.holding(), next_tick) {
+            (true, None) => next_tick = Some(Instant::now() + TICK),
+            (false, Some(_)) => next_tick = None,
             _ => {}
         }
-        let release_at = holding_since.map(|t| t + HOLD);
-        let wake = [settle_at, next_sample, release_at].into_iter().flatten().min();
+        let wake = [settle_at, next_sample, next_tick].into_iter().flatten().min();
         let ev = match wake {
             None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
             Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
@@ -376,20 +378,21 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
                     take_samples(&mut live).map_err(io_err)?;
                     next_sample = cfg.interval.map(|i| now + i);
                 }
-                if release_at.is_some_and(|t| t <= now) {
+                if next_tick.is_some_and(|t| t <= now) {
                     live.log(&Entry::Release).map_err(io_err)?;
-                    pipe.release(&mut live).map_err(io_err)?;
-                    holding_since = None;
+                    pipe.release(false, &mut live).map_err(io_err)?;
+                    next_tick = pipe.holding().then(|| now + TICK);
                 }
             }
-            Ok(Event::Counter((path, oom_kill, at_us))) => {
+            Ok(Event::Counter((path, oom_kill, at_us, fresh))) => {
                 live.log(&Entry::Counter {
                     path: path.clone(),
                     oom_kill,
                     at_us,
+                    fresh,
                 })
                 .map_err(io_err)?;
-                pipe.counter(&path, oom_kill, at_us, &mut live).map_err(io_err)?;
+                pipe.counter(&path, oom_kill, at_us, fresh, &mut live).map_err(io_err)?;
             }
             Ok(Event::Read(Read1::Record(r))) => {
                 let seq = kmsg::seq_of(&r);
@@ -409,6 +412,19 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
                     }
                 }
                 last_seq = seq.or(last_seq);
+                // The cgroup a kill line does not name (a rate-limited
+                // report) is in /proc while the victim is: read it now.
+                if counting_kills {
+                    if let Some((pid, cgroup)) = victim_cgroup(&r) {
+                        let cgroup = Text::from(cgroup);
+                        live.log(&Entry::Victim {
+                            pid,
+                            cgroup: cgroup.clone(),
+                        })
+                        .map_err(io_err)?;
+                        pipe.victim(pid, &cgroup);
+                    }
+                }
                 live.log(&Entry::Record { r: r.clone() }).map_err(io_err)?;
                 if let Some(m) = &metrics {
                     m.records(1);
@@ -421,7 +437,6 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
                     saved_at = Some(Instant::now());
                 }
             }
-            // Counted from the sequence gap of the next record.
             // Counted from the sequence gap of the next record; with nothing
             // read before, the size of the loss is unknown but not hidden.
             Ok(Event::Read(Read1::Overrun)) => {
@@ -447,6 +462,16 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
         ));
     }
     Ok(summary)
+}
+
+/// The pid of a kernel kill line in a kmsg record, and its memory cgroup
+/// now (None: not a kill line, or the victim is gone already).
+fn victim_cgroup(record: &str) -> Option<(u32, String)> {
+    let text = record.split_once(';')?.1.lines().next()?;
+    match crate::kline::classify(text) {
+        crate::kline::KLine::Kill(k) => Some((k.pid, super::cgroupfs::proc_memcg(k.pid)?)),
+        _ => None,
+    }
 }
 
 /// `oomctl replay`: the recorded run again, offline.

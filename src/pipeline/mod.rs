@@ -69,27 +69,40 @@ impl<'s> Pipeline<'s> {
         }
     }
 
-    /// A cgroup's memory.events.local `oom_kill` counter, read at `at_us`.
-    pub fn counter(&mut self, path: &Text, oom_kill: u64, at_us: u64, enrich: &mut dyn Enrich) -> io::Result<()> {
-        self.counts.counter(path, oom_kill, at_us);
+    /// A cgroup's memory.events.local `oom_kill` counter, read at `at_us`
+    /// (`fresh`: a cgroup that appeared after watching began).
+    pub fn counter(
+        &mut self,
+        path: &Text,
+        oom_kill: u64,
+        at_us: u64,
+        fresh: bool,
+        enrich: &mut dyn Enrich,
+    ) -> io::Result<()> {
+        self.counts.counter(path, oom_kill, at_us, fresh);
         let ready = self.counts.ready();
         self.out(ready, enrich)
     }
 
+    /// A victim's cgroup as /proc showed it when its kill line was read.
+    pub fn victim(&mut self, pid: u32, cgroup: &Text) {
+        self.counts.victim(pid, cgroup);
+    }
+
     /// True while counted kills and kill lines wait to be matched: the
-    /// watcher calls [`Pipeline::release`] after a while.
+    /// watcher ticks [`Pipeline::release`] meanwhile.
     pub fn holding(&self) -> bool {
         self.counts.holding()
     }
 
-    /// Stop waiting for matches: held kill lines go out as they are, and
-    /// each kill counted that no line explained goes out as an episode of
-    /// its own (`printed: nothing`).
-    pub fn release(&mut self, enrich: &mut dyn Enrich) -> io::Result<()> {
+    /// A tick while matches wait: what waited two ticks goes out as it is
+    /// (with `all`, everything), each kill counted that no line explained as
+    /// an episode of its own (`printed: nothing`).
+    pub fn release(&mut self, all: bool, enrich: &mut dyn Enrich) -> io::Result<()> {
         let (source, records) = (self.source.clone(), self.records);
         let out = self
             .counts
-            .release(|path, at_us| counted_only(&source, records, path, at_us));
+            .release(all, |path, at_us| counted_only(&source, records, path, at_us));
         self.out(out, enrich)
     }
 
@@ -160,7 +173,7 @@ impl<'s> Pipeline<'s> {
     pub fn finish(mut self, enrich: &mut dyn Enrich) -> io::Result<Summary> {
         self.builder.finish();
         self.emit(enrich)?;
-        self.release(enrich)?;
+        self.release(true, enrich)?;
         let (_, malformed) = self.builder.malformed();
         self.summary.malformed_lines = malformed;
         self.summary.duplicate_lines = self.builder.repeated().0;
@@ -222,8 +235,14 @@ pub fn run_recording(rec: &Recording, sink: Box<dyn Sink + '_>) -> io::Result<(S
             Entry::Record { r } => pipe.record(r, &mut enrich)?,
             Entry::Lost { n } => pipe.lost(*n),
             Entry::Settle { all } => pipe.settle(*all, &mut enrich)?,
-            Entry::Counter { path, oom_kill, at_us } => pipe.counter(path, *oom_kill, *at_us, &mut enrich)?,
-            Entry::Release => pipe.release(&mut enrich)?,
+            Entry::Counter {
+                path,
+                oom_kill,
+                at_us,
+                fresh,
+            } => pipe.counter(path, *oom_kill, *at_us, *fresh, &mut enrich)?,
+            Entry::Victim { pid, cgroup } => pipe.victim(*pid, cgroup),
+            Entry::Release => pipe.release(false, &mut enrich)?,
             Entry::Header { .. } | Entry::Snap { .. } | Entry::Sample { .. } => {}
         }
     }

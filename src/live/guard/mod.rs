@@ -28,12 +28,13 @@ mod procs;
 pub use hierarchy::Hierarchy;
 pub use procs::{kill_process, proc_info, Kill};
 
+use super::cgroupfs::walk;
 use crate::guard::{badness, Candidate, GuardPolicy, Policy};
 use crate::model::{Episode, Text};
 use crate::output::Sink;
 use crate::snapshot::{self, GuardAction, Snapshot};
 use hierarchy::{Armed, Teller};
-use procs::{dying, gone_within, procs, walk, CONFIRM};
+use procs::{dying, gone_within, procs, CONFIRM};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::fs;

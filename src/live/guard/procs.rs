@@ -48,47 +48,12 @@ pub fn proc_info(pid: u32) -> Option<(Candidate, u64, Text)> {
         oom_score_adj: adj,
         protected: pid <= 1 || flags & PF_KTHREAD != 0 || pid == std::process::id(),
     };
-    Some((cand, start, Text::new(&memcg_of(&cg))))
-}
-
-/// A process's memory cgroup from /proc/PID/cgroup: the v1 `memory` line,
-/// else the v2 `0::` line.
-pub fn memcg_of(cgroup_file: &str) -> String {
-    let mut v2 = String::new();
-    for l in cgroup_file.lines() {
-        let mut p = l.splitn(3, ':');
-        let (Some(_), Some(ctrl), Some(path)) = (p.next(), p.next(), p.next()) else {
-            continue;
-        };
-        if ctrl.split(',').any(|c| c == "memory") {
-            return path.to_owned();
-        }
-        if ctrl.is_empty() {
-            v2 = path.to_owned();
-        }
-    }
-    v2
-}
-
-/// Memory cgroups of a subtree (its root included), in path order: the
-/// directories that have `memory_file`.
-pub fn walk(root: &Path, memory_file: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        if d.join(memory_file).exists() {
-            out.push(d.clone());
-        }
-        if let Ok(subs) = crate::snapshot::subdirs(&d) {
-            stack.extend(subs.into_iter().rev());
-        }
-    }
-    out
+    Some((cand, start, Text::new(&super::super::cgroupfs::memcg_of(&cg))))
 }
 
 /// The processes of a cgroup subtree, sorted.
 pub fn procs(dir: &Path) -> Vec<u32> {
-    let mut out: Vec<u32> = walk(dir, "cgroup.procs")
+    let mut out: Vec<u32> = super::super::cgroupfs::walk(dir, "cgroup.procs")
         .iter()
         .flat_map(|d| {
             crate::input::read_lossy(d.join("cgroup.procs"))
@@ -174,18 +139,5 @@ pub fn gone_within(pid: u32, start: u64, wait: Duration) -> bool {
             _ if Instant::now() >= deadline => return false,
             _ => std::thread::sleep(Duration::from_millis(2)),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn memcg_line_v1_then_v2() {
-        assert_eq!(memcg_of("12:memory:/a/b\n0::/x\n"), "/a/b");
-        assert_eq!(memcg_of("0::/kubepods.slice/x.scope\n"), "/kubepods.slice/x.scope");
-        assert_eq!(memcg_of("4:cpu,memory:/c\n"), "/c");
-        assert_eq!(memcg_of("garbage"), "");
     }
 }
