@@ -12,6 +12,8 @@
 //! - `snap`: `{episode, snapshot}` — a cgroup snapshot taken when the
 //!   `episode`-th episode (1-based) was emitted;
 //! - `sample`: `{snapshot}` — a periodic snapshot (`record --interval`);
+//! - `counting`: `{root}` — the watcher counts kills in the
+//!   memory.events.local of every cgroup under `root` from here on;
 //! - `counter`: `{path, oom_kill, at_us, fresh}` — a cgroup's
 //!   memory.events.local `oom_kill` counter (cgroup v2), read when it
 //!   changed (`fresh`: a cgroup that appeared after watching began);
@@ -73,6 +75,12 @@ pub enum Entry {
     /// `at_us` µs since boot (CLOCK_MONOTONIC: close to kmsg's stamps, not
     /// the same clock; seen 8-12 ms apart in the VM lab, so counts and
     /// lines are matched by order, never by time).
+    /// Counting kills in memory.events.local under `root` begins: from
+    /// here on kill lines are matched with counts, even before a count is
+    /// read (a root with no cgroups below it yet).
+    Counting {
+        root: Text,
+    },
     Counter {
         path: Text,
         oom_kill: u64,

@@ -274,6 +274,11 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
     let counting_kills = cfg.counters.is_some();
     let counting = match &cfg.counters {
         Some(root) => {
+            let entry = Entry::Counting {
+                root: Text::from(root.display().to_string()),
+            };
+            live.log(&entry).map_err(|e| format!("--record: {e}"))?;
+            pipe.counting();
             let tx = tx.clone();
             let tell = move |r| tx.send(Event::Counter(r)).is_ok();
             let n = super::counters::spawn(root.clone(), RESCAN, tell, super::counters::warn_stderr)

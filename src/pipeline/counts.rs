@@ -26,6 +26,10 @@ use std::collections::{HashMap, VecDeque};
 
 /// Ticks something waits before it goes out unmatched.
 const WAIT_TICKS: u64 = 2;
+/// Ticks a reported kill in a cgroup the counters have not read yet waits
+/// for its count: the counters find new cgroups every 2 s, and then count
+/// their kills from 0.
+const NEW_CGROUP_TICKS: u64 = 8;
 
 /// What a reported kill explains.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,12 +71,18 @@ pub struct Counts {
     /// Episodes in output order; Some(tick): waiting for a count since.
     queue: VecDeque<(Episode, Option<u64>)>,
     tick: u64,
+    counting: bool,
 }
 
 impl Counts {
-    /// True once a counter was read: only then are kills matched.
+    /// Counting begins (the watcher started its counters).
+    pub fn start(&mut self) {
+        self.counting = true;
+    }
+
+    /// True once counting began: only then are kills matched.
     pub fn active(&self) -> bool {
-        !self.last.is_empty()
+        self.counting || !self.last.is_empty()
     }
 
     /// True while something waits to be matched (the watcher ticks
@@ -179,7 +189,9 @@ impl Counts {
     /// `all`, everything): a kill line takes a cgroup only where the counts
     /// waiting are all of one; each count unexplained becomes an episode of
     /// its own (made by `nothing`); reported kills no count came for, and
-    /// victims no line came for, are forgotten.
+    /// victims no line came for, are forgotten. A reported kill in a cgroup
+    /// not counted yet waits [`NEW_CGROUP_TICKS`]: its count comes when the
+    /// counters find the cgroup.
     pub fn release(&mut self, all: bool, nothing: impl Fn(&Text, u64) -> Episode) -> Vec<Episode> {
         self.tick += 1;
         let due = |since: u64, tick: u64| all || since + WAIT_TICKS <= tick;
@@ -211,7 +223,14 @@ impl Counts {
             }
         }
         self.unexplained = left;
-        self.reported.retain(|(_, since)| !due(*since, tick));
+        let last = &self.last;
+        let known = |e: &Explains| match e {
+            Explains::Any => true,
+            Explains::One(c) => last.contains_key(c),
+            Explains::Group(_) => last.keys().any(|c| e.explains(c)),
+        };
+        self.reported
+            .retain(|(e, since)| !all && since + if known(e) { WAIT_TICKS } else { NEW_CGROUP_TICKS } > tick);
         self.victims.retain(|_, (_, since)| !due(*since, tick));
         out
     }
@@ -351,9 +370,50 @@ mod tests {
     }
 
     #[test]
+    fn a_kill_in_a_cgroup_found_late_waits_for_its_count() {
+        let mut c = Counts::default();
+        c.counter(&"/old".into(), 0, 1, false);
+        let mut g = report(1, "/new/x");
+        g.group_kill = Some("/new".into());
+        g.victims.push(Victim {
+            pid: 2,
+            comm: "b".into(),
+            ..Victim::default()
+        });
+        c.episode(g);
+        assert_eq!(c.ready().len(), 1);
+        for _ in 0..4 {
+            assert!(tick(&mut c).is_empty());
+        }
+        // Found 2 s later, with the kernel's three counts of the two kills.
+        c.counter(&"/new/x".into(), 3, 9, true);
+        assert!(tick(&mut c).is_empty(), "explained, no phantom");
+        assert!(c.release(true, nothing).is_empty());
+    }
+
+    #[test]
+    fn counting_with_no_cgroup_yet_still_matches() {
+        let mut c = Counts::default();
+        c.start();
+        let mut g = report(1, "/g");
+        g.group_kill = Some("/g".into());
+        g.victims.push(Victim {
+            pid: 2,
+            comm: "b".into(),
+            ..Victim::default()
+        });
+        c.episode(g);
+        assert_eq!(c.ready().len(), 1);
+        tick(&mut c);
+        c.counter(&"/g".into(), 3, 9, true);
+        assert!(c.release(true, nothing).is_empty(), "no phantom");
+    }
+
+    #[test]
     fn each_waits_its_own_two_ticks() {
         let mut c = Counts::default();
         c.counter(&"/a".into(), 0, 1, false);
+        c.counter(&"/x".into(), 0, 1, false);
         c.episode(report(1, "/x"));
         assert_eq!(tick(&mut c).len(), 1);
         // A count that comes late in the first one's wait still waits.

@@ -84,6 +84,11 @@ impl<'s> Pipeline<'s> {
         self.out(ready, enrich)
     }
 
+    /// Counting kills in memory.events.local begins.
+    pub fn counting(&mut self) {
+        self.counts.start();
+    }
+
     /// A victim's cgroup as /proc showed it when its kill line was read.
     pub fn victim(&mut self, pid: u32, cgroup: &Text) {
         self.counts.victim(pid, cgroup);
@@ -242,6 +247,7 @@ pub fn run_recording(rec: &Recording, sink: Box<dyn Sink + '_>) -> io::Result<(S
                 fresh,
             } => pipe.counter(path, *oom_kill, *at_us, *fresh, &mut enrich)?,
             Entry::Victim { pid, cgroup } => pipe.victim(*pid, cgroup),
+            Entry::Counting { .. } => pipe.counting(),
             Entry::Release => pipe.release(false, &mut enrich)?,
             Entry::Header { .. } | Entry::Snap { .. } | Entry::Sample { .. } => {}
         }
