@@ -44,7 +44,7 @@ pub struct ScanOptions {
     /// Block size in bytes (longest line read whole); at least 4 KiB.
     pub block: usize,
     /// Skip whole lines outside reports that cannot matter, undecoded
-    /// ([`EMORY_PHRASES`]); off only to check that it changes nothing.
+    /// (`EMORY_PHRASES`); off only to check that it changes nothing.
     pub prefilter: bool,
 }
 

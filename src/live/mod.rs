@@ -1,7 +1,7 @@
 //! The live layer: the only code that reads `/dev/kmsg`, cgroupfs of the
 //! running machine, and signals. It feeds the same pure pipeline as
-//! `analyze` ([`pipeline`]) and writes everything it saw to a recording
-//! ([`recording`]) so that `replay` reproduces a run offline, byte for byte.
+//! `analyze` ([`crate::pipeline`]) and writes everything it saw to a recording
+//! ([`crate::recording`]) so that `replay` reproduces a run offline, byte for byte.
 
 pub mod cgroupfs;
 #[cfg(target_os = "linux")]

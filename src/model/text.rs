@@ -7,7 +7,7 @@ use std::fmt;
 /// Text from a log or from the running machine, as the model holds it.
 ///
 /// This is the model's one sanitizing gate: every name, path, host, unit and
-/// message in an [`Episode`] (and in what it contains) is a `Text`, and a
+/// message in an [`Episode`](crate::model::Episode) (and in what it contains) is a `Text`, and a
 /// `Text` can only be made through [`Text::new`] (also behind `From` and
 /// deserialisation), after every decoding step of the input (kmsg `\xNN`,
 /// rsyslog `#011`, JSON `\u001b`, invalid UTF-8). It writes C0 controls,
