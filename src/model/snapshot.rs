@@ -76,6 +76,16 @@ pub struct Snapshot {
     /// v1 `memory.swappiness`.
     #[serde(default)]
     pub swappiness: Option<u64>,
+    /// v2 `memory.swap.high` (swap throttle point; null when `max`).
+    #[serde(default)]
+    pub swap_high_bytes: Option<u64>,
+    /// v1 `memory.kmem.tcp.*`: socket buffers.
+    #[serde(default)]
+    pub kmem_tcp: Option<Usage>,
+    /// v1 `memory.use_hierarchy`: false means children are charged on their
+    /// own, not to this cgroup (only on old kernels and configurations).
+    #[serde(default)]
+    pub use_hierarchy: Option<bool>,
 }
 
 /// One memory counter of a cgroup: usage, its limit (null when unlimited),
