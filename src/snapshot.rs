@@ -72,6 +72,7 @@ pub fn read_dir(dir: &Path) -> io::Result<Snapshot> {
         s.oom_group = read_u64(dir, "memory.oom.group").map(|g| g == 1);
         s.swap = usage("memory.swap.current", "memory.swap.max", "memory.swap.peak", None);
         s.swap_events = parse_kv(&text("memory.swap.events"));
+        s.swap_high_bytes = limit(read_u64(dir, "memory.swap.high"));
         s.zswap = usage("memory.zswap.current", "memory.zswap.max", "memory.zswap.peak", None);
     } else {
         s.version = Text::new("v1");
@@ -94,6 +95,13 @@ pub fn read_dir(dir: &Path) -> io::Result<Snapshot> {
             Some("memory.kmem.failcnt"),
         );
         s.swappiness = read_u64(dir, "memory.swappiness");
+        s.kmem_tcp = usage(
+            "memory.kmem.tcp.usage_in_bytes",
+            "memory.kmem.tcp.limit_in_bytes",
+            "memory.kmem.tcp.max_usage_in_bytes",
+            Some("memory.kmem.tcp.failcnt"),
+        );
+        s.use_hierarchy = read_u64(dir, "memory.use_hierarchy").map(|h| h == 1);
     }
     Ok(s)
 }
@@ -131,13 +139,17 @@ pub fn parse_guard_event(text: &str) -> Option<Snapshot> {
         })
         .collect();
     let path = kernel_path(Path::new(oomcg));
-    let limit_bytes = stat
-        .get("hierarchical_memory_limit")
-        .copied()
-        .and_then(|l| limit(Some(l)));
+    // oomctl's own guard writes `limit` and `cgroup_version`; oom-guard
+    // (v1 only) has the limit in its stats.
+    let limit_bytes = limit(num("limit").or_else(|| stat.get("hierarchical_memory_limit").copied()));
+    let version = o
+        .get("cgroup_version")
+        .and_then(|x| x.as_str())
+        .filter(|v| *v == "v2")
+        .unwrap_or("v1");
     Some(Snapshot {
         path: path.into(),
-        version: Text::new("v1"),
+        version: Text::new(version),
         origin: Text::new("oom_guard"),
         time: o.get("timestamp").and_then(|x| x.as_str()).map(Text::new),
         host: o.get("hostname").and_then(|x| x.as_str()).map(Text::new),

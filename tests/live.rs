@@ -265,7 +265,8 @@ fn guard_kills_before_the_kernel_and_only_inside_its_root() {
     let r: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(r["dry_run"], true);
     assert_eq!(r["action"], "kill_process");
-    assert_eq!(r["killed"], format!("{}(python3) ", hog.id()), "{line}");
+    assert_eq!(r["killed"], "", "a dry run claims no kill: {line}");
+    assert_eq!(r["would_kill"], format!("{}(python3) ", hog.id()), "{line}");
     assert_eq!(oom_kills(&app), 1, "the kernel killed it");
     assert!(idle.try_wait().unwrap().is_none(), "a dry run signals nothing");
     let _ = idle.kill();
@@ -515,24 +516,30 @@ fn recording_to_a_full_disk_keeps_watching() {
 }
 
 /// The guard never signals a process that is not the one it chose: a
-/// stale start time (the pid was reused) leaves the process alone.
+/// stale start time (the pid was reused) or a memory cgroup outside the one
+/// it acts on (the process moved away) leaves the process alone.
 #[test]
 fn guard_never_kills_a_reused_pid() {
     let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
     let pid = sleeper.id();
-    let (_, start, _) = oomctl::live::guard::proc_info(pid).expect("alive");
+    let (_, start, cgroup) = oomctl::live::guard::proc_info(pid).expect("alive");
     // Chosen earlier with another start time: now another process.
-    use oomctl::live::guard::{kill_process, Kill};
-    assert_eq!(kill_process(pid, start + 1).unwrap(), Kill::Gone);
+    use oomctl::live::guard::{gone_by, kill_process, Kill};
+    assert_eq!(kill_process(pid, start + 1, "/").unwrap(), Kill::Gone);
+    // Chosen in a cgroup it is no longer in.
+    let elsewhere = format!("{}-elsewhere", cgroup.trim_end_matches('/'));
+    assert_eq!(kill_process(pid, start, &elsewhere).unwrap(), Kill::Gone);
     assert!(
         sleeper.try_wait().unwrap().is_none(),
-        "a reused pid must not be signalled"
+        "a reused pid, or one moved away, must not be signalled"
     );
-    // The right start time kills it, and the death is confirmed.
-    assert_eq!(kill_process(pid, start).unwrap(), Kill::Killed(true));
+    // The right start time in its own cgroup kills it; the death is seen.
+    assert_eq!(kill_process(pid, start, &cgroup).unwrap(), Kill::Signalled);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    assert!(gone_by(pid, start, deadline));
     assert!(sleeper.wait().is_ok());
     // Gone already: nothing to do, no error.
-    assert_eq!(kill_process(pid, start).unwrap(), Kill::Gone);
+    assert_eq!(kill_process(pid, start, "/").unwrap(), Kill::Gone);
 }
 
 /// A process already dying when the guard comes (the kernel's OOM killer
@@ -549,7 +556,7 @@ fn guard_does_not_claim_a_dying_process() {
             .is_ok_and(|s| s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z')))
     });
     let (_, start, _) = proc_info(pid).expect("a zombie is still in /proc");
-    assert_eq!(kill_process(pid, start).unwrap(), Kill::Dying);
+    assert_eq!(kill_process(pid, start, "/").unwrap(), Kill::Dying);
     let mut child = child;
     assert!(child.wait().unwrap().success(), "it exited by itself, not by SIGKILL");
 }
@@ -583,7 +590,7 @@ fn guard_survives_cgroups_coming_and_going() {
         })
         .collect();
     assert!(
-        said.iter().any(|l| l.ends_with("/gone is gone: no longer guarded")),
+        said.iter().any(|l| l.ends_with("/gone: it is gone: disarmed")),
         "{said:?}"
     );
     assert!(

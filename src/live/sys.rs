@@ -1,8 +1,8 @@
 //! The few system calls the live layer needs that std does not wrap:
 //! eventfd (cgroup-v1 memory thresholds), inotify (cgroup-v2 `memory.events`
-//! notifications), pidfd_open / pidfd_send_signal (killing without racing
+//! notifications), poll (one thread waiting on all of them), pidfd_open / pidfd_send_signal (killing without racing
 //! pid reuse), kill (the fallback), and capget / capset (holding CAP_SYSLOG
-//! only while /dev/kmsg is opened). Declared by hand: a crate for nine
+//! only while /dev/kmsg is opened). Declared by hand: a crate for ten
 //! calls would not pay for itself.
 
 use std::ffi::{c_int, c_long, c_uint, c_void};
@@ -11,6 +11,7 @@ use std::io;
 use std::os::fd::FromRawFd;
 
 const EFD_CLOEXEC: c_int = 0o2_000_000;
+const EFD_NONBLOCK: c_int = 0o4_000;
 /// Same number on x86_64 and aarch64 (the unified syscall table).
 const SYS_PIDFD_SEND_SIGNAL: c_long = 424;
 const SYS_PIDFD_OPEN: c_long = 434;
@@ -31,12 +32,54 @@ extern "C" {
     fn kill(pid: c_int, sig: c_int) -> c_int;
     fn capget(header: *mut CapHeader, data: *mut CapData) -> c_int;
     fn capset(header: *mut CapHeader, data: *const CapData) -> c_int;
+    fn poll(fds: *mut PollFd, nfds: std::ffi::c_ulong, timeout: c_int) -> c_int;
 }
 
-/// A new eventfd, as a File (8-byte reads and writes).
+/// poll(2): readable.
+pub const POLLIN: i16 = 0x1;
+
+/// One descriptor for [`poll_fds`] (struct pollfd).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct PollFd {
+    pub fd: c_int,
+    pub events: i16,
+    pub revents: i16,
+}
+
+impl PollFd {
+    /// Wait for `fd` to be readable.
+    pub fn readable(fd: c_int) -> PollFd {
+        PollFd {
+            fd,
+            events: POLLIN,
+            revents: 0,
+        }
+    }
+}
+
+/// Block until one of `fds` is ready or `timeout` passes (None: forever);
+/// the number ready (0 on a timeout or a signal).
+pub fn poll_fds(fds: &mut [PollFd], timeout: Option<std::time::Duration>) -> io::Result<usize> {
+    let ms = timeout.map_or(-1, |t| c_int::try_from(t.as_millis()).unwrap_or(c_int::MAX));
+    // SAFETY: a pointer to `fds.len()` pollfd structs we own, exclusively.
+    let n = unsafe { poll(fds.as_mut_ptr(), fds.len() as std::ffi::c_ulong, ms) };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::Interrupted {
+            Ok(0)
+        } else {
+            Err(e)
+        };
+    }
+    Ok(n as usize)
+}
+
+/// A new non-blocking eventfd, as a File (8-byte reads and writes; a read
+/// of a zero count fails with WouldBlock).
 pub fn new_eventfd() -> io::Result<File> {
     // SAFETY: eventfd takes plain integers and returns a new fd or -1.
-    let fd = unsafe { eventfd(0, EFD_CLOEXEC) };
+    let fd = unsafe { eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -78,6 +121,12 @@ impl Inotify {
         use std::os::fd::AsRawFd;
         // SAFETY: integers only; an error (the watch already gone) is harmless.
         unsafe { inotify_rm_watch(self.0.as_raw_fd(), wd) };
+    }
+
+    /// The descriptor, for [`poll_fds`].
+    pub fn fd(&self) -> c_int {
+        use std::os::fd::AsRawFd;
+        self.0.as_raw_fd()
     }
 
     /// Block until events come: each as (watch, mask).

@@ -10,7 +10,8 @@
 //!   memcg OOMs get `OOMKilling` (node-problem-detector's reason) on the
 //!   cgroup.
 //! - oom-guard kills keep seed 002's reasons `OomGuardKillContainer` /
-//!   `OomGuardKillProcess`.
+//!   `OomGuardKillProcess`; a guard decision that killed nothing (held
+//!   back, a dry run, the kernel first) is `OomGuardThresholdReached`.
 
 use super::{Sink, Summary};
 use crate::model::{Episode, Killer, Scope};
@@ -35,6 +36,10 @@ fn field(s: &str) -> String {
 
 fn victim_words(ep: &Episode) -> String {
     match ep.victims.as_slice() {
+        [] if ep.killer == Killer::OomGuard => format!(
+            "nothing: {}",
+            ep.guard.as_ref().map_or("no process killed", |g| g.note.as_str())
+        ),
         [] if ep.no_killable => "no killable process".to_owned(),
         [] if ep.panic.is_some() => "kernel panic, no victim".to_owned(),
         [] if ep.printed == crate::model::Printed::Nothing => {
@@ -42,7 +47,7 @@ fn victim_words(ep: &Episode) -> String {
         }
         [] => "victim unknown (report incomplete)".to_owned(),
         vs if ep.printed == crate::model::Printed::KillLine => format!(
-            "{} (report suppressed)",
+            "{} (only the kill line printed)",
             vs.iter()
                 .map(|v| format!("victim process: {}, pid: {}", v.comm, v.pid))
                 .collect::<Vec<_>>()
@@ -101,7 +106,9 @@ fn line(ep: &Episode) -> [String; 5] {
             .iter()
             .find_map(|s| s.guard.as_ref()?.policy.clone())
             .unwrap_or_default();
-        let reason = if policy.eq_ignore_ascii_case("process") {
+        let reason = if ep.victims.is_empty() {
+            "OomGuardThresholdReached"
+        } else if policy.eq_ignore_ascii_case("process") {
             "OomGuardKillProcess"
         } else {
             "OomGuardKillContainer"

@@ -144,7 +144,13 @@ fn write_episode(out: &mut dyn Write, n: u64, ep: &Episode) -> io::Result<()> {
         Killer::Kernel => "the kernel",
         Killer::OomGuard => "oom-guard",
     };
-    if ep.victims.is_empty() {
+    if ep.victims.is_empty() && ep.killer == Killer::OomGuard {
+        let why = ep
+            .guard
+            .as_ref()
+            .map_or("oom-guard killed nothing", |g| g.note.as_str());
+        writeln!(out, "Killed:  nothing: {why}")?;
+    } else if ep.victims.is_empty() {
         let why = if ep.no_killable {
             "nothing was killed: no killable process"
         } else if ep.panic.is_some() {

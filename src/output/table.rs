@@ -98,10 +98,11 @@ fn row(ep: &Episode) -> [String; 8] {
     } else {
         victims.join("\n")
     };
-    let victim = if ep.killer == Killer::OomGuard {
-        format!("{victim}\n(killed by oom-guard)")
-    } else {
-        victim
+    let victim = match (&ep.killer, &ep.guard) {
+        (Killer::OomGuard, _) if !ep.victims.is_empty() => format!("{victim}\n(killed by oom-guard)"),
+        (Killer::OomGuard, Some(g)) => format!("{victim}\n(oom-guard: {}, nothing killed)", g.action),
+        (Killer::OomGuard, None) => format!("{victim}\n(oom-guard: nothing killed)"),
+        _ => victim,
     };
     let cause = ep
         .diagnosis

@@ -1,12 +1,13 @@
 //! `oomctl guard`: oom-guard's policies enforced live, on cgroup v1 and v2.
 //!
 //! Every memory cgroup under `--root` with a limit is armed
-//! ([`hierarchy::arm`]): v1 through usage thresholds and an eventfd, v2
+//! (`Notifier::arm`): v1 through usage thresholds and an eventfd, v2
 //! through `memory.high` at the threshold and `memory.events` notifications;
-//! a dry run and the `noop` policy poll usage instead and write nothing. The
-//! main loop wakes only on a crossing, a signal, or the periodic re-walk that
-//! picks up new cgroups, forgets removed ones and re-arms cgroups whose limit
-//! changed.
+//! a dry run and the `noop` policy poll usage instead and write nothing; one
+//! thread waits for all of them. The main loop
+//! wakes only on a crossing, a signal, or the periodic re-walk that arms new
+//! cgroups, disarms removed or unlimited ones, and re-arms cgroups whose
+//! limit or memory.high changed or that were made again (by inode).
 //!
 //! Between the reclaim mark (`limit − 2 × margin`) and the threshold
 //! (`limit − margin`) the guard asks the kernel to reclaim. At the threshold
@@ -18,7 +19,10 @@
 //! `memory.oom.group` set, the kernel would kill that whole group, and so
 //! does the guard. A cgroup is killed with `cgroup.kill` (v2, 5.14+) when
 //! nothing in it is protected, else process by process through pidfds,
-//! checking each is the one chosen; the guard waits to see them die.
+//! checking each is the one chosen and still under the crossed cgroup; the
+//! guard signals all, then waits to see them die. Kills the kernel made at
+//! the limit meanwhile make the action `kernel_first`; a decision that
+//! kills nothing is reported once per stay above the threshold.
 //! Never touched: pid 1, kernel threads, oom_score_adj −1000, oomctl
 //! itself, anything outside `--root`.
 
@@ -26,15 +30,17 @@ mod hierarchy;
 mod procs;
 
 pub use hierarchy::Hierarchy;
-pub use procs::{kill_process, proc_info, Kill};
+pub use procs::{gone_by, kill_process, proc_info, Kill};
 
 use super::cgroupfs::walk;
+use crate::guard::choose;
 use crate::guard::{badness, Candidate, GuardPolicy, Policy};
 use crate::model::{Episode, Text};
+use crate::model::{GuardOutcome, Proc as GuardProc};
 use crate::output::Sink;
 use crate::snapshot::{self, GuardAction, Snapshot};
-use hierarchy::{Armed, Teller};
-use procs::{dying, gone_within, procs, CONFIRM};
+use hierarchy::{Armed, Notifier};
+use procs::{dying, procs, CONFIRM};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -72,10 +78,17 @@ pub enum Msg {
 
 struct Watched {
     limit: u64,
+    /// Told apart by inode: a cgroup removed and made again is armed again.
+    inode: u64,
     generation: u64,
-    /// The kernel's OOM kill count of the cgroup when the guard last looked.
-    kernel_kills: u64,
-    _armed: Armed,
+    /// The kernel's OOM counts of the cgroup when the guard last looked
+    /// ([`Hierarchy::kernel_counts`]).
+    kernel_counts: [u64; 2],
+    /// A report that killed nothing was given since usage last was below
+    /// the threshold: the same again is not repeated (v2 notifies every
+    /// throttling at memory.high).
+    quiet: bool,
+    armed: Armed,
 }
 
 /// One decision at a threshold, for the report.
@@ -84,14 +97,14 @@ struct Report<'a> {
     usage: u64,
     limit: u64,
     stat: BTreeMap<Text, u64>,
-    /// The chosen process's memory cgroup (kernel path).
-    victim_cgroup: Option<Text>,
+    /// The chosen process (its memory cgroup as a kernel path).
+    chosen: Option<Proc>,
     /// The cgroup whose `memory.oom.group` made this a group kill.
     oom_group: Option<Text>,
     held_back: bool,
     action: &'static str,
     killing: Killing,
-    /// OOM kills the kernel counted in the cgroup meanwhile.
+    /// Kills the kernel's OOM killer made at the cgroup's limit meanwhile.
     kernel_kills: u64,
     /// From the threshold firing to the victims' confirmed death.
     response: Duration,
@@ -106,7 +119,7 @@ type Proc = (Candidate, u64, Text);
 struct Killing {
     /// Signalled by the guard (in a dry run: who would have been).
     killed: Vec<(u32, Text)>,
-    /// Already dying when the guard came: the kernel's kill, not claimed.
+    /// Already dying when the guard came: not claimed.
     dying: Vec<(u32, Text)>,
     /// `cgroup.kill` or `signal` (pidfds, one by one); None for no kill.
     method: Option<&'static str>,
@@ -123,11 +136,13 @@ enum Targets {
 
 struct Guard<'a> {
     cfg: &'a GuardConfig,
+    /// `--root`, canonical.
+    root: PathBuf,
     hierarchy: Hierarchy,
+    notifier: Notifier,
     out: &'a mut dyn Write,
     sink: Option<Box<dyn Sink + 'a>>,
     err: &'a mut dyn Write,
-    tx: mpsc::Sender<Msg>,
     watched: HashMap<PathBuf, Watched>,
     generation: u64,
     page_size: u64,
@@ -146,35 +161,58 @@ fn shown(dir: &Path) -> Text {
 }
 
 impl Guard<'_> {
-    /// Arm (or re-arm) every limited cgroup; forget gone ones.
+    /// Arm every limited cgroup; arm again the ones whose limit or
+    /// memory.high changed or that were made again; disarm the ones gone
+    /// or without a limit now.
     fn rescan(&mut self) -> Result<(), String> {
         let h = self.hierarchy;
-        let dirs = walk(&self.cfg.root, h.usage_file());
+        let found: Vec<(PathBuf, u64, u64)> = walk(&self.root, h.usage_file())
+            .into_iter()
+            .filter_map(|d| {
+                let limit = h.limit(&d)?;
+                let inode = super::cgroupfs::inode(&d)?;
+                Some((d, inode, limit))
+            })
+            .collect();
         let err = &mut *self.err;
-        self.watched.retain(|d, _| {
-            let keep = dirs.contains(d);
-            if !keep {
-                let _ = writeln!(err, "oomctl: {} is gone: no longer guarded", shown(d));
+        let started = self.started;
+        self.watched.retain(|d, w| {
+            let now = found.iter().find(|(e, _, _)| e == d);
+            let keep = now.is_some_and(|(_, inode, limit)| *inode == w.inode && *limit == w.limit) && !w.armed.stale();
+            if !keep && started {
+                let why = match now {
+                    None if d.exists() => "its limit was removed",
+                    None => "it is gone",
+                    Some((_, inode, _)) if *inode != w.inode => "it was made again",
+                    Some((_, _, limit)) if *limit != w.limit => "its limit changed",
+                    Some(_) => "its memory.high was changed",
+                };
+                let _ = writeln!(err, "oomctl: {}: {why}: disarmed", shown(d));
             }
+            // Dropping disarms: stops the waits, puts memory.high back.
             keep
         });
-        for d in dirs {
-            let Some(limit) = h.limit(&d) else {
-                continue;
-            };
-            if self.watched.get(&d).is_some_and(|w| w.limit == limit) {
+        for (d, inode, limit) in found {
+            if self.watched.contains_key(&d) {
                 continue;
             }
-            // Disarm first (it puts back what arming set), then re-arm.
-            self.watched.remove(&d);
             self.generation += 1;
-            let teller = Teller {
-                tx: self.tx.clone(),
-                dir: d.clone(),
-                generation: self.generation,
-            };
-            match hierarchy::arm(h, limit, &self.cfg.policy, self.cfg.dry_run, teller) {
+            let armed = self.notifier.arm(
+                h,
+                (&d, self.generation),
+                limit,
+                (&self.cfg.policy, self.page_size),
+                self.cfg.dry_run,
+            );
+            match armed {
                 Ok(armed) => {
+                    if armed.adopted {
+                        let _ = writeln!(
+                            self.err,
+                            "oomctl: {}: memory.high is at the guard's threshold already (left by an earlier run?): taken as the guard's, put back to max at exit",
+                            shown(&d)
+                        );
+                    }
                     if self.started {
                         let _ = writeln!(
                             self.err,
@@ -188,9 +226,11 @@ impl Guard<'_> {
                         d.clone(),
                         Watched {
                             limit,
+                            inode,
                             generation: self.generation,
-                            kernel_kills: h.oom_kills(&d),
-                            _armed: armed,
+                            kernel_counts: h.kernel_counts(&d),
+                            quiet: false,
+                            armed,
                         },
                     );
                     // Already above? A crossing is only told when it happens.
@@ -211,19 +251,22 @@ impl Guard<'_> {
             return Ok(()); // removed meanwhile
         };
         let p = self.cfg.policy;
+        let acts = !self.cfg.dry_run && p.policy != Policy::Noop;
+        let stat = || crate::cgroup::parse_kv(&crate::input::read_lossy(dir.join("memory.stat")).unwrap_or_default());
         if usage < p.threshold(limit) {
+            if let Some(w) = self.watched.get_mut(dir) {
+                w.quiet = false;
+            }
             // Below the threshold again: if the kernel's OOM killer emptied
             // the cgroup meanwhile, the guard was too late, and says so.
             let kernel_kills = self.kernel_kills_since(dir);
-            if kernel_kills > 0 && !self.cfg.dry_run && p.policy != Policy::Noop {
-                let stat =
-                    crate::cgroup::parse_kv(&crate::input::read_lossy(dir.join("memory.stat")).unwrap_or_default());
+            if kernel_kills > 0 && acts {
                 return self.report(Report {
                     dir,
                     usage,
                     limit,
-                    stat,
-                    victim_cgroup: None,
+                    stat: stat(),
+                    chosen: None,
                     oom_group: None,
                     held_back: false,
                     action: "kernel_first",
@@ -232,27 +275,23 @@ impl Guard<'_> {
                     response: at.elapsed(),
                 });
             }
-            if usage >= p.reclaim_at(limit) && !self.cfg.dry_run && p.policy != Policy::Noop {
+            if usage >= p.reclaim_at(limit) && acts {
                 h.request_reclaim(dir, p.margin(limit));
             }
             return Ok(());
         }
-        let stat = crate::cgroup::parse_kv(&crate::input::read_lossy(dir.join("memory.stat")).unwrap_or_default());
+        let stat = stat();
         let held_back = p.holds_back(limit, crate::guard::clean_cache(h.stats_format(), &stat));
         let (total, page_size) = (limit / self.page_size, self.page_size);
         let killable = move |i: &Proc| badness(&i.0, total, page_size);
         let infos: Vec<Proc> = procs(dir).into_iter().filter_map(proc_info).collect();
-        let chosen = infos
-            .iter()
-            .filter_map(|i| killable(i).map(|b| (i, b)))
-            .fold(None::<(&Proc, i64)>, |best, (i, b)| match best {
-                Some((_, bb)) if b < bb => best,
-                _ => Some((i, b)),
-            })
-            .map(|(i, _)| i.clone());
+        let cands: Vec<Candidate> = infos.iter().map(|i| i.0.clone()).collect();
+        let chosen = choose(&cands, total, page_size)
+            .and_then(|c| infos.iter().find(|i| i.0.pid == c.pid))
+            .cloned();
         let own_dir = |c: &Proc| {
             let d = Path::new(h.mount()).join(c.2.trim_start_matches('/'));
-            (d.starts_with(&self.cfg.root) && d.exists()).then_some(d)
+            (d.starts_with(&self.root) && d.exists()).then_some(d)
         };
         let group = chosen.as_ref().and_then(|c| oom_group(h, own_dir(c)?, dir));
         let (action, targets) = match (held_back, p.policy, &chosen) {
@@ -266,12 +305,21 @@ impl Guard<'_> {
                 Targets::Cgroup(own_dir(c).unwrap_or_else(|| dir.to_path_buf())),
             ),
         };
-        let killing = self.kill(targets, &killable);
-        // Kills the kernel counted in the cgroup since the guard last looked:
+        // Throttled at memory.high, v2 notifies again and again: a decision
+        // that kills nothing is said once until usage drops.
+        let quiet = action == "none" || self.cfg.dry_run;
+        if let Some(w) = self.watched.get_mut(dir) {
+            if quiet && std::mem::replace(&mut w.quiet, true) {
+                return Ok(());
+            }
+        }
+        let within = crate::cgroup::kernel_path(dir);
+        let killing = self.kill(targets, &within, &killable);
+        // Kills the kernel made at this limit since the guard last looked:
         // its OOM killer fired (before the guard, or racing it), so the guard
         // did not prevent this OOM, whatever it signalled.
         let kernel_kills = self.kernel_kills_since(dir);
-        let action = if !self.cfg.dry_run && action != "none" && (kernel_kills > 0 || !killing.dying.is_empty()) {
+        let action = if acts && action != "none" && kernel_kills > 0 {
             "kernel_first"
         } else {
             action
@@ -281,7 +329,7 @@ impl Guard<'_> {
             usage,
             limit,
             stat,
-            victim_cgroup: chosen.map(|c| c.2),
+            chosen,
             oom_group: group.map(|g| Text::from(crate::cgroup::kernel_path(&g))),
             held_back,
             action,
@@ -291,37 +339,42 @@ impl Guard<'_> {
         })
     }
 
-    /// Kills the kernel counted in `dir` since the guard last looked.
+    /// Kills the kernel's OOM killer made at `dir`'s limit since the guard
+    /// last looked.
     fn kernel_kills_since(&mut self, dir: &Path) -> u64 {
-        let now = self.hierarchy.oom_kills(dir);
+        let now = self.hierarchy.kernel_counts(dir);
         match self.watched.get_mut(dir) {
-            Some(w) => now.saturating_sub(std::mem::replace(&mut w.kernel_kills, now)),
+            Some(w) => hierarchy::kernel_kills(std::mem::replace(&mut w.kernel_counts, now), now),
             None => 0,
         }
     }
 
-    /// Kill `targets` (nothing in a dry run).
-    fn kill(&mut self, targets: Targets, killable: &dyn Fn(&Proc) -> Option<i64>) -> Killing {
+    /// Kill `targets` (nothing in a dry run), each only while still in a
+    /// memory cgroup `within` the crossed one: signal all, then wait for
+    /// them together.
+    fn kill(&mut self, targets: Targets, within: &str, killable: &dyn Fn(&Proc) -> Option<i64>) -> Killing {
         let mut k = Killing {
             confirmed: true,
             ..Killing::default()
         };
+        let deadline = Instant::now() + CONFIRM;
         let procs = match targets {
             Targets::None => return k,
             Targets::Procs(p) => p,
             Targets::Cgroup(d) => {
-                let all: Vec<_> = procs(&d).into_iter().filter_map(proc_info).collect();
+                let pids = procs(&d);
+                let all: Vec<_> = pids.iter().copied().filter_map(proc_info).collect();
                 let victims: Vec<_> = all.iter().filter(|i| killable(i).is_some()).cloned().collect();
                 // cgroup.kill takes every process at once, without pid races,
-                // but spares nobody: only where nothing in it is protected,
-                // and none is dying already (that kill is the kernel's).
+                // but spares nobody: only where every process listed was
+                // seen and is killable, and none is dying already.
                 let kill_file = d.join("cgroup.kill");
-                let whole = victims.len() == all.len() && !victims.is_empty();
+                let whole = !victims.is_empty() && victims.len() == pids.len();
                 if !self.cfg.dry_run && kill_file.exists() && whole && !victims.iter().any(|(c, _, _)| dying(c.pid)) {
                     match fs::write(&kill_file, "1") {
                         Ok(()) => {
                             k.killed = victims.iter().map(|(c, _, _)| (c.pid, c.comm.clone())).collect();
-                            k.confirmed = victims.iter().all(|(c, start, _)| gone_within(c.pid, *start, CONFIRM));
+                            k.confirmed = victims.iter().all(|(c, start, _)| gone_by(c.pid, *start, deadline));
                             k.method = Some("cgroup.kill");
                             return k;
                         }
@@ -333,15 +386,16 @@ impl Guard<'_> {
                 victims
             }
         };
+        let mut signalled = Vec::new();
         for (c, start, _) in &procs {
             let who = (c.pid, c.comm.clone());
             if self.cfg.dry_run {
                 k.killed.push(who);
                 continue;
             }
-            match kill_process(c.pid, *start) {
-                Ok(Kill::Killed(seen)) => {
-                    k.confirmed &= seen;
+            match kill_process(c.pid, *start, within) {
+                Ok(Kill::Signalled) => {
+                    signalled.push((c.pid, *start));
                     k.killed.push(who);
                 }
                 Ok(Kill::Dying) => k.dying.push(who),
@@ -352,7 +406,8 @@ impl Guard<'_> {
                 }
             }
         }
-        k.method = (!self.cfg.dry_run && !k.killed.is_empty()).then_some("signal");
+        k.confirmed &= signalled.iter().all(|&(pid, start)| gone_by(pid, start, deadline));
+        k.method = (!signalled.is_empty()).then_some("signal");
         k
     }
 
@@ -362,7 +417,7 @@ impl Guard<'_> {
             usage,
             limit,
             stat,
-            victim_cgroup,
+            chosen,
             oom_group,
             held_back,
             action,
@@ -379,6 +434,16 @@ impl Guard<'_> {
         self.reports += 1;
         let p = self.cfg.policy;
         let h = self.hierarchy;
+        // The episode and `killed` claim only what the guard did; whom a
+        // dry run would have killed is `would_kill` (and the episode's
+        // `guard`).
+        let acted = !self.cfg.dry_run && method.is_some();
+        let none: &[Named] = &[];
+        let (did, would) = if acted {
+            (&killed[..], none)
+        } else {
+            (none, &killed[..])
+        };
         let snap = Snapshot {
             path: Text::from(crate::cgroup::kernel_path(dir)),
             version: Text::new(h.name()),
@@ -391,14 +456,21 @@ impl Guard<'_> {
             guard: Some(GuardAction {
                 policy: Some(Text::new(p.policy.event_name())),
                 threshold_bytes: Some(p.threshold(limit)),
-                proc_cgroup: victim_cgroup.clone(),
-                killed: killed.clone(),
+                proc_cgroup: chosen.as_ref().map(|c| c.2.clone()),
+                killed: did.to_vec(),
             }),
             ..Snapshot::default()
         };
         let mut episode = snapshot::guard_episode(&snap, "oomctl guard", self.reports);
         episode.group_kill = oom_group.clone();
-        let acted = !self.cfg.dry_run && !killed.is_empty();
+        episode.guard = Some(outcome(
+            &p,
+            limit,
+            (action, held_back, self.cfg.dry_run),
+            chosen.as_ref(),
+            &killed,
+            kernel_kills,
+        ));
         if let Some(m) = &self.metrics {
             m.guard_action(action, p.policy.as_str(), self.cfg.dry_run);
             if acted {
@@ -415,16 +487,18 @@ impl Guard<'_> {
             "hostname": self.host,
             "timestamp": snap.time,
             "oomcgroup": shown(dir),
-            "proccgroup": victim_cgroup.map(|c| Text::from(format!("{}{c}", h.mount()))),
+            "proccgroup": chosen.map(|c| Text::from(format!("{}{}", h.mount(), c.2))),
             "threshold": p.threshold(limit),
             "usage": usage,
-            "killed": killed.iter().map(|(pid, c)| format!("{pid}({c}) ")).collect::<String>(),
+            "killed": pids(did),
+            "would_kill": pids(would),
+            "limit": limit,
             "stats": stats,
             "policy": p.policy.event_name(),
             "action": action,
             "oom_group": oom_group,
             "method": method,
-            "kernel_first": dying.iter().map(|(pid, c)| format!("{pid}({c}) ")).collect::<String>(),
+            "dying": pids(&dying),
             "kernel_kills": kernel_kills,
             "held_back": held_back,
             "dry_run": self.cfg.dry_run,
@@ -443,6 +517,61 @@ impl Guard<'_> {
             w.send(text);
         }
         Ok(())
+    }
+}
+
+/// A process by pid and comm.
+type Named = (u32, Text);
+
+/// Processes as oom-guard lists them: `pid(comm) ` each.
+fn pids(procs: &[Named]) -> String {
+    procs.iter().map(|(pid, c)| format!("{pid}({c}) ")).collect()
+}
+
+/// A live decision in the schema `simulate` uses: what the guard chose,
+/// whom it killed (or, in a dry run, would have), and why, in words.
+fn outcome(
+    p: &GuardPolicy,
+    limit: u64,
+    (action, held_back, dry_run): (&str, bool, bool),
+    chosen: Option<&Proc>,
+    killed: &[(u32, Text)],
+    kernel_kills: u64,
+) -> GuardOutcome {
+    let proc_of = |pid: u32, comm: &Text| GuardProc {
+        pid,
+        comm: comm.clone(),
+    };
+    let victim = chosen.map(|c| proc_of(c.0.pid, &c.0.comm));
+    let who = victim.as_ref().map_or_else(
+        || "no killable process".to_owned(),
+        |v| format!("{} ({})", v.pid, v.comm),
+    );
+    let note = match action {
+        _ if dry_run => format!("dry run: the guard would have acted ({action}) on {who}; nothing was written or killed"),
+        "none" if held_back => "held back: clean page cache the kernel can still reclaim is large".to_owned(),
+        "none" if p.policy == Policy::Noop => format!("policy noop: {who} would have been chosen; nothing killed"),
+        "none" => "nothing to kill: no process the guard may kill".to_owned(),
+        "kernel_first" if killed.is_empty() => {
+            format!("the kernel's OOM killer came first: it killed {kernel_kills} process(es) at this limit")
+        }
+        "kernel_first" => format!(
+            "the kernel's OOM killer killed too ({kernel_kills} process(es) at this limit): the guard did not prevent this OOM"
+        ),
+        _ => format!("the guard killed before the kernel ({action})"),
+    };
+    GuardOutcome {
+        policy: p.policy,
+        margin_bytes: Some(p.margin(limit)),
+        threshold_bytes: Some(p.threshold(limit)),
+        fired: true,
+        held_back,
+        action: Text::new(action),
+        victim,
+        killed: killed.iter().map(|(pid, comm)| proc_of(*pid, comm)).collect(),
+        kernel_victim: None,
+        same_victim: None,
+        note: Text::from(note),
     }
 }
 
@@ -469,7 +598,12 @@ fn oom_group(h: Hierarchy, victim_dir: PathBuf, oom_dir: &Path) -> Option<PathBu
 
 /// Run the guard until SIGINT/SIGTERM/SIGHUP; what it set is put back.
 pub fn run(cfg: &GuardConfig, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), String> {
-    let root = &cfg.root;
+    // Canonical: the checks that a victim's cgroup is under it compare
+    // paths, and `..` or a symlink would defeat them.
+    let root = &cfg
+        .root
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", shown(&cfg.root)))?;
     let hierarchy = Hierarchy::of(root).ok_or_else(|| {
         format!(
             "{}: not a memory cgroup (no memory.current, cgroup v2, nor memory.usage_in_bytes, v1)",
@@ -493,13 +627,15 @@ pub fn run(cfg: &GuardConfig, out: &mut dyn Write, err: &mut dyn Write) -> Resul
         None => (out, None),
         Some(f) => (&mut io::sink(), Some(crate::output::sink(f, Box::new(out)))),
     };
+    let notifier = Notifier::start(tx).map_err(|e| format!("starting the guard's waiting thread: {e}"))?;
     let mut g = Guard {
         cfg,
+        root: root.clone(),
         hierarchy,
+        notifier,
         out,
         sink,
         err,
-        tx,
         watched: HashMap::new(),
         generation: 0,
         page_size: facts.page_size.unwrap_or(4096),
@@ -516,7 +652,7 @@ pub fn run(cfg: &GuardConfig, out: &mut dyn Write, err: &mut dyn Write) -> Resul
     }
     g.rescan()?;
     g.started = true;
-    let how = g.watched.values().next().map_or("", |w| w._armed.how);
+    let how = g.watched.values().next().map_or("", |w| w.armed.how);
     let _ = writeln!(
         g.err,
         "oomctl: guarding {} (cgroup {}, {} cgroups with a limit, policy {}{}{}{})",

@@ -89,30 +89,37 @@ pub fn dying(pid: u32) -> bool {
     exiting || sigkill
 }
 
-/// What came of a kill.
+/// What came of a signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kill {
-    /// Signalled here; whether its death was seen within [`CONFIRM`].
-    Killed(bool),
-    /// Already dying when the guard came (the kernel killed it first):
-    /// left alone, and not claimed.
+    /// SIGKILL sent here.
+    Signalled,
+    /// Already dying when the guard came (the kernel, or someone, killed
+    /// it first): left alone, and not claimed.
     Dying,
-    /// Gone, or its pid is another process's now: nothing to do.
+    /// Gone, another process's pid now, or no longer in the cgroup the
+    /// guard acts on: nothing to do.
     Gone,
 }
 
-/// Kill `pid` only if it is still the process started at `start` (its
-/// /proc start time, clock ticks since boot) and not already dying, then
-/// wait to see it gone.
-pub fn kill_process(pid: u32, start: u64) -> io::Result<Kill> {
-    let same = || proc_info(pid).is_some_and(|(_, s, _)| s == start);
+/// True if the memory cgroup `cgroup` is `within` or below it (kernel paths).
+pub fn is_within(cgroup: &str, within: &str) -> bool {
+    let w = within.trim_end_matches('/');
+    w.is_empty() || cgroup == w || cgroup.strip_prefix(w).is_some_and(|r| r.starts_with('/'))
+}
+
+/// SIGKILL `pid` only if it is still the process started at `start` (its
+/// /proc start time, clock ticks since boot), still in a memory cgroup
+/// `within` the one the guard acts on, and not already dying. Does not
+/// wait: see [`gone_by`].
+pub fn kill_process(pid: u32, start: u64, within: &str) -> io::Result<Kill> {
     let fd = match sys::pidfd_open(pid) {
         Ok(fd) => Some(fd),
         Err(e) if e.raw_os_error() == Some(3) => return Ok(Kill::Gone), // ESRCH
         Err(_) => None,
     };
-    // A pidfd pins this process: check it is the chosen one.
-    if !same() {
+    // A pidfd pins this process: check it is the chosen one, where it was.
+    if !proc_info(pid).is_some_and(|(_, s, cg)| s == start && is_within(&cg, within)) {
         return Ok(Kill::Gone);
     }
     if dying(pid) {
@@ -122,13 +129,12 @@ pub fn kill_process(pid: u32, start: u64) -> io::Result<Kill> {
         Some(fd) => sys::pidfd_send_signal(&fd, sys::SIGKILL)?,
         None => sys::kill_pid(pid, sys::SIGKILL)?,
     }
-    Ok(Kill::Killed(gone_within(pid, start, CONFIRM)))
+    Ok(Kill::Signalled)
 }
 
 /// True once `pid` (started at `start`) is dead, a zombie, or another
-/// process, within `wait`.
-pub fn gone_within(pid: u32, start: u64, wait: Duration) -> bool {
-    let deadline = Instant::now() + wait;
+/// process, by `deadline`.
+pub fn gone_by(pid: u32, start: u64, deadline: Instant) -> bool {
     loop {
         let state = crate::input::read_lossy(format!("/proc/{pid}/stat"))
             .ok()
@@ -139,5 +145,20 @@ pub fn gone_within(pid: u32, start: u64, wait: Duration) -> bool {
             _ if Instant::now() >= deadline => return false,
             _ => std::thread::sleep(Duration::from_millis(2)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_within;
+
+    #[test]
+    fn within_is_by_whole_path_components() {
+        assert!(is_within("/a/b", "/a"));
+        assert!(is_within("/a", "/a"));
+        assert!(is_within("/a", "/a/"));
+        assert!(!is_within("/ab", "/a"), "a sibling with a longer name");
+        assert!(is_within("/x", "/"), "the root holds everything");
+        assert!(!is_within("/", "/a"));
     }
 }
