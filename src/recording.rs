@@ -17,6 +17,7 @@
 //! - `counter`: `{path, oom_kill, at_us, fresh}` — a cgroup's
 //!   memory.events.local `oom_kill` counter (cgroup v2), read when it
 //!   changed (`fresh`: a cgroup that appeared after watching began);
+//! - `gone`: `{path}` — a counted cgroup was removed;
 //! - `victim`: `{pid, cgroup}` — a victim's cgroup read from /proc when its
 //!   kill line came, written before that record;
 //! - `release`: a tick of the watcher while counts and kill lines wait to
@@ -70,17 +71,17 @@ pub enum Entry {
     Sample {
         snapshot: Snapshot,
     },
-    /// A cgroup's `memory.events.local` `oom_kill` counter (cgroup v2),
-    /// read when the file changed (the first reading is the baseline), at
-    /// `at_us` µs since boot (CLOCK_MONOTONIC: close to kmsg's stamps, not
-    /// the same clock; seen 8-12 ms apart in the VM lab, so counts and
-    /// lines are matched by order, never by time).
     /// Counting kills in memory.events.local under `root` begins: from
     /// here on kill lines are matched with counts, even before a count is
     /// read (a root with no cgroups below it yet).
     Counting {
         root: Text,
     },
+    /// A cgroup's `memory.events.local` `oom_kill` counter (cgroup v2),
+    /// read when the file changed (the first reading is the baseline), at
+    /// `at_us` µs since boot (CLOCK_MONOTONIC: close to kmsg's stamps, not
+    /// the same clock; seen 8-12 ms apart in the VM lab, so counts and
+    /// lines are matched by order, never by time).
     Counter {
         path: Text,
         oom_kill: u64,
@@ -89,6 +90,10 @@ pub enum Entry {
         /// its count started at 0.
         #[serde(default)]
         fresh: bool,
+    },
+    /// A counted cgroup is gone: its count is forgotten.
+    Gone {
+        path: Text,
     },
     /// The cgroup of a victim as /proc showed it when its kill line was
     /// read (cgroup v2), written just before that record.

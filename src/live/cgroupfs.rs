@@ -96,10 +96,43 @@ pub fn memcg_of(cgroup_file: &str) -> String {
     v2
 }
 
-/// The memory cgroup of process `pid` now, if it is still there.
+/// The memory cgroup of process `pid` now, if it is still there: on v2 the
+/// nearest cgroup with the memory controller on the way up from its own
+/// (the kernel charges and counts it there, and names that one).
 pub fn proc_memcg(pid: u32) -> Option<String> {
     let text = crate::input::read_lossy(format!("/proc/{pid}/cgroup")).ok()?;
-    Some(memcg_of(&text)).filter(|p| !p.is_empty())
+    let path = Some(memcg_of(&text)).filter(|p| !p.is_empty())?;
+    if text
+        .lines()
+        .any(|l| l.split(':').nth(1).is_some_and(|c| c.split(',').any(|c| c == "memory")))
+    {
+        return Some(path); // v1: the memory hierarchy's own path
+    }
+    let root = Path::new(V2_ROOT);
+    Some(match memcg_dir(V2_ROOT, &path, root) {
+        Some(d) => crate::cgroup::kernel_path(&d),
+        None => path,
+    })
+}
+
+/// The directory of the nearest memory cgroup at or above the cgroup named
+/// `path` (a kernel path, under `mount`), not above `within`: v2 cgroups
+/// without the memory controller have no `memory.current`, and the kernel
+/// charges their processes to the nearest ancestor that has one. None if
+/// there is none inside `within` (or the cgroup is gone).
+pub fn memcg_dir(mount: &str, path: &str, within: &Path) -> Option<PathBuf> {
+    let mut d = Path::new(mount).join(path.trim_start_matches('/'));
+    loop {
+        if !d.starts_with(within) {
+            return None;
+        }
+        if d.join("memory.current").exists() || d.join("memory.usage_in_bytes").exists() {
+            return Some(d);
+        }
+        if d.as_path() == within || !d.pop() {
+            return None;
+        }
+    }
 }
 
 /// The cgroup v2 root, if this machine has one with the memory controller

@@ -23,10 +23,16 @@ use std::time::Duration;
 /// The file counted.
 pub const FILE: &str = "memory.events.local";
 
-/// One reading: the cgroup (its kernel path), `oom_kill`, µs since boot,
-/// and whether the cgroup appeared after counting began (its count started
-/// at 0 then: all of it is kills to account for).
-pub type Reading = (Text, u64, u64, bool);
+/// What the counting threads tell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reading {
+    /// The cgroup (its kernel path), `oom_kill`, µs since boot, and whether
+    /// the cgroup appeared after counting began (its count started at 0
+    /// then: all of it is kills to account for).
+    Count(Text, u64, u64, bool),
+    /// The cgroup is gone: its count is no longer needed.
+    Gone(Text),
+}
 
 pub use super::cgroupfs::v2_root;
 
@@ -58,7 +64,7 @@ pub fn spawn(
     let read = {
         let tell = tell.clone();
         move |dir: &Path, fresh: bool| match oom_kill(dir) {
-            Some(v) => tell((
+            Some(v) => tell(Reading::Count(
                 Text::from(crate::cgroup::kernel_path(dir)),
                 v,
                 sys::monotonic_us(),
@@ -71,6 +77,7 @@ pub fn spawn(
     // the ones gone; false once nobody listens.
     let walk = {
         let (inotify, by_dir, by_wd, read) = (inotify.clone(), by_dir.clone(), by_wd.clone(), read.clone());
+        let tell_gone = tell.clone();
         let mut warned = false;
         move |fresh: bool| -> bool {
             let dirs: Vec<(PathBuf, u64)> = super::cgroupfs::walk(&root, FILE)
@@ -80,11 +87,13 @@ pub fn spawn(
             let (Ok(mut dir_map), Ok(mut wd_map)) = (by_dir.lock(), by_wd.lock()) else {
                 return false;
             };
+            let mut gone = Vec::new();
             dir_map.retain(|d, w| {
                 let keep = dirs.iter().any(|(e, i)| e == d && *i == w.inode);
                 if !keep {
                     inotify.remove(w.wd);
                     wd_map.remove(&w.wd);
+                    gone.push(Text::from(crate::cgroup::kernel_path(d)));
                 }
                 keep
             });
@@ -110,7 +119,7 @@ pub fn spawn(
                 }
             }
             drop((dir_map, wd_map));
-            new.iter().all(|d| read(d, fresh))
+            gone.into_iter().all(|p| tell_gone(Reading::Gone(p))) && new.iter().all(|d| read(d, fresh))
         }
     };
     let mut walk = walk;
@@ -119,6 +128,14 @@ pub fn spawn(
     std::thread::spawn(move || {
         while let Ok(events) = inotify.read() {
             for (wd, mask) in events {
+                if mask & sys::IN_Q_OVERFLOW != 0 {
+                    // Events were lost: read every counter again.
+                    let all: Vec<PathBuf> = by_wd.lock().map(|m| m.values().cloned().collect()).unwrap_or_default();
+                    if !all.iter().all(|d| read(d, false)) {
+                        return;
+                    }
+                    continue;
+                }
                 let dir = by_wd.lock().ok().and_then(|mut m| {
                     if mask & sys::IN_IGNORED != 0 {
                         m.remove(&wd);

@@ -1,6 +1,8 @@
 //! The few system calls the live layer needs that std does not wrap:
 //! eventfd (cgroup-v1 memory thresholds), inotify (cgroup-v2 `memory.events`
-//! notifications), poll (one thread waiting on all of them), pidfd_open / pidfd_send_signal (killing without racing
+//! notifications), poll (one thread waiting on all of them), extended
+//! attributes (the guard's mark on a cgroup whose memory.high it set),
+//! pidfd_open / pidfd_send_signal (killing without racing
 //! pid reuse), kill (the fallback), and capget / capset (holding CAP_SYSLOG
 //! only while /dev/kmsg is opened). Declared by hand: a crate for ten
 //! calls would not pay for itself.
@@ -22,6 +24,8 @@ const IN_CLOEXEC: c_int = 0o2_000_000;
 pub const IN_MODIFY: u32 = 0x0000_0002;
 /// inotify: the watch was removed (by us, or the file is gone).
 pub const IN_IGNORED: u32 = 0x0000_8000;
+/// inotify: the event queue overflowed; events were lost (watch -1).
+pub const IN_Q_OVERFLOW: u32 = 0x0000_4000;
 
 extern "C" {
     fn eventfd(initval: c_uint, flags: c_int) -> c_int;
@@ -33,6 +37,53 @@ extern "C" {
     fn capget(header: *mut CapHeader, data: *mut CapData) -> c_int;
     fn capset(header: *mut CapHeader, data: *const CapData) -> c_int;
     fn poll(fds: *mut PollFd, nfds: std::ffi::c_ulong, timeout: c_int) -> c_int;
+    fn getxattr(path: *const std::ffi::c_char, name: *const std::ffi::c_char, value: *mut c_void, size: usize)
+        -> isize;
+    fn setxattr(
+        path: *const std::ffi::c_char,
+        name: *const std::ffi::c_char,
+        value: *const c_void,
+        size: usize,
+        flags: c_int,
+    ) -> c_int;
+    fn removexattr(path: *const std::ffi::c_char, name: *const std::ffi::c_char) -> c_int;
+}
+
+fn c_path(path: &std::path::Path) -> io::Result<std::ffi::CString> {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL in the path"))
+}
+
+/// An extended attribute of `path` as text (None: absent, unsupported or
+/// unreadable).
+pub fn get_xattr(path: &std::path::Path, name: &str) -> Option<String> {
+    let (p, n) = (c_path(path).ok()?, std::ffi::CString::new(name).ok()?);
+    let mut buf = [0u8; 256];
+    // SAFETY: NUL-terminated path and name, a buffer of buf.len() bytes we own.
+    let len = unsafe { getxattr(p.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let len = usize::try_from(len).ok()?;
+    Some(String::from_utf8_lossy(&buf[..len]).into_owned())
+}
+
+/// Set an extended attribute of `path` (cgroupfs takes `user.` ones from
+/// Linux 5.7 on).
+pub fn set_xattr(path: &std::path::Path, name: &str, value: &str) -> io::Result<()> {
+    let (p, n) = (c_path(path)?, std::ffi::CString::new(name).map_err(io::Error::other)?);
+    // SAFETY: NUL-terminated path and name, a value of value.len() bytes.
+    if unsafe { setxattr(p.as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), 0) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Remove an extended attribute of `path`, if it is there.
+pub fn remove_xattr(path: &std::path::Path, name: &str) {
+    let (Ok(p), Ok(n)) = (c_path(path), std::ffi::CString::new(name)) else {
+        return;
+    };
+    // SAFETY: NUL-terminated path and name; an error (absent) is harmless.
+    unsafe { removexattr(p.as_ptr(), n.as_ptr()) };
 }
 
 /// poll(2): readable.

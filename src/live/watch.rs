@@ -389,7 +389,11 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
                     next_tick = pipe.holding().then(|| now + TICK);
                 }
             }
-            Ok(Event::Counter((path, oom_kill, at_us, fresh))) => {
+            Ok(Event::Counter(super::counters::Reading::Gone(path))) => {
+                live.log(&Entry::Gone { path: path.clone() }).map_err(io_err)?;
+                pipe.counter_gone(&path);
+            }
+            Ok(Event::Counter(super::counters::Reading::Count(path, oom_kill, at_us, fresh))) => {
                 live.log(&Entry::Counter {
                     path: path.clone(),
                     oom_kill,

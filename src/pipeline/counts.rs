@@ -109,6 +109,12 @@ impl Counts {
         }
     }
 
+    /// `path` is gone: its last count is no longer needed (a cgroup made
+    /// again under its name comes back fresh).
+    pub fn forget(&mut self, path: &Text) {
+        self.last.remove(path);
+    }
+
     /// One kill counted in `path`.
     fn count(&mut self, path: &Text, at_us: u64) {
         if let Some(i) = self.reported.iter().position(|(e, _)| e.explains(path)) {
@@ -145,7 +151,8 @@ impl Counts {
                 }
             }
         }
-        let group = ep.group_kill.clone().filter(|_| ep.victims.len() > 1);
+        // A group kill of one process still counts it twice (see above).
+        let group = ep.group_kill.clone();
         for (i, v) in ep.victims.iter().enumerate() {
             self.victims.remove(&v.pid);
             let explains = match (&group, i) {
@@ -357,6 +364,18 @@ mod tests {
         c.counter(&"/g/y".into(), 1, 3, false);
         assert_eq!(c.ready().len(), 1);
         assert!(c.release(true, nothing).is_empty(), "no phantom kill");
+    }
+
+    #[test]
+    fn a_group_kill_of_one_process_counted_twice_is_one_kill() {
+        let mut c = Counts::default();
+        c.counter(&"/g".into(), 0, 1, false);
+        let mut g = report(1, "/g");
+        g.group_kill = Some("/g".into());
+        c.episode(g);
+        c.counter(&"/g".into(), 2, 2, false);
+        assert_eq!(c.ready().len(), 1);
+        assert!(c.release(true, nothing).is_empty(), "no phantom");
     }
 
     #[test]

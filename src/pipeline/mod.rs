@@ -89,6 +89,11 @@ impl<'s> Pipeline<'s> {
         self.counts.start();
     }
 
+    /// A counted cgroup is gone.
+    pub fn counter_gone(&mut self, path: &Text) {
+        self.counts.forget(path);
+    }
+
     /// A victim's cgroup as /proc showed it when its kill line was read.
     pub fn victim(&mut self, pid: u32, cgroup: &Text) {
         self.counts.victim(pid, cgroup);
@@ -248,6 +253,7 @@ pub fn run_recording(rec: &Recording, sink: Box<dyn Sink + '_>) -> io::Result<(S
             } => pipe.counter(path, *oom_kill, *at_us, *fresh, &mut enrich)?,
             Entry::Victim { pid, cgroup } => pipe.victim(*pid, cgroup),
             Entry::Counting { .. } => pipe.counting(),
+            Entry::Gone { path } => pipe.counter_gone(path),
             Entry::Release => pipe.release(false, &mut enrich)?,
             Entry::Header { .. } | Entry::Snap { .. } | Entry::Sample { .. } => {}
         }
