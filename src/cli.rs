@@ -56,13 +56,16 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Be the oom-guard: kill in user space before the kernel's memcg OOM.
     ///
-    /// Arms usage thresholds (cgroup v1 cgroup.event_control + eventfd) on
-    /// every memory cgroup with a limit under --root, requests reclaim one
-    /// margin before the threshold, and at the threshold acts by --policy
-    /// unless clean page cache is still large. Prints one JSON line per
-    /// action (oom-guard's event fields plus oomctl's episode). Never
-    /// touches pid 1, kernel threads, oom_score_adj -1000, oomctl itself or
-    /// anything outside --root. Stops on SIGINT/SIGTERM.
+    /// Watches every memory cgroup with a limit under --root: on cgroup v1
+    /// through usage thresholds (cgroup.event_control + eventfd), on v2 by
+    /// setting memory.high to the threshold where it is max (put back at
+    /// exit) and waiting on memory.events. Requests reclaim one margin
+    /// before the threshold, and at the threshold acts by --policy unless
+    /// clean page cache is still large. Prints one JSON line per action
+    /// (oom-guard's event fields plus oomctl's episode). Never touches pid
+    /// 1, kernel threads, oom_score_adj -1000, oomctl itself or anything
+    /// outside --root. --dry-run and --policy noop write nothing and poll
+    /// usage instead. Stops on SIGINT/SIGTERM.
     Guard(GuardCmdArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {

@@ -12,7 +12,8 @@
 //!   too). Where `memory.high` is set by someone else above the threshold,
 //!   the guard polls `memory.current` instead.
 //! - A dry run and the `noop` policy write nothing (no threshold, no
-//!   `memory.high`): they poll usage every 10 ms.
+//!   `memory.high`, no `cgroup.event_control`): they poll usage every
+//!   10 ms.
 //!
 //! One thread waits for all of it ([`Notifier`]): poll(2) on the v1
 //! eventfds and one inotify instance for every v2 `memory.events`, with a
@@ -159,6 +160,16 @@ fn read_u64(p: &Path) -> Option<u64> {
     crate::input::read_lossy(p).ok()?.trim().parse().ok()
 }
 
+/// The guard's mark on a cgroup whose memory.high it set: the value it
+/// wrote, and the value it found there (to put back).
+const XATTR_HIGH: &str = "user.oomctl.guard.high";
+const XATTR_WAS: &str = "user.oomctl.guard.high_was";
+
+fn clear_mark(dir: &Path) {
+    sys::remove_xattr(dir, XATTR_HIGH);
+    sys::remove_xattr(dir, XATTR_WAS);
+}
+
 /// Read a number from the start of an open cgroupfs file.
 fn pread_u64(f: &mut File) -> Option<u64> {
     use std::io::{Seek, SeekFrom};
@@ -203,7 +214,13 @@ struct Waits {
 }
 
 struct Shared {
+    /// Told once when `pending` stops being empty.
     tx: mpsc::Sender<Msg>,
+    /// Cgroups crossed since the main loop last took them: each once, with
+    /// its arm generation and its first crossing's moment. However fast the
+    /// kernel notifies (every throttling at memory.high does), the main
+    /// loop sees one crossing per cgroup per look.
+    pending: Mutex<HashMap<PathBuf, (u64, Instant)>>,
     /// Written to wake the thread when the waits change or it must stop.
     control: File,
     inotify: sys::Inotify,
@@ -291,6 +308,9 @@ impl Drop for Armed {
             if read_u64(file) == Some(*ours) {
                 let _ = fs::write(file, original);
             }
+            if let Some(dir) = file.parent() {
+                clear_mark(dir);
+            }
         }
     }
 }
@@ -300,6 +320,7 @@ impl Notifier {
     pub fn start(tx: mpsc::Sender<Msg>) -> io::Result<Notifier> {
         let shared = Arc::new(Shared {
             tx,
+            pending: Mutex::default(),
             control: sys::new_eventfd()?,
             inotify: sys::Inotify::new()?,
             waits: Mutex::default(),
@@ -310,6 +331,17 @@ impl Notifier {
             .name("guard-wait".into())
             .spawn(move || serve(&s))?;
         Ok(Notifier { shared })
+    }
+
+    /// The cgroups crossed since the last call: (directory, arm generation,
+    /// first crossing), oldest first.
+    pub fn take(&self) -> Vec<(PathBuf, u64, Instant)> {
+        let mut all: Vec<_> = match self.shared.pending.lock() {
+            Ok(mut p) => p.drain().map(|(d, (g, at))| (d, g, at)).collect(),
+            Err(_) => Vec::new(),
+        };
+        all.sort_by_key(|(_, _, at)| *at);
+        all
     }
 
     /// Arm `dir` (limit `limit`, the main loop's `generation` of it): from
@@ -348,7 +380,7 @@ impl Notifier {
                 .map_err(|_| io::Error::other("guard thread failed"))
         };
         match h {
-            Hierarchy::V1 if !dry_run => {
+            Hierarchy::V1 if writes => {
                 let efd = sys::new_eventfd()?;
                 for t in marks {
                     // On an error the eventfd closes, and with it what was
@@ -368,7 +400,24 @@ impl Notifier {
                 // The kernel keeps memory.high in pages.
                 let page_aligned = marks[1] / page_size.max(1) * page_size.max(1);
                 let set = high.parse::<u64>().ok();
-                if high != "max" && set.is_none_or(|v| v > marks[1]) {
+                // A memory.high an earlier run set and could not put back
+                // (SIGKILL): the cgroup carries the guard's mark saying so
+                // (where cgroupfs takes user xattrs, 5.7+); without a mark,
+                // a value at this run's own page-aligned threshold is taken
+                // for one.
+                let mark = sys::get_xattr(dir, XATTR_HIGH);
+                let leftover = match &mark {
+                    Some(m) => *m == high,
+                    None => set == Some(page_aligned),
+                };
+                let original = match leftover {
+                    true => sys::get_xattr(dir, XATTR_WAS).unwrap_or_else(|| "max".to_owned()),
+                    false => high.clone(),
+                };
+                if mark.is_some() && !leftover {
+                    clear_mark(dir); // someone else's value since
+                }
+                if !leftover && high != "max" && set.is_none_or(|v| v > marks[1]) {
                     return self.poll(
                         usage,
                         marks,
@@ -387,19 +436,21 @@ impl Notifier {
                     }
                     self.shared.inotify.remove(wd);
                 };
-                let (restore_high, adopted) = if high == "max" {
-                    if let Err(e) = fs::write(&high_file, marks[1].to_string()) {
-                        unwatch();
-                        return Err(e);
+                let restore_high = if leftover || high == "max" {
+                    if set != Some(page_aligned) {
+                        if let Err(e) = fs::write(&high_file, marks[1].to_string()) {
+                            unwatch();
+                            return Err(e);
+                        }
                     }
-                    (
-                        Some(("max".to_owned(), read_u64(&high_file).unwrap_or(page_aligned))),
-                        false,
-                    )
-                } else if set == Some(page_aligned) {
-                    (Some(("max".to_owned(), page_aligned)), true)
+                    let ours = read_u64(&high_file).unwrap_or(page_aligned);
+                    // Best effort: without the mark, only the heuristic above
+                    // finds a leftover.
+                    let _ = sys::set_xattr(dir, XATTR_WAS, &original)
+                        .and_then(|()| sys::set_xattr(dir, XATTR_HIGH, &ours.to_string()));
+                    Some((original, ours))
                 } else {
-                    (None, false)
+                    None
                 };
                 let seen = read_high(&high_file);
                 Ok(armed(
@@ -407,7 +458,7 @@ impl Notifier {
                     Key::Wd(wd),
                     Some((high_file, seen)),
                     restore_high,
-                    adopted,
+                    leftover,
                 ))
             }
             _ => self.poll(usage, marks, target, "polling usage (writes nothing)", None),
@@ -483,7 +534,10 @@ fn serve(s: &Shared) {
                     drain(&s.control);
                 } else if f.fd == s.inotify.fd() {
                     for (wd, mask) in s.inotify.read().unwrap_or_default() {
-                        if mask & sys::IN_IGNORED != 0 {
+                        if mask & sys::IN_Q_OVERFLOW != 0 {
+                            // Events were lost: look at every cgroup.
+                            told.extend(w.by_wd.values().cloned());
+                        } else if mask & sys::IN_IGNORED != 0 {
                             // The watch was removed, or the cgroup is gone.
                             w.by_wd.remove(&wd);
                         } else if let Some(t) = w.by_wd.get(&wd) {
@@ -512,12 +566,19 @@ fn serve(s: &Shared) {
                 next_poll = Instant::now() + POLL;
             }
         }
-        told.dedup();
+        if told.is_empty() {
+            continue;
+        }
         let at = Instant::now();
+        let Ok(mut pending) = s.pending.lock() else { return };
+        let was_empty = pending.is_empty();
         for t in told {
-            if s.tx.send(Msg::Crossed(t.dir, t.generation, at)).is_err() {
-                return;
-            }
+            let e = pending.entry(t.dir).or_insert((t.generation, at));
+            e.0 = e.0.max(t.generation);
+        }
+        drop(pending);
+        if was_empty && s.tx.send(Msg::Wake).is_err() {
+            return;
         }
     }
 }

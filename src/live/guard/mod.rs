@@ -46,7 +46,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 /// How to run the guard.
@@ -71,10 +72,16 @@ pub struct GuardConfig {
 
 /// What the threads tell the main loop.
 pub enum Msg {
-    /// A mark of this cgroup (arm generation) was crossed at this instant.
-    Crossed(PathBuf, u64, Instant),
+    /// Cgroups were crossed: take them from the notifier.
+    Wake,
     Stop,
 }
+
+/// How often a cgroup whose last decision killed nothing is looked at
+/// again while it stays above its threshold (v2 notifies every throttling
+/// at memory.high; a new process may be killable now).
+const QUIET_RECHECK: Duration = Duration::from_millis(250);
+const RECLAIM_EVERY: Duration = Duration::from_millis(100);
 
 struct Watched {
     limit: u64,
@@ -84,10 +91,15 @@ struct Watched {
     /// The kernel's OOM counts of the cgroup when the guard last looked
     /// ([`Hierarchy::kernel_counts`]).
     kernel_counts: [u64; 2],
-    /// A report that killed nothing was given since usage last was below
-    /// the threshold: the same again is not repeated (v2 notifies every
-    /// throttling at memory.high).
-    quiet: bool,
+    /// When a decision that killed nothing was last made, while usage has
+    /// stayed above the reclaim mark since it was reported: such a decision
+    /// is reported once, and looked at again at most every
+    /// [`QUIET_RECHECK`].
+    quiet: Option<Instant>,
+    /// When reclaim was last requested: at most every [`RECLAIM_EVERY`],
+    /// since a cgroup churning around its marks notifies thousands of times
+    /// a second, and each request reclaims on the guard's own CPU time.
+    reclaimed: Option<Instant>,
     armed: Armed,
 }
 
@@ -127,6 +139,16 @@ struct Killing {
     confirmed: bool,
 }
 
+impl Killing {
+    /// Nothing signalled: every death the guard caused (none) was seen.
+    fn none() -> Killing {
+        Killing {
+            confirmed: true,
+            ..Killing::default()
+        }
+    }
+}
+
 /// What to kill: processes one by one, or a whole cgroup.
 enum Targets {
     None,
@@ -153,6 +175,8 @@ struct Guard<'a> {
     events: Option<mpsc::SyncSender<Episode>>,
     /// After the first walk, cgroups that come and go are said on stderr.
     started: bool,
+    /// Cgroups whose limit is too small to guard, said once.
+    too_small: std::collections::HashSet<PathBuf>,
 }
 
 /// `dir` as a text for reports and messages (any bytes: the gate).
@@ -196,6 +220,21 @@ impl Guard<'_> {
             if self.watched.contains_key(&d) {
                 continue;
             }
+            let p = &self.cfg.policy;
+            if p.threshold(limit) < limit / 2 {
+                // A margin of half the limit or more leaves no threshold
+                // worth the name (a 1 MiB limit and a 1 MiB margin: 0).
+                if self.too_small.insert(d.clone()) {
+                    let _ = writeln!(
+                        self.err,
+                        "oomctl: warning: {}: limit {} is too small for the margin {}: not guarded",
+                        shown(&d),
+                        crate::units::human_bytes(limit),
+                        crate::units::human_bytes(p.margin(limit))
+                    );
+                }
+                continue;
+            }
             self.generation += 1;
             let armed = self.notifier.arm(
                 h,
@@ -209,7 +248,7 @@ impl Guard<'_> {
                     if armed.adopted {
                         let _ = writeln!(
                             self.err,
-                            "oomctl: {}: memory.high is at the guard's threshold already (left by an earlier run?): taken as the guard's, put back to max at exit",
+                            "oomctl: {}: memory.high was left by an earlier guard run: taken as this one's, put back at exit",
                             shown(&d)
                         );
                     }
@@ -229,7 +268,8 @@ impl Guard<'_> {
                             inode,
                             generation: self.generation,
                             kernel_counts: h.kernel_counts(&d),
-                            quiet: false,
+                            quiet: None,
+                            reclaimed: None,
                             armed,
                         },
                     );
@@ -254,13 +294,17 @@ impl Guard<'_> {
         let acts = !self.cfg.dry_run && p.policy != Policy::Noop;
         let stat = || crate::cgroup::parse_kv(&crate::input::read_lossy(dir.join("memory.stat")).unwrap_or_default());
         if usage < p.threshold(limit) {
-            if let Some(w) = self.watched.get_mut(dir) {
-                w.quiet = false;
+            if usage < p.reclaim_at(limit) {
+                // Well below: the next decision that kills nothing is news.
+                if let Some(w) = self.watched.get_mut(dir) {
+                    w.quiet = None;
+                }
             }
             // Below the threshold again: if the kernel's OOM killer emptied
-            // the cgroup meanwhile, the guard was too late, and says so.
+            // the cgroup meanwhile, the guard was too late (or, in a dry
+            // run, would have been), and says so.
             let kernel_kills = self.kernel_kills_since(dir);
-            if kernel_kills > 0 && acts {
+            if kernel_kills > 0 {
                 return self.report(Report {
                     dir,
                     usage,
@@ -270,14 +314,33 @@ impl Guard<'_> {
                     oom_group: None,
                     held_back: false,
                     action: "kernel_first",
-                    killing: Killing::default(),
+                    killing: Killing::none(),
                     kernel_kills,
                     response: at.elapsed(),
                 });
             }
             if usage >= p.reclaim_at(limit) && acts {
-                h.request_reclaim(dir, p.margin(limit));
+                let due = self.watched.get_mut(dir).is_none_or(|w| {
+                    let due = w.reclaimed.is_none_or(|t| t.elapsed() >= RECLAIM_EVERY);
+                    if due {
+                        w.reclaimed = Some(Instant::now());
+                    }
+                    due
+                });
+                if due {
+                    h.request_reclaim(dir, p.margin(limit));
+                }
             }
+            return Ok(());
+        }
+        // A cgroup held above its threshold with nothing to kill is looked
+        // at again only now and then, not at every notification.
+        if self
+            .watched
+            .get(dir)
+            .and_then(|w| w.quiet)
+            .is_some_and(|t| t.elapsed() < QUIET_RECHECK)
+        {
             return Ok(());
         }
         let stat = stat();
@@ -289,10 +352,9 @@ impl Guard<'_> {
         let chosen = choose(&cands, total, page_size)
             .and_then(|c| infos.iter().find(|i| i.0.pid == c.pid))
             .cloned();
-        let own_dir = |c: &Proc| {
-            let d = Path::new(h.mount()).join(c.2.trim_start_matches('/'));
-            (d.starts_with(&self.root) && d.exists()).then_some(d)
-        };
+        // The victim's memory cgroup: the nearest with the memory controller
+        // on the way up from its own, inside the crossed cgroup.
+        let own_dir = |c: &Proc| super::cgroupfs::memcg_dir(h.mount(), &c.2, dir);
         let group = chosen.as_ref().and_then(|c| oom_group(h, own_dir(c)?, dir));
         let (action, targets) = match (held_back, p.policy, &chosen) {
             (true, _, _) | (_, Policy::Noop, _) | (_, _, None) => ("none", Targets::None),
@@ -305,25 +367,38 @@ impl Guard<'_> {
                 Targets::Cgroup(own_dir(c).unwrap_or_else(|| dir.to_path_buf())),
             ),
         };
-        // Throttled at memory.high, v2 notifies again and again: a decision
-        // that kills nothing is said once until usage drops.
-        let quiet = action == "none" || self.cfg.dry_run;
-        if let Some(w) = self.watched.get_mut(dir) {
-            if quiet && std::mem::replace(&mut w.quiet, true) {
-                return Ok(());
-            }
-        }
         let within = crate::cgroup::kernel_path(dir);
         let killing = self.kill(targets, &within, &killable);
         // Kills the kernel made at this limit since the guard last looked:
         // its OOM killer fired (before the guard, or racing it), so the guard
-        // did not prevent this OOM, whatever it signalled.
+        // did not prevent this OOM, whatever it signalled or decided.
         let kernel_kills = self.kernel_kills_since(dir);
-        let action = if acts && action != "none" && kernel_kills > 0 {
+        let action = if kernel_kills > 0 {
             "kernel_first"
+        } else if action != "none" && killing.killed.is_empty() {
+            // Every process chosen was dying already (or gone): the guard
+            // left them, and killed nothing.
+            if killing.dying.is_empty() {
+                "none"
+            } else {
+                "already_dying"
+            }
         } else {
             action
         };
+        // Throttled at memory.high, v2 notifies again and again: a decision
+        // that kills nothing (a dry run's included) is reported once while
+        // usage stays above the reclaim mark.
+        let kills_nothing = action != "kernel_first" && (self.cfg.dry_run || killing.method.is_none());
+        if let Some(w) = self.watched.get_mut(dir) {
+            let was = match kills_nothing {
+                true => w.quiet.replace(Instant::now()),
+                false => w.quiet.take(),
+            };
+            if kills_nothing && was.is_some() {
+                return Ok(());
+            }
+        }
         self.report(Report {
             dir,
             usage,
@@ -353,10 +428,7 @@ impl Guard<'_> {
     /// memory cgroup `within` the crossed one: signal all, then wait for
     /// them together.
     fn kill(&mut self, targets: Targets, within: &str, killable: &dyn Fn(&Proc) -> Option<i64>) -> Killing {
-        let mut k = Killing {
-            confirmed: true,
-            ..Killing::default()
-        };
+        let mut k = Killing::none();
         let deadline = Instant::now() + CONFIRM;
         let procs = match targets {
             Targets::None => return k,
@@ -390,7 +462,11 @@ impl Guard<'_> {
         for (c, start, _) in &procs {
             let who = (c.pid, c.comm.clone());
             if self.cfg.dry_run {
-                k.killed.push(who);
+                // Whom it would kill: not one the kernel is killing already.
+                match dying(c.pid) {
+                    true => k.dying.push(who),
+                    false => k.killed.push(who),
+                }
                 continue;
             }
             match kill_process(c.pid, *start, within) {
@@ -438,6 +514,12 @@ impl Guard<'_> {
         // dry run would have killed is `would_kill` (and the episode's
         // `guard`).
         let acted = !self.cfg.dry_run && method.is_some();
+        // The chosen process's memory cgroup (the nearest with the memory
+        // controller: the one the kernel would name).
+        let victim_memcg: Option<Text> = chosen.as_ref().map(|c| {
+            super::cgroupfs::memcg_dir(h.mount(), &c.2, dir)
+                .map_or_else(|| c.2.clone(), |d| Text::from(crate::cgroup::kernel_path(&d)))
+        });
         let none: &[Named] = &[];
         let (did, would) = if acted {
             (&killed[..], none)
@@ -456,7 +538,7 @@ impl Guard<'_> {
             guard: Some(GuardAction {
                 policy: Some(Text::new(p.policy.event_name())),
                 threshold_bytes: Some(p.threshold(limit)),
-                proc_cgroup: chosen.as_ref().map(|c| c.2.clone()),
+                proc_cgroup: victim_memcg.clone(),
                 killed: did.to_vec(),
             }),
             ..Snapshot::default()
@@ -487,7 +569,7 @@ impl Guard<'_> {
             "hostname": self.host,
             "timestamp": snap.time,
             "oomcgroup": shown(dir),
-            "proccgroup": chosen.map(|c| Text::from(format!("{}{}", h.mount(), c.2))),
+            "proccgroup": victim_memcg.as_ref().map(|c| Text::from(format!("{}{c}", h.mount()))),
             "threshold": p.threshold(limit),
             "usage": usage,
             "killed": pids(did),
@@ -618,7 +700,11 @@ pub fn run(cfg: &GuardConfig, out: &mut dyn Write, err: &mut dyn Write) -> Resul
     }
     let (tx, rx) = mpsc::channel();
     let stop_tx = tx.clone();
+    // Checked between crossings: a stop does not wait for a busy loop.
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop_flag = stop.clone();
     super::signal::on_stop(move || {
+        stop_flag.store(true, Ordering::Relaxed);
         let _ = stop_tx.send(Msg::Stop);
     })
     .map_err(|e| format!("installing signal handlers: {e}"))?;
@@ -645,6 +731,7 @@ pub fn run(cfg: &GuardConfig, out: &mut dyn Write, err: &mut dyn Write) -> Resul
         webhook: cfg.webhook.clone().map(super::webhook::Webhook::start),
         events: cfg.k8s_events.clone().map(super::k8s_events::spawn_poster),
         started: false,
+        too_small: Default::default(),
     };
     if let (Some(addr), Some(m)) = (&cfg.metrics, &g.metrics) {
         let bound = crate::metrics::serve(addr, m.clone()).map_err(|e| format!("--metrics {addr}: {e}"))?;
@@ -652,34 +739,48 @@ pub fn run(cfg: &GuardConfig, out: &mut dyn Write, err: &mut dyn Write) -> Resul
     }
     g.rescan()?;
     g.started = true;
-    let how = g.watched.values().next().map_or("", |w| w.armed.how);
+    // How the cgroups are watched, each way with its count.
+    let mut hows: BTreeMap<&str, usize> = BTreeMap::new();
+    for w in g.watched.values() {
+        *hows.entry(w.armed.how).or_default() += 1;
+    }
+    let how: String = hows.iter().map(|(how, n)| format!("; {n} by {how}")).collect();
     let _ = writeln!(
         g.err,
-        "oomctl: guarding {} (cgroup {}, {} cgroups with a limit, policy {}{}{}{})",
+        "oomctl: guarding {} (cgroup {}, {} cgroup{} with a limit, policy {}{}{how})",
         shown(root),
         hierarchy.name(),
         g.watched.len(),
+        if g.watched.len() == 1 { "" } else { "s" },
         cfg.policy.policy.as_str(),
         if cfg.dry_run { ", dry run" } else { "" },
-        if how.is_empty() { "" } else { "; " },
-        how
     );
     let mut next_scan = Instant::now() + cfg.rescan;
-    let result = loop {
+    let result = 'run: loop {
+        if stop.load(Ordering::Relaxed) {
+            break Ok(());
+        }
+        // The walk runs on time however busy the crossings keep the loop.
+        if Instant::now() >= next_scan {
+            if let Err(e) = g.rescan() {
+                break Err(e);
+            }
+            next_scan = Instant::now() + cfg.rescan;
+        }
         match rx.recv_timeout(next_scan.saturating_duration_since(Instant::now())) {
             Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break Ok(()),
-            Ok(Msg::Crossed(d, gen, at)) => {
-                if g.watched.get(&d).is_some_and(|w| w.generation == gen) {
-                    if let Err(e) = g.crossed(&d, at) {
-                        break Err(e);
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Ok(Msg::Wake) => {
+                for (d, gen, at) in g.notifier.take() {
+                    if stop.load(Ordering::Relaxed) {
+                        break 'run Ok(());
+                    }
+                    if g.watched.get(&d).is_some_and(|w| w.generation == gen) {
+                        if let Err(e) = g.crossed(&d, at) {
+                            break 'run Err(e);
+                        }
                     }
                 }
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                if let Err(e) = g.rescan() {
-                    break Err(e);
-                }
-                next_scan = Instant::now() + cfg.rescan;
             }
         }
     };

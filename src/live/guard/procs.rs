@@ -25,7 +25,19 @@ pub fn proc_info(pid: u32) -> Option<(Candidate, u64, Text)> {
     // After ") ": state(0) ppid(1) … flags(6) … starttime(19).
     let flags: u64 = f.get(6)?.parse().ok()?;
     let start: u64 = f.get(19)?.parse().ok()?;
-    let status = crate::input::read_lossy(dir.join("status")).unwrap_or_default();
+    // A leader that exited before its threads is a zombie without memory:
+    // the process's figures are in a live thread's status (as the kernel
+    // takes them from any thread that still has the mm).
+    let with_mm = |st: &String| st.contains("\nVmRSS:");
+    let status = Some(crate::input::read_lossy(dir.join("status")).unwrap_or_default())
+        .filter(with_mm)
+        .or_else(|| {
+            threads(pid)
+                .into_iter()
+                .filter_map(|t| crate::input::read_lossy(t.join("status")).ok())
+                .find(with_mm)
+        })
+        .unwrap_or_default();
     let kb = |key: &str| -> u64 {
         status
             .lines()
@@ -71,22 +83,41 @@ pub fn procs(dir: &Path) -> Vec<u32> {
 /// PF_EXITING in /proc/PID/stat's flags: the process is in do_exit.
 const PF_EXITING: u64 = 0x0000_0004;
 
-/// True if `pid` is already dying: exiting, or SIGKILL pending (the kernel's
-/// OOM killer signals its victim before the guard can).
+/// The `/proc/PID/task/TID` directories of a process's threads.
+fn threads(pid: u32) -> Vec<PathBuf> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default()
+}
+
+/// A thread's state letter and flags from its stat.
+fn state_flags(task: &Path) -> Option<(char, u64)> {
+    let st = crate::input::read_lossy(task.join("stat")).ok()?;
+    let (_, rest) = st.rsplit_once(')')?;
+    let mut f = rest.split_whitespace();
+    let state = f.next()?.chars().next()?;
+    Some((state, f.nth(5)?.parse().ok()?))
+}
+
+/// True if `pid` is already dying: SIGKILL pending for the process or any
+/// of its threads (the kernel's OOM killer signals its victim before the
+/// guard can), or every thread exiting. A leader that exited while its
+/// other threads run is not dying.
 pub fn dying(pid: u32) -> bool {
-    let dir = PathBuf::from(format!("/proc/{pid}"));
-    let exiting = crate::input::read_lossy(dir.join("stat")).ok().is_some_and(|st| {
-        st.rsplit_once(')')
-            .and_then(|(_, r)| r.split_whitespace().nth(6)?.parse::<u64>().ok())
-            .is_some_and(|f| f & PF_EXITING != 0)
-    });
+    let tasks = threads(pid);
     // SIGKILL (9) is bit 8 of the pending masks, thread's or process's.
-    let sigkill = crate::input::read_lossy(dir.join("status")).ok().is_some_and(|st| {
-        st.lines()
-            .filter_map(|l| l.strip_prefix("ShdPnd:").or_else(|| l.strip_prefix("SigPnd:")))
-            .any(|m| u64::from_str_radix(m.trim(), 16).is_ok_and(|m| m & (1 << 8) != 0))
+    let sigkill = tasks.iter().any(|t| {
+        crate::input::read_lossy(t.join("status")).ok().is_some_and(|st| {
+            st.lines()
+                .filter_map(|l| l.strip_prefix("ShdPnd:").or_else(|| l.strip_prefix("SigPnd:")))
+                .any(|m| u64::from_str_radix(m.trim(), 16).is_ok_and(|m| m & (1 << 8) != 0))
+        })
     });
-    exiting || sigkill
+    let exiting = !tasks.is_empty()
+        && tasks
+            .iter()
+            .all(|t| state_flags(t).is_none_or(|(state, flags)| matches!(state, 'Z' | 'X') || flags & PF_EXITING != 0));
+    sigkill || exiting
 }
 
 /// What came of a signal.
@@ -132,15 +163,15 @@ pub fn kill_process(pid: u32, start: u64, within: &str) -> io::Result<Kill> {
     Ok(Kill::Signalled)
 }
 
-/// True once `pid` (started at `start`) is dead, a zombie, or another
-/// process, by `deadline`.
+/// True once `pid` (started at `start`) is dead, every thread of it a
+/// zombie, or its pid another process's, by `deadline`.
 pub fn gone_by(pid: u32, start: u64, deadline: Instant) -> bool {
     loop {
-        let state = crate::input::read_lossy(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|s| s.rsplit_once(')').and_then(|(_, r)| r.trim_start().chars().next()));
-        match state {
-            None | Some('Z') | Some('X') => return true,
+        let live = threads(pid)
+            .iter()
+            .any(|t| state_flags(t).is_some_and(|(state, _)| !matches!(state, 'Z' | 'X')));
+        match live {
+            false => return true,
             _ if proc_info(pid).is_none_or(|(_, s, _)| s != start) => return true,
             _ if Instant::now() >= deadline => return false,
             _ => std::thread::sleep(Duration::from_millis(2)),
