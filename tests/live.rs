@@ -606,7 +606,13 @@ fn guard_survives_cgroups_coming_and_going() {
         .expect("the new cgroup is guarded");
     let r: Value = serde_json::from_str(&line).unwrap();
     assert!(r["oomcgroup"].as_str().unwrap().ends_with("/fresh"), "{line}");
-    assert_eq!(r["killed"], format!("{pid}(tail) "));
+    // Guarded is what this test is about; who wins the race against an
+    // unpaced grower on v1 (no brake) depends on the machine's load, and
+    // the guard says when the kernel came first.
+    match r["action"].as_str() {
+        Some("kernel_first") => assert_eq!(r["killed"], "", "{line}"),
+        _ => assert_eq!(r["killed"], format!("{pid}(tail) "), "{line}"),
+    }
     Command::new("kill")
         .args(["-HUP", &guard.id().to_string()])
         .status()

@@ -403,6 +403,82 @@ cat $root/app/memory.events > /out/events
     assert_eq!(r["episode"]["killer"], "oom_guard");
 }
 
+/// What a review of the v2 guard found (issue 12), in one run:
+/// 1. memory.high left by a guard that was SIGKILLed, run with another
+///    margin, is known by the guard's mark on the cgroup, taken over, and
+///    put back to what it was before (`max`) at exit;
+/// 2. a process whose main thread exited (a zombie thread-group leader, as
+///    some launchers leave) grows in a live thread: the guard weighs it by
+///    what its threads hold and kills it before the kernel, and the small
+///    bystander beside it lives;
+/// 3. a limit too small for the margin is not guarded, and said once
+///    however often the guard walks the tree again.
+#[test]
+fn v2_guard_takes_over_leftovers_and_kills_zombie_leaders() {
+    let Some(lab) = util::need(vm::lab()) else {
+        return;
+    };
+    let scenario = r#"
+root=$CG_ROOT/g
+mkdir $root || exit 10
+echo +memory > $root/cgroup.subtree_control || exit 11
+mkdir $root/z $root/tiny || exit 12
+echo $((64 << 20)) > $root/z/memory.max || exit 13
+echo $((1 << 20)) > $root/tiny/memory.max || exit 14
+$OOMCTL guard --root $root --margin-ratio 0.05 > /out/g1.jsonl 2> /out/g1.err &
+guard=$!
+wait-for 30 grep -q guarding /out/g1.err || exit 15
+cat $root/z/memory.high > /out/high.left
+kill -KILL $guard
+wait $guard
+$OOMCTL guard --root $root --rescan 0.5 > /out/guard.jsonl 2> /out/guard.err &
+guard=$!
+wait-for 30 grep -q guarding /out/guard.err || exit 16
+cat $root/z/memory.high > /out/high.armed
+in-cgroup $root/z $ALLOC --mb 4 --ready /tmp/by.ready &
+bystander=$!
+wait-for 30 test -e /tmp/by.ready || exit 17
+in-cgroup $root/z $ALLOC --thread --rate 50 &
+grower=$!
+echo $grower > /out/pid
+wait $grower
+echo $? > /out/grower.status
+wait-for 10 test -s /out/guard.jsonl || exit 18
+sleep 1.5
+kill -0 $bystander && echo alive > /out/bystander
+cat $root/z/memory.events > /out/events
+kill -TERM $guard
+wait $guard
+echo $? > /out/guard.status
+cat $root/z/memory.high > /out/high.after
+cat $root/tiny/memory.high > /out/high.tiny
+kill -KILL $bystander
+"#;
+    let run = lab.run(scenario, false, &[]);
+    run.expect_status(0);
+    let limit = 64u64 << 20;
+    let page = |b: u64| (b & !4095).to_string();
+    // 5% and the default 2% of 64 MiB, each at least the 1 MiB minimum.
+    assert_eq!(run.read("high.left").trim(), page(limit - limit * 5 / 100));
+    assert_eq!(run.read("high.armed").trim(), page(limit - limit * 2 / 100));
+    let err = run.read("guard.err");
+    assert!(err.contains("z: memory.high was left by an earlier guard run"), "{err}");
+    assert_eq!(err.matches("too small").count(), 1, "said once:\n{err}");
+    assert!(err.contains("tiny: limit"), "{err}");
+    assert_eq!(run.read("high.tiny").trim(), "max", "a tiny limit is left alone");
+    assert_eq!(run.read("grower.status").trim(), "137");
+    let events = run.read("events");
+    assert_eq!(counter(&events, "oom_kill"), Some(0), "the guard came first:\n{events}");
+    assert_eq!(run.read("bystander").trim(), "alive");
+    let pid = run.read("pid").trim().to_owned();
+    let r: Value = serde_json::from_str(run.read("guard.jsonl").lines().next().unwrap()).unwrap();
+    assert_eq!(r["action"], "kill_process", "{r}");
+    assert_eq!(r["killed"], format!("{pid}(alloc) "));
+    assert_eq!(r["confirmed"], true);
+    assert_eq!(run.read("guard.status").trim(), "0");
+    assert_eq!(run.read("high.after").trim(), "max", "put back to what it was");
+}
+
 /// A dry run on cgroup v2 writes nothing (memory.high stays `max`), signals
 /// nothing: the kernel kills, and the guard reports what it would have done.
 #[test]
@@ -603,7 +679,7 @@ cat $root/app3/memory.high > /out/high3.after
     let err = run.read("guard.err");
     assert_eq!(run.read("high.armed").trim(), aligned.trim(), "{err}");
     assert!(
-        err.contains("app2: memory.high is at the guard's threshold already"),
+        err.contains("app2: memory.high was left by an earlier guard run"),
         "{err}"
     );
     assert!(err.contains("app: its memory.high was changed: disarmed"), "{err}");
@@ -737,11 +813,14 @@ $OOMCTL replay -f jsonl /out/rec.jsonl > /out/replay.jsonl 2> /out/replay.err
 }
 
 /// Kills in sibling cgroups, and a group kill, matched with their counts
-/// (review of issue 12): a `memory.oom.group` kill of two processes, then
+/// (review of issue 12): a `memory.oom.group` kill of one process (which
+/// the kernel counts twice), one of two processes, then
 /// 14 OOMs alternating between two cgroups made after watch started, so
 /// the kernel's ratelimit shrinks the last reports to their kill line.
 /// Every kill line gets its own cgroup (read from /proc while the victim
-/// is a zombie: their parents never reap), and no count is left over as a
+/// is a zombie: their parents never reap; the nearest cgroup with a memory
+/// controller where the process sits in a child without one), and no
+/// count is left over as a
 /// phantom `printed: nothing` episode.
 #[test]
 fn v2_watch_names_sibling_and_group_kills() {
@@ -752,6 +831,13 @@ fn v2_watch_names_sibling_and_group_kills() {
 $OOMCTL watch -f jsonl --record /out/rec.jsonl > /out/watch.jsonl 2> /out/watch.err &
 watch=$!
 wait-for 30 grep -q watching /out/watch.err || exit 10
+# A group of one: the kernel counts its victim twice in memory.events.local.
+s=$CG_ROOT/single
+mkdir $s || exit 11
+echo $((16 << 20)) > $s/memory.max || exit 11
+echo 1 > $s/memory.oom.group || exit 11
+in-cgroup $s $ALLOC
+wait-for 30 test -s /out/watch.jsonl || exit 11
 g=$CG_ROOT/group
 mkdir $g || exit 11
 echo $((32 << 20)) > $g/memory.max || exit 12
@@ -764,31 +850,36 @@ grower=$!
 wait $grower
 wait $idle
 echo "$idle $grower" > /out/group.pids
-wait-for 30 sh -c '[ $(wc -l < /out/watch.jsonl) -ge 1 ]' || exit 15
+wait-for 30 sh -c '[ $(wc -l < /out/watch.jsonl) -ge 2 ]' || exit 15
 # Let the ratelimit's window pass, then the burst.
 sleep 6
 for c in a b; do
     mkdir $CG_ROOT/$c || exit 16
     echo $((16 << 20)) > $CG_ROOT/$c/memory.max || exit 17
 done
+# b's processes sit in a child without a memory controller of its own:
+# their memory cgroup is /b.
+mkdir $CG_ROOT/b/leaf || exit 17
 # Each allocator's parent execs sleep, which never reaps: the victims stay
 # zombies in their cgroups, so watch finds them in /proc.
 i=0
 parents=
 while [ $i -lt 7 ]; do
     for c in a b; do
-        sh -c 'in-cgroup "$1" "$2" & echo "$! /$3" >> /out/burst.pids; exec sleep 300' _ $CG_ROOT/$c $ALLOC $c &
+        d=$CG_ROOT/$c
+        [ $c = b ] && d=$d/leaf
+        sh -c 'in-cgroup "$1" "$2" & echo "$! /$3" >> /out/burst.pids; exec sleep 300' _ $d $ALLOC $c &
         parents="$parents $!"
     done
     i=$((i + 1))
 done
 wait-for 60 sh -c '[ $(cat '$CG_ROOT'/a/memory.events.local '$CG_ROOT'/b/memory.events.local | grep -c "oom_kill 7") -eq 2 ]' || exit 18
-wait-for 30 sh -c '[ $(wc -l < /out/watch.jsonl) -ge 15 ]' || exit 19
+wait-for 30 sh -c '[ $(wc -l < /out/watch.jsonl) -ge 16 ]' || exit 19
 sleep 2
 kill -TERM $watch
 wait $watch
 kill $parents
-for c in group a b; do cat $CG_ROOT/$c/memory.events.local > /out/events.$c; done
+for c in single group a b; do cat $CG_ROOT/$c/memory.events.local > /out/events.$c; done
 $OOMCTL replay -f jsonl /out/rec.jsonl > /out/replay.jsonl 2> /out/replay.err
 "#;
     let run = lab.run(scenario, false, &[]);
@@ -800,10 +891,14 @@ $OOMCTL replay -f jsonl /out/rec.jsonl > /out/replay.jsonl 2> /out/replay.err
         eps.iter().all(|e| e["printed"] != "nothing"),
         "no phantom kills:\n{out}\n{err}"
     );
+    // A group of one: one episode, one victim, though counted twice.
+    assert_eq!(eps[0]["group_kill"], "/single", "{}", eps[0]);
+    assert_eq!(eps[0]["victims"].as_array().map(Vec::len), Some(1));
+    assert_eq!(counter(&run.read("events.single"), "oom_kill"), Some(2));
     // The group kill: one episode, both processes.
     let pids = run.read("group.pids");
     let (idle, grower) = pids.trim().split_once(' ').unwrap();
-    let group = &eps[0];
+    let group = &eps[1];
     assert_eq!(group["group_kill"], "/group", "{group}");
     let mut victims: Vec<String> = group["victims"]
         .as_array()
@@ -818,7 +913,7 @@ $OOMCTL replay -f jsonl /out/rec.jsonl > /out/replay.jsonl 2> /out/replay.err
     // The burst: each victim with its own cgroup.
     let burst = run.read("burst.pids");
     let cgroup_of: std::collections::HashMap<&str, &str> = burst.lines().filter_map(|l| l.split_once(' ')).collect();
-    let rest = &eps[1..];
+    let rest = &eps[2..];
     assert_eq!(rest.len(), 14, "{out}");
     assert!(
         rest.iter().filter(|e| e["printed"] == "kill_line").count() >= 2,

@@ -1,7 +1,7 @@
 /*
  * alloc: the VM lab's allocator (built once, statically, by scripts/vm-lab).
  *
- *   alloc [--mb N] [--rate MBPS] [--ready FILE]
+ *   alloc [--mb N] [--rate MBPS] [--ready FILE] [--thread]
  *
  * Allocates anonymous memory in 1 MiB chunks and writes to every page, so
  * each chunk is charged to the process's memory cgroup at once.
@@ -9,6 +9,9 @@
  *                killed)
  *   --rate MBPS  at most MBPS MiB per second (default: as fast as it can)
  *   --ready FILE create FILE once N MiB are held (with --mb)
+ *   --thread     allocate in a second thread while the main thread exits
+ *                (pthread_exit): the thread-group leader is a zombie whose
+ *                /proc status shows no memory, the process still grows
  *
  * Exit status: 3 when the kernel refuses memory (mmap fails) instead of
  * killing, 2 on a bad argument. Otherwise it never exits by itself.
@@ -16,6 +19,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,29 +38,17 @@ static double now(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: alloc [--mb N] [--rate MBPS] [--ready FILE]\n");
+	fprintf(stderr, "usage: alloc [--mb N] [--rate MBPS] [--ready FILE] [--thread]\n");
 	exit(2);
 }
 
-int main(int argc, char **argv)
+static long mb = -1;
+static double rate;
+static const char *ready;
+
+static void *grow(void *unused)
 {
-	long mb = -1;
-	double rate = 0;
-	const char *ready = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (i + 1 >= argc)
-			usage();
-		if (!strcmp(argv[i], "--mb"))
-			mb = strtol(argv[++i], NULL, 10);
-		else if (!strcmp(argv[i], "--rate"))
-			rate = strtod(argv[++i], NULL);
-		else if (!strcmp(argv[i], "--ready"))
-			ready = argv[++i];
-		else
-			usage();
-	}
-	if (ready && mb < 0)
-		usage();
+	(void)unused;
 	long page = sysconf(_SC_PAGESIZE);
 	double start = now();
 	for (long n = 0; mb < 0 || n < mb; n++) {
@@ -65,7 +57,7 @@ int main(int argc, char **argv)
 		if (p == MAP_FAILED) {
 			fprintf(stderr, "alloc: mmap after %ld MiB: %s\n", n,
 				strerror(errno));
-			return 3;
+			exit(3);
 		}
 		for (unsigned long off = 0; off < CHUNK; off += page)
 			p[off] = 1;
@@ -83,10 +75,41 @@ int main(int argc, char **argv)
 		int fd = open(ready, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (fd < 0) {
 			fprintf(stderr, "alloc: %s: %s\n", ready, strerror(errno));
-			return 2;
+			exit(2);
 		}
 		close(fd);
 	}
 	for (;;)
 		pause();
+}
+
+int main(int argc, char **argv)
+{
+	int thread = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--thread")) {
+			thread = 1;
+			continue;
+		}
+		if (i + 1 >= argc)
+			usage();
+		if (!strcmp(argv[i], "--mb"))
+			mb = strtol(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--rate"))
+			rate = strtod(argv[++i], NULL);
+		else if (!strcmp(argv[i], "--ready"))
+			ready = argv[++i];
+		else
+			usage();
+	}
+	if (ready && mb < 0)
+		usage();
+	if (!thread)
+		grow(NULL);
+	pthread_t t;
+	if (pthread_create(&t, NULL, grow, NULL)) {
+		fprintf(stderr, "alloc: pthread_create failed\n");
+		return 2;
+	}
+	pthread_exit(NULL);
 }
