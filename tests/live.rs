@@ -51,7 +51,8 @@ fn start_watch(
     (watch, lines, err)
 }
 
-fn stop(mut watch: Child) {
+fn stop(mut watch: impl std::borrow::BorrowMut<Child>) {
+    let watch = watch.borrow_mut();
     Command::new("kill")
         .args(["-TERM", &watch.id().to_string()])
         .status()
@@ -170,8 +171,46 @@ fn oom_kills(dir: &std::path::Path) -> u64 {
 }
 
 /// A running guard: its JSON reports and its stderr, line by line.
+/// A guard process that is killed if the test ends (or fails) before
+/// stopping it: a failed assertion must not leave a guard running.
+struct Reaped(Child);
+
+impl std::ops::Deref for Reaped {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Reaped {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl std::borrow::Borrow<Child> for Reaped {
+    fn borrow(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::borrow::BorrowMut<Child> for Reaped {
+    fn borrow_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 type Guarding = (
-    Child,
+    Reaped,
     mpsc::Receiver<(Instant, String)>,
     mpsc::Receiver<(Instant, String)>,
 );
@@ -214,7 +253,7 @@ fn spawn_guard(mut cmd: Command) -> Guarding {
         .expect("guard says what it guards");
     assert!(first.contains("guarding"), "{first}");
     let lines = lines_of(&mut g);
-    (g, lines, err)
+    (Reaped(g), lines, err)
 }
 
 #[test]
