@@ -193,16 +193,18 @@ impl Decoder {
     }
 
     fn emit<'s>(&self, got: Option<Got<'s>>, body: &'s str, out: &mut Vec<LogLine<'s>>) {
-        match got {
-            Some(Got::Msgs(stamp, msgs)) => out.extend(msgs.into_iter().map(|text| LogLine {
-                stamp: stamp.clone(),
-                text,
-            })),
-            Some(Got::Skip) => {}
-            None => out.push(LogLine {
-                stamp: Stamp::default(),
-                text: Cow::Borrowed(body),
-            }),
+        let (stamp, msgs) = match got {
+            Some(Got::Msgs(stamp, msgs)) => (stamp, msgs),
+            Some(Got::Skip) => return,
+            None => (Stamp::default(), vec![Cow::Borrowed(body)]),
+        };
+        for text in msgs {
+            let mut stamp = stamp.clone();
+            let text = match text {
+                Cow::Borrowed(t) => Cow::Borrowed(unwrap_foreign(t, &mut stamp)),
+                Cow::Owned(t) => Cow::Owned(unwrap_foreign(&t, &mut stamp).to_owned()),
+            };
+            out.push(LogLine { stamp, text });
         }
     }
 
@@ -369,6 +371,72 @@ fn inner_dmesg<'s>(msg: &'s str, stamp: &mut Stamp) -> &'s str {
         stamp.caller = caller.map(str::to_owned);
     }
     rest.strip_prefix(' ').unwrap_or(rest)
+}
+
+/// How far into a message a foreign prefix may reach before a dmesg stamp.
+const FOREIGN_PREFIX_MAX: usize = 160;
+
+/// A kernel message inside a wrapping no container here knows: whatever a
+/// tool put before a dmesg stamp (a hypervisor's `… vcpu-1 - Guest:
+/// <4>[  123.456789] msg`, a serial console's or a CI runner's prefix, a
+/// priority `<4>`), or a bare `kernel: ` tag with the time and host cut
+/// away (`kernel: msg`, `** kernel: msg` with the host masked). The message
+/// after the stamp or tag; the stamp's uptime and caller id go to `stamp`
+/// unless the container gave one.
+fn unwrap_foreign<'s>(msg: &'s str, stamp: &mut Stamp) -> &'s str {
+    if let Some(rest) = embedded_dmesg(msg, stamp) {
+        return rest;
+    }
+    kernel_tag(msg).unwrap_or(msg)
+}
+
+/// The message after a dmesg stamp that a prefix (or nothing) precedes.
+fn embedded_dmesg<'s>(msg: &'s str, stamp: &mut Stamp) -> Option<&'s str> {
+    let mut end = msg.len().min(FOREIGN_PREFIX_MAX);
+    while !msg.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = &msg[..end];
+    let mut from = 0;
+    while let Some(i) = head[from..].find('[') {
+        let at = from + i;
+        from = at + 1;
+        let before = msg[..at].trim_end_matches(' ');
+        // The stamp starts the message, follows a blank, or a `<N>` priority.
+        let pri = before
+            .strip_suffix('>')
+            .and_then(|b| b.rfind('<').map(|l| &b[l + 1..]))
+            .is_some_and(|n| digits(n, 1, 3).is_some());
+        if !(at == 0 || msg[..at].ends_with(' ') || pri) {
+            continue;
+        }
+        let Some((us, rest)) = bracket_uptime(&msg[at..]) else {
+            continue;
+        };
+        if stamp.uptime_us.is_none() {
+            stamp.uptime_us = Some(us);
+        }
+        let (caller, rest) = strip_caller(rest);
+        if stamp.caller.is_none() {
+            stamp.caller = caller.map(str::to_owned);
+        }
+        return Some(rest.strip_prefix(' ').unwrap_or(rest));
+    }
+    None
+}
+
+/// The message after a bare syslog `kernel:` tag, alone or after one token
+/// (a masked or a short host name).
+fn kernel_tag(msg: &str) -> Option<&str> {
+    if let Some(rest) = msg.strip_prefix("kernel:") {
+        return Some(rest.strip_prefix(' ').unwrap_or(rest));
+    }
+    let (host, rest) = msg.split_once(' ')?;
+    if host.is_empty() || host.ends_with(':') || host.len() > 64 {
+        return None;
+    }
+    let rest = rest.strip_prefix("kernel:")?;
+    Some(rest.strip_prefix(' ').unwrap_or(rest))
 }
 
 /// RFC 5424: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD MSG` (after `1 `).

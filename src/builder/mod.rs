@@ -23,7 +23,7 @@
 mod finalize;
 
 use crate::envelope::{LogLine, Stamp};
-use crate::kline::{self, CounterKind, KLine, Layout, MemInfoLine, RawRow};
+use crate::kline::{self, CounterKind, FrameKind, KLine, Layout, MemInfoLine, RawRow};
 use crate::model::{Episode, Malformed, MemcgStats, Reaped, Selected, StatsFormat, Text, Trigger, Victim};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
@@ -69,17 +69,46 @@ struct Open {
     /// Sections seen, to detect the start of another report.
     has: Has,
     killed: bool,
+    /// A kill line was read (not only a victim named by the summary or the
+    /// reaper).
+    kill_line: bool,
     pending_select: Option<Selected>,
     /// The selection line's reason prefix, for pre-5.1 kill lines without one.
     select_reason: Option<Text>,
     last_uptime_us: Option<u64>,
     unrelated_run: u32,
     seen: HashSet<u64>,
+    /// What the call trace's frames say of the scope.
+    trace: Trace,
+    /// The victim the `oom-kill:` summary names (task, pid, uid), for a
+    /// report whose kill line was lost.
+    summary: Option<(u32, Text, Option<u32>)>,
+    /// Opened by a `CPU:` line with no header before it: an episode only
+    /// once an OOM line follows, dropped at the first unrelated line.
+    tentative: bool,
+}
+
+/// The call trace's say on the scope: memcg frames, global allocator frames.
+#[derive(Debug, Default, Clone, Copy)]
+struct Trace {
+    memcg: bool,
+    global: bool,
+}
+
+impl Trace {
+    fn add(&mut self, kind: FrameKind) {
+        match kind {
+            FrameKind::MemcgOom | FrameKind::MemcgCharge => self.memcg = true,
+            FrameKind::GlobalOom | FrameKind::GlobalAlloc => self.global = true,
+            FrameKind::Oom | FrameKind::Other => {}
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Has {
     header: bool,
+    cpu: bool,
     memory: bool,
     task_in: bool,
     tasks_state: bool,
@@ -185,10 +214,12 @@ impl Builder {
         }
         let kl = kline::classify(text);
         let consumed = !matches!(kl, KLine::Unrelated);
+        let confirms = kl.shows_oom();
         self.dispatch(idx, line_no, stamp, kl);
         if consumed {
             if let Some(open) = self.streams[idx].open.as_mut() {
                 open.seen.extend(key.or_else(|| line_key(stamp, text)));
+                open.tentative &= !confirms;
             }
         }
     }
@@ -299,6 +330,8 @@ impl Builder {
         match kl {
             KLine::Unrelated => {
                 let close = match self.streams[idx].open.as_mut() {
+                    // A `CPU:` line no OOM line followed: another splat.
+                    Some(o) if o.tentative => true,
                     Some(o) if !o.killed => {
                         o.unrelated_run += 1;
                         o.unrelated_run > MAX_UNRELATED_RUN
@@ -310,9 +343,20 @@ impl Builder {
                 }
             }
             KLine::Malformed(reason) => self.note_malformed(idx, line_no, reason),
-            KLine::Noise => {
+            KLine::Noise | KLine::Elision => {
                 if let Some(o) = self.streams[idx].open.as_mut().filter(|o| !o.killed) {
                     o.touch(stamp, line_no);
+                }
+            }
+            KLine::Frame(kind) => {
+                if live(&self.streams[idx]) {
+                    let o = self.streams[idx].open.as_mut().expect("live");
+                    o.trace.add(kind);
+                    o.touch(stamp, line_no);
+                } else if kind.is_oom() {
+                    // A report whose header and `CPU:` line were lost: its
+                    // call trace is where it begins.
+                    self.start(idx, line_no, stamp).trace.add(kind);
                 }
             }
             KLine::ManualOom => self.streams[idx].manual_next = true,
@@ -322,7 +366,8 @@ impl Builder {
                 let t = o.trigger();
                 // Early 2.6 headers (`oom-killer: gfp_mask=…`) name no task.
                 t.comm = (!h.comm.is_empty()).then(|| Text::new(h.comm));
-                t.gfp_mask = Some(Text::new(h.gfp_mask));
+                // Empty where a cut line lost it.
+                t.gfp_mask = (!h.gfp_mask.is_empty()).then(|| Text::new(h.gfp_mask));
                 t.gfp_flags = h.gfp_flags.iter().map(|f| Text::new(f)).collect();
                 t.order = h.order;
                 t.oom_score_adj = h.oom_score_adj;
@@ -340,18 +385,39 @@ impl Builder {
                 }
             }
             KLine::Cpu(c) => {
-                if let Some(o) = self.streams[idx]
+                // panic() prints its message, then the stack of the task
+                // that panicked: the trigger of a panic_on_oom.
+                let after_panic = self.streams[idx]
                     .open
-                    .as_mut()
-                    .filter(|o| !o.killed && o.ep.kernel.is_none())
-                {
-                    o.ep.kernel = c.kernel.map(Text::new);
-                    let t = o.trigger();
-                    if t.comm.as_ref().is_none_or(|comm| *comm == Text::new(c.comm)) {
+                    .as_ref()
+                    .is_some_and(|o| o.ep.panic.is_some() && !o.stale(stamp));
+                let joins = (live(&self.streams[idx]) || after_panic)
+                    && self.streams[idx]
+                        .open
+                        .as_ref()
+                        .is_some_and(|o| !o.has.cpu && !o.tentative);
+                let o = if joins {
+                    self.streams[idx].open.as_mut().expect("live")
+                } else {
+                    // The dump_stack line of a report whose header was lost
+                    // (or of another kernel splat: tentative until an OOM
+                    // line follows).
+                    let o = self.start(idx, line_no, stamp);
+                    o.tentative = true;
+                    o
+                };
+                o.has.cpu = true;
+                o.ep.kernel = c.kernel.map(Text::new).or(o.ep.kernel.take());
+                let t = o.trigger();
+                match &t.comm {
+                    None => {
+                        t.comm = Some(Text::new(c.comm));
                         t.pid = Some(c.pid);
                     }
-                    o.touch(stamp, line_no);
+                    Some(comm) if *comm == Text::new(c.comm) => t.pid = Some(c.pid),
+                    Some(_) => {}
                 }
+                o.touch(stamp, line_no);
             }
             KLine::Counter(kind, counter) => {
                 if kind == CounterKind::Memory {
@@ -406,11 +472,35 @@ impl Builder {
                         o.section = Section::MemInfo;
                         o.touch(stamp, line_no);
                     }
+                } else {
+                    // Where a report's header and trace were lost; but an
+                    // allocation failure prints Mem-Info too: tentative.
+                    let o = self.start(idx, line_no, stamp);
+                    o.tentative = true;
+                    o.has.mem_info = true;
+                    o.section = Section::MemInfo;
                 }
             }
             KLine::TasksState => {
                 let o = self.section_owner(idx, line_no, stamp, |h| h.tasks_state || h.task_header);
                 o.has.tasks_state = true;
+                o.touch(stamp, line_no);
+            }
+            KLine::TaskRow(row) => {
+                // A row outside a table: the table goes on after a line that
+                // interrupted it, or began where the log does (its header
+                // lost).
+                let o = self.section_owner(idx, line_no, stamp, |_| false);
+                o.has.task_header = true;
+                o.section = Section::Tasks(Layout {
+                    columns: Vec::new(),
+                    from_header: false,
+                });
+                if o.rows.len() < MAX_TASK_ROWS {
+                    o.rows.push(row);
+                } else {
+                    o.ep.tasks_omitted += 1;
+                }
                 o.touch(stamp, line_no);
             }
             KLine::TaskHeader(layout) => {
@@ -423,6 +513,9 @@ impl Builder {
                 let o = self.section_owner(idx, line_no, stamp, |h| h.oom_kill);
                 o.has.oom_kill = true;
                 o.ep.constraint = Some(Text::new(k.constraint));
+                if let Some(pid) = k.pid {
+                    o.summary = Some((pid, Text::new(k.task.unwrap_or_default()), k.uid));
+                }
                 if let Some(p) = k.oom_memcg {
                     o.ep.memcg.get_or_insert_with(Default::default).path = Some(Text::new(p));
                 }
@@ -500,7 +593,35 @@ impl Builder {
                     });
                 if let Some(o) = owner {
                     o.touch(stamp, line_no);
+                    return;
                 }
+                // Its kill line was lost: the reaper names the victim, of
+                // the report the `oom-kill:` summary says, or of the open one
+                // if it names nobody, else of a report lost but for this.
+                let reaped = Reaped {
+                    anon_rss_bytes: r.anon_rss_bytes,
+                    file_rss_bytes: r.file_rss_bytes,
+                    shmem_rss_bytes: r.shmem_rss_bytes,
+                };
+                let fits = |o: &Open| {
+                    o.ep.victims.is_empty()
+                        && !o.stale(stamp)
+                        && o.summary.as_ref().is_none_or(|(pid, _, _)| *pid == r.pid)
+                };
+                let o = match self.streams[idx].open.as_mut() {
+                    Some(o) if fits(o) => o,
+                    _ => self.start(idx, line_no, stamp),
+                };
+                o.ep.victims.push(Victim {
+                    pid: r.pid,
+                    comm: Text::new(r.comm),
+                    reaped: Some(reaped),
+                    ..Victim::default()
+                });
+                o.summary = None;
+                o.killed = true;
+                o.section = Section::None;
+                o.touch(stamp, line_no);
             }
             KLine::NoKillable => {
                 let o = self.section_owner(idx, line_no, stamp, |_| false);
@@ -590,6 +711,7 @@ impl Builder {
             reaped: None,
         });
         o.killed = true;
+        o.kill_line = true;
         o.section = Section::None;
         o.touch(stamp, line_no);
     }
@@ -643,11 +765,15 @@ impl Builder {
             section: Section::None,
             has: Has::default(),
             killed: false,
+            kill_line: false,
             pending_select: None,
             select_reason: None,
             last_uptime_us: None,
             unrelated_run: 0,
             seen: HashSet::new(),
+            trace: Trace::default(),
+            summary: None,
+            tentative: false,
         };
         o.touch(stamp, line_no);
         s.open.insert(o)
@@ -665,6 +791,9 @@ impl Builder {
     }
 
     fn push_ready(&mut self, o: Open) {
+        if o.tentative {
+            return;
+        }
         let ep = finalize::finish(o, &self.opts);
         if !says_anything(&ep) {
             // A lone `Tasks state` or task-table header (a pasted example,
@@ -683,6 +812,7 @@ fn says_anything(ep: &Episode) -> bool {
         || ep.constraint.is_some()
         || ep.task_memcg.is_some()
         || !ep.victims.is_empty()
+        || ep.selected.is_some()
         || !ep.tasks.is_empty()
         || !ep.memcg_stats.is_empty()
         || ep.mem_info.is_some()
@@ -754,6 +884,10 @@ impl Open {
     /// Consume a line of the current multi-line section; false when the line
     /// is not of the section's shape (which ends the section).
     fn section_line(&mut self, text: &str) -> bool {
+        if !matches!(self.section, Section::None) && kline::is_elision(text) {
+            // Lines cut out of a paste: the section goes on after them.
+            return true;
+        }
         match &self.section {
             Section::None => false,
             Section::Stats(i) => {
@@ -797,7 +931,11 @@ impl Open {
                 None => self.end_section(),
             },
             Section::Tasks(layout) => {
-                let row = kline::parse_task_row(layout, text).or_else(|| {
+                // No columns: a header cut short, every row read by its shape.
+                let by_header = (!layout.columns.is_empty())
+                    .then(|| kline::parse_task_row(layout, text))
+                    .flatten();
+                let row = by_header.or_else(|| {
                     // A row of another layout than the header's (a wrapped
                     // or spliced table): read it by its own shape.
                     Layout::guess(text).and_then(|l| kline::parse_task_row(&l, text))

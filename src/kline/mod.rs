@@ -17,16 +17,20 @@ mod memcg;
 mod meminfo;
 mod num;
 mod tasks;
+mod trace;
 
-pub use header::{parse_cpu_line, parse_cpuset_line, parse_header, CpuLine, CpusetLine, Header};
-pub use kill::{parse_kill, parse_reaper, parse_select, Kill, NotKill, Reaper, Select};
+pub use header::{
+    parse_cpu_line, parse_cpu_line_cut, parse_cpuset_line, parse_header, parse_header_cut, CpuLine, CpusetLine, Header,
+};
+pub use kill::{parse_kill, parse_reaper, parse_select, parse_select_cut, Kill, NotKill, Reaper, Select};
 pub use memcg::{
-    parse_counter, parse_group_kill, parse_oom_kill, parse_stat_kv, parse_stats_header, parse_task_in, CounterKind,
-    OomKill, StatsHeader,
+    parse_counter, parse_group_kill, parse_oom_kill, parse_oom_kill_cut, parse_stat_kv, parse_stats_header,
+    parse_task_in, CounterKind, OomKill, StatsHeader,
 };
 pub use meminfo::{parse_mem_info_line, MemInfoLine};
 pub use num::pages_to_bytes;
-pub use tasks::{parse_task_header, parse_task_row, Layout, RawRow};
+pub use tasks::{parse_task_header, parse_task_header_cut, parse_task_row, Layout, RawRow};
+pub use trace::{frame_function, frame_kind, FrameKind};
 
 use crate::model::Counter;
 
@@ -49,6 +53,9 @@ pub enum KLine<'a> {
     MemInfoStart,
     /// `Tasks state (memory values in pages):`
     TasksState,
+    /// A task-table row met outside a table (its header lost), read by
+    /// its own shape.
+    TaskRow(RawRow),
     /// `[ pid ]   uid  tgid total_vm …` with its column layout
     TaskHeader(Layout),
     /// `oom-kill:constraint=…`
@@ -69,7 +76,11 @@ pub enum KLine<'a> {
     Panic(&'a str),
     /// `sysrq: Manual OOM execution`
     ManualOom,
-    /// Stack frames, registers and other lines of a report we skip over.
+    /// A stack frame, by what it says about the OOM.
+    Frame(FrameKind),
+    /// `<snip>`, `...` and the like: a person cut lines out here.
+    Elision,
+    /// Registers and other lines of a report we skip over.
     Noise,
     /// A line of another subsystem.
     Unrelated,
@@ -81,7 +92,24 @@ impl KLine<'_> {
     /// True for the lines that belong to a report even though they carry no
     /// data we keep (stack traces, registers).
     pub fn is_report_noise(&self) -> bool {
-        matches!(self, KLine::Noise)
+        matches!(self, KLine::Noise | KLine::Elision | KLine::Frame(_))
+    }
+
+    /// True for the lines that show, by themselves, that an OOM report is
+    /// being read (not a `CPU:` line, stack noise or another frame, which
+    /// every kernel splat prints).
+    pub fn shows_oom(&self) -> bool {
+        match self {
+            KLine::Frame(k) => k.is_oom(),
+            KLine::Cpu(_)
+            | KLine::MemInfoStart
+            | KLine::Noise
+            | KLine::Elision
+            | KLine::ManualOom
+            | KLine::Unrelated
+            | KLine::Malformed(_) => false,
+            _ => true,
+        }
     }
 
     /// True for the sections a report prints before its kill line: one of
@@ -108,6 +136,64 @@ pub fn classify(text: &str) -> KLine<'_> {
     // Only the blanks printk and pasting add: a name may begin or end with
     // any other byte (a `\r`, a NEL) that is part of it.
     let t = text.trim_matches([' ', '\t']);
+    let k = classify_whole(t);
+    if matches!(k, KLine::Malformed(_) | KLine::Unrelated) {
+        // A line a terminal or a viewer cut short, marked so: what is whole
+        // before the mark still counts.
+        if let Some(c) = cut_text(t).and_then(classify_cut) {
+            return c;
+        }
+    }
+    k
+}
+
+/// The text of a line cut short and marked with `...` or `…`, before the
+/// mark (None for other lines, and for elision lines).
+fn cut_text(t: &str) -> Option<&str> {
+    let body = t.strip_suffix("...").or_else(|| t.strip_suffix('…'))?;
+    (!body.trim_end_matches('.').trim().is_empty()).then_some(body)
+}
+
+/// The shapes a cut line can still be read as, from what precedes the cut:
+/// every field that ends before it (the field it falls in is lost).
+fn classify_cut(body: &str) -> Option<KLine<'_>> {
+    if let Some(rest) = body.strip_prefix("oom-kill:") {
+        return parse_oom_kill_cut(rest).map(KLine::OomKill);
+    }
+    if body.contains(" invoked oom-killer:") {
+        return parse_header_cut(body).map(KLine::Header);
+    }
+    if body.contains("Killed process ") {
+        return parse_kill(whole_fields(body)).ok().map(KLine::Kill);
+    }
+    if body.contains("ill process ") {
+        return parse_select_cut(body).map(KLine::Select);
+    }
+    if body.starts_with("[ ") && body.contains("pid") && body.contains("uid") {
+        // The columns after the cut are unknown: each row is read by its
+        // own shape.
+        return parse_task_header_cut(body).map(KLine::TaskHeader);
+    }
+    if body.starts_with("CPU: ") || body.starts_with("Pid: ") {
+        return parse_cpu_line_cut(body).map(KLine::Cpu);
+    }
+    None
+}
+
+/// `body` without the field the cut fell in: up to the last blank or comma
+/// (a body ending in one was cut between fields, and loses nothing).
+fn whole_fields(body: &str) -> &str {
+    if body.ends_with([' ', ',']) {
+        return body.trim_end_matches([' ', ',']);
+    }
+    match body.rfind([' ', ',']) {
+        Some(at) => body[..at].trim_end_matches([' ', ',']),
+        None => "",
+    }
+}
+
+/// [`classify`] of a line as it stands.
+fn classify_whole(t: &str) -> KLine<'_> {
     if t.is_empty() {
         return KLine::Unrelated;
     }
@@ -165,6 +251,11 @@ pub fn classify(text: &str) -> KLine<'_> {
     if t.starts_with("[ ") && t.contains("pid") && t.contains("uid") {
         return parse_task_header(t).map_or(KLine::Malformed("task table header"), KLine::TaskHeader);
     }
+    if t.starts_with('[') {
+        if let Some(row) = Layout::guess(t).and_then(|l| parse_task_row(&l, t)) {
+            return KLine::TaskRow(row);
+        }
+    }
     if t.starts_with("Tasks in ") && t.contains("memory.oom.group") {
         return parse_group_kill(t).map_or(KLine::Malformed("oom group line"), KLine::GroupKill);
     }
@@ -189,10 +280,33 @@ pub fn classify(text: &str) -> KLine<'_> {
     if t.ends_with("Manual OOM execution") {
         return KLine::ManualOom;
     }
+    if is_elision(t) {
+        return KLine::Elision;
+    }
+    if let Some(f) = frame_function(t) {
+        return KLine::Frame(frame_kind(f));
+    }
     if is_noise(t) {
         return KLine::Noise;
     }
     KLine::Unrelated
+}
+
+/// A line by which a person marks lines they cut out of a pasted log:
+/// `...`, `…`, `<snip>`, `[snip]`, `[...]`, `--snip--`, `(trimmed)`.
+pub fn is_elision(t: &str) -> bool {
+    let t = t.trim_matches([' ', '\t']);
+    if t.len() >= 3 && t.bytes().all(|b| b == b'.') || !t.is_empty() && t.chars().all(|c| c == '…') {
+        return true;
+    }
+    let inner = t.trim_matches(['<', '>', '[', ']', '(', ')', '-', ' ', '.', '…']);
+    if inner.is_empty() {
+        return t.len() >= 3;
+    }
+    inner.len() <= 12
+        && ["snip", "snipped", "cut", "trimmed", "truncated", "skipped", "omitted"]
+            .iter()
+            .any(|w| inner.eq_ignore_ascii_case(w))
 }
 
 /// Stack traces, register dumps and other lines printed inside a report.
@@ -259,6 +373,7 @@ mod tests {
                 KLine::Header(_) => "header",
                 KLine::Cpu(_) => "cpu",
                 KLine::Noise => "noise",
+                KLine::Frame(_) => "frame",
                 KLine::Counter(..) => "counter",
                 KLine::StatsHeader(_) => "stats",
                 KLine::TasksState => "tasks",
@@ -270,7 +385,7 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            ["header", "cpu", "noise", "noise", "counter", "stats", "tasks", "taskhdr", "oomkill", "kill"]
+            ["header", "cpu", "noise", "frame", "counter", "stats", "tasks", "taskhdr", "oomkill", "kill"]
         );
     }
 
