@@ -224,9 +224,9 @@ pub trait Feed {
     /// the feed took it as an oom-guard event (seed 002), which is then not
     /// decoded as a log line.
     fn guard_event(&mut self, line_no: u64, line: &str) -> io::Result<bool>;
-    /// The kernel messages of physical line `line_no` (a wrapped line's
-    /// remainders joined to it).
-    fn messages(&mut self, line_no: u64, lines: &[LogLine<'_>]) -> io::Result<()>;
+    /// The kernel messages of physical lines `first_no` to `last_no` (a
+    /// wrapped line and the remainders joined to it; usually one line).
+    fn messages(&mut self, first_no: u64, last_no: u64, lines: &[LogLine<'_>]) -> io::Result<()>;
 }
 
 struct Scanner<'o, F> {
@@ -235,6 +235,12 @@ struct Scanner<'o, F> {
     anchors: Anchors,
     /// Whether the input was looked at for journal JSON (its first block).
     sniffed: bool,
+    /// The input is a quoted-printable mail body (RFC 2045), raw: every
+    /// line is read, soft breaks joined and `=XX` decoded first.
+    qp: bool,
+    /// A wrapped line was seen broken after a blank it kept (format=flowed
+    /// mail): then a break without one cut a word at the width.
+    flowed: bool,
     prefilter: Option<Prefilter>,
     line_no: u64,
 }
@@ -275,6 +281,88 @@ fn remainder_text(raw: &[u8]) -> Option<String> {
     ok.then(|| t.to_owned())
 }
 
+/// True if `data` (an input's first block) is a raw quoted-printable mail
+/// body: its header says so, or it writes `=` as `=3D` and breaks lines
+/// softly (a trailing `=`), which kernel text does not do.
+fn quoted_printable(data: &[u8]) -> bool {
+    let header = |h: &[u8]| memchr::memmem::find(data, h).is_some();
+    header(b"Content-Transfer-Encoding: quoted-printable")
+        || header(b"Content-Transfer-Encoding: Quoted-Printable")
+        || (header(b"=3D") && (header(b"=\n") || header(b"=\r\n")))
+}
+
+/// A continuation piece without the `>` quoting a mail reply added.
+fn strip_mail_quote(mut piece: &[u8]) -> &[u8] {
+    loop {
+        let t = piece.trim_ascii_start();
+        match t.strip_prefix(b">") {
+            Some(r) => piece = r.strip_prefix(b" ").unwrap_or(r),
+            None => return piece,
+        }
+    }
+}
+
+/// `=XX` (hex, either case) as the byte it encodes; anything else as it is.
+fn qp_decode(s: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'=' {
+            if let (Some(h), Some(l)) = (s.get(i + 1).and_then(|&b| hex(b)), s.get(i + 2).and_then(|&b| hex(b))) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(s[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Remainders of a reflowed line (pieces shorter than a width) joined at
+/// most, and walked back over at most.
+const REFLOW_MAX: usize = 3;
+
+/// True for a line that means something to a report.
+fn recognised(k: &KLine<'_>) -> bool {
+    !matches!(k, KLine::Malformed(_) | KLine::Unrelated | KLine::Noise)
+}
+
+/// Lines a dangling prefix is joined with at most (`kernel:`, then the
+/// stamp alone, then the message).
+const DANGLING_MAX: usize = 3;
+
+/// What was lost where a line was wrapped before `text`, its remainder:
+/// nothing where the break kept its blank, where a terminal cut it at its
+/// width (80 columns or more: every piece but the last as wide as the
+/// first, `width`) in a token or not, or in a format=flowed mail
+/// (`flowed`: its word breaks keep their blank, so one without cut a long
+/// token); else a mailer broke it at a blank and dropped it (a piece wider
+/// than the others is a token too long to break), but for a break after a
+/// hyphen (`total-` / `vm:`), which mailers make in words.
+fn wrap_gap(piece: &[u8], text: &str, flowed: bool, width: usize) -> &'static str {
+    let piece = piece.strip_suffix(b"\r").unwrap_or(piece);
+    let cols = columns(piece);
+    let kept = piece.ends_with(b" ") || text.starts_with(' ');
+    let terminal = cols >= TERMINAL_MIN && cols == width;
+    if kept || flowed || terminal || piece.ends_with(b"-") {
+        ""
+    } else {
+        " "
+    }
+}
+
+/// The columns a piece of a line takes on a terminal (its characters).
+fn columns(piece: &[u8]) -> usize {
+    let piece = piece.strip_suffix(b"\r").unwrap_or(piece);
+    piece.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
+}
+
+/// The narrowest terminal a wrapped line is taken to come from.
+const TERMINAL_MIN: usize = 80;
+
 /// Lines walked back over at most from a fragment's first line.
 const LOOK_BACK: usize = 4096;
 
@@ -287,11 +375,14 @@ fn starts_fragment(text: &str) -> bool {
 }
 
 /// True for the lines of a report that precede a fragment's first anchored
-/// line without an anchor of their own: the `CPU:` line, the call trace and
-/// its noise, Mem-Info, the task table.
+/// line without an anchor of their own: the cpuset and `CPU:` lines, the
+/// call trace and its noise, `Task in … killed as a result of limit of …`,
+/// Mem-Info, the task table.
 fn belongs_before(text: &str) -> bool {
     match kline::classify(text) {
         KLine::Cpu(_)
+        | KLine::Cpuset(_)
+        | KLine::TaskIn { .. }
         | KLine::Noise
         | KLine::Frame(_)
         | KLine::MemInfoStart
@@ -305,6 +396,7 @@ fn belongs_before(text: &str) -> bool {
                     kline::MemInfoLine::Counters(_)
                         | kline::MemInfoLine::Pagecache(_)
                         | kline::MemInfoLine::PagesRam(_)
+                        | kline::MemInfoLine::Other
                 ) | Some(kline::MemInfoLine::FreeSwap(_) | kline::MemInfoLine::TotalSwap(_))
             )
         }
@@ -316,7 +408,6 @@ fn belongs_before(text: &str) -> bool {
 /// that already reads as an OOM line is not joined into one that no longer
 /// does (a task-table header followed by a `...` in a pasted example).
 fn improves(alone: &str, joined: &str) -> bool {
-    let recognised = |k: &KLine<'_>| !matches!(k, KLine::Malformed(_) | KLine::Unrelated | KLine::Noise);
     !recognised(&kline::classify(alone)) || !matches!(kline::classify(joined), KLine::Malformed(_))
 }
 
@@ -341,6 +432,18 @@ impl<F: Feed> Scanner<'_, F> {
         }
     }
 
+    /// True if `line` is a prefix whose message is on the next line: it
+    /// decodes to one stamped message with no text.
+    fn dangles(&mut self, line: &[u8]) -> bool {
+        let end = line.trim_ascii_end();
+        if !(end.ends_with(b":") || end.ends_with(b"]")) {
+            return false;
+        }
+        let mut tmp: Vec<LogLine<'_>> = Vec::with_capacity(1);
+        self.decoder.decode(line, &mut tmp);
+        matches!(tmp.as_slice(), [one] if one.stamp != Stamp::default() && one.text.trim().is_empty())
+    }
+
     /// True if `next` is the remainder of `line`, wrapped.
     fn continues(&mut self, line: &[u8], next: &[u8]) -> bool {
         if !wrapped(line) || remainder_text(next).is_none() {
@@ -351,13 +454,74 @@ impl<F: Feed> Scanner<'_, F> {
         tmp.last().is_some_and(|l| l.stamp != Stamp::default()) && self.is_remainder(next).is_some()
     }
 
+    /// The remainders of a wrapped message `text` whose last physical piece
+    /// is `piece`, from `rest` (the lines after it): the message with them
+    /// joined, how many, the last piece and the rest after it. A piece long
+    /// enough to have hit a width takes its next remainder if that keeps
+    /// the message's meaning ([`improves`]); a short one (a mailer reflowed
+    /// a long token onto lines of its own: `Task in` / `/kubepods/…` /
+    /// `killed as a result of limit of` / …) only takes as many, up to
+    /// [`REFLOW_MAX`], as make an OOM line of what was none.
+    /// `width`: the columns of the line's first piece.
+    fn remainders<'r>(
+        &mut self,
+        text: &str,
+        piece: &'r [u8],
+        rest: &'r [u8],
+        width: usize,
+    ) -> Option<(String, usize, &'r [u8], &'r [u8])> {
+        let short = !wrapped(piece);
+        if short && recognised(&kline::classify(text)) {
+            return None;
+        }
+        let mut whole = text.to_owned();
+        let (mut piece, mut rest) = (piece, rest);
+        for n in 1..=if short { REFLOW_MAX } else { 1 } {
+            if rest.is_empty() {
+                return None;
+            }
+            let end = memchr(b'\n', rest).unwrap_or(rest.len());
+            let next = &rest[..end];
+            let more = self.is_remainder(next)?;
+            self.flowed |= piece.trim_ascii_end().len() < piece.len();
+            let gap = wrap_gap(piece, &more, self.flowed, width);
+            let mut with = format!("{whole}{gap}{more}");
+            if !recognised(&kline::classify(&with)) {
+                // The other guess, if only it makes sense of the line (a
+                // narrow terminal cut a word: `invoked o` / `om-killer:`).
+                let other = format!("{whole}{}{more}", if gap.is_empty() { " " } else { "" });
+                if recognised(&kline::classify(&other)) {
+                    with = other;
+                }
+            }
+            whole = with;
+            piece = next;
+            rest = rest.get(end + 1..).unwrap_or_default();
+            let done = match short {
+                false => improves(text, &whole),
+                true => recognised(&kline::classify(&whole)),
+            };
+            if done {
+                return Some((whole, n, piece, rest));
+            }
+            if !short {
+                return None;
+            }
+        }
+        None
+    }
+
     /// The lines just before a fragment's first line, that belong to it
     /// though no anchor phrase marks them (`before`: the block's skipped
     /// bytes up to that line): its `CPU:` line and call trace, Mem-Info, a
     /// task table whose header is lost. Walks back while lines are of those
     /// shapes, at most [`LOOK_BACK`] lines; returns them in order with their
     /// line numbers (`first_no`: the fragment line's number).
-    fn look_back(&mut self, before: &[u8], first_no: u64) -> Vec<(u64, Vec<u8>)> {
+    /// A wrapped line's remainders are walked over to the line they
+    /// continue (at most [`REFLOW_MAX`]); each found line comes with the
+    /// numbers of its first and last physical line, and its text with the
+    /// remainders joined.
+    fn look_back(&mut self, before: &[u8], first_no: u64) -> Vec<(u64, u64, Vec<u8>)> {
         let mut found = Vec::new();
         let mut end = before.len();
         // `before` ends with the newline of the line before the fragment.
@@ -367,15 +531,38 @@ impl<F: Feed> Scanner<'_, F> {
         end -= 1;
         let mut no = first_no;
         while found.len() < LOOK_BACK && no > 1 {
-            let start = memrchr(b'\n', &before[..end]).map_or(0, |i| i + 1);
-            let raw = &before[start..end];
+            let mut start = memrchr(b'\n', &before[..end]).map_or(0, |i| i + 1);
+            let last_end = end;
+            let mut pieces = 0;
+            // Remainders: walk back to the stamped line they continue.
+            while pieces < REFLOW_MAX && start > 0 && self.is_remainder(&before[start..end]).is_some() {
+                end = start - 1;
+                start = memrchr(b'\n', &before[..end]).map_or(0, |i| i + 1);
+                pieces += 1;
+            }
+            let mut joined = before[start..end].to_vec();
+            if pieces > 0 {
+                let mut piece = &before[start..end];
+                let width = columns(piece);
+                let mut at = end + 1;
+                while at <= last_end {
+                    let e = memchr(b'\n', &before[at..last_end]).map_or(last_end, |i| at + i);
+                    let next = &before[at..e];
+                    let more = remainder_text(next).unwrap_or_default();
+                    joined.extend_from_slice(wrap_gap(piece, &more, self.flowed, width).as_bytes());
+                    joined.extend_from_slice(more.as_bytes());
+                    piece = next;
+                    at = e + 1;
+                }
+            }
             let mut tmp: Vec<LogLine<'_>> = Vec::with_capacity(1);
-            self.decoder.decode(raw, &mut tmp);
+            self.decoder.decode(&joined, &mut tmp);
             if !tmp.iter().all(|l| belongs_before(&l.text)) || tmp.is_empty() {
                 break;
             }
-            no -= 1;
-            found.push((no, raw.to_vec()));
+            let last_no = no - 1;
+            no -= 1 + pieces as u64;
+            found.push((no, last_no, joined));
             if start == 0 {
                 break;
             }
@@ -396,54 +583,105 @@ impl<F: Feed> Scanner<'_, F> {
     /// block that were skipped: a fragment that starts here takes the lines
     /// of it that `before` ends with.
     fn line_before(&mut self, raw: &[u8], rest: &[u8], before: &[u8]) -> io::Result<usize> {
+        self.pieces(raw, 0, rest, before)
+    }
+
+    /// [`Scanner::line_before`] for a line the caller joined from `more` + 1
+    /// physical lines.
+    fn pieces(&mut self, raw: &[u8], more: usize, rest: &[u8], before: &[u8]) -> io::Result<usize> {
         self.line_no += 1;
         if memchr::memmem::find(raw, b"\"oomcgroup\"").is_some()
             && self.feed.guard_event(self.line_no, &String::from_utf8_lossy(raw))?
         {
             return Ok(0);
         }
+        // A prefix whose message went to the next line (a mailer broke
+        // after `kernel:`, or after the dmesg stamp): the next line is its
+        // message.
+        let mut joined = 0;
+        let mut rest = rest;
+        let mut piece = raw;
+        let mut whole: Cow<'_, [u8]> = Cow::Borrowed(raw);
+        while joined < DANGLING_MAX && !rest.is_empty() && self.dangles(&whole) {
+            let end = memchr(b'\n', rest).unwrap_or(rest.len());
+            let next = &rest[..end];
+            if remainder_text(next).is_none() {
+                break;
+            }
+            let mut v = whole.into_owned();
+            v.push(b' ');
+            v.extend_from_slice(strip_mail_quote(next).trim_ascii_start());
+            whole = Cow::Owned(v);
+            joined += 1;
+            piece = next;
+            rest = rest.get(end + 1..).unwrap_or_default();
+        }
         // Only lines that may matter get here, so a small vector each is fine.
         let mut lines: Vec<LogLine<'_>> = Vec::with_capacity(1);
-        self.decoder.decode(raw, &mut lines);
-        let mut joined = 0;
+        self.decoder.decode(&whole, &mut lines);
         let stamped = lines.last().is_some_and(|l| l.stamp != Stamp::default());
-        if stamped && wrapped(raw) {
-            let mut piece = raw;
-            let mut rest = rest;
-            while wrapped(piece) && !rest.is_empty() {
-                let end = memchr(b'\n', rest).unwrap_or(rest.len());
-                let next = &rest[..end];
-                let Some(text) = self.is_remainder(next) else {
+        if stamped {
+            let width = columns(piece);
+            while let Some(last) = lines.last_mut() {
+                let Some((text, n, p, r)) = self.remainders(&last.text, piece, rest, width) else {
                     break;
                 };
-                let Some(last) = lines.last_mut() else {
-                    break;
-                };
-                let mut whole = last.text.to_string();
-                whole.push_str(&text);
-                if !improves(&last.text, &whole) {
-                    break;
-                }
-                last.text = Cow::Owned(whole);
-                joined += 1;
-                piece = next;
-                rest = rest.get(end + 1..).unwrap_or_default();
+                last.text = Cow::Owned(text);
+                joined += n;
+                piece = p;
+                rest = r;
             }
         }
         let at = self.line_no;
-        self.line_no += joined as u64;
+        self.line_no += (joined + more) as u64;
         if !before.is_empty()
             && !self.feed.wants_every_line()
             && lines.first().is_some_and(|l| starts_fragment(&l.text))
         {
-            for (no, prev) in self.look_back(before, at) {
+            for (first, last, prev) in self.look_back(before, at) {
                 let mut tmp: Vec<LogLine<'_>> = Vec::with_capacity(1);
                 self.decoder.decode(&prev, &mut tmp);
-                self.feed.messages(no, &tmp)?;
+                self.feed.messages(first, last, &tmp)?;
             }
         }
-        self.feed.messages(at, &lines)?;
+        self.feed.messages(at, self.line_no, &lines)?;
         Ok(joined)
+    }
+
+    /// A block of a quoted-printable body: each logical line (its soft
+    /// breaks joined, `> ` quoting of the pieces after the first dropped)
+    /// decoded and read, whatever it holds (a soft break may split any
+    /// phrase). A logical line cut by the block's end is read as it is.
+    fn qp_block(&mut self, data: &[u8]) -> io::Result<()> {
+        let mut pos = 0;
+        while pos < data.len() {
+            let mut line = Vec::new();
+            let mut more = 0;
+            let mut piece_start = pos;
+            loop {
+                let end = memchr(b'\n', &data[piece_start..]).map_or(data.len(), |i| piece_start + i);
+                let mut piece = &data[piece_start..end];
+                if more > 0 {
+                    piece = strip_mail_quote(piece);
+                }
+                let piece = piece.strip_suffix(b"\r").unwrap_or(piece);
+                pos = (end + 1).min(data.len());
+                match piece.strip_suffix(b"=") {
+                    Some(head) if end < data.len() => {
+                        line.extend_from_slice(head);
+                        more += 1;
+                        piece_start = end + 1;
+                    }
+                    _ => {
+                        line.extend_from_slice(piece);
+                        break;
+                    }
+                }
+            }
+            let decoded = qp_decode(&line);
+            self.pieces(&decoded, more, &[], &[])?;
+        }
+        Ok(())
     }
 
     /// Process a block that ends at a line boundary.
@@ -458,6 +696,10 @@ impl<F: Feed> Scanner<'_, F> {
             if journal {
                 self.anchors.add_journal_bytes();
             }
+            self.qp = quoted_printable(data);
+        }
+        if self.qp {
+            return self.qp_block(data);
         }
         self.anchors.reset();
         let mut pos = 0;
@@ -480,6 +722,18 @@ impl<F: Feed> Scanner<'_, F> {
                             if self.continues(&data[prev..start - 1], &data[start..end]) {
                                 start = prev;
                             }
+                        }
+                        // Or the message of a prefix left alone on the
+                        // lines before (`… kernel:` / `[ 123.456]`).
+                        for _ in 0..DANGLING_MAX {
+                            if start <= pos {
+                                break;
+                            }
+                            let prev = memrchr(b'\n', &data[pos..start - 1]).map_or(pos, |i| pos + i + 1);
+                            if !self.dangles(&data[prev..start - 1]) {
+                                break;
+                            }
+                            start = prev;
                         }
                         self.line_no += count_lines(&data[pos..start]);
                         start
@@ -523,6 +777,8 @@ pub fn scan<R: Read, F: Feed>(mut input: R, opts: &ScanOptions, feed: &mut F) ->
         decoder: Decoder::new(opts.container, opts.assume_year),
         anchors: Anchors::new(),
         sniffed: false,
+        qp: false,
+        flowed: false,
         prefilter: opts.prefilter.then(Prefilter::new),
         line_no: 0,
     };
@@ -684,7 +940,8 @@ mod tests {
         assert_eq!(eps.len(), 1);
         let v = &eps[0].victims[0];
         assert_eq!((v.pid, v.comm.as_str(), v.oom_score_adj), (7, "a b", Some(0)));
-        assert_eq!((eps[0].source.first_line, eps[0].source.last_line), (2, 2));
+        // The episode ends at the kill line's last piece.
+        assert_eq!((eps[0].source.first_line, eps[0].source.last_line), (2, 3));
     }
 
     #[test]

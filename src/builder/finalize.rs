@@ -78,8 +78,11 @@ pub(super) fn finish(o: Open, opts: &super::BuilderOptions) -> Episode {
     if ep.memcg.as_ref().is_none_or(|m| m.path.is_none()) {
         // 5.3+ and v1 multi-line dumps print the OOM memcg's own stats
         // first: where nothing else names the memcg, that block does.
+        // A path a viewer shortened in the middle (`ku....scope`) is lost.
         if let Some(first) = ep.memcg_stats.first().map(|s| s.path.clone()) {
-            ep.memcg.get_or_insert_with(Default::default).path = Some(first);
+            if !crate::kline::elided_inside(&first) {
+                ep.memcg.get_or_insert_with(Default::default).path = Some(first);
+            }
         }
     }
     infer_scope(&mut ep, trace, select_reason.as_deref());
@@ -130,8 +133,14 @@ fn infer_scope(ep: &mut Episode, trace: super::Trace, select_reason: Option<&str
             Some(Scope::Global)
         } else if ep.mem_info.is_some() || global_reason || trace.global {
             // Without the oom-kill: line a cpuset OOM looks like a global one;
-            // a printed nodemask is what marks a mempolicy-constrained one.
-            if ep.trigger.as_ref().is_some_and(|t| t.nodemask.is_some()) {
+            // a printed nodemask is what marks a mempolicy-constrained one,
+            // unless it is the cpuset's own (4.x put `mems_allowed` there
+            // for any allocation without a policy once cpusets are in use).
+            if ep
+                .trigger
+                .as_ref()
+                .is_some_and(|t| t.nodemask.is_some() && t.nodemask != t.mems_allowed)
+            {
                 Some(Scope::Mempolicy)
             } else {
                 Some(Scope::Global)

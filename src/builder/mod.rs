@@ -76,6 +76,8 @@ struct Open {
     /// The selection line's reason prefix, for pre-5.1 kill lines without one.
     select_reason: Option<Text>,
     last_uptime_us: Option<u64>,
+    /// The same by the wall clock ([`crate::envelope::wall_seconds`]).
+    last_wall_s: Option<i64>,
     unrelated_run: u32,
     seen: HashSet<u64>,
     /// What the call trace's frames say of the scope.
@@ -165,7 +167,11 @@ impl Builder {
     /// True while some report is open before its kill: the scanner must then
     /// feed every line, not only those with an OOM phrase.
     pub fn wants_every_line(&self) -> bool {
-        self.streams.iter().any(|s| s.open.as_ref().is_some_and(|o| !o.killed))
+        // After an OOM panic its dump_stack follows (and then nothing: the
+        // machine stops).
+        self.streams
+            .iter()
+            .any(|s| s.open.as_ref().is_some_and(|o| !o.killed || o.ep.panic.is_some()))
     }
 
     /// Malformed OOM lines seen outside any episode (first 100) and how many
@@ -183,12 +189,33 @@ impl Builder {
 
     /// Feed one kernel message found on physical line `line_no`.
     pub fn push(&mut self, line_no: u64, line: &LogLine<'_>) {
+        self.push_lines(line_no, line_no, line);
+    }
+
+    /// Feed one kernel message that physical lines `first_no` to `last_no`
+    /// hold (a line a terminal or mailer wrapped, joined again): an episode
+    /// it belongs to ends at its last piece.
+    pub fn push_lines(&mut self, first_no: u64, last_no: u64, line: &LogLine<'_>) {
+        let Some(idx) = self.push_one(first_no, line) else {
+            return;
+        };
+        if last_no > first_no {
+            if let Some(open) = self.streams[idx].open.as_mut() {
+                if open.ep.source.last_line == first_no {
+                    open.ep.source.last_line = last_no;
+                }
+            }
+        }
+    }
+
+    /// [`Builder::push`]; the stream the message went to, if any.
+    fn push_one(&mut self, line_no: u64, line: &LogLine<'_>) -> Option<usize> {
         let text = line.text.as_ref();
         let stamp = &line.stamp;
         let idx = match self.find_stream(stamp) {
             Some(i) => i,
             // Unrelated lines of a caller without a report need no stream.
-            None if stamp.caller.is_some() && matches!(kline::classify(text), KLine::Unrelated) => return,
+            None if stamp.caller.is_some() && matches!(kline::classify(text), KLine::Unrelated) => return None,
             None => self.new_stream(stamp),
         };
         // Hashed only where a report is open or the line is consumed: most
@@ -203,13 +230,13 @@ impl Builder {
             // a duplicate report where reports are compared.
             if key.is_some_and(|k| open.seen.contains(&k)) && !(open.killed && kline::classify(text).precedes_kill()) {
                 self.repeated += 1;
-                return;
+                return None;
             }
             // Inside a multi-line section, context decides what a line means.
             if open.section_line(text) {
                 open.touch(stamp, line_no);
                 open.seen.extend(key);
-                return;
+                return Some(idx);
             }
         }
         let kl = kline::classify(text);
@@ -222,6 +249,7 @@ impl Builder {
                 open.tentative &= !confirms;
             }
         }
+        Some(idx)
     }
 
     /// An episode made elsewhere from line `line_no` (an oom-guard event,
@@ -327,6 +355,9 @@ impl Builder {
     fn dispatch(&mut self, idx: usize, line_no: u64, stamp: &Stamp, kl: KLine<'_>) {
         // Lines that only make sense inside an open, not yet killed report.
         let live = |s: &Stream| s.open.as_ref().is_some_and(|o| !o.killed && !o.stale(stamp));
+        // An OOM panic's own dump_stack (its `CPU:` line, trace and
+        // registers) belongs to the panic's episode.
+        let panicking = |s: &Stream| s.open.as_ref().is_some_and(|o| o.ep.panic.is_some() && !o.stale(stamp));
         match kl {
             KLine::Unrelated => {
                 let close = match self.streams[idx].open.as_mut() {
@@ -344,12 +375,14 @@ impl Builder {
             }
             KLine::Malformed(reason) => self.note_malformed(idx, line_no, reason),
             KLine::Noise | KLine::Elision => {
-                if let Some(o) = self.streams[idx].open.as_mut().filter(|o| !o.killed) {
-                    o.touch(stamp, line_no);
+                if live(&self.streams[idx]) || panicking(&self.streams[idx]) {
+                    if let Some(o) = self.streams[idx].open.as_mut() {
+                        o.touch(stamp, line_no);
+                    }
                 }
             }
             KLine::Frame(kind) => {
-                if live(&self.streams[idx]) {
+                if live(&self.streams[idx]) || panicking(&self.streams[idx]) {
                     let o = self.streams[idx].open.as_mut().expect("live");
                     o.trace.add(kind);
                     o.touch(stamp, line_no);
@@ -391,11 +424,14 @@ impl Builder {
                     .open
                     .as_ref()
                     .is_some_and(|o| o.ep.panic.is_some() && !o.stale(stamp));
-                let joins = (live(&self.streams[idx]) || after_panic)
-                    && self.streams[idx]
-                        .open
-                        .as_ref()
-                        .is_some_and(|o| !o.has.cpu && !o.tentative);
+                // (Its trace follows: a report that had its own `CPU:` line
+                // keeps the panic's as well, rather than open another.)
+                let joins = after_panic
+                    || (live(&self.streams[idx])
+                        && self.streams[idx]
+                            .open
+                            .as_ref()
+                            .is_some_and(|o| !o.has.cpu && !o.tentative));
                 let o = if joins {
                     self.streams[idx].open.as_mut().expect("live")
                 } else {
@@ -631,12 +667,15 @@ impl Builder {
                 o.touch(stamp, line_no);
             }
             KLine::Panic(reason) => {
-                let o = match self.streams[idx].open.as_mut() {
-                    Some(o) if !o.stale(stamp) => o,
-                    _ => self.start(idx, line_no, stamp),
+                let (o, fresh) = match self.streams[idx].open.as_mut() {
+                    Some(o) if !o.stale(stamp) => (o, false),
+                    _ => (self.start(idx, line_no, stamp), true),
                 };
                 o.ep.panic = Some(Text::new(reason));
-                o.killed = true;
+                // A panic that opens its episode (the report before it was
+                // lost) is followed by its dump_stack: the `CPU:` line and
+                // trace that name the task and the scope, read in full.
+                o.killed = !fresh;
                 o.section = Section::None;
                 o.touch(stamp, line_no);
             }
@@ -769,6 +808,7 @@ impl Builder {
             pending_select: None,
             select_reason: None,
             last_uptime_us: None,
+            last_wall_s: None,
             unrelated_run: 0,
             seen: HashSet::new(),
             trace: Trace::default(),
@@ -863,6 +903,9 @@ impl Open {
         if let Some(us) = stamp.uptime_us {
             self.last_uptime_us = Some(us);
         }
+        if let Some(s) = crate::envelope::wall_seconds(stamp) {
+            self.last_wall_s = Some(s);
+        }
         let t = &mut self.ep.time;
         if t.uptime_s.is_none() && t.wall.is_none() && t.wall_raw.is_none() {
             t.uptime_s = stamp.uptime_us.map(|us| us as f64 / 1e6);
@@ -877,7 +920,11 @@ impl Open {
     fn stale(&self, stamp: &Stamp) -> bool {
         match (self.last_uptime_us, stamp.uptime_us) {
             (Some(last), Some(now)) => now.abs_diff(last) > MAX_GAP_US,
-            _ => false,
+            // A log without uptimes (syslog, journal): by its wall clock.
+            _ => match (self.last_wall_s, crate::envelope::wall_seconds(stamp)) {
+                (Some(last), Some(now)) => now.abs_diff(last) > MAX_GAP_US / 1_000_000,
+                _ => false,
+            },
         }
     }
 

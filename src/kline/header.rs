@@ -33,6 +33,7 @@ pub fn parse_header_cut(t: &str) -> Option<Header<'_>> {
         Some(cut) => &fields[..cut],
         None => fields,
     };
+    let whole = whole.trim_end_matches([' ', ',']);
     let mut h = header_fields(&t[..at + whole.len()])?;
     h.gfp_mask = h.gfp_mask.trim();
     Some(h)

@@ -136,7 +136,17 @@ pub fn classify(text: &str) -> KLine<'_> {
     // Only the blanks printk and pasting add: a name may begin or end with
     // any other byte (a `\r`, a NEL) that is part of it.
     let t = text.trim_matches([' ', '\t']);
-    let k = classify_whole(t);
+    let mut k = classify_whole(t);
+    if matches!(k, KLine::Unrelated | KLine::Malformed(_)) {
+        // A kill or selection line quoted inside something else: a JSON
+        // event's `"message": "…"`, a `kubectl describe` table, Markdown.
+        if let Some(inner) = embedded(t) {
+            let e = classify_whole(inner);
+            if !matches!(e, KLine::Unrelated | KLine::Malformed(_)) {
+                k = e;
+            }
+        }
+    }
     if matches!(k, KLine::Malformed(_) | KLine::Unrelated) {
         // A line a terminal or a viewer cut short, marked so: what is whole
         // before the mark still counts.
@@ -147,11 +157,40 @@ pub fn classify(text: &str) -> KLine<'_> {
     k
 }
 
+/// The kill or selection line inside `t`, which holds more before it:
+/// from its prefix (after a blank, a quote or a backtick) to the end, less
+/// the quoting that closes it.
+fn embedded(t: &str) -> Option<&str> {
+    const STARTS: &[&str] = &[
+        "Memory cgroup out of memory: ",
+        "Out of memory: ",
+        "Out of memory (",
+        "Killed process ",
+    ];
+    let at = STARTS
+        .iter()
+        .filter_map(|p| t.find(p))
+        .filter(|&i| i > 0 && t[..i].ends_with([' ', '"', '`', '\'', '\t']))
+        .min()?;
+    Some(t[at..].trim_end_matches(['"', '\'', '`', ',', ' ', '}']))
+}
+
 /// The text of a line cut short and marked with `...` or `…`, before the
-/// mark (None for other lines, and for elision lines).
+/// mark (None for other lines, and for elision lines). The mark may also
+/// stand inside (journalctl keeps a line's end): what follows it is a
+/// fragment of unknown fields, and is dropped.
 fn cut_text(t: &str) -> Option<&str> {
-    let body = t.strip_suffix("...").or_else(|| t.strip_suffix('…'))?;
+    let body = match t.strip_suffix("...").or_else(|| t.strip_suffix('…')) {
+        Some(body) => body,
+        None => &t[..t.find("...").or_else(|| t.find('…'))?],
+    };
     (!body.trim_end_matches('.').trim().is_empty()).then_some(body)
+}
+
+/// True if `s` (a cgroup path, a name) was shortened by a viewer: `...` or
+/// `…` stands inside it.
+pub fn elided_inside(s: &str) -> bool {
+    s.contains("...") || s.contains('…')
 }
 
 /// The shapes a cut line can still be read as, from what precedes the cut:
@@ -340,12 +379,21 @@ fn is_noise(t: &str) -> bool {
         "Name                      Used          Total",
         "? ",
         "[<",
+        // After an OOM panic's trace.
+        "Kernel Offset:",
+        "---[ end Kernel panic",
     ];
     if PREFIXES.iter().any(|p| t.starts_with(p)) {
         return true;
     }
     // A stack frame: `func+0x59/0x90 [module]`.
-    t.contains("+0x") && t.contains("/0x")
+    if t.contains("+0x") && t.contains("/0x") {
+        return true;
+    }
+    // Raw stack words of a pre-4.x dump: `ffff8807f0d6b980 0000000051be382e …`.
+    let mut words = t.split_ascii_whitespace();
+    let hex_word = |w: &str| matches!(w.len(), 8 | 16) && w.bytes().all(|b| b.is_ascii_hexdigit());
+    words.clone().count() >= 2 && words.all(hex_word)
 }
 
 #[cfg(test)]

@@ -118,7 +118,12 @@ pub fn frame_kind(function: &str) -> FrameKind {
         | "memcg_kmem_charge"
         | "memcg_kmem_charge_memcg" => FrameKind::MemcgCharge,
         "__alloc_pages_may_oom" | "pagefault_out_of_memory" => FrameKind::GlobalOom,
-        "__alloc_pages_slowpath" => FrameKind::GlobalAlloc,
+        // The page allocator's entry points, where the slow path was
+        // inlined (4.x on some arches): a memcg charge under an allocation
+        // shows its memcg frames before these (the trace runs inward out).
+        "__alloc_pages_slowpath" | "__alloc_pages_nodemask" | "__alloc_pages" | "__alloc_pages_noprof" => {
+            FrameKind::GlobalAlloc
+        }
         _ => FrameKind::Other,
     }
 }
