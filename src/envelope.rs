@@ -403,6 +403,11 @@ const FOREIGN_PREFIX_MAX: usize = 160;
 /// after the stamp or tag; the stamp's uptime and caller id go to `stamp`
 /// unless the container gave one.
 fn unwrap_foreign<'s>(msg: &'s str, stamp: &mut Stamp) -> &'s str {
+    // A message whose dmesg stamp was read already (most lines) wraps
+    // nothing more.
+    if stamp.uptime_us.is_some() {
+        return msg;
+    }
     if let Some(rest) = embedded_dmesg(msg, stamp) {
         return rest;
     }

@@ -703,6 +703,9 @@ impl<F: Feed> Scanner<'_, F> {
         }
         self.anchors.reset();
         let mut pos = 0;
+        // Where the bytes not fed begin: lines the prefilter skipped are
+        // still there for a fragment's look-back.
+        let mut unfed = 0;
         while pos < data.len() {
             let start = if self.feed.wants_every_line() {
                 pos
@@ -757,11 +760,12 @@ impl<F: Feed> Scanner<'_, F> {
                     continue;
                 }
             }
-            let joined = self.line_before(&data[start..end], rest, &data[pos..start])?;
+            let joined = self.line_before(&data[start..end], rest, &data[unfed.min(start)..start])?;
             pos = end + 1;
             for _ in 0..joined {
                 pos = memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i) + 1;
             }
+            unfed = pos;
         }
         Ok(())
     }
@@ -1075,5 +1079,141 @@ mod mutation {
                 assert!(serde_json::to_string(e).is_ok());
             }
         }
+    }
+}
+
+/// Issue 13: mail and terminal damage, one test per shape.
+#[cfg(test)]
+mod damage {
+    use super::*;
+    use crate::analyze::episodes;
+    use crate::model::Episode;
+
+    fn scan_str(text: &str) -> Vec<Episode> {
+        let mut eps = Vec::new();
+        let opts = ScanOptions {
+            block: 4096,
+            ..ScanOptions::default()
+        };
+        episodes(text.as_bytes(), "t", &opts, &Default::default(), |e| {
+            eps.push(e);
+            Ok(())
+        })
+        .unwrap();
+        eps
+    }
+
+    const KILL: &str = "[ 9.000010] Memory cgroup out of memory: Killed process 7 (a b) total-vm:8kB, anon-rss:4kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0";
+
+    const HDR: &str = "[ 9.000000] python3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0";
+    const CPU: &str = "[ 9.000001] CPU: 0 PID: 7577 Comm: python3 Not tainted 6.1.0-56-amd64 #1 Debian";
+
+    #[test]
+    fn quoted_printable_bodies_are_decoded() {
+        let body = "Content-Transfer-Encoding: quoted-printable\n\n\
+            [ 9.000000] python3 invoked oom-killer: gfp_mask=3D0xcc0(GFP_KERNEL), or=\n\
+            der=3D0, oom_score_adj=3D0\n\
+            [ 9.000010] Memory cgroup out of memory: Killed process 7 (a b) total-vm:8kB, anon-rss:4kB, file-rss:0kB, shm=\n\
+            em-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0=20\n";
+        let eps = scan_str(body);
+        assert_eq!(eps.len(), 1);
+        let t = eps[0].trigger.as_ref().unwrap();
+        assert_eq!(
+            (t.gfp_mask.as_deref(), t.order, t.oom_score_adj),
+            (Some("0xcc0"), Some(0), Some(0))
+        );
+        assert_eq!(eps[0].victims[0].shmem_rss_bytes, Some(0));
+        assert_eq!((eps[0].source.first_line, eps[0].source.last_line), (3, 6));
+        // Inside `> ` quoting, soft breaks too.
+        let quoted = "> [ 9.000000] python3 invoked oom-killer: gfp_mask=3D0xcc0(GFP_KERNEL), or=\n\
+            > der=3D0, oom_score_adj=3D0\n";
+        let eps = scan_str(quoted);
+        assert_eq!(eps[0].trigger.as_ref().unwrap().order, Some(0));
+        assert_eq!(qp_decode(b"a=3Db=20c=xy="), b"a=b c=xy=");
+    }
+
+    #[test]
+    fn a_prefix_alone_on_its_line_takes_the_next_as_its_message() {
+        let log = "Oct  9 17:45:02 ip-172-31-40-117.eu-central-1.compute.internal kernel:\n\
+            [15503.880121] python3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL),\n\
+            order=0, oom_score_adj=1000\n\
+            Oct  9 17:45:02 ip-172-31-40-117.eu-central-1.compute.internal kernel:\n\
+            [15503.880126] CPU: 1 PID: 27561 Comm: python3 Not tainted\n\
+            5.15.0-1051-aws #56-Ubuntu\n";
+        let eps = scan_str(log);
+        assert_eq!(eps.len(), 1);
+        let e = &eps[0];
+        assert_eq!(
+            e.host.as_deref(),
+            Some("ip-172-31-40-117.eu-central-1.compute.internal")
+        );
+        // The mailer's break dropped a blank: put back.
+        assert_eq!(e.kernel.as_deref(), Some("5.15.0-1051-aws"));
+        let t = e.trigger.as_ref().unwrap();
+        assert_eq!((t.pid, t.order, t.oom_score_adj), (Some(27561), Some(0), Some(1000)));
+        assert_eq!((e.source.first_line, e.source.last_line), (1, 6));
+    }
+
+    #[test]
+    fn wrap_gaps_follow_the_breaker() {
+        // A terminal cut where it is as wide as the line's first piece: no
+        // blank lost, in a word or not.
+        let piece = b"x".repeat(80);
+        assert_eq!(wrap_gap(&piece, "kB", false, 80), "");
+        // A mailer broke at a blank and dropped it; not after a hyphen.
+        assert_eq!(
+            wrap_gap(b"[ 1.0] CPU: 1 PID: 2 Comm: a Not tainted", "5.15.0", false, 42),
+            " "
+        );
+        assert_eq!(wrap_gap(b"[ 1.0] Killed process 1 (a) total-", "vm:8kB", false, 35), "");
+        // format=flowed keeps the blank of its word breaks: a break without
+        // one cut a long token.
+        assert_eq!(wrap_gap(b"> lab-7528/pod3f1c,ta", "sk_memcg=/x", true, 22), "");
+        // A piece wider than the first is a token too long to break.
+        assert_eq!(wrap_gap(&b"/".repeat(94), "killed as a result", false, 26), " ");
+    }
+
+    #[test]
+    fn reflowed_short_pieces_make_one_line() {
+        let log = format!(
+            "> [7436517.787766] Task in\n\
+             > /system.slice/docker-b3dd.scope\n\
+             > killed as a result of limit of\n\
+             > /system.slice/docker-b3dd.scope\n\
+             > [7436517.787772] memory: usage 204800kB, limit 204800kB, failcnt 1149\n\
+             > {}\n",
+            KILL.replace("[ 9.000010]", "[7436517.787790]")
+        );
+        let eps = scan_str(&log);
+        assert_eq!(eps.len(), 1);
+        assert_eq!(eps[0].task_memcg.as_deref(), Some("/system.slice/docker-b3dd.scope"));
+        assert_eq!(eps[0].source.first_line, 1);
+    }
+
+    #[test]
+    fn a_fragment_takes_the_unanchored_lines_before_it() {
+        let log = format!(
+            "[ 1.0] boot\n\
+             [ 9.000001] CPU: 3 UID: 0 PID: 4711 Comm: java Not tainted 6.12.38+deb13-amd64 #1\n\
+             [ 9.000002] Call Trace:\n\
+             [ 9.000003]  mem_cgroup_out_of_memory+0xc0/0x110\n\
+             [ 9.000004] Task in /docker/abc killed as a result of limit of /docker/abc\n\
+             [ 9.000005] memory: usage 524288kB, limit 524288kB, failcnt 1977\n\
+             {KILL}\n"
+        );
+        let eps = scan_str(&log);
+        assert_eq!(eps.len(), 1);
+        let e = &eps[0];
+        assert_eq!(e.source.first_line, 2);
+        assert_eq!(e.trigger.as_ref().and_then(|t| t.pid), Some(4711));
+        assert_eq!(e.task_memcg.as_deref(), Some("/docker/abc"));
+    }
+
+    #[test]
+    fn a_word_a_narrow_terminal_cut_is_joined_without_a_blank() {
+        // Only the join without a blank makes an OOM line of it.
+        let (a, b) = HDR.split_at(50);
+        let eps = scan_str(&format!("[ 1.0] boot\n{a}\n{b}\n{CPU}\n{KILL}\n"));
+        assert_eq!(eps[0].trigger.as_ref().unwrap().gfp_mask.as_deref(), Some("0xcc0"));
     }
 }

@@ -131,6 +131,27 @@ impl KLine<'_> {
     }
 }
 
+/// Phrases searched for in most lines classified: memchr's finder is built
+/// once, where `str::contains` would set up its searcher at every call.
+type Phrase = std::sync::LazyLock<memchr::memmem::Finder<'static>>;
+
+macro_rules! phrase {
+    ($name:ident, $p:literal) => {
+        static $name: Phrase = Phrase::new(|| memchr::memmem::Finder::new($p));
+    };
+}
+phrase!(INVOKED, " invoked oom-killer:");
+phrase!(KILLED_PROCESS, "Killed process");
+phrase!(ILL_PROCESS, "ill process");
+phrase!(PROCESS, " process ");
+phrase!(DOTS, "...");
+phrase!(ELLIPSIS, "…");
+
+/// Where `phrase` is in `t`.
+fn find(phrase: &Phrase, t: &str) -> Option<usize> {
+    phrase.find(t.as_bytes())
+}
+
 /// Sort one kernel message by its context-free shape.
 pub fn classify(text: &str) -> KLine<'_> {
     // Only the blanks printk and pasting add: a name may begin or end with
@@ -161,6 +182,8 @@ pub fn classify(text: &str) -> KLine<'_> {
 /// from its prefix (after a blank, a quote or a backtick) to the end, less
 /// the quoting that closes it.
 fn embedded(t: &str) -> Option<&str> {
+    // Every kill and selection line has this: most lines looked at do not.
+    find(&PROCESS, t)?;
     const STARTS: &[&str] = &[
         "Memory cgroup out of memory: ",
         "Out of memory: ",
@@ -182,7 +205,11 @@ fn embedded(t: &str) -> Option<&str> {
 fn cut_text(t: &str) -> Option<&str> {
     let body = match t.strip_suffix("...").or_else(|| t.strip_suffix('…')) {
         Some(body) => body,
-        None => &t[..t.find("...").or_else(|| t.find('…'))?],
+        None => {
+            // Both marks hold a byte that log text rarely does (`.` twice
+            // over, or the first byte of `…`): look for them only then.
+            &t[..find(&DOTS, t).or_else(|| find(&ELLIPSIS, t))?]
+        }
     };
     (!body.trim_end_matches('.').trim().is_empty()).then_some(body)
 }
@@ -236,10 +263,7 @@ fn classify_whole(t: &str) -> KLine<'_> {
     if t.is_empty() {
         return KLine::Unrelated;
     }
-    if t.contains(" invoked oom-killer:")
-        || t.starts_with("invoked oom-killer:")
-        || t.starts_with("oom-killer: gfp_mask=")
-    {
+    if find(&INVOKED, t).is_some() || t.starts_with("invoked oom-killer:") || t.starts_with("oom-killer: gfp_mask=") {
         return parse_header(t).map_or(KLine::Malformed("oom-killer header"), KLine::Header);
     }
     if let Some(rest) = t.strip_prefix("oom-kill:") {
@@ -253,14 +277,14 @@ fn classify_whole(t: &str) -> KLine<'_> {
             None => KLine::Malformed("oom_reaper line"),
         };
     }
-    if t.contains("Killed process") {
+    if find(&KILLED_PROCESS, t).is_some() {
         return match parse_kill(t) {
             Ok(k) => KLine::Kill(k),
             Err(NotKill::Foreign) => KLine::Unrelated,
             Err(NotKill::Malformed) => KLine::Malformed("kill line"),
         };
     }
-    if t.contains("ill process") {
+    if find(&ILL_PROCESS, t).is_some() {
         if let Some(rest) = t.strip_prefix("Kill process ") {
             if let Some((pid, comm)) = kill::pid_comm_sharing(rest) {
                 return KLine::SharedKill { pid, comm };
@@ -334,6 +358,10 @@ fn classify_whole(t: &str) -> KLine<'_> {
 /// A line by which a person marks lines they cut out of a pasted log:
 /// `...`, `…`, `<snip>`, `[snip]`, `[...]`, `--snip--`, `(trimmed)`.
 pub fn is_elision(t: &str) -> bool {
+    // The longest: `--- snipped ---` and the like.
+    if t.len() > 40 {
+        return false;
+    }
     let t = t.trim_matches([' ', '\t']);
     if t.len() >= 3 && t.bytes().all(|b| b == b'.') || !t.is_empty() && t.chars().all(|c| c == '…') {
         return true;
@@ -455,5 +483,108 @@ mod tests {
             KLine::Unrelated
         );
         assert_eq!(classify("sysrq: Manual OOM execution"), KLine::ManualOom);
+    }
+
+    // Issue 13: one test per damaged shape.
+
+    #[test]
+    fn lines_cut_at_the_end_keep_their_whole_fields() {
+        let KLine::Header(h) = classify("java invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_s...")
+        else {
+            panic!("header");
+        };
+        assert_eq!(
+            (h.comm, h.gfp_mask, h.order, h.oom_score_adj),
+            ("java", "0xcc0", Some(0), None)
+        );
+        let KLine::OomKill(o) = classify("oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cp…") else {
+            panic!("oom-kill");
+        };
+        assert_eq!(o.constraint, "CONSTRAINT_MEMCG");
+        let KLine::Kill(k) = classify("Memory cgroup out of memory: Killed process 61402 (java) total-vm:4...") else {
+            panic!("kill");
+        };
+        assert_eq!((k.pid, k.comm, k.total_vm_bytes), (61402, "java", None));
+        assert!(matches!(
+            classify("[  pid  ]   uid  tgid total_vm      rss pgtables_bytes swap..."),
+            KLine::TaskHeader(_)
+        ));
+        assert!(matches!(
+            classify("CPU: 3 PID: 4711 Comm: java Not tai..."),
+            KLine::Cpu(_)
+        ));
+    }
+
+    #[test]
+    fn lines_cut_in_the_middle_keep_what_precedes_the_mark() {
+        // journalctl --no-full keeps a line's end after the `...`.
+        let KLine::Header(h) =
+            classify("java invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_s...adj=936")
+        else {
+            panic!("header");
+        };
+        assert_eq!((h.gfp_mask, h.order, h.oom_score_adj), ("0xcc0", Some(0), None));
+        let KLine::Kill(k) = classify("Memory cgroup out of memory: Killed process 61402 (java) total-vm:4...adj:936")
+        else {
+            panic!("kill");
+        };
+        assert_eq!((k.pid, k.comm), (61402, "java"));
+        assert!(elided_inside("/kubepods.slice/kubepods-burstable.slice/ku....scope"));
+        assert!(!elided_inside("/kubepods.slice/x.scope"));
+    }
+
+    #[test]
+    fn elision_lines() {
+        for t in [
+            "...",
+            "…",
+            "<snip>",
+            "[snip]",
+            "[.......]",
+            "--- snipped ---",
+            "(trimmed)",
+        ] {
+            assert_eq!(classify(t), KLine::Elision, "{t}");
+        }
+        assert_eq!(classify("snippet of a config"), KLine::Unrelated);
+    }
+
+    #[test]
+    fn kill_lines_inside_other_text() {
+        // A Kubernetes event's JSON message, `kubectl describe`, Markdown.
+        let json = r#"    "message": "Memory cgroup out of memory: Killed process 3504804 (kubectl) total-vm:753508kB, anon-rss:58776kB, file-rss:29400kB, shmem-rss:0kB, UID:0 pgtables:288kB oom_score_adj:999","#;
+        let KLine::Kill(k) = classify(json) else { panic!("json") };
+        assert_eq!((k.pid, k.comm, k.oom_score_adj), (3504804, "kubectl", Some(999)));
+        let table = "  Warning  PodOOMKilling  2m    kernel-monitor, n1  Memory cgroup out of memory: Kill process 25169 (hyperkube) score 2109 or sacrifice child";
+        let KLine::Select(s) = classify(table) else {
+            panic!("table")
+        };
+        assert_eq!((s.pid, s.comm, s.score), (25169, "hyperkube", Some(2109)));
+        let KLine::Kill(k) =
+            classify("`Out of memory: Killed process 2922 (sabnzbdplus) total-vm:3193576kB, anon-rss:1172284kB, `")
+        else {
+            panic!("backticks");
+        };
+        assert_eq!((k.pid, k.anon_rss_bytes), (2922, Some(1172284 * 1024)));
+        // Prose that names the phrase is no kill line.
+        assert_eq!(classify("see the Killed process line above"), KLine::Unrelated);
+    }
+
+    #[test]
+    fn report_noise_of_old_stacks_and_panics() {
+        assert_eq!(
+            classify("ffff8807f0d6b980 0000000051be382e ffff88039bc07ca8 ffffffff8163515c"),
+            KLine::Noise
+        );
+        assert_eq!(classify("804142d2 00000034 00000000 00000001"), KLine::Noise);
+        assert_eq!(
+            classify("---[ end Kernel panic - not syncing: Out of memory: system-wide panic_on_oom is enabled ]---"),
+            KLine::Noise
+        );
+        assert_eq!(
+            classify("Kernel Offset: 0x1e000000 from 0xffffffff81000000"),
+            KLine::Noise
+        );
+        assert_eq!(classify("deadbeef"), KLine::Unrelated);
     }
 }

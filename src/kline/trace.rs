@@ -45,6 +45,8 @@ impl FrameKind {
 
 /// The function a frame line names, if it is a frame.
 pub fn frame_function(t: &str) -> Option<&str> {
+    // Every form has a `+` before its offset.
+    memchr::memchr(b'+', t.as_bytes())?;
     let mut s = t.trim_start();
     // `[<ffffffff8163a4e0>] ` (and the arm64 form), then an unreliable `? `.
     if let Some(r) = s.strip_prefix("[<") {
