@@ -361,9 +361,9 @@ impl<F: FnMut(Episode) -> io::Result<()>> scan::Feed for EpisodeFeed<F> {
         Ok(true)
     }
 
-    fn messages(&mut self, line_no: u64, lines: &[crate::envelope::LogLine<'_>]) -> io::Result<()> {
+    fn messages(&mut self, first_no: u64, last_no: u64, lines: &[crate::envelope::LogLine<'_>]) -> io::Result<()> {
         for l in lines {
-            self.builder.push(line_no, l);
+            self.builder.push_lines(first_no, last_no, l);
         }
         self.drain()
     }

@@ -159,7 +159,7 @@ impl Decoder {
         if self.container() == Container::Kmsg && s.starts_with(' ') {
             return;
         }
-        let body = strip_quoting(s);
+        let body = strip_grep_file(strip_quoting(s));
         let got = match self.forced {
             Container::Auto => {
                 // Once a container is recognised, its lines go straight to it;
@@ -193,16 +193,26 @@ impl Decoder {
     }
 
     fn emit<'s>(&self, got: Option<Got<'s>>, body: &'s str, out: &mut Vec<LogLine<'s>>) {
-        match got {
-            Some(Got::Msgs(stamp, msgs)) => out.extend(msgs.into_iter().map(|text| LogLine {
-                stamp: stamp.clone(),
-                text,
-            })),
-            Some(Got::Skip) => {}
-            None => out.push(LogLine {
-                stamp: Stamp::default(),
-                text: Cow::Borrowed(body),
-            }),
+        let (stamp, msgs) = match got {
+            Some(Got::Msgs(stamp, msgs)) => (stamp, msgs),
+            Some(Got::Skip) => return,
+            // A container forced and not found: the line is the message.
+            None if self.forced != Container::Auto => {
+                out.push(LogLine {
+                    stamp: Stamp::default(),
+                    text: Cow::Borrowed(body),
+                });
+                return;
+            }
+            None => (Stamp::default(), vec![Cow::Borrowed(body)]),
+        };
+        for text in msgs {
+            let mut stamp = stamp.clone();
+            let text = match text {
+                Cow::Borrowed(t) => Cow::Borrowed(unwrap_foreign(t, &mut stamp)),
+                Cow::Owned(t) => Cow::Owned(unwrap_foreign(&t, &mut stamp).to_owned()),
+            };
+            out.push(LogLine { stamp, text });
         }
     }
 
@@ -266,7 +276,15 @@ impl Decoder {
         } else {
             return None;
         }
-        let (host, tag, msg) = host_tag(rest)?;
+        let (mut host, mut tag, msg) = host_tag(rest)?;
+        // A host glued to the tag where a paste lost the blank between
+        // them (`MyVMkernel:`): a message in dmesg's own stamp follows.
+        if host.is_none() && tag.len() > "kernel".len() && msg.starts_with('[') && bracket_uptime(msg).is_some() {
+            if let Some(h) = tag.strip_suffix("kernel") {
+                host = Some(h);
+                tag = "kernel";
+            }
+        }
         let kernel = tag == "kernel" || tag.starts_with("kernel[");
         match strict {
             Strictness::KernelOnly if !kernel || host.is_none() => return None,
@@ -320,12 +338,15 @@ fn host_tag(s: &str) -> Option<(Option<&str>, &str, &str)> {
     }
     // A host may hold colons (an IPv6 literal); a token ending in one is a
     // tag that did not validate, not a host.
-    if first.is_empty() || first.ends_with(':') {
+    // Nor is a dmesg stamp (`[ 123.456] IPv6: …` after a foreign time).
+    if first.is_empty() || first.ends_with(':') || (first.starts_with('[') && bracket_uptime(first).is_some()) {
         return None;
     }
     let (second, rest) = rest.split_once(' ').unwrap_or((rest, ""));
     let tag = tag_token(second)?;
-    Some((Some(first), tag, rest))
+    // A host masked before posting (`**`, `...`) names no host.
+    let host = Some(first).filter(|h| h.bytes().any(|b| b.is_ascii_alphanumeric()));
+    Some((host, tag, rest))
 }
 
 /// A syslog tag `name:` or `name[pid]:`, returned without the colon.
@@ -369,6 +390,91 @@ fn inner_dmesg<'s>(msg: &'s str, stamp: &mut Stamp) -> &'s str {
         stamp.caller = caller.map(str::to_owned);
     }
     rest.strip_prefix(' ').unwrap_or(rest)
+}
+
+/// How far into a message a foreign prefix may reach before a dmesg stamp.
+const FOREIGN_PREFIX_MAX: usize = 160;
+
+/// A kernel message inside a wrapping no container here knows: whatever a
+/// tool put before a dmesg stamp (a hypervisor's `… vcpu-1 - Guest:
+/// <4>[  123.456789] msg`, a serial console's or a CI runner's prefix, a
+/// priority `<4>`), or a bare `kernel: ` tag with the time and host cut
+/// away (`kernel: msg`, `** kernel: msg` with the host masked). The message
+/// after the stamp or tag; the stamp's uptime and caller id go to `stamp`
+/// unless the container gave one.
+fn unwrap_foreign<'s>(msg: &'s str, stamp: &mut Stamp) -> &'s str {
+    // A message whose dmesg stamp was read already (most lines) wraps
+    // nothing more.
+    if stamp.uptime_us.is_some() {
+        return msg;
+    }
+    if let Some(rest) = embedded_dmesg(msg, stamp) {
+        return rest;
+    }
+    kernel_tag(msg).unwrap_or(msg)
+}
+
+/// The message after a dmesg stamp that a prefix (or nothing) precedes.
+fn embedded_dmesg<'s>(msg: &'s str, stamp: &mut Stamp) -> Option<&'s str> {
+    let mut end = msg.len().min(FOREIGN_PREFIX_MAX);
+    while !msg.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = &msg[..end];
+    let mut from = 0;
+    while let Some(i) = head[from..].find('[') {
+        let at = from + i;
+        from = at + 1;
+        let before = msg[..at].trim_end_matches(' ');
+        // The stamp starts the message, follows a blank, or a `<N>` priority.
+        let pri = before
+            .strip_suffix('>')
+            .and_then(|b| b.rfind('<').map(|l| &b[l + 1..]))
+            .is_some_and(|n| digits(n, 1, 3).is_some());
+        if !(at == 0 || msg[..at].ends_with(' ') || pri) {
+            continue;
+        }
+        let (us, rest) = match bracket_uptime(&msg[at..]) {
+            Some((us, rest)) => (Some(us), rest),
+            // `dmesg --reltime`'s delta `[  +0.000036]`: a stamp, no uptime.
+            None => match bracket_delta(&msg[at..]) {
+                Some(rest) => (None, rest),
+                None => continue,
+            },
+        };
+        if stamp.uptime_us.is_none() {
+            stamp.uptime_us = us;
+        }
+        // A console logger's own wall clock before it: `[2025-06-04 17:51:20] `.
+        if stamp.wall.is_none() {
+            if let Some(inner) = before.strip_prefix('[').and_then(|b| b.strip_suffix(']')) {
+                if let Some(wall) = normalize_iso(inner) {
+                    stamp.wall_raw = Some(inner.to_owned());
+                    stamp.wall = Some(wall);
+                }
+            }
+        }
+        let (caller, rest) = strip_caller(rest);
+        if stamp.caller.is_none() {
+            stamp.caller = caller.map(str::to_owned);
+        }
+        return Some(rest.strip_prefix(' ').unwrap_or(rest));
+    }
+    None
+}
+
+/// The message after a bare syslog `kernel:` tag, alone or after one token
+/// (a masked or a short host name).
+fn kernel_tag(msg: &str) -> Option<&str> {
+    if let Some(rest) = msg.strip_prefix("kernel:") {
+        return Some(rest.strip_prefix(' ').unwrap_or(rest));
+    }
+    let (host, rest) = msg.split_once(' ')?;
+    if host.is_empty() || host.ends_with(':') || host.len() > 64 {
+        return None;
+    }
+    let rest = rest.strip_prefix("kernel:")?;
+    Some(rest.strip_prefix(' ').unwrap_or(rest))
 }
 
 /// RFC 5424: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD MSG` (after `1 `).
@@ -437,6 +543,12 @@ fn dmesg(s: &str) -> Option<(Stamp, &str)> {
         stamp.wall_raw = Some(rest[..len].to_owned());
         return Some((stamp, r));
     }
+    if let Some((us, r)) = rest.split_once("] ").and_then(|(t, r)| Some((parse_uptime(t)?, r))) {
+        // The stamp's `[` lost (a paste that began one byte late):
+        // `5193605.506728] Task in …`.
+        stamp.uptime_us = Some(us);
+        return Some((stamp, r));
+    }
     if let (Some(caller), r) = strip_caller(rest) {
         // A caller id without a time (`dmesg -t` of a kernel with
         // CONFIG_PRINTK_CALLER).
@@ -495,6 +607,14 @@ fn bracket_uptime(s: &str) -> Option<(u64, &str)> {
     let end = r.find(']')?;
     let us = parse_uptime(r[..end].trim_start())?;
     Some((us, &r[end + 1..]))
+}
+
+/// `[  +0.000036]` (dmesg's time since the line before): the rest after it.
+fn bracket_delta(s: &str) -> Option<&str> {
+    let r = s.strip_prefix('[')?;
+    let end = r.find(']')?;
+    parse_uptime(r[..end].trim_start().strip_prefix('+')?)?;
+    Some(&r[end + 1..])
 }
 
 /// `123.456789` (at most 12 integer digits) as microseconds.
@@ -575,6 +695,23 @@ pub fn normalize_iso(s: &str) -> Option<String> {
     let line = format!("{} ", s.trim());
     let (wall, _, rest) = iso_prefix(&line)?;
     rest.is_empty().then_some(wall)
+}
+
+/// A stamp's wall clock in seconds, to tell how far apart two lines are:
+/// from its ISO form, or a classic syslog `Mon DD HH:MM:SS` without a year
+/// (then on a scale of its own, months taken as 31 days: good for gaps
+/// within a year).
+pub fn wall_seconds(stamp: &Stamp) -> Option<i64> {
+    if let Some(w) = &stamp.wall {
+        let d = NaiveDateTime::parse_from_str(w.get(..19)?, "%Y-%m-%dT%H:%M:%S").ok()?;
+        return Some(d.and_utc().timestamp());
+    }
+    let raw = stamp.wall_raw.as_deref()?;
+    let mut it = raw.split_whitespace();
+    let mon = month_number(it.next()?)? as i64;
+    let day: i64 = digits(it.next()?, 1, 2)?.parse().ok()?;
+    let (h, m, s, _) = parse_time(it.next()?)?;
+    Some(((mon * 31 + day) * 24 + h as i64) * 3600 + m as i64 * 60 + s as i64)
 }
 
 /// An ISO 8601 stamp `YYYY-MM-DD[T ]HH:MM:SS[.,frac][Z|±HH[:]MM]` followed by
@@ -721,6 +858,36 @@ fn strip_quoting(s: &str) -> &str {
             Some(r) => t = r,
             None => return u,
         }
+    }
+}
+
+/// A line as `grep -H`/`grep -r` prints it, without the file name (and
+/// line number) before it: `/var/log/kern.log:Mar  3 02:14:07 host …`,
+/// `./kern.log.1:12:[ 123.4] …`. Only a path (starting `/`, `./` or `~/`,
+/// no blanks) followed by the start of a log line.
+fn strip_grep_file(s: &str) -> &str {
+    if !(s.starts_with('/') || s.starts_with("./") || s.starts_with("~/")) {
+        return s;
+    }
+    let Some(colon) = s.find(':') else {
+        return s;
+    };
+    if s[..colon].contains([' ', '\t']) {
+        return s;
+    }
+    let mut rest = &s[colon + 1..];
+    if let Some((n, r)) = rest.split_once(':') {
+        if digits(n, 1, 12).is_some() {
+            rest = r;
+        }
+    }
+    let starts_log = rest.starts_with(['[', '<', '{'])
+        || rest.get(..3).and_then(month_number).is_some()
+        || rest.get(..4).is_some_and(|y| digits(y, 4, 4).is_some());
+    if starts_log {
+        rest
+    } else {
+        s
     }
 }
 

@@ -184,6 +184,8 @@ fn check_facts(facts: &Value, episodes: &[Episode]) -> Vec<String> {
         for key in [
             "complete",
             "scope",
+            "scope_inferred",
+            "selected",
             "manual",
             "constraint",
             "kernel",

@@ -17,8 +17,24 @@ pub(super) fn finish(o: Open, opts: &super::BuilderOptions) -> Episode {
         mem_pages,
         pagecache_pages,
         ram_pages,
+        pending_select,
+        select_reason,
+        summary,
+        trace,
+        kill_line,
         ..
     } = o;
+    // A selection whose kill line is not in the log.
+    ep.selected = pending_select;
+    // The kill line lost, the `oom-kill:` summary still names the victim.
+    if let (true, Some((pid, comm, uid))) = (ep.victims.is_empty(), summary) {
+        ep.victims.push(crate::model::Victim {
+            pid,
+            comm,
+            uid,
+            ..Default::default()
+        });
+    }
     let (page_size, source) = match opts.page_size {
         Some(p) => (p, PageSizeSource::Given),
         None => match infer_page_size(&ep, &rows) {
@@ -59,15 +75,18 @@ pub(super) fn finish(o: Open, opts: &super::BuilderOptions) -> Episode {
             s.format = StatsFormat::V2;
         }
     }
-    if ep.memcg.as_ref().is_some_and(|m| m.path.is_none()) {
-        // 5.3+ and v1 multi-line dumps print the OOM memcg's own stats first.
-        let first = ep.memcg_stats.first().map(|s| s.path.clone());
-        if let Some(m) = ep.memcg.as_mut() {
-            m.path = first;
+    if ep.memcg.as_ref().is_none_or(|m| m.path.is_none()) {
+        // 5.3+ and v1 multi-line dumps print the OOM memcg's own stats
+        // first: where nothing else names the memcg, that block does.
+        // A path a viewer shortened in the middle (`ku....scope`) is lost.
+        if let Some(first) = ep.memcg_stats.first().map(|s| s.path.clone()) {
+            if !crate::kline::elided_inside(&first) {
+                ep.memcg.get_or_insert_with(Default::default).path = Some(first);
+            }
         }
     }
-    infer_scope(&mut ep);
-    ep.complete = !ep.victims.is_empty() || ep.no_killable || ep.panic.is_some();
+    infer_scope(&mut ep, trace, select_reason.as_deref());
+    ep.complete = kill_line || ep.no_killable || ep.panic.is_some();
     ep
 }
 
@@ -89,37 +108,46 @@ fn infer_page_size(ep: &Episode, rows: &[crate::kline::RawRow]) -> Option<u64> {
     None
 }
 
-/// The scope from the constraint, or from the report's shape.
-fn infer_scope(ep: &mut Episode) {
+/// The scope from the constraint, or from the report's shape: the memcg
+/// lines and the kill line's prefix, then the call trace's frames.
+fn infer_scope(ep: &mut Episode, trace: super::Trace, select_reason: Option<&str>) {
     if let Some(s) = ep.constraint.as_deref().and_then(Scope::from_constraint) {
         ep.scope = Some(s);
         ep.scope_inferred = false;
         return;
     }
     ep.scope_inferred = true;
-    let memcg_reason = ep
-        .victims
-        .iter()
-        .any(|v| v.reason.as_deref().is_some_and(|r| r.starts_with("Memory cgroup")));
-    let global_reason = ep
-        .victims
-        .iter()
-        .any(|v| v.reason.as_deref().is_some_and(|r| r.starts_with("Out of")));
-    ep.scope = if ep.memcg.is_some() || !ep.memcg_stats.is_empty() || ep.task_memcg.is_some() || memcg_reason {
-        Some(Scope::Memcg)
-    } else if ep.manual {
-        Some(Scope::Global)
-    } else if ep.mem_info.is_some() || global_reason {
-        // Without the oom-kill: line a cpuset OOM looks like a global one;
-        // a printed nodemask is what marks a mempolicy-constrained one.
-        if ep.trigger.as_ref().is_some_and(|t| t.nodemask.is_some()) {
-            Some(Scope::Mempolicy)
-        } else {
-            Some(Scope::Global)
-        }
-    } else {
-        None
+    // The kill lines' prefixes, or a selection line's without its kill.
+    let reasons = || {
+        ep.victims
+            .iter()
+            .filter_map(|v| v.reason.as_deref())
+            .chain(select_reason)
     };
+    let memcg_reason = reasons().any(|r| r.starts_with("Memory cgroup"));
+    let global_reason = reasons().any(|r| r.starts_with("Out of"));
+    ep.scope =
+        if ep.memcg.is_some() || !ep.memcg_stats.is_empty() || ep.task_memcg.is_some() || memcg_reason || trace.memcg {
+            Some(Scope::Memcg)
+        } else if ep.manual {
+            Some(Scope::Global)
+        } else if ep.mem_info.is_some() || global_reason || trace.global {
+            // Without the oom-kill: line a cpuset OOM looks like a global one;
+            // a printed nodemask is what marks a mempolicy-constrained one,
+            // unless it is the cpuset's own (4.x put `mems_allowed` there
+            // for any allocation without a policy once cpusets are in use).
+            if ep
+                .trigger
+                .as_ref()
+                .is_some_and(|t| t.nodemask.is_some() && t.nodemask != t.mems_allowed)
+            {
+                Some(Scope::Mempolicy)
+            } else {
+                Some(Scope::Global)
+            }
+        } else {
+            None
+        };
     if ep.scope.is_none() {
         ep.scope_inferred = false;
     }

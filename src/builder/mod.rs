@@ -23,7 +23,7 @@
 mod finalize;
 
 use crate::envelope::{LogLine, Stamp};
-use crate::kline::{self, CounterKind, KLine, Layout, MemInfoLine, RawRow};
+use crate::kline::{self, CounterKind, FrameKind, KLine, Layout, MemInfoLine, RawRow};
 use crate::model::{Episode, Malformed, MemcgStats, Reaped, Selected, StatsFormat, Text, Trigger, Victim};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
@@ -69,17 +69,48 @@ struct Open {
     /// Sections seen, to detect the start of another report.
     has: Has,
     killed: bool,
+    /// A kill line was read (not only a victim named by the summary or the
+    /// reaper).
+    kill_line: bool,
     pending_select: Option<Selected>,
     /// The selection line's reason prefix, for pre-5.1 kill lines without one.
     select_reason: Option<Text>,
     last_uptime_us: Option<u64>,
+    /// The same by the wall clock ([`crate::envelope::wall_seconds`]).
+    last_wall_s: Option<i64>,
     unrelated_run: u32,
     seen: HashSet<u64>,
+    /// What the call trace's frames say of the scope.
+    trace: Trace,
+    /// The victim the `oom-kill:` summary names (task, pid, uid), for a
+    /// report whose kill line was lost.
+    summary: Option<(u32, Text, Option<u32>)>,
+    /// Opened by a `CPU:` line with no header before it: an episode only
+    /// once an OOM line follows, dropped at the first unrelated line.
+    tentative: bool,
+}
+
+/// The call trace's say on the scope: memcg frames, global allocator frames.
+#[derive(Debug, Default, Clone, Copy)]
+struct Trace {
+    memcg: bool,
+    global: bool,
+}
+
+impl Trace {
+    fn add(&mut self, kind: FrameKind) {
+        match kind {
+            FrameKind::MemcgOom | FrameKind::MemcgCharge => self.memcg = true,
+            FrameKind::GlobalOom | FrameKind::GlobalAlloc => self.global = true,
+            FrameKind::Oom | FrameKind::Other => {}
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Has {
     header: bool,
+    cpu: bool,
     memory: bool,
     task_in: bool,
     tasks_state: bool,
@@ -136,7 +167,11 @@ impl Builder {
     /// True while some report is open before its kill: the scanner must then
     /// feed every line, not only those with an OOM phrase.
     pub fn wants_every_line(&self) -> bool {
-        self.streams.iter().any(|s| s.open.as_ref().is_some_and(|o| !o.killed))
+        // After an OOM panic its dump_stack follows (and then nothing: the
+        // machine stops).
+        self.streams
+            .iter()
+            .any(|s| s.open.as_ref().is_some_and(|o| !o.killed || o.ep.panic.is_some()))
     }
 
     /// Malformed OOM lines seen outside any episode (first 100) and how many
@@ -154,12 +189,33 @@ impl Builder {
 
     /// Feed one kernel message found on physical line `line_no`.
     pub fn push(&mut self, line_no: u64, line: &LogLine<'_>) {
+        self.push_lines(line_no, line_no, line);
+    }
+
+    /// Feed one kernel message that physical lines `first_no` to `last_no`
+    /// hold (a line a terminal or mailer wrapped, joined again): an episode
+    /// it belongs to ends at its last piece.
+    pub fn push_lines(&mut self, first_no: u64, last_no: u64, line: &LogLine<'_>) {
+        let Some(idx) = self.push_one(first_no, line) else {
+            return;
+        };
+        if last_no > first_no {
+            if let Some(open) = self.streams[idx].open.as_mut() {
+                if open.ep.source.last_line == first_no {
+                    open.ep.source.last_line = last_no;
+                }
+            }
+        }
+    }
+
+    /// [`Builder::push`]; the stream the message went to, if any.
+    fn push_one(&mut self, line_no: u64, line: &LogLine<'_>) -> Option<usize> {
         let text = line.text.as_ref();
         let stamp = &line.stamp;
         let idx = match self.find_stream(stamp) {
             Some(i) => i,
             // Unrelated lines of a caller without a report need no stream.
-            None if stamp.caller.is_some() && matches!(kline::classify(text), KLine::Unrelated) => return,
+            None if stamp.caller.is_some() && matches!(kline::classify(text), KLine::Unrelated) => return None,
             None => self.new_stream(stamp),
         };
         // Hashed only where a report is open or the line is consumed: most
@@ -174,23 +230,26 @@ impl Builder {
             // a duplicate report where reports are compared.
             if key.is_some_and(|k| open.seen.contains(&k)) && !(open.killed && kline::classify(text).precedes_kill()) {
                 self.repeated += 1;
-                return;
+                return None;
             }
             // Inside a multi-line section, context decides what a line means.
             if open.section_line(text) {
                 open.touch(stamp, line_no);
                 open.seen.extend(key);
-                return;
+                return Some(idx);
             }
         }
         let kl = kline::classify(text);
         let consumed = !matches!(kl, KLine::Unrelated);
+        let confirms = kl.shows_oom();
         self.dispatch(idx, line_no, stamp, kl);
         if consumed {
             if let Some(open) = self.streams[idx].open.as_mut() {
                 open.seen.extend(key.or_else(|| line_key(stamp, text)));
+                open.tentative &= !confirms;
             }
         }
+        Some(idx)
     }
 
     /// An episode made elsewhere from line `line_no` (an oom-guard event,
@@ -296,9 +355,14 @@ impl Builder {
     fn dispatch(&mut self, idx: usize, line_no: u64, stamp: &Stamp, kl: KLine<'_>) {
         // Lines that only make sense inside an open, not yet killed report.
         let live = |s: &Stream| s.open.as_ref().is_some_and(|o| !o.killed && !o.stale(stamp));
+        // An OOM panic's own dump_stack (its `CPU:` line, trace and
+        // registers) belongs to the panic's episode.
+        let panicking = |s: &Stream| s.open.as_ref().is_some_and(|o| o.ep.panic.is_some() && !o.stale(stamp));
         match kl {
             KLine::Unrelated => {
                 let close = match self.streams[idx].open.as_mut() {
+                    // A `CPU:` line no OOM line followed: another splat.
+                    Some(o) if o.tentative => true,
                     Some(o) if !o.killed => {
                         o.unrelated_run += 1;
                         o.unrelated_run > MAX_UNRELATED_RUN
@@ -310,9 +374,22 @@ impl Builder {
                 }
             }
             KLine::Malformed(reason) => self.note_malformed(idx, line_no, reason),
-            KLine::Noise => {
-                if let Some(o) = self.streams[idx].open.as_mut().filter(|o| !o.killed) {
+            KLine::Noise | KLine::Elision => {
+                if live(&self.streams[idx]) || panicking(&self.streams[idx]) {
+                    if let Some(o) = self.streams[idx].open.as_mut() {
+                        o.touch(stamp, line_no);
+                    }
+                }
+            }
+            KLine::Frame(kind) => {
+                if live(&self.streams[idx]) || panicking(&self.streams[idx]) {
+                    let o = self.streams[idx].open.as_mut().expect("live");
+                    o.trace.add(kind);
                     o.touch(stamp, line_no);
+                } else if kind.is_oom() {
+                    // A report whose header and `CPU:` line were lost: its
+                    // call trace is where it begins.
+                    self.start(idx, line_no, stamp).trace.add(kind);
                 }
             }
             KLine::ManualOom => self.streams[idx].manual_next = true,
@@ -322,7 +399,8 @@ impl Builder {
                 let t = o.trigger();
                 // Early 2.6 headers (`oom-killer: gfp_mask=…`) name no task.
                 t.comm = (!h.comm.is_empty()).then(|| Text::new(h.comm));
-                t.gfp_mask = Some(Text::new(h.gfp_mask));
+                // Empty where a cut line lost it.
+                t.gfp_mask = (!h.gfp_mask.is_empty()).then(|| Text::new(h.gfp_mask));
                 t.gfp_flags = h.gfp_flags.iter().map(|f| Text::new(f)).collect();
                 t.order = h.order;
                 t.oom_score_adj = h.oom_score_adj;
@@ -340,18 +418,42 @@ impl Builder {
                 }
             }
             KLine::Cpu(c) => {
-                if let Some(o) = self.streams[idx]
+                // panic() prints its message, then the stack of the task
+                // that panicked: the trigger of a panic_on_oom.
+                let after_panic = self.streams[idx]
                     .open
-                    .as_mut()
-                    .filter(|o| !o.killed && o.ep.kernel.is_none())
-                {
-                    o.ep.kernel = c.kernel.map(Text::new);
-                    let t = o.trigger();
-                    if t.comm.as_ref().is_none_or(|comm| *comm == Text::new(c.comm)) {
+                    .as_ref()
+                    .is_some_and(|o| o.ep.panic.is_some() && !o.stale(stamp));
+                // (Its trace follows: a report that had its own `CPU:` line
+                // keeps the panic's as well, rather than open another.)
+                let joins = after_panic
+                    || (live(&self.streams[idx])
+                        && self.streams[idx]
+                            .open
+                            .as_ref()
+                            .is_some_and(|o| !o.has.cpu && !o.tentative));
+                let o = if joins {
+                    self.streams[idx].open.as_mut().expect("live")
+                } else {
+                    // The dump_stack line of a report whose header was lost
+                    // (or of another kernel splat: tentative until an OOM
+                    // line follows).
+                    let o = self.start(idx, line_no, stamp);
+                    o.tentative = true;
+                    o
+                };
+                o.has.cpu = true;
+                o.ep.kernel = c.kernel.map(Text::new).or(o.ep.kernel.take());
+                let t = o.trigger();
+                match &t.comm {
+                    None => {
+                        t.comm = Some(Text::new(c.comm));
                         t.pid = Some(c.pid);
                     }
-                    o.touch(stamp, line_no);
+                    Some(comm) if *comm == Text::new(c.comm) => t.pid = Some(c.pid),
+                    Some(_) => {}
                 }
+                o.touch(stamp, line_no);
             }
             KLine::Counter(kind, counter) => {
                 if kind == CounterKind::Memory {
@@ -406,11 +508,35 @@ impl Builder {
                         o.section = Section::MemInfo;
                         o.touch(stamp, line_no);
                     }
+                } else {
+                    // Where a report's header and trace were lost; but an
+                    // allocation failure prints Mem-Info too: tentative.
+                    let o = self.start(idx, line_no, stamp);
+                    o.tentative = true;
+                    o.has.mem_info = true;
+                    o.section = Section::MemInfo;
                 }
             }
             KLine::TasksState => {
                 let o = self.section_owner(idx, line_no, stamp, |h| h.tasks_state || h.task_header);
                 o.has.tasks_state = true;
+                o.touch(stamp, line_no);
+            }
+            KLine::TaskRow(row) => {
+                // A row outside a table: the table goes on after a line that
+                // interrupted it, or began where the log does (its header
+                // lost).
+                let o = self.section_owner(idx, line_no, stamp, |_| false);
+                o.has.task_header = true;
+                o.section = Section::Tasks(Layout {
+                    columns: Vec::new(),
+                    from_header: false,
+                });
+                if o.rows.len() < MAX_TASK_ROWS {
+                    o.rows.push(row);
+                } else {
+                    o.ep.tasks_omitted += 1;
+                }
                 o.touch(stamp, line_no);
             }
             KLine::TaskHeader(layout) => {
@@ -423,6 +549,9 @@ impl Builder {
                 let o = self.section_owner(idx, line_no, stamp, |h| h.oom_kill);
                 o.has.oom_kill = true;
                 o.ep.constraint = Some(Text::new(k.constraint));
+                if let Some(pid) = k.pid {
+                    o.summary = Some((pid, Text::new(k.task.unwrap_or_default()), k.uid));
+                }
                 if let Some(p) = k.oom_memcg {
                     o.ep.memcg.get_or_insert_with(Default::default).path = Some(Text::new(p));
                 }
@@ -500,7 +629,35 @@ impl Builder {
                     });
                 if let Some(o) = owner {
                     o.touch(stamp, line_no);
+                    return;
                 }
+                // Its kill line was lost: the reaper names the victim, of
+                // the report the `oom-kill:` summary says, or of the open one
+                // if it names nobody, else of a report lost but for this.
+                let reaped = Reaped {
+                    anon_rss_bytes: r.anon_rss_bytes,
+                    file_rss_bytes: r.file_rss_bytes,
+                    shmem_rss_bytes: r.shmem_rss_bytes,
+                };
+                let fits = |o: &Open| {
+                    o.ep.victims.is_empty()
+                        && !o.stale(stamp)
+                        && o.summary.as_ref().is_none_or(|(pid, _, _)| *pid == r.pid)
+                };
+                let o = match self.streams[idx].open.as_mut() {
+                    Some(o) if fits(o) => o,
+                    _ => self.start(idx, line_no, stamp),
+                };
+                o.ep.victims.push(Victim {
+                    pid: r.pid,
+                    comm: Text::new(r.comm),
+                    reaped: Some(reaped),
+                    ..Victim::default()
+                });
+                o.summary = None;
+                o.killed = true;
+                o.section = Section::None;
+                o.touch(stamp, line_no);
             }
             KLine::NoKillable => {
                 let o = self.section_owner(idx, line_no, stamp, |_| false);
@@ -510,12 +667,15 @@ impl Builder {
                 o.touch(stamp, line_no);
             }
             KLine::Panic(reason) => {
-                let o = match self.streams[idx].open.as_mut() {
-                    Some(o) if !o.stale(stamp) => o,
-                    _ => self.start(idx, line_no, stamp),
+                let (o, fresh) = match self.streams[idx].open.as_mut() {
+                    Some(o) if !o.stale(stamp) => (o, false),
+                    _ => (self.start(idx, line_no, stamp), true),
                 };
                 o.ep.panic = Some(Text::new(reason));
-                o.killed = true;
+                // A panic that opens its episode (the report before it was
+                // lost) is followed by its dump_stack: the `CPU:` line and
+                // trace that name the task and the scope, read in full.
+                o.killed = !fresh;
                 o.section = Section::None;
                 o.touch(stamp, line_no);
             }
@@ -590,6 +750,7 @@ impl Builder {
             reaped: None,
         });
         o.killed = true;
+        o.kill_line = true;
         o.section = Section::None;
         o.touch(stamp, line_no);
     }
@@ -643,11 +804,16 @@ impl Builder {
             section: Section::None,
             has: Has::default(),
             killed: false,
+            kill_line: false,
             pending_select: None,
             select_reason: None,
             last_uptime_us: None,
+            last_wall_s: None,
             unrelated_run: 0,
             seen: HashSet::new(),
+            trace: Trace::default(),
+            summary: None,
+            tentative: false,
         };
         o.touch(stamp, line_no);
         s.open.insert(o)
@@ -665,6 +831,9 @@ impl Builder {
     }
 
     fn push_ready(&mut self, o: Open) {
+        if o.tentative {
+            return;
+        }
         let ep = finalize::finish(o, &self.opts);
         if !says_anything(&ep) {
             // A lone `Tasks state` or task-table header (a pasted example,
@@ -683,6 +852,7 @@ fn says_anything(ep: &Episode) -> bool {
         || ep.constraint.is_some()
         || ep.task_memcg.is_some()
         || !ep.victims.is_empty()
+        || ep.selected.is_some()
         || !ep.tasks.is_empty()
         || !ep.memcg_stats.is_empty()
         || ep.mem_info.is_some()
@@ -733,6 +903,9 @@ impl Open {
         if let Some(us) = stamp.uptime_us {
             self.last_uptime_us = Some(us);
         }
+        if let Some(s) = crate::envelope::wall_seconds(stamp) {
+            self.last_wall_s = Some(s);
+        }
         let t = &mut self.ep.time;
         if t.uptime_s.is_none() && t.wall.is_none() && t.wall_raw.is_none() {
             t.uptime_s = stamp.uptime_us.map(|us| us as f64 / 1e6);
@@ -747,13 +920,21 @@ impl Open {
     fn stale(&self, stamp: &Stamp) -> bool {
         match (self.last_uptime_us, stamp.uptime_us) {
             (Some(last), Some(now)) => now.abs_diff(last) > MAX_GAP_US,
-            _ => false,
+            // A log without uptimes (syslog, journal): by its wall clock.
+            _ => match (self.last_wall_s, crate::envelope::wall_seconds(stamp)) {
+                (Some(last), Some(now)) => now.abs_diff(last) > MAX_GAP_US / 1_000_000,
+                _ => false,
+            },
         }
     }
 
     /// Consume a line of the current multi-line section; false when the line
     /// is not of the section's shape (which ends the section).
     fn section_line(&mut self, text: &str) -> bool {
+        if !matches!(self.section, Section::None) && kline::is_elision(text) {
+            // Lines cut out of a paste: the section goes on after them.
+            return true;
+        }
         match &self.section {
             Section::None => false,
             Section::Stats(i) => {
@@ -797,7 +978,11 @@ impl Open {
                 None => self.end_section(),
             },
             Section::Tasks(layout) => {
-                let row = kline::parse_task_row(layout, text).or_else(|| {
+                // No columns: a header cut short, every row read by its shape.
+                let by_header = (!layout.columns.is_empty())
+                    .then(|| kline::parse_task_row(layout, text))
+                    .flatten();
+                let row = by_header.or_else(|| {
                     // A row of another layout than the header's (a wrapped
                     // or spliced table): read it by its own shape.
                     Layout::guess(text).and_then(|l| kline::parse_task_row(&l, text))

@@ -267,3 +267,127 @@ fn control_characters_are_escaped() {
     assert_eq!(Text::new("x\u{9b}y"), "x\\xc2\\x9by");
     assert_eq!(Text::new("plain"), "plain");
 }
+
+// Issue 13: fragments and orphan lines, one test per shape.
+
+fn texts(lines: &[&str]) -> Vec<Episode> {
+    build(
+        &lines
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (Some(1_000_000 + i as u64), *t))
+            .collect::<Vec<_>>(),
+    )
+}
+
+#[test]
+fn a_dump_stack_line_names_the_trigger_of_a_headerless_report() {
+    for cpu in [
+        "CPU: 3 PID: 4711 Comm: java Not tainted 5.15.0-91-generic #101-Ubuntu",
+        "CPU: 3 UID: 0 PID: 4711 Comm: java Not tainted 6.12.38+deb13-amd64 #1",
+        "Pid: 4711, comm: java Tainted: G W 2.6.32-754.el6.x86_64 #1",
+    ] {
+        let eps = texts(&[
+            cpu,
+            "Call Trace:",
+            " mem_cgroup_out_of_memory+0xc0/0x110",
+            " try_charge_memcg+0x422/0x6f0",
+        ]);
+        assert_eq!(eps.len(), 1, "{cpu}");
+        let t = eps[0].trigger.as_ref().unwrap();
+        assert_eq!((t.comm.as_deref(), t.pid), (Some("java"), Some(4711)));
+        // No oom-kill: line: the scope from the trace, inferred.
+        assert_eq!((eps[0].scope, eps[0].scope_inferred), (Some(Scope::Memcg), true));
+        assert!(!eps[0].complete);
+    }
+}
+
+#[test]
+fn a_global_trace_and_a_panic_alone() {
+    let eps = texts(&[
+        "Kernel panic - not syncing: Out of memory: system-wide panic_on_oom is enabled",
+        "CPU: 3 UID: 1000 PID: 4711 Comm: java Not tainted 6.12.38+deb13-amd64 #1",
+        "Call Trace:",
+        " panic+0x10d/0x2e9",
+        " out_of_memory.cold+0x63/0x7e",
+        " __alloc_pages_slowpath.constprop.0+0xbcc/0xc90",
+        "---[ end Kernel panic - not syncing: Out of memory: system-wide panic_on_oom is enabled ]---",
+    ]);
+    assert_eq!(eps.len(), 1);
+    let e = &eps[0];
+    assert_eq!(e.trigger.as_ref().and_then(|t| t.pid), Some(4711));
+    assert_eq!((e.scope, e.scope_inferred), (Some(Scope::Global), true));
+    assert_eq!((e.source.first_line, e.source.last_line), (1, 7));
+    // A CPU line and trace of another splat are no episode.
+    assert!(texts(&[
+        "CPU: 0 PID: 1 Comm: init Not tainted 6.1.0 #1",
+        "Call Trace:",
+        " do_one+0x1/0x2"
+    ])
+    .is_empty());
+}
+
+#[test]
+fn orphan_selections_and_kills() {
+    // A selection whose kill line was lost, then a selection with the kill
+    // of its child: two episodes.
+    let eps = texts(&[
+        "Memory cgroup out of memory: Kill process 30517 (java) score 1994 or sacrifice child",
+        "EXT4-fs (vda1): re-mounted",
+        "EXT4-fs (vda1): re-mounted",
+        "EXT4-fs (vda1): re-mounted",
+        "EXT4-fs (vda1): re-mounted",
+        "Memory cgroup out of memory: Kill process 32018 (sh) score 1998 or sacrifice child",
+        "Killed process 32031 (java), UID 1000, total-vm:6490344kB, anon-rss:2092112kB, file-rss:12980kB, shmem-rss:0kB",
+    ]);
+    assert_eq!(eps.len(), 2);
+    assert_eq!(eps[0].selected.as_ref().map(|s| s.pid), Some(30517));
+    assert!(eps[0].victims.is_empty() && !eps[0].complete);
+    let v = &eps[1].victims[0];
+    assert_eq!((v.pid, v.uid), (32031, Some(1000)));
+    assert_eq!(v.selected.as_ref().map(|s| s.pid), Some(32018));
+    // The older `or a child` form.
+    let eps = texts(&["Out of memory: kill process 4242 (httpd) score 901 or a child"]);
+    assert_eq!(eps[0].selected.as_ref().map(|s| s.comm.as_str()), Some("httpd"));
+}
+
+#[test]
+fn victims_without_a_kill_line() {
+    // From the oom-kill: summary.
+    let eps = texts(&[
+        "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/a,task_memcg=/a,task=python3,pid=7576,uid=0",
+    ]);
+    assert_eq!(
+        (eps[0].victims[0].pid, eps[0].victims[0].comm.as_str()),
+        (7576, "python3")
+    );
+    assert!(!eps[0].complete);
+    // From oom_reaper alone.
+    let eps = texts(&["oom_reaper: reaped process 29860 (node), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB"]);
+    assert_eq!(eps.len(), 1);
+    assert_eq!(eps[0].victims[0].pid, 29860);
+}
+
+#[test]
+fn without_uptimes_the_wall_clock_parts_episodes() {
+    let mut b = Builder::new("t.log", BuilderOptions::default());
+    let mut out = Vec::new();
+    for (i, (raw, text)) in [
+        ("Sep 14 10:22:52", "Memory cgroup out of memory: Kill process 30517 (java) score 1994 or sacrifice child"),
+        ("Sep 14 10:32:52", "Killed process 31244 (java), UID 1000, total-vm:6487212kB, anon-rss:2091540kB, file-rss:13104kB, shmem-rss:0kB"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let stamp = Stamp {
+            wall_raw: Some(raw.to_owned()),
+            ..Stamp::default()
+        };
+        b.push(i as u64 + 1, &LogLine { stamp, text: Cow::Borrowed(text) });
+        out.extend(std::iter::from_fn(|| b.pop_ready()));
+    }
+    b.finish();
+    out.extend(std::iter::from_fn(|| b.pop_ready()));
+    assert_eq!(out.len(), 2, "ten minutes apart: the kill is not of that selection");
+    assert_eq!(out[1].victims[0].selected, None);
+}

@@ -384,3 +384,93 @@ fn never_panics_on_hostile_bytes() {
         }
     }
 }
+
+// Issue 13: containers nobody listed, one test per shape.
+
+#[test]
+fn grep_file_names_are_not_part_of_the_line() {
+    let (s, t) = one(
+        Container::Auto,
+        &format!("/var/log/kern.log:Mar  3 02:14:07 ci-runner-07 kernel: [1201331.447211] {KILL}"),
+    );
+    assert_eq!((s.host.as_deref(), t.as_str()), (Some("ci-runner-07"), KILL));
+    let (s, t) = one(Container::Auto, &format!("./kern.log.1:12:[ 1.000000] {KILL}"));
+    assert_eq!((s.uptime_us, t.as_str()), (Some(1_000_000), KILL));
+    // A path-like message stays whole.
+    assert_eq!(
+        one(Container::Auto, "/usr/bin/foo: not found").1,
+        "/usr/bin/foo: not found"
+    );
+}
+
+#[test]
+fn masked_and_glued_hosts() {
+    let (s, t) = one(
+        Container::Auto,
+        &format!("Jun 12 03:14:15 ** kernel: [ 8123.456781] {KILL}"),
+    );
+    assert_eq!((s.host, t.as_str()), (None, KILL));
+    let (s, t) = one(
+        Container::Auto,
+        &format!("Dec 20 15:32:34 MyVMkernel: [497806.660728] {KILL}"),
+    );
+    assert_eq!(
+        (s.host.as_deref(), s.uptime_us, t.as_str()),
+        (Some("MyVM"), Some(497_806_660_728), KILL)
+    );
+}
+
+#[test]
+fn stamps_behind_other_prefixes() {
+    // klog around `dmesg --reltime`: a stamp without an uptime.
+    let (s, t) = one(
+        Container::Auto,
+        &format!("I0601 23:23:10.446437   13604 utils.go:240] > [  +0.000036] {KILL}"),
+    );
+    assert_eq!((s.uptime_us, t.as_str()), (None, KILL));
+    // A console logger's wall clock before the kernel's stamp.
+    let (s, t) = one(Container::Auto, &format!("[2025-06-04 17:51:20] [   21.719618] {KILL}"));
+    assert_eq!(s.wall.as_deref(), Some("2025-06-04T17:51:20"));
+    assert_eq!((s.uptime_us, t.as_str()), (Some(21_719_618), KILL));
+    // kubectl logs --timestamps: the uptime is no syslog host.
+    let (s, t) = one(
+        Container::Auto,
+        "2024-05-14T09:12:30.001127342Z [1119870.390117] IPv6: link is up",
+    );
+    assert_eq!(
+        (s.uptime_us, s.host, t.as_str()),
+        (Some(1_119_870_390_117), None, "IPv6: link is up")
+    );
+    // VMware's vmware.log: a priority, then the stamp.
+    let (s, t) = one(
+        Container::Auto,
+        &format!("2023-12-04T10:49:30.106Z In(05) vcpu-5 - Guest: <6>[39261021.113862] {KILL}"),
+    );
+    assert_eq!((s.uptime_us, t.as_str()), (Some(39_261_021_113_862), KILL));
+    // A paste that began one byte late lost the stamp's `[`.
+    let (s, t) = one(Container::Auto, &format!("5193605.506728] {KILL}"));
+    assert_eq!((s.uptime_us, t.as_str()), (Some(5_193_605_506_728), KILL));
+}
+
+#[test]
+fn bare_kernel_tags() {
+    assert_eq!(one(Container::Auto, &format!("kernel: {KILL}")).1, KILL);
+    assert_eq!(one(Container::Auto, &format!("    kernel: {KILL}")).1, KILL);
+}
+
+#[test]
+fn wall_seconds_tell_gaps_without_uptimes() {
+    let at = |raw: &str| {
+        wall_seconds(&Stamp {
+            wall_raw: Some(raw.to_owned()),
+            ..Stamp::default()
+        })
+    };
+    assert_eq!(at("Sep 14 10:32:52").unwrap() - at("Sep 14 10:22:52").unwrap(), 600);
+    let iso = Stamp {
+        wall: Some("2024-05-14T09:12:33.418204Z".to_owned()),
+        ..Stamp::default()
+    };
+    assert_eq!(wall_seconds(&iso), Some(1_715_677_953));
+    assert_eq!(at("yesterday"), None);
+}

@@ -19,6 +19,28 @@ pub struct Header<'a> {
 /// spaces in 4.x), so fields are read as `key=value` pairs; `gfp_mask` and
 /// `order` are required.
 pub fn parse_header(t: &str) -> Option<Header<'_>> {
+    let h = header_fields(t)?;
+    (!h.gfp_mask.is_empty() && h.order.is_some()).then_some(h)
+}
+
+/// A header cut short (the mark removed): the task's name and the fields
+/// whole before the cut (`gfp_mask` empty when lost).
+pub fn parse_header_cut(t: &str) -> Option<Header<'_>> {
+    let at = t.find("invoked oom-killer:")?;
+    let fields = &t[at..];
+    let whole = match fields.rfind([' ', ',']) {
+        _ if fields.ends_with([' ', ',']) => fields,
+        Some(cut) => &fields[..cut],
+        None => fields,
+    };
+    let whole = whole.trim_end_matches([' ', ',']);
+    let mut h = header_fields(&t[..at + whole.len()])?;
+    h.gfp_mask = h.gfp_mask.trim();
+    Some(h)
+}
+
+/// The header's fields as far as they are there.
+fn header_fields(t: &str) -> Option<Header<'_>> {
     // Early 2.6 kernels printed `oom-killer: gfp_mask=0xd0, order=0` without
     // the allocating task's name.
     let (comm, rest) = match t.find("invoked oom-killer:") {
@@ -57,9 +79,6 @@ pub fn parse_header(t: &str) -> Option<Header<'_>> {
             "oom_score_adj" => h.oom_score_adj = Some(all(i32_dec, value)?),
             _ => {}
         }
-    }
-    if h.gfp_mask.is_empty() || h.order.is_none() {
-        return None;
     }
     Some(h)
 }
@@ -115,6 +134,27 @@ pub fn parse_cpuset_line(t: &str) -> Option<CpusetLine<'_>> {
         comm: &t[..c],
         cpuset: &t[c + " cpuset=".len()..m],
         mems_allowed: &t[m + " mems_allowed=".len()..],
+    })
+}
+
+/// A `CPU:`/`Pid:` line cut short (the mark removed): the pid and the
+/// task's name when a blank after it shows the name is whole.
+pub fn parse_cpu_line_cut(t: &str) -> Option<CpuLine<'_>> {
+    let (pid_part, after) = if t.starts_with("CPU: ") {
+        let p = t.find(" PID: ")?;
+        let c = t.find(" Comm: ")?;
+        (t.get(p + 6..c)?, &t[c + 7..])
+    } else {
+        let rest = t.strip_prefix("Pid: ")?;
+        let c = rest.find(", comm: ")?;
+        (&rest[..c], &rest[c + 8..])
+    };
+    let pid = all(u32_dec, pid_part.trim())?;
+    let (comm, _) = after.split_once(' ')?;
+    (!comm.is_empty()).then_some(CpuLine {
+        pid,
+        comm,
+        kernel: None,
     })
 }
 

@@ -141,6 +141,26 @@ pub fn parse_select(t: &str) -> Option<Select<'_>> {
     })
 }
 
+/// A selection line cut short (the mark removed): pid and name, and the
+/// score when a blank after it shows it is whole.
+pub fn parse_select_cut(t: &str) -> Option<Select<'_>> {
+    let (reason, rest) = split_reason(t, "Kill process ").or_else(|| split_reason(t, "kill process "))?;
+    let (pid, comm, after) = pid_paren_comm(rest, ") score")?;
+    let after = after.strip_prefix(' ').unwrap_or(after);
+    let score = after.split_once(' ').and_then(|(s, _)| all(i64_dec, s));
+    let tail = after.split_once(' ').map_or("", |(_, t)| t);
+    let known = ["or sacrifice child", "or a child", "and children"];
+    if !tail.is_empty() && !known.iter().any(|k| k.starts_with(tail)) {
+        return None;
+    }
+    Some(Select {
+        reason,
+        pid,
+        comm,
+        score,
+    })
+}
+
 /// 3.x `Kill process N (comm) sharing same memory` (after `Kill process `).
 pub fn pid_comm_sharing(rest: &str) -> Option<(u32, &str)> {
     let (pid, comm, after) = pid_paren_comm(rest, ") sharing same memory")?;

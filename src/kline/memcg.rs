@@ -110,8 +110,9 @@ pub struct OomKill<'a> {
     /// None for `global_oom`.
     pub oom_memcg: Option<&'a str>,
     pub task_memcg: Option<&'a str>,
-    pub task: &'a str,
-    pub pid: u32,
+    /// The victim; None only where the line was cut before it.
+    pub task: Option<&'a str>,
+    pub pid: Option<u32>,
     pub uid: Option<u32>,
 }
 
@@ -161,9 +162,55 @@ pub fn parse_oom_kill(s: &str) -> Option<OomKill<'_>> {
         mems_allowed: field(",mems_allowed=", "\u{0}"),
         oom_memcg,
         task_memcg,
-        task,
-        pid,
+        task: Some(task),
+        pid: Some(pid),
         uid,
+    })
+}
+
+/// An `oom-kill:` line cut short (`…,cpuset=/,mems_al...`, the mark
+/// already removed): every field whole before the cut, read from the left;
+/// the field the cut fell in is lost (unless `s` ends with its comma).
+pub fn parse_oom_kill_cut(s: &str) -> Option<OomKill<'_>> {
+    const KEYS: [&str; 9] = [
+        ",nodemask=",
+        ",cpuset=",
+        ",mems_allowed=",
+        ",global_oom",
+        ",oom_memcg=",
+        ",task_memcg=",
+        ",task=",
+        ",pid=",
+        ",uid=",
+    ];
+    let whole_last = s.ends_with(',');
+    let rest = s.trim_end_matches(',').strip_prefix("constraint=")?;
+    let mut fields: Vec<(&str, &str)> = Vec::new();
+    let (mut key, mut start) = ("constraint=", 0);
+    for next in KEYS {
+        if let Some(at) = rest[start..].find(next) {
+            fields.push((key, &rest[start..start + at]));
+            (key, start) = (next.trim_start_matches(','), start + at + next.len());
+        }
+    }
+    if whole_last {
+        fields.push((key, &rest[start..]));
+    }
+    let get = |k: &str| fields.iter().find(|(f, _)| *f == k).map(|(_, v)| *v);
+    let constraint = get("constraint=")?;
+    if !constraint.starts_with("CONSTRAINT_") {
+        return None;
+    }
+    Some(OomKill {
+        constraint,
+        nodemask: get("nodemask=").filter(|n| *n != "(null)"),
+        cpuset: get("cpuset="),
+        mems_allowed: get("mems_allowed="),
+        oom_memcg: get("oom_memcg="),
+        task_memcg: get("task_memcg="),
+        task: get("task="),
+        pid: get("pid=").and_then(|p| all(u32_dec, p)),
+        uid: get("uid=").and_then(|u| all(u32_dec, u)),
     })
 }
 
@@ -249,16 +296,33 @@ mod tests {
         assert_eq!(o.constraint, "CONSTRAINT_MEMCG");
         assert_eq!((o.nodemask, o.cpuset, o.mems_allowed), (None, Some("/"), Some("0")));
         assert_eq!((o.oom_memcg, o.task_memcg), (Some("/a/b"), Some("/a/b/c")));
-        assert_eq!((o.task, o.pid, o.uid), ("python3", 1887, Some(0)));
+        assert_eq!((o.task, o.pid, o.uid), (Some("python3"), Some(1887), Some(0)));
         // Global, commas inside values.
         let o = parse_oom_kill("constraint=CONSTRAINT_NONE,nodemask=0,2,cpuset=/,mems_allowed=0,2,global_oom,task_memcg=/user.slice,task=a,b,pid=7,uid=1000").unwrap();
         assert_eq!(
             (o.nodemask, o.mems_allowed, o.oom_memcg),
             (Some("0,2"), Some("0,2"), None)
         );
-        assert_eq!((o.task, o.pid), ("a,b", 7));
+        assert_eq!((o.task, o.pid), (Some("a,b"), Some(7)));
         assert!(parse_oom_kill("constraint=CONSTRAINT_MEMCG,pid=x").is_none());
         assert!(parse_oom_kill("garbage,task=a,pid=1").is_none());
+    }
+
+    #[test]
+    fn oom_kill_cut_short() {
+        let o = parse_oom_kill_cut("constraint=CONSTRAINT_MEMCG,nodemask=(null),cp").unwrap();
+        assert_eq!((o.constraint, o.nodemask, o.cpuset), ("CONSTRAINT_MEMCG", None, None));
+        let o = parse_oom_kill_cut(
+            "constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/kubepods/pod1,task_memcg=/kub",
+        )
+        .unwrap();
+        assert_eq!(
+            (o.oom_memcg, o.task_memcg, o.task, o.pid),
+            (Some("/kubepods/pod1"), None, None, None)
+        );
+        let o = parse_oom_kill_cut("constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/a,task=java,pid=42,").unwrap();
+        assert_eq!((o.task, o.pid, o.oom_memcg), (Some("java"), Some(42), None));
+        assert!(parse_oom_kill_cut("constraint=CONSTRAINT_ME").is_none());
     }
 
     #[test]

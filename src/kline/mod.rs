@@ -17,16 +17,20 @@ mod memcg;
 mod meminfo;
 mod num;
 mod tasks;
+mod trace;
 
-pub use header::{parse_cpu_line, parse_cpuset_line, parse_header, CpuLine, CpusetLine, Header};
-pub use kill::{parse_kill, parse_reaper, parse_select, Kill, NotKill, Reaper, Select};
+pub use header::{
+    parse_cpu_line, parse_cpu_line_cut, parse_cpuset_line, parse_header, parse_header_cut, CpuLine, CpusetLine, Header,
+};
+pub use kill::{parse_kill, parse_reaper, parse_select, parse_select_cut, Kill, NotKill, Reaper, Select};
 pub use memcg::{
-    parse_counter, parse_group_kill, parse_oom_kill, parse_stat_kv, parse_stats_header, parse_task_in, CounterKind,
-    OomKill, StatsHeader,
+    parse_counter, parse_group_kill, parse_oom_kill, parse_oom_kill_cut, parse_stat_kv, parse_stats_header,
+    parse_task_in, CounterKind, OomKill, StatsHeader,
 };
 pub use meminfo::{parse_mem_info_line, MemInfoLine};
 pub use num::pages_to_bytes;
-pub use tasks::{parse_task_header, parse_task_row, Layout, RawRow};
+pub use tasks::{parse_task_header, parse_task_header_cut, parse_task_row, Layout, RawRow};
+pub use trace::{frame_function, frame_kind, FrameKind};
 
 use crate::model::Counter;
 
@@ -49,6 +53,9 @@ pub enum KLine<'a> {
     MemInfoStart,
     /// `Tasks state (memory values in pages):`
     TasksState,
+    /// A task-table row met outside a table (its header lost), read by
+    /// its own shape.
+    TaskRow(RawRow),
     /// `[ pid ]   uid  tgid total_vm …` with its column layout
     TaskHeader(Layout),
     /// `oom-kill:constraint=…`
@@ -69,7 +76,11 @@ pub enum KLine<'a> {
     Panic(&'a str),
     /// `sysrq: Manual OOM execution`
     ManualOom,
-    /// Stack frames, registers and other lines of a report we skip over.
+    /// A stack frame, by what it says about the OOM.
+    Frame(FrameKind),
+    /// `<snip>`, `...` and the like: a person cut lines out here.
+    Elision,
+    /// Registers and other lines of a report we skip over.
     Noise,
     /// A line of another subsystem.
     Unrelated,
@@ -81,7 +92,24 @@ impl KLine<'_> {
     /// True for the lines that belong to a report even though they carry no
     /// data we keep (stack traces, registers).
     pub fn is_report_noise(&self) -> bool {
-        matches!(self, KLine::Noise)
+        matches!(self, KLine::Noise | KLine::Elision | KLine::Frame(_))
+    }
+
+    /// True for the lines that show, by themselves, that an OOM report is
+    /// being read (not a `CPU:` line, stack noise or another frame, which
+    /// every kernel splat prints).
+    pub fn shows_oom(&self) -> bool {
+        match self {
+            KLine::Frame(k) => k.is_oom(),
+            KLine::Cpu(_)
+            | KLine::MemInfoStart
+            | KLine::Noise
+            | KLine::Elision
+            | KLine::ManualOom
+            | KLine::Unrelated
+            | KLine::Malformed(_) => false,
+            _ => true,
+        }
     }
 
     /// True for the sections a report prints before its kill line: one of
@@ -103,18 +131,139 @@ impl KLine<'_> {
     }
 }
 
+/// Phrases searched for in most lines classified: memchr's finder is built
+/// once, where `str::contains` would set up its searcher at every call.
+type Phrase = std::sync::LazyLock<memchr::memmem::Finder<'static>>;
+
+macro_rules! phrase {
+    ($name:ident, $p:literal) => {
+        static $name: Phrase = Phrase::new(|| memchr::memmem::Finder::new($p));
+    };
+}
+phrase!(INVOKED, " invoked oom-killer:");
+phrase!(KILLED_PROCESS, "Killed process");
+phrase!(ILL_PROCESS, "ill process");
+phrase!(PROCESS, " process ");
+phrase!(DOTS, "...");
+phrase!(ELLIPSIS, "…");
+
+/// Where `phrase` is in `t`.
+fn find(phrase: &Phrase, t: &str) -> Option<usize> {
+    phrase.find(t.as_bytes())
+}
+
 /// Sort one kernel message by its context-free shape.
 pub fn classify(text: &str) -> KLine<'_> {
     // Only the blanks printk and pasting add: a name may begin or end with
     // any other byte (a `\r`, a NEL) that is part of it.
     let t = text.trim_matches([' ', '\t']);
+    let mut k = classify_whole(t);
+    if matches!(k, KLine::Unrelated | KLine::Malformed(_)) {
+        // A kill or selection line quoted inside something else: a JSON
+        // event's `"message": "…"`, a `kubectl describe` table, Markdown.
+        if let Some(inner) = embedded(t) {
+            let e = classify_whole(inner);
+            if !matches!(e, KLine::Unrelated | KLine::Malformed(_)) {
+                k = e;
+            }
+        }
+    }
+    if matches!(k, KLine::Malformed(_) | KLine::Unrelated) {
+        // A line a terminal or a viewer cut short, marked so: what is whole
+        // before the mark still counts.
+        if let Some(c) = cut_text(t).and_then(classify_cut) {
+            return c;
+        }
+    }
+    k
+}
+
+/// The kill or selection line inside `t`, which holds more before it:
+/// from its prefix (after a blank, a quote or a backtick) to the end, less
+/// the quoting that closes it.
+fn embedded(t: &str) -> Option<&str> {
+    // Every kill and selection line has this: most lines looked at do not.
+    find(&PROCESS, t)?;
+    const STARTS: &[&str] = &[
+        "Memory cgroup out of memory: ",
+        "Out of memory: ",
+        "Out of memory (",
+        "Killed process ",
+    ];
+    let at = STARTS
+        .iter()
+        .filter_map(|p| t.find(p))
+        .filter(|&i| i > 0 && t[..i].ends_with([' ', '"', '`', '\'', '\t']))
+        .min()?;
+    Some(t[at..].trim_end_matches(['"', '\'', '`', ',', ' ', '}']))
+}
+
+/// The text of a line cut short and marked with `...` or `…`, before the
+/// mark (None for other lines, and for elision lines). The mark may also
+/// stand inside (journalctl keeps a line's end): what follows it is a
+/// fragment of unknown fields, and is dropped.
+fn cut_text(t: &str) -> Option<&str> {
+    let body = match t.strip_suffix("...").or_else(|| t.strip_suffix('…')) {
+        Some(body) => body,
+        None => {
+            // Both marks hold a byte that log text rarely does (`.` twice
+            // over, or the first byte of `…`): look for them only then.
+            &t[..find(&DOTS, t).or_else(|| find(&ELLIPSIS, t))?]
+        }
+    };
+    (!body.trim_end_matches('.').trim().is_empty()).then_some(body)
+}
+
+/// True if `s` (a cgroup path, a name) was shortened by a viewer: `...` or
+/// `…` stands inside it.
+pub fn elided_inside(s: &str) -> bool {
+    s.contains("...") || s.contains('…')
+}
+
+/// The shapes a cut line can still be read as, from what precedes the cut:
+/// every field that ends before it (the field it falls in is lost).
+fn classify_cut(body: &str) -> Option<KLine<'_>> {
+    if let Some(rest) = body.strip_prefix("oom-kill:") {
+        return parse_oom_kill_cut(rest).map(KLine::OomKill);
+    }
+    if body.contains(" invoked oom-killer:") {
+        return parse_header_cut(body).map(KLine::Header);
+    }
+    if body.contains("Killed process ") {
+        return parse_kill(whole_fields(body)).ok().map(KLine::Kill);
+    }
+    if body.contains("ill process ") {
+        return parse_select_cut(body).map(KLine::Select);
+    }
+    if body.starts_with("[ ") && body.contains("pid") && body.contains("uid") {
+        // The columns after the cut are unknown: each row is read by its
+        // own shape.
+        return parse_task_header_cut(body).map(KLine::TaskHeader);
+    }
+    if body.starts_with("CPU: ") || body.starts_with("Pid: ") {
+        return parse_cpu_line_cut(body).map(KLine::Cpu);
+    }
+    None
+}
+
+/// `body` without the field the cut fell in: up to the last blank or comma
+/// (a body ending in one was cut between fields, and loses nothing).
+fn whole_fields(body: &str) -> &str {
+    if body.ends_with([' ', ',']) {
+        return body.trim_end_matches([' ', ',']);
+    }
+    match body.rfind([' ', ',']) {
+        Some(at) => body[..at].trim_end_matches([' ', ',']),
+        None => "",
+    }
+}
+
+/// [`classify`] of a line as it stands.
+fn classify_whole(t: &str) -> KLine<'_> {
     if t.is_empty() {
         return KLine::Unrelated;
     }
-    if t.contains(" invoked oom-killer:")
-        || t.starts_with("invoked oom-killer:")
-        || t.starts_with("oom-killer: gfp_mask=")
-    {
+    if find(&INVOKED, t).is_some() || t.starts_with("invoked oom-killer:") || t.starts_with("oom-killer: gfp_mask=") {
         return parse_header(t).map_or(KLine::Malformed("oom-killer header"), KLine::Header);
     }
     if let Some(rest) = t.strip_prefix("oom-kill:") {
@@ -128,14 +277,14 @@ pub fn classify(text: &str) -> KLine<'_> {
             None => KLine::Malformed("oom_reaper line"),
         };
     }
-    if t.contains("Killed process") {
+    if find(&KILLED_PROCESS, t).is_some() {
         return match parse_kill(t) {
             Ok(k) => KLine::Kill(k),
             Err(NotKill::Foreign) => KLine::Unrelated,
             Err(NotKill::Malformed) => KLine::Malformed("kill line"),
         };
     }
-    if t.contains("ill process") {
+    if find(&ILL_PROCESS, t).is_some() {
         if let Some(rest) = t.strip_prefix("Kill process ") {
             if let Some((pid, comm)) = kill::pid_comm_sharing(rest) {
                 return KLine::SharedKill { pid, comm };
@@ -165,6 +314,11 @@ pub fn classify(text: &str) -> KLine<'_> {
     if t.starts_with("[ ") && t.contains("pid") && t.contains("uid") {
         return parse_task_header(t).map_or(KLine::Malformed("task table header"), KLine::TaskHeader);
     }
+    if t.starts_with('[') {
+        if let Some(row) = Layout::guess(t).and_then(|l| parse_task_row(&l, t)) {
+            return KLine::TaskRow(row);
+        }
+    }
     if t.starts_with("Tasks in ") && t.contains("memory.oom.group") {
         return parse_group_kill(t).map_or(KLine::Malformed("oom group line"), KLine::GroupKill);
     }
@@ -189,10 +343,37 @@ pub fn classify(text: &str) -> KLine<'_> {
     if t.ends_with("Manual OOM execution") {
         return KLine::ManualOom;
     }
+    if is_elision(t) {
+        return KLine::Elision;
+    }
+    if let Some(f) = frame_function(t) {
+        return KLine::Frame(frame_kind(f));
+    }
     if is_noise(t) {
         return KLine::Noise;
     }
     KLine::Unrelated
+}
+
+/// A line by which a person marks lines they cut out of a pasted log:
+/// `...`, `…`, `<snip>`, `[snip]`, `[...]`, `--snip--`, `(trimmed)`.
+pub fn is_elision(t: &str) -> bool {
+    // The longest: `--- snipped ---` and the like.
+    if t.len() > 40 {
+        return false;
+    }
+    let t = t.trim_matches([' ', '\t']);
+    if t.len() >= 3 && t.bytes().all(|b| b == b'.') || !t.is_empty() && t.chars().all(|c| c == '…') {
+        return true;
+    }
+    let inner = t.trim_matches(['<', '>', '[', ']', '(', ')', '-', ' ', '.', '…']);
+    if inner.is_empty() {
+        return t.len() >= 3;
+    }
+    inner.len() <= 12
+        && ["snip", "snipped", "cut", "trimmed", "truncated", "skipped", "omitted"]
+            .iter()
+            .any(|w| inner.eq_ignore_ascii_case(w))
 }
 
 /// Stack traces, register dumps and other lines printed inside a report.
@@ -226,12 +407,21 @@ fn is_noise(t: &str) -> bool {
         "Name                      Used          Total",
         "? ",
         "[<",
+        // After an OOM panic's trace.
+        "Kernel Offset:",
+        "---[ end Kernel panic",
     ];
     if PREFIXES.iter().any(|p| t.starts_with(p)) {
         return true;
     }
     // A stack frame: `func+0x59/0x90 [module]`.
-    t.contains("+0x") && t.contains("/0x")
+    if t.contains("+0x") && t.contains("/0x") {
+        return true;
+    }
+    // Raw stack words of a pre-4.x dump: `ffff8807f0d6b980 0000000051be382e …`.
+    let mut words = t.split_ascii_whitespace();
+    let hex_word = |w: &str| matches!(w.len(), 8 | 16) && w.bytes().all(|b| b.is_ascii_hexdigit());
+    words.clone().count() >= 2 && words.all(hex_word)
 }
 
 #[cfg(test)]
@@ -259,6 +449,7 @@ mod tests {
                 KLine::Header(_) => "header",
                 KLine::Cpu(_) => "cpu",
                 KLine::Noise => "noise",
+                KLine::Frame(_) => "frame",
                 KLine::Counter(..) => "counter",
                 KLine::StatsHeader(_) => "stats",
                 KLine::TasksState => "tasks",
@@ -270,7 +461,7 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            ["header", "cpu", "noise", "noise", "counter", "stats", "tasks", "taskhdr", "oomkill", "kill"]
+            ["header", "cpu", "noise", "frame", "counter", "stats", "tasks", "taskhdr", "oomkill", "kill"]
         );
     }
 
@@ -292,5 +483,108 @@ mod tests {
             KLine::Unrelated
         );
         assert_eq!(classify("sysrq: Manual OOM execution"), KLine::ManualOom);
+    }
+
+    // Issue 13: one test per damaged shape.
+
+    #[test]
+    fn lines_cut_at_the_end_keep_their_whole_fields() {
+        let KLine::Header(h) = classify("java invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_s...")
+        else {
+            panic!("header");
+        };
+        assert_eq!(
+            (h.comm, h.gfp_mask, h.order, h.oom_score_adj),
+            ("java", "0xcc0", Some(0), None)
+        );
+        let KLine::OomKill(o) = classify("oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cp…") else {
+            panic!("oom-kill");
+        };
+        assert_eq!(o.constraint, "CONSTRAINT_MEMCG");
+        let KLine::Kill(k) = classify("Memory cgroup out of memory: Killed process 61402 (java) total-vm:4...") else {
+            panic!("kill");
+        };
+        assert_eq!((k.pid, k.comm, k.total_vm_bytes), (61402, "java", None));
+        assert!(matches!(
+            classify("[  pid  ]   uid  tgid total_vm      rss pgtables_bytes swap..."),
+            KLine::TaskHeader(_)
+        ));
+        assert!(matches!(
+            classify("CPU: 3 PID: 4711 Comm: java Not tai..."),
+            KLine::Cpu(_)
+        ));
+    }
+
+    #[test]
+    fn lines_cut_in_the_middle_keep_what_precedes_the_mark() {
+        // journalctl --no-full keeps a line's end after the `...`.
+        let KLine::Header(h) =
+            classify("java invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_s...adj=936")
+        else {
+            panic!("header");
+        };
+        assert_eq!((h.gfp_mask, h.order, h.oom_score_adj), ("0xcc0", Some(0), None));
+        let KLine::Kill(k) = classify("Memory cgroup out of memory: Killed process 61402 (java) total-vm:4...adj:936")
+        else {
+            panic!("kill");
+        };
+        assert_eq!((k.pid, k.comm), (61402, "java"));
+        assert!(elided_inside("/kubepods.slice/kubepods-burstable.slice/ku....scope"));
+        assert!(!elided_inside("/kubepods.slice/x.scope"));
+    }
+
+    #[test]
+    fn elision_lines() {
+        for t in [
+            "...",
+            "…",
+            "<snip>",
+            "[snip]",
+            "[.......]",
+            "--- snipped ---",
+            "(trimmed)",
+        ] {
+            assert_eq!(classify(t), KLine::Elision, "{t}");
+        }
+        assert_eq!(classify("snippet of a config"), KLine::Unrelated);
+    }
+
+    #[test]
+    fn kill_lines_inside_other_text() {
+        // A Kubernetes event's JSON message, `kubectl describe`, Markdown.
+        let json = r#"    "message": "Memory cgroup out of memory: Killed process 3504804 (kubectl) total-vm:753508kB, anon-rss:58776kB, file-rss:29400kB, shmem-rss:0kB, UID:0 pgtables:288kB oom_score_adj:999","#;
+        let KLine::Kill(k) = classify(json) else { panic!("json") };
+        assert_eq!((k.pid, k.comm, k.oom_score_adj), (3504804, "kubectl", Some(999)));
+        let table = "  Warning  PodOOMKilling  2m    kernel-monitor, n1  Memory cgroup out of memory: Kill process 25169 (hyperkube) score 2109 or sacrifice child";
+        let KLine::Select(s) = classify(table) else {
+            panic!("table")
+        };
+        assert_eq!((s.pid, s.comm, s.score), (25169, "hyperkube", Some(2109)));
+        let KLine::Kill(k) =
+            classify("`Out of memory: Killed process 2922 (sabnzbdplus) total-vm:3193576kB, anon-rss:1172284kB, `")
+        else {
+            panic!("backticks");
+        };
+        assert_eq!((k.pid, k.anon_rss_bytes), (2922, Some(1172284 * 1024)));
+        // Prose that names the phrase is no kill line.
+        assert_eq!(classify("see the Killed process line above"), KLine::Unrelated);
+    }
+
+    #[test]
+    fn report_noise_of_old_stacks_and_panics() {
+        assert_eq!(
+            classify("ffff8807f0d6b980 0000000051be382e ffff88039bc07ca8 ffffffff8163515c"),
+            KLine::Noise
+        );
+        assert_eq!(classify("804142d2 00000034 00000000 00000001"), KLine::Noise);
+        assert_eq!(
+            classify("---[ end Kernel panic - not syncing: Out of memory: system-wide panic_on_oom is enabled ]---"),
+            KLine::Noise
+        );
+        assert_eq!(
+            classify("Kernel Offset: 0x1e000000 from 0xffffffff81000000"),
+            KLine::Noise
+        );
+        assert_eq!(classify("deadbeef"), KLine::Unrelated);
     }
 }

@@ -122,6 +122,18 @@ pub fn parse_task_header(t: &str) -> Option<Layout> {
     })
 }
 
+/// A task-table header cut short (the mark removed): a table starts, but
+/// its columns are unknown, so each row is read by its own shape
+/// ([`Layout::guess`]).
+pub fn parse_task_header_cut(t: &str) -> Option<Layout> {
+    let rest = t.trim_start().strip_prefix('[')?;
+    let (pid, _) = rest.split_once(']')?;
+    (pid.trim() == "pid").then_some(Layout {
+        columns: Vec::new(),
+        from_header: false,
+    })
+}
+
 /// A task-table row whose memory values are still in pages (as printed):
 /// `total_vm`, `rss*` and `swapents` are pages, `pgtables_bytes` is bytes.
 /// [`RawRow::into_bytes`] converts once the page size is known.

@@ -73,6 +73,12 @@ pub struct Episode {
     pub tasks_omitted: u64,
     /// The processes killed, in printed order.
     pub victims: Vec<Victim>,
+    /// The process the kernel selected (`Kill process N (comm) score S or
+    /// sacrifice child`, before 5.1) when the log holds no kill line after
+    /// it (cut off, or lost); with its kill line it is in the victim's
+    /// `selected`.
+    #[serde(default)]
+    pub selected: Option<Selected>,
     /// `Out of memory and no killable processes...`.
     pub no_killable: bool,
     /// `Kernel panic - not syncing: …` followed the report.
