@@ -290,3 +290,24 @@ fn table_pages_of_a_thousand_rows() {
     assert_eq!(out.matches(" episodes ").count(), 1);
     assert!(out.trim_end().ends_with("0 malformed lines"), "summary last");
 }
+
+/// A selection whose kill line is not in the log names the process the
+/// kernel chose in every human format, and as `selected` in JSON.
+#[test]
+fn a_lone_selection_is_shown_in_every_format() {
+    let line = b"[ 5.0] Memory cgroup out of memory: Kill process 25169 (hyperkube) score 2109 or sacrifice child\n";
+    let jsonl = oomctl_stdin(&["analyze", "--format", "jsonl"], line);
+    let eps = episodes(&jsonl.stdout_str());
+    let s = eps[0].selected.as_ref().expect("selected");
+    assert_eq!((s.pid, s.comm.as_str(), s.score), (25169, "hyperkube", Some(2109)));
+    assert!(eps[0].victims.is_empty());
+    let report = oomctl_stdin(&["analyze", "--format", "report"], line).stdout_str();
+    assert!(
+        report.contains("it had chosen hyperkube (25169), score 2109"),
+        "{report}"
+    );
+    let table = oomctl_stdin(&["analyze", "--format", "table"], line).stdout_str();
+    assert!(table.contains("25169 hyperkube (chosen)"), "{table}");
+    let events = oomctl_stdin(&["analyze", "--format", "events"], line).stdout_str();
+    assert!(events.contains("selected process hyperkube, pid: 25169"), "{events}");
+}

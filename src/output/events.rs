@@ -45,7 +45,13 @@ fn victim_words(ep: &Episode) -> String {
         [] if ep.printed == crate::model::Printed::Nothing => {
             "a kill counted in memory.events, not in the log".to_owned()
         }
-        [] => "victim unknown (report incomplete)".to_owned(),
+        [] => match &ep.selected {
+            Some(s) => format!(
+                "victim unknown: selected process {}, pid: {} (kill line not in the log)",
+                s.comm, s.pid
+            ),
+            None => "victim unknown (report incomplete)".to_owned(),
+        },
         vs if ep.printed == crate::model::Printed::KillLine => format!(
             "{} (only the kill line printed)",
             vs.iter()

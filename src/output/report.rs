@@ -158,7 +158,16 @@ fn write_episode(out: &mut dyn Write, n: u64, ep: &Episode) -> io::Result<()> {
         } else {
             "the report ends before its kill line"
         };
-        writeln!(out, "Killed:  {why}")?;
+        match &ep.selected {
+            Some(s) => writeln!(
+                out,
+                "Killed:  {why}; it had chosen {} ({}){}",
+                s.comm,
+                s.pid,
+                s.score.map(|n| format!(", score {n}")).unwrap_or_default()
+            )?,
+            None => writeln!(out, "Killed:  {why}")?,
+        }
     }
     for v in &ep.victims {
         let parts = [v.anon_rss_bytes, v.file_rss_bytes, v.shmem_rss_bytes];

@@ -93,6 +93,8 @@ fn row(ep: &Episode) -> [String; 8] {
         .collect();
     let victim = if ep.no_killable {
         "none killable".to_owned()
+    } else if let (true, Some(s)) = (victims.is_empty(), &ep.selected) {
+        format!("{} {} (chosen)", s.pid, s.comm)
     } else if victims.is_empty() {
         "-".to_owned()
     } else {
