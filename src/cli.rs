@@ -401,15 +401,16 @@ pub struct SnapshotArgs {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum FormatArg {
-    /// A table for people (default on a terminal).
+    /// A table for people (analyze's default on a terminal).
     Table,
     /// One JSON document {"episodes": [...], "summary": {...}}.
     Json,
-    /// One JSON episode object per line (default when not a terminal).
+    /// One JSON episode object per line (the default when not a terminal).
     Jsonl,
     /// One row per episode, flattened.
     Csv,
-    /// A full report per episode for people: cause, numbers, chart, advice.
+    /// A full report per episode for people: cause, numbers, chart, advice
+    /// (watch's, replay's and guard's default on a terminal).
     Report,
     /// One line per episode in kubelet's / node-problem-detector's words.
     Events,

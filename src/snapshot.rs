@@ -218,7 +218,10 @@ pub fn guard_episode(s: &Snapshot, file: &str, line: u64) -> Episode {
         .as_deref()
         .map(|t| crate::envelope::normalize_iso(t).map_or_else(|| Text::new(t), Text::from));
     ep.time.wall_raw = s.time.clone();
-    ep.complete = !ep.victims.is_empty();
+    // An oom-guard event is a whole record of a decision: one that killed
+    // nothing (a dry run, noop, held back, the kernel first) ends so
+    // explicitly, as a report without a killable process does.
+    ep.complete = true;
     crate::diagnose::explain(&mut ep);
     ep
 }

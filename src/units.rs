@@ -39,9 +39,22 @@ pub fn sat_sum(it: impl IntoIterator<Item = u64>) -> u64 {
     it.into_iter().fold(0, u64::saturating_add)
 }
 
+/// `n` and a noun, in the plural unless `n` is 1: `1 file`, `2 files`.
+pub fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_in_the_plural_but_one() {
+        assert_eq!(count(1u64, "file"), "1 file");
+        assert_eq!(count(0u64, "cgroup"), "0 cgroups");
+        assert_eq!(count(2u64, "malformed line"), "2 malformed lines");
+    }
 
     #[test]
     fn units_and_shares() {

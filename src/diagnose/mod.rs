@@ -93,6 +93,33 @@ pub fn explain(ep: &mut Episode) {
 
 /// Diagnose one episode.
 pub fn diagnose(ep: &Episode) -> Diagnosis {
+    if ep.killer != crate::model::Killer::OomGuard {
+        return diagnose_report(ep);
+    }
+    // An oom-guard event: its numbers are the guard's reading of the
+    // cgroup, not a kernel report.
+    let b = breakdown(ep);
+    if ep.guard.as_ref().is_some_and(|g| g.action.as_str() == "kernel_first") {
+        return Diagnosis::new(
+            Cause::Unknown,
+            "The kernel's OOM killer came first: the guard read the cgroup after that kill, so its numbers do not say what filled it; the kernel's own report (dmesg) does.".to_owned(),
+            b.evidence(ep),
+            vec![
+                "Give the guard more time: a larger --min-margin or --margin-ratio; on cgroup v1 the margin is all the time it has (on v2 memory.high throttles the grower at the threshold).".to_owned(),
+            ],
+        );
+    }
+    let mut d = diagnose_report(ep);
+    d.summary = Text::from(d.summary.as_str().replace(
+        "the report lists no tasks to say whose",
+        "the guard's event lists no task sizes to say whose",
+    ));
+    d.advice.retain(|a| !a.contains("oom_dump_tasks"));
+    d
+}
+
+/// Diagnose a kernel report's episode.
+fn diagnose_report(ep: &Episode) -> Diagnosis {
     let b = breakdown(ep);
     let mut ev = b.evidence(ep);
     if ep.manual {
@@ -186,10 +213,12 @@ fn unknown_text(ep: &Episode) -> (String, Vec<String>) {
                 "Only the kill line of this OOM was printed ({} was killed): the kernel prints at most 10 whole OOM reports per 5 s and shrinks the rest to their kill line (\"oom_kill_process: N callbacks suppressed\" follows), or the log lost the rest.",
                 victim.unwrap_or_else(|| "a process".to_owned())
             ),
-            vec![
-                "Read the whole reports printed around it: the OOMs of one burst usually share their cause.".to_owned(),
-                "On cgroup v2, oomctl watch names the cgroup of such kills from memory.events.local.".to_owned(),
-            ],
+            std::iter::once("Read the whole reports printed around it: the OOMs of one burst usually share their cause.".to_owned())
+                // Where watch already named the cgroup, it has done this.
+                .chain(ep.task_memcg.is_none().then(|| {
+                    "On cgroup v2, oomctl watch names the cgroup of such kills from memory.events.local.".to_owned()
+                }))
+                .collect(),
         ),
         Printed::Nothing => (
             format!(

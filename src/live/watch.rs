@@ -284,8 +284,9 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
             let n = super::counters::spawn(root.clone(), RESCAN, tell, super::counters::warn_stderr)
                 .map_err(|e| format!("{}: inotify: {e}", root.display()))?;
             Some(format!(
-                "; counting OOM kills in the {} of {n} cgroups under {}",
+                "; counting OOM kills in the {} of {} under {}",
                 super::counters::FILE,
+                crate::units::count(n as u64, "cgroup"),
                 root.display()
             ))
         }

@@ -160,8 +160,10 @@ impl Sink for GuardSink<'_> {
         super::table::write_page(&mut self.out, TABLE_HEADER, &mut self.rows)?;
         writeln!(
             self.out,
-            "{} episode(s), {} with a memcg limit; the guard would have acted first in {}",
-            s.episodes, self.limited, self.acted
+            "{}, {} with a memcg limit; the guard would have acted first in {}",
+            crate::units::count(s.episodes, "episode"),
+            self.limited,
+            self.acted
         )?;
         self.out.flush()
     }

@@ -293,8 +293,8 @@ fn write_episode(out: &mut dyn Write, n: u64, ep: &Episode) -> io::Result<()> {
     if !ep.malformed.is_empty() {
         writeln!(
             out,
-            "Note:    {} line(s) of the report did not parse",
-            ep.malformed.len()
+            "Note:    {} of the report did not parse",
+            crate::units::count(ep.malformed.len() as u64, "line")
         )?;
     }
     writeln!(out)
@@ -313,12 +313,12 @@ impl Sink for ReportSink<'_> {
     fn finish(&mut self, s: &Summary) -> io::Result<()> {
         writeln!(
             self.out,
-            "{} episode(s), {} incomplete, in {} file(s); {}; {} malformed line(s)",
-            s.episodes,
+            "{}, {} incomplete, in {}; {}; {}",
+            crate::units::count(s.episodes, "episode"),
             s.incomplete,
-            s.files,
+            crate::units::count(s.files, "file"),
             super::duplicates_phrase(s),
-            s.malformed_lines
+            crate::units::count(s.malformed_lines, "malformed line")
         )?;
         self.out.flush()
     }

@@ -521,8 +521,18 @@ impl Guard<'_> {
                 .map_or_else(|| c.2.clone(), |d| Text::from(crate::cgroup::kernel_path(&d)))
         });
         let none: &[Named] = &[];
+        // noop chooses but signals nobody: its choice is whom it would kill
+        // (not one already dying).
+        let noop_choice: Vec<Named> = match (&chosen, p.policy, held_back) {
+            (Some(c), Policy::Noop, false) if action == "none" && !dying.iter().any(|(pid, _)| *pid == c.0.pid) => {
+                vec![(c.0.pid, c.0.comm.clone())]
+            }
+            _ => Vec::new(),
+        };
         let (did, would) = if acted {
             (&killed[..], none)
+        } else if !noop_choice.is_empty() {
+            (none, &noop_choice[..])
         } else {
             (none, &killed[..])
         };
@@ -630,6 +640,9 @@ fn outcome(
         |v| format!("{} ({})", v.pid, v.comm),
     );
     let note = match action {
+        "kernel_first" if dry_run => {
+            format!("dry run: the kernel's OOM killer came first: it killed {kernel_kills} process(es) at this limit")
+        }
         _ if dry_run => format!("dry run: the guard would have acted ({action}) on {who}; nothing was written or killed"),
         "none" if held_back => "held back: clean page cache the kernel can still reclaim is large".to_owned(),
         "none" if p.policy == Policy::Noop => format!("policy noop: {who} would have been chosen; nothing killed"),
