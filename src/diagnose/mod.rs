@@ -278,11 +278,20 @@ fn write_cache_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, V
             victim
         ),
         None => format!(
-            "Page cache from writes most likely filled {} memory: processes held {} ({}) and the rest, {}, was cache the kernel could not reclaim; {} was killed for memory it did not use.",
+            "Page cache from writes most likely filled {} memory: processes held {} ({}) and the rest, {}, was {}; {} was killed for memory it did not use.",
             scope_word,
             rss,
             of_total(ev.task_rss_bytes, ev, ep),
             ev.unattributed_bytes.map(crate::units::human_bytes).unwrap_or_else(|| "?".to_owned()),
+            // The same parts the chart shows: kernel memory is no cache.
+            match (ev.file_bytes, ev.kernel_bytes) {
+                (Some(f), Some(k)) if k > 0 => format!(
+                    "cache the kernel could not reclaim ({}) and kernel memory ({})",
+                    crate::units::human_bytes(f),
+                    crate::units::human_bytes(k)
+                ),
+                _ => "cache the kernel could not reclaim".to_owned(),
+            },
             victim
         ),
     };
