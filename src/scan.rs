@@ -241,6 +241,13 @@ struct Scanner<'o, F> {
     /// A wrapped line was seen broken after a blank it kept (format=flowed
     /// mail): then a break without one cut a word at the width.
     flowed: bool,
+    /// The widest piece a wrapped line was broken after, and how many were
+    /// that wide: two or more say the file is cut at that width (a mailer's
+    /// hard wrap breaks a long token exactly there; a word break is
+    /// shorter).
+    wrap_max: (usize, u32),
+    /// Pieces a wrapped line was broken after, in all.
+    wrap_pieces: u32,
     prefilter: Option<Prefilter>,
     line_no: u64,
 }
@@ -335,24 +342,47 @@ fn recognised(k: &KLine<'_>) -> bool {
 const DANGLING_MAX: usize = 3;
 
 /// What was lost where a line was wrapped before `text`, its remainder:
-/// nothing where the break kept its blank, where a terminal cut it at its
-/// width (80 columns or more: every piece but the last as wide as the
-/// first, `width`) in a token or not, or in a format=flowed mail
-/// (`flowed`: its word breaks keep their blank, so one without cut a long
-/// token); else a mailer broke it at a blank and dropped it (a piece wider
-/// than the others is a token too long to break), but for a break after a
-/// hyphen (`total-` / `vm:`), which mailers make in words.
+/// nothing where the break kept its blank, where the piece is as wide as
+/// the file's cut (`width`: a terminal's, 80 columns or more, or a
+/// mailer's hard wrap seen more than once), in a token or not, or in a
+/// format=flowed mail (`flowed`: its word breaks keep their blank, so one
+/// without cut a long token); else a mailer broke it at a blank and
+/// dropped it, but for a break after a hyphen (`total-` / `vm:`), which
+/// mailers make in words.
 fn wrap_gap(piece: &[u8], text: &str, flowed: bool, width: usize) -> &'static str {
     let piece = piece.strip_suffix(b"\r").unwrap_or(piece);
-    let cols = columns(piece);
     let kept = piece.ends_with(b" ") || text.starts_with(' ');
-    let terminal = cols >= TERMINAL_MIN && cols == width;
-    if kept || flowed || terminal || piece.ends_with(b"-") {
+    let cut = columns(piece) == width;
+    if kept || flowed || cut || piece.ends_with(b"-") {
         ""
     } else {
         " "
     }
 }
+
+/// True for a piece that ends in a long token (a path, an id, a list of
+/// `key=value`s): a mailer's wrap fills the line with part of a token too
+/// long for one and cuts it at the width; a word the wrap moved to the
+/// next line left a piece ending in a word.
+fn ends_in_long_token(piece: &[u8]) -> bool {
+    let t = piece.trim_ascii_end();
+    let last = t.rsplit(|&b| b == b' ').next().unwrap_or(t);
+    last.len() >= LONG_TOKEN
+}
+
+/// True if `text` begins with a field of its own (`key:`, `key=`): the
+/// wrap moved it whole to the next line.
+fn starts_a_field(text: &str) -> bool {
+    let t = text.trim_start();
+    let key = t
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        .count();
+    t.starts_with(|c: char| c.is_ascii_alphabetic()) && matches!(t.as_bytes().get(key), Some(b':' | b'='))
+}
+
+/// A token at least this long is cut, not moved, by a mailer's wrap.
+const LONG_TOKEN: usize = 16;
 
 /// The columns a piece of a line takes on a terminal (its characters).
 fn columns(piece: &[u8]) -> usize {
@@ -360,8 +390,24 @@ fn columns(piece: &[u8]) -> usize {
     piece.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
 }
 
+/// The narrowest hard wrap (a mailer's) taken for one.
+const HARD_WRAP_MIN: usize = 60;
+
 /// The narrowest terminal a wrapped line is taken to come from.
 const TERMINAL_MIN: usize = 80;
+
+/// [`remainder_text`] after a piece a terminal cut at its width: anything
+/// but a blank line or a Markdown fence, e-mail quoting removed, every
+/// other byte kept (the cut falls anywhere).
+fn cut_remainder_text(raw: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(raw);
+    let mut t = text.trim_end_matches('\r');
+    while let Some(r) = t.strip_prefix('>') {
+        t = r.strip_prefix(' ').unwrap_or(r);
+    }
+    let body = t.trim_start();
+    (!body.is_empty() && !body.starts_with("```")).then(|| t.to_owned())
+}
 
 /// Lines walked back over at most from a fragment's first line.
 const LOOK_BACK: usize = 4096;
@@ -416,6 +462,13 @@ impl<F: Feed> Scanner<'_, F> {
     /// dry-running it, finds to be one message without any stamp, in a log
     /// whose lines carry stamps.
     fn is_remainder(&mut self, raw: &[u8]) -> Option<String> {
+        self.remainder_of(raw, false)
+    }
+
+    /// [`Scanner::is_remainder`]; `cut`: the line before was cut at a
+    /// terminal's width, so the rest may begin with anything (blanks of a
+    /// task row, the `-` of `total-vm`), not only what a mailer leaves.
+    fn remainder_of(&mut self, raw: &[u8], cut: bool) -> Option<String> {
         match self.decoder.container() {
             Container::Auto | Container::Plain => return None,
             // What decoding would find, cheaply: a dmesg line that starts
@@ -423,13 +476,35 @@ impl<F: Feed> Scanner<'_, F> {
             Container::Dmesg if raw.first() == Some(&b'[') && crate::envelope::starts_with_uptime(raw) => return None,
             _ => {}
         }
-        let text = remainder_text(raw)?;
+        let text = match cut {
+            false => remainder_text(raw)?,
+            true => cut_remainder_text(raw)?,
+        };
         let mut tmp: Vec<LogLine<'_>> = Vec::with_capacity(1);
         self.decoder.decode(raw, &mut tmp);
         match tmp.as_slice() {
             [one] if one.stamp == Stamp::default() => Some(text),
             _ => None,
         }
+    }
+
+    /// The width at which this file's lines were cut, for a line whose
+    /// first piece is `width` wide: a mailer's hard wrap seen twice, else
+    /// that piece's if a terminal's (80 columns or more).
+    fn cut_width(&self, width: usize) -> usize {
+        match self.wrap_max {
+            // Most pieces that wide: cut there (fold); a word wrap makes
+            // pieces of many widths.
+            (w, n) if n >= 2 && w >= HARD_WRAP_MIN && 2 * n >= self.wrap_pieces => w,
+            _ => width.max(TERMINAL_MIN),
+        }
+    }
+
+    /// The widest wrapped piece, when a mailer's hard wrap may cut a token
+    /// longer than a line at it (a piece of one token that wide).
+    fn token_cut_width(&self) -> Option<usize> {
+        let (w, n) = self.wrap_max;
+        (n >= 2 && w >= HARD_WRAP_MIN).then_some(w)
     }
 
     /// True if `line` is a prefix whose message is on the next line: it
@@ -482,9 +557,22 @@ impl<F: Feed> Scanner<'_, F> {
             }
             let end = memchr(b'\n', rest).unwrap_or(rest.len());
             let next = &rest[..end];
-            let more = self.is_remainder(next)?;
+            let cut =
+                columns(piece) == self.cut_width(width) || (columns(piece) >= TERMINAL_MIN && columns(piece) == width);
+            let more = self.remainder_of(next, cut)?;
             self.flowed |= piece.trim_ascii_end().len() < piece.len();
-            let gap = wrap_gap(piece, &more, self.flowed, width);
+            let cols = columns(piece);
+            self.wrap_pieces += 1;
+            self.wrap_max = match self.wrap_max {
+                (w, n) if cols == w => (w, n + 1),
+                (w, _) if cols > w => (cols, 1),
+                keep => keep,
+            };
+            let mut hard = self.cut_width(width);
+            if self.token_cut_width() == Some(cols) && ends_in_long_token(piece) && !starts_a_field(&more) {
+                hard = cols;
+            }
+            let gap = wrap_gap(piece, &more, self.flowed, hard);
             let mut with = format!("{whole}{gap}{more}");
             if !recognised(&kline::classify(&with)) {
                 // The other guess, if only it makes sense of the line (a
@@ -543,7 +631,7 @@ impl<F: Feed> Scanner<'_, F> {
             let mut joined = before[start..end].to_vec();
             if pieces > 0 {
                 let mut piece = &before[start..end];
-                let width = columns(piece);
+                let width = self.cut_width(columns(piece));
                 let mut at = end + 1;
                 while at <= last_end {
                     let e = memchr(b'\n', &before[at..last_end]).map_or(last_end, |i| at + i);
@@ -783,6 +871,8 @@ pub fn scan<R: Read, F: Feed>(mut input: R, opts: &ScanOptions, feed: &mut F) ->
         sniffed: false,
         qp: false,
         flowed: false,
+        wrap_max: (0, 0),
+        wrap_pieces: 0,
         prefilter: opts.prefilter.then(Prefilter::new),
         line_no: 0,
     };
@@ -1162,10 +1252,12 @@ mod damage {
         assert_eq!(wrap_gap(&piece, "kB", false, 80), "");
         // A mailer broke at a blank and dropped it; not after a hyphen.
         assert_eq!(
-            wrap_gap(b"[ 1.0] CPU: 1 PID: 2 Comm: a Not tainted", "5.15.0", false, 42),
+            wrap_gap(b"[ 1.0] CPU: 1 PID: 2 Comm: a Not tainted", "5.15.0", false, 80),
             " "
         );
-        assert_eq!(wrap_gap(b"[ 1.0] Killed process 1 (a) total-", "vm:8kB", false, 35), "");
+        assert_eq!(wrap_gap(b"[ 1.0] Killed process 1 (a) total-", "vm:8kB", false, 80), "");
+        // A mailer's hard wrap at 76, known from earlier lines: a token cut.
+        assert_eq!(wrap_gap(&b"x".repeat(76), "EL)", false, 76), "");
         // format=flowed keeps the blank of its word breaks: a break without
         // one cut a long token.
         assert_eq!(wrap_gap(b"> lab-7528/pod3f1c,ta", "sk_memcg=/x", true, 22), "");
