@@ -33,6 +33,10 @@ use std::io::{self, Read};
 /// read. Each anchor costs one SIMD pass over the input, so there are two.
 pub const ANCHORS: [&str; 3] = ["oom", "emory", "illed process"];
 
+/// Lines at a block's end read with the next block, where their wrapped
+/// remainders are (see [`REFLOW_MAX`], [`DANGLING_MAX`]).
+const HOLD_LINES: usize = 16;
+
 /// Default block size, and so the longest line read whole.
 pub const BLOCK: usize = 1 << 20;
 
@@ -296,6 +300,25 @@ fn quoted_printable(data: &[u8]) -> bool {
     header(b"Content-Transfer-Encoding: quoted-printable")
         || header(b"Content-Transfer-Encoding: Quoted-Printable")
         || (header(b"=3D") && (header(b"=\n") || header(b"=\r\n")))
+        || soft_breaks(data) >= 3
+}
+
+/// Lines of `data` that end as a quoted-printable soft break does: in `=`,
+/// at 70 to 76 columns (RFC 2045 keeps encoded lines to 76).
+fn soft_breaks(data: &[u8]) -> usize {
+    let mut n = 0;
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', data) {
+        let line = data[start..end].strip_suffix(b"\r").unwrap_or(&data[start..end]);
+        if line.ends_with(b"=") && (70..=76).contains(&line.len()) {
+            n += 1;
+            if n >= 3 {
+                break;
+            }
+        }
+        start = end + 1;
+    }
+    n
 }
 
 /// A continuation piece without the `>` quoting a mail reply added.
@@ -507,6 +530,29 @@ impl<F: Feed> Scanner<'_, F> {
         (n >= 2 && w >= HARD_WRAP_MIN).then_some(w)
     }
 
+    /// Where the last logical line of `data` (whole lines) begins: the
+    /// last line that is no remainder of the one before, and a prefix left
+    /// alone before it; 0 if that is further back than [`HOLD_LINES`].
+    fn last_line_start(&mut self, data: &[u8]) -> usize {
+        let mut end = data.len() - 1; // the last newline
+        for _ in 0..HOLD_LINES {
+            let start = memrchr(b'\n', &data[..end]).map_or(0, |i| i + 1);
+            if start == 0 {
+                return 0;
+            }
+            if self.is_remainder(&data[start..end]).is_none() {
+                // Its prefix, if left alone on the line before.
+                let prev = memrchr(b'\n', &data[..start - 1]).map_or(0, |i| i + 1);
+                if prev > 0 && self.dangles(&data[prev..start - 1]) {
+                    return prev;
+                }
+                return start;
+            }
+            end = start - 1;
+        }
+        0
+    }
+
     /// True if `line` is a prefix whose message is on the next line: it
     /// decodes to one stamped message with no text.
     fn dangles(&mut self, line: &[u8]) -> bool {
@@ -643,6 +689,23 @@ impl<F: Feed> Scanner<'_, F> {
                     at = e + 1;
                 }
             }
+            // A prefix left alone on the line before (`… kernel:`) is this
+            // line's.
+            for _ in 0..DANGLING_MAX {
+                if start == 0 {
+                    break;
+                }
+                let prev = memrchr(b'\n', &before[..start - 1]).map_or(0, |i| i + 1);
+                if !self.dangles(&before[prev..start - 1]) {
+                    break;
+                }
+                let mut v = before[prev..start - 1].to_vec();
+                v.push(b' ');
+                v.extend_from_slice(strip_mail_quote(&joined).trim_ascii_start());
+                joined = v;
+                start = prev;
+                pieces += 1;
+            }
             let mut tmp: Vec<LogLine<'_>> = Vec::with_capacity(1);
             self.decoder.decode(&joined, &mut tmp);
             if !tmp.iter().all(|l| belongs_before(&l.text)) || tmp.is_empty() {
@@ -693,7 +756,7 @@ impl<F: Feed> Scanner<'_, F> {
         while joined < DANGLING_MAX && !rest.is_empty() && self.dangles(&whole) {
             let end = memchr(b'\n', rest).unwrap_or(rest.len());
             let next = &rest[..end];
-            if remainder_text(next).is_none() {
+            if cut_remainder_text(next).is_none() {
                 break;
             }
             let mut v = whole.into_owned();
@@ -908,7 +971,17 @@ pub fn scan<R: Read, F: Feed>(mut input: R, opts: &ScanOptions, feed: &mut F) ->
         }
         match memrchr(b'\n', &buf[begin..end]) {
             Some(i) => {
-                let cut = begin + i + 1;
+                let mut cut = begin + i + 1;
+                // The block's last logical line waits for the next read:
+                // its wrapped remainders, or the message of a prefix left
+                // alone, may be there. (Only from a full buffer: a short
+                // read is mostly the end.)
+                if end == buf.len() {
+                    let keep = begin + s.last_line_start(&buf[begin..cut]);
+                    if keep > begin && cut - keep <= buf.len() / 4 {
+                        cut = keep;
+                    }
+                }
                 s.block(&buf[begin..cut])?;
                 buf.copy_within(cut..end, 0);
                 filled = end - cut;
@@ -928,8 +1001,15 @@ pub fn scan<R: Read, F: Feed>(mut input: R, opts: &ScanOptions, feed: &mut F) ->
         }
     }
     if filled > 0 && !skipping {
-        let tail = buf[..filled].to_vec();
-        s.line(&tail, &[])?;
+        // The lines held back, then a last line without its newline.
+        let whole = memrchr(b'\n', &buf[..filled]).map_or(0, |i| i + 1);
+        if whole > 0 {
+            s.block(&buf[..whole])?;
+        }
+        if whole < filled {
+            let tail = buf[whole..filled].to_vec();
+            s.line(&tail, &[])?;
+        }
     }
     stats.lines = s.line_no;
     stats.container = Some(s.decoder.container());
@@ -1307,5 +1387,43 @@ mod damage {
         let (a, b) = HDR.split_at(50);
         let eps = scan_str(&format!("[ 1.0] boot\n{a}\n{b}\n{CPU}\n{KILL}\n"));
         assert_eq!(eps[0].trigger.as_ref().unwrap().gfp_mask.as_deref(), Some("0xcc0"));
+    }
+
+    #[test]
+    fn a_wrapped_line_across_a_block_boundary_is_joined() {
+        // Fill most of a 4096-byte block, then a kill line folded at 80 that
+        // straddles its end: every offset of the boundary reads the same.
+        let filler = "[ 1.000000] EXT4-fs (vda1): re-mounted. Opts: errors=remount-ro\n";
+        let (a, b) = KILL.split_at(80);
+        for pad in 0..70 {
+            let mut log = filler.repeat(58);
+            log.push_str(&"x".repeat(pad));
+            log.push('\n');
+            log.push_str(&format!("{a}\n{b}\n"));
+            let eps = scan_str(&log);
+            assert_eq!(eps.len(), 1, "pad {pad}");
+            assert_eq!(eps[0].victims[0].oom_score_adj, Some(0), "pad {pad}");
+        }
+    }
+
+    #[test]
+    fn soft_breaks_alone_mark_quoted_printable() {
+        let line = format!("{}=\n", "a".repeat(75));
+        assert_eq!(soft_breaks(line.repeat(3).as_bytes()), 3);
+        assert!(quoted_printable(line.repeat(3).as_bytes()));
+        assert!(!quoted_printable(b"[ 1.0] nodemask=\n[ 2.0] x=\n"));
+    }
+
+    #[test]
+    fn a_prefix_alone_before_a_fragment_is_taken_back_too() {
+        let log = "Nov 13 08:01:02 web-2 kernel:\n\
+            [1213701.672188] Task in /system.slice/celery.service killed as a result of limit of /system.slice/celery.service\n\
+            Nov 13 08:01:02 web-2 kernel:\n\
+            [1213701.672191] memory: usage 3145728kB, limit 3145728kB, failcnt 942\n";
+        let eps = scan_str(log);
+        assert_eq!(eps.len(), 1, "one stream, one episode");
+        assert_eq!(eps[0].host.as_deref(), Some("web-2"));
+        assert_eq!(eps[0].task_memcg.as_deref(), Some("/system.slice/celery.service"));
+        assert_eq!(eps[0].source.first_line, 1);
     }
 }

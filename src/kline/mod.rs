@@ -168,9 +168,14 @@ pub fn classify(text: &str) -> KLine<'_> {
             }
         }
     }
-    if matches!(k, KLine::Malformed(_) | KLine::Unrelated) {
-        // A line a terminal or a viewer cut short, marked so: what is whole
-        // before the mark still counts.
+    // A line a terminal or a viewer cut short, marked so: what is whole
+    // before the mark still counts, and only that (a whole reading of a
+    // cut line would take `4.19....` for a kernel release). The kernel's
+    // own `Out of memory and no killable processes...` is whole.
+    let marked = t.ends_with("...") || t.ends_with('…');
+    if matches!(k, KLine::Malformed(_) | KLine::Unrelated)
+        || (marked && !matches!(k, KLine::NoKillable | KLine::Elision))
+    {
         if let Some(c) = cut_text(t).and_then(classify_cut) {
             return c;
         }
@@ -513,6 +518,16 @@ mod tests {
             classify("CPU: 3 PID: 4711 Comm: java Not tai..."),
             KLine::Cpu(_)
         ));
+        // A line that reads whole even so keeps nothing of its cut field.
+        let KLine::Cpu(c) = classify("CPU: 3 PID: 4711 Comm: java Not tainted 4.19...") else {
+            panic!("cpu");
+        };
+        assert_eq!((c.pid, c.kernel), (4711, None));
+        // The kernel's own `...` is no cut.
+        assert_eq!(
+            classify("Out of memory and no killable processes..."),
+            KLine::NoKillable
+        );
     }
 
     #[test]

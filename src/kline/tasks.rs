@@ -75,11 +75,20 @@ impl Layout {
             // The last number may be the start of a name like `0day`; the
             // counts below are the ones that leave a name behind.
             7 => {
-                let sixth: u64 = nums[4].parse().ok()?;
-                if sixth >= 4096 && sixth.is_multiple_of(1024) {
+                // 4.19+: pgtables_bytes (whole KiB, at least a page); 3.10:
+                // nr_ptes, swapents (never negative); 2.6.32: cpu (a CPU
+                // number, taken as at most 64), oom_adj (-17..15). Where the
+                // two middle columns could be either, they are not read.
+                let fifth: i64 = nums[4].parse().ok()?;
+                let sixth: i64 = nums[5].parse().ok()?;
+                if fifth >= 4096 && fifth % 1024 == 0 {
                     vec![Uid, Tgid, TotalVm, Rss, PgtablesBytes, Swapents, OomScoreAdj]
-                } else {
+                } else if sixth < 0 {
+                    vec![Uid, Tgid, TotalVm, Rss, Cpu, OomAdj, OomScoreAdj]
+                } else if fifth > 64 || sixth > 15 {
                     vec![Uid, Tgid, TotalVm, Rss, NrPtes, Swapents, OomScoreAdj]
+                } else {
+                    vec![Uid, Tgid, TotalVm, Rss, Other, Other, OomScoreAdj]
                 }
             }
             8 => vec![Uid, Tgid, TotalVm, Rss, NrPtes, NrPmds, Swapents, OomScoreAdj],
@@ -296,8 +305,14 @@ mod tests {
     fn guessed_layouts() {
         let g = Layout::guess("[ 2861]     0  2861    27621      103    28672        0             0 bash").unwrap();
         assert_eq!(g.columns[4], Column::PgtablesBytes);
+        // 12 and 0: 3.10's nr_ptes and swapents, or 2.6.32's cpu and
+        // oom_adj: not read.
         let g = Layout::guess("[ 2861]     0  2861    27621      103       12        0             0 bash").unwrap();
+        assert_eq!(g.columns[4], Column::Other);
+        let g = Layout::guess("[ 2861]     0  2861    27621      103       12       25             0 bash").unwrap();
         assert_eq!(g.columns[4], Column::NrPtes);
+        let g = Layout::guess("[ 2861]     0  2861    27621      103        1      -17         -1000 sshd").unwrap();
+        assert_eq!((g.columns[4], g.columns[5]), (Column::Cpu, Column::OomAdj));
         assert!(Layout::guess("[ 2861] bash").is_none());
     }
 }
