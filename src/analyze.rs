@@ -362,8 +362,18 @@ impl<F: FnMut(Episode) -> io::Result<()>> scan::Feed for EpisodeFeed<F> {
     }
 
     fn messages(&mut self, first_no: u64, last_no: u64, lines: &[crate::envelope::LogLine<'_>]) -> io::Result<()> {
+        self.messages_kind(first_no, last_no, lines, None)
+    }
+
+    fn messages_kind(
+        &mut self,
+        first_no: u64,
+        last_no: u64,
+        lines: &[crate::envelope::LogLine<'_>],
+        mut first_kind: Option<crate::kline::KLine<'_>>,
+    ) -> io::Result<()> {
         for l in lines {
-            self.builder.push_lines(first_no, last_no, l);
+            self.builder.push_lines_kind(first_no, last_no, l, first_kind.take());
         }
         self.drain()
     }

@@ -31,7 +31,7 @@ use std::io::{self, Read};
 /// one (task rows, stack frames, a pre-5.1 `Killed process` after its
 /// prefixed selection line) only occur inside a report, where every line is
 /// read. Each anchor costs one SIMD pass over the input, so there are two.
-pub const ANCHORS: [&str; 3] = ["oom", "emory", "illed process"];
+pub const ANCHORS: [&str; 3] = ["oom", "emory", "Killed process"];
 
 /// Lines at a block's end read with the next block, where their wrapped
 /// remainders are (see [`REFLOW_MAX`], [`DANGLING_MAX`]).
@@ -231,6 +231,18 @@ pub trait Feed {
     /// The kernel messages of physical lines `first_no` to `last_no` (a
     /// wrapped line and the remainders joined to it; usually one line).
     fn messages(&mut self, first_no: u64, last_no: u64, lines: &[LogLine<'_>]) -> io::Result<()>;
+    /// [`Feed::messages`] where the first message's shape was read already
+    /// (`first_kind`: [`kline::classify`] of its text).
+    fn messages_kind(
+        &mut self,
+        first_no: u64,
+        last_no: u64,
+        lines: &[LogLine<'_>],
+        first_kind: Option<KLine<'_>>,
+    ) -> io::Result<()> {
+        let _ = first_kind;
+        self.messages(first_no, last_no, lines)
+    }
 }
 
 struct Scanner<'o, F> {
@@ -438,8 +450,7 @@ const LOOK_BACK: usize = 4096;
 /// True for a line that can open a report fragment whose earlier lines
 /// carry no anchor (anything of a report but its header, which has none
 /// before it).
-fn starts_fragment(text: &str) -> bool {
-    let k = kline::classify(text);
+fn starts_fragment(k: &KLine<'_>) -> bool {
     k.shows_oom() && !matches!(k, KLine::Header(_))
 }
 
@@ -591,6 +602,15 @@ impl<F: Feed> Scanner<'_, F> {
         rest: &'r [u8],
         width: usize,
     ) -> Option<(String, usize, &'r [u8], &'r [u8])> {
+        // Most lines: the next one begins with its own dmesg stamp.
+        let first_next = &rest[..memchr(b'\n', rest).unwrap_or(rest.len())];
+        if rest.is_empty()
+            || (self.decoder.container() == Container::Dmesg
+                && first_next.first() == Some(&b'[')
+                && crate::envelope::starts_with_uptime(first_next))
+        {
+            return None;
+        }
         let short = !wrapped(piece);
         if short && recognised(&kline::classify(text)) {
             return None;
@@ -785,17 +805,19 @@ impl<F: Feed> Scanner<'_, F> {
         }
         let at = self.line_no;
         self.line_no += (joined + more) as u64;
-        if !before.is_empty()
-            && !self.feed.wants_every_line()
-            && lines.first().is_some_and(|l| starts_fragment(&l.text))
-        {
+        // Its shape, read once here for the look-back and again nowhere.
+        let kind = match !before.is_empty() && !self.feed.wants_every_line() {
+            true => lines.first().map(|l| kline::classify(&l.text)),
+            false => None,
+        };
+        if kind.as_ref().is_some_and(starts_fragment) {
             for (first, last, prev) in self.look_back(before, at) {
                 let mut tmp: Vec<LogLine<'_>> = Vec::with_capacity(1);
                 self.decoder.decode(&prev, &mut tmp);
                 self.feed.messages(first, last, &tmp)?;
             }
         }
-        self.feed.messages(at, self.line_no, &lines)?;
+        self.feed.messages_kind(at, self.line_no, &lines, kind)?;
         Ok(joined)
     }
 

@@ -196,7 +196,13 @@ impl Builder {
     /// hold (a line a terminal or mailer wrapped, joined again): an episode
     /// it belongs to ends at its last piece.
     pub fn push_lines(&mut self, first_no: u64, last_no: u64, line: &LogLine<'_>) {
-        let Some(idx) = self.push_one(first_no, line) else {
+        self.push_lines_kind(first_no, last_no, line, None);
+    }
+
+    /// [`Builder::push_lines`] of a message whose shape the caller read
+    /// already (`kind`, [`kline::classify`] of its text): not read again.
+    pub fn push_lines_kind(&mut self, first_no: u64, last_no: u64, line: &LogLine<'_>, kind: Option<KLine<'_>>) {
+        let Some(idx) = self.push_one(first_no, line, kind) else {
             return;
         };
         if last_no > first_no {
@@ -209,7 +215,7 @@ impl Builder {
     }
 
     /// [`Builder::push`]; the stream the message went to, if any.
-    fn push_one(&mut self, line_no: u64, line: &LogLine<'_>) -> Option<usize> {
+    fn push_one(&mut self, line_no: u64, line: &LogLine<'_>, kind: Option<KLine<'_>>) -> Option<usize> {
         let text = line.text.as_ref();
         let stamp = &line.stamp;
         let idx = match self.find_stream(stamp) {
@@ -239,7 +245,7 @@ impl Builder {
                 return Some(idx);
             }
         }
-        let kl = kline::classify(text);
+        let kl = kind.unwrap_or_else(|| kline::classify(text));
         let consumed = !matches!(kl, KLine::Unrelated);
         let confirms = kl.shows_oom();
         self.dispatch(idx, line_no, stamp, kl);

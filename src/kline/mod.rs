@@ -173,9 +173,16 @@ pub fn classify(text: &str) -> KLine<'_> {
     // cut line would take `4.19....` for a kernel release). The kernel's
     // own `Out of memory and no killable processes...` is whole.
     let marked = t.ends_with("...") || t.ends_with('…');
-    if matches!(k, KLine::Malformed(_) | KLine::Unrelated)
-        || (marked && !matches!(k, KLine::NoKillable | KLine::Elision))
-    {
+    // Of the shapes a cut line can still be read as, only the `CPU:` line
+    // and the task table read as nothing at all when cut (the others are
+    // malformed): other unrelated lines are not searched for a mark.
+    let may_be_cut = match k {
+        KLine::Malformed(_) => true,
+        KLine::Unrelated => marked || t.starts_with("CPU: ") || t.starts_with("Pid: ") || t.starts_with('['),
+        KLine::NoKillable | KLine::Elision => false,
+        _ => marked,
+    };
+    if may_be_cut {
         if let Some(c) = cut_text(t).and_then(classify_cut) {
             return c;
         }
