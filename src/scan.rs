@@ -1113,7 +1113,7 @@ mod tests {
         assert_eq!(remainder_text(b"> "), None);
     }
 
-    fn scan_str(text: &str) -> Vec<Episode> {
+    pub(super) fn scan_str(text: &str) -> Vec<Episode> {
         let mut eps = Vec::new();
         let opts = ScanOptions {
             block: 4096,
@@ -1127,7 +1127,7 @@ mod tests {
         eps
     }
 
-    const KILL: &str = "[ 9.000010] Memory cgroup out of memory: Killed process 7 (a b) total-vm:8kB, anon-rss:4kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0";
+    pub(super) const KILL: &str = "[ 9.000010] Memory cgroup out of memory: Killed process 7 (a b) total-vm:8kB, anon-rss:4kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0";
 
     #[test]
     fn wrapped_kill_line_is_joined() {
@@ -1277,25 +1277,8 @@ mod mutation {
 /// Issue 13: mail and terminal damage, one test per shape.
 #[cfg(test)]
 mod damage {
+    use super::tests::{scan_str, KILL};
     use super::*;
-    use crate::analyze::episodes;
-    use crate::model::Episode;
-
-    fn scan_str(text: &str) -> Vec<Episode> {
-        let mut eps = Vec::new();
-        let opts = ScanOptions {
-            block: 4096,
-            ..ScanOptions::default()
-        };
-        episodes(text.as_bytes(), "t", &opts, &Default::default(), |e| {
-            eps.push(e);
-            Ok(())
-        })
-        .unwrap();
-        eps
-    }
-
-    const KILL: &str = "[ 9.000010] Memory cgroup out of memory: Killed process 7 (a b) total-vm:8kB, anon-rss:4kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0";
 
     const HDR: &str = "[ 9.000000] python3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0";
     const CPU: &str = "[ 9.000001] CPU: 0 PID: 7577 Comm: python3 Not tainted 6.1.0-56-amd64 #1 Debian";
