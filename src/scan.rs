@@ -594,13 +594,13 @@ impl<F: Feed> Scanner<'_, F> {
     /// a long token onto lines of its own: `Task in` / `/kubepods/…` /
     /// `killed as a result of limit of` / …) only takes as many, up to
     /// [`REFLOW_MAX`], as make an OOM line of what was none.
-    /// `width`: the columns of the line's first piece.
+    /// `first`: the line's first piece.
     fn remainders<'r>(
         &mut self,
         text: &str,
         piece: &'r [u8],
         rest: &'r [u8],
-        width: usize,
+        first: &[u8],
     ) -> Option<(String, usize, &'r [u8], &'r [u8])> {
         // Most lines: the next one begins with its own dmesg stamp.
         let first_next = &rest[..memchr(b'\n', rest).unwrap_or(rest.len())];
@@ -615,6 +615,7 @@ impl<F: Feed> Scanner<'_, F> {
         if short && recognised(&kline::classify(text)) {
             return None;
         }
+        let width = columns(first);
         let mut whole = text.to_owned();
         let (mut piece, mut rest) = (piece, rest);
         for n in 1..=if short { REFLOW_MAX } else { 1 } {
@@ -792,9 +793,9 @@ impl<F: Feed> Scanner<'_, F> {
         self.decoder.decode(&whole, &mut lines);
         let stamped = lines.last().is_some_and(|l| l.stamp != Stamp::default());
         if stamped {
-            let width = columns(piece);
+            let first = piece;
             while let Some(last) = lines.last_mut() {
-                let Some((text, n, p, r)) = self.remainders(&last.text, piece, rest, width) else {
+                let Some((text, n, p, r)) = self.remainders(&last.text, piece, rest, first) else {
                     break;
                 };
                 last.text = Cow::Owned(text);
