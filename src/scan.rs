@@ -463,6 +463,7 @@ fn belongs_before(text: &str) -> bool {
         KLine::Cpu(_)
         | KLine::Cpuset(_)
         | KLine::TaskIn { .. }
+        | KLine::TaskInCut(_)
         | KLine::Noise
         | KLine::Frame(_)
         | KLine::MemInfoStart

@@ -480,6 +480,24 @@ impl Builder {
                     o.touch(stamp, line_no);
                 }
             }
+            KLine::UsageCut {
+                usage_bytes,
+                limit_bytes,
+            } => {
+                // A counter line cut short: what it still says.
+                let o = self.section_owner(idx, line_no, stamp, |h| h.memory || h.tasks_state || h.task_header);
+                o.has.memory = true;
+                let m = o.ep.memcg.get_or_insert_with(Default::default);
+                m.usage_bytes = Some(usage_bytes);
+                m.limit_bytes = limit_bytes.or(m.limit_bytes);
+                o.touch(stamp, line_no);
+            }
+            KLine::TaskInCut(task_memcg) => {
+                let o = self.section_owner(idx, line_no, stamp, |h| h.task_in || h.memory || h.task_header);
+                o.has.task_in = true;
+                o.ep.task_memcg = Some(Text::new(task_memcg));
+                o.touch(stamp, line_no);
+            }
             KLine::TaskIn { task_memcg, oom_memcg } => {
                 let o = self.section_owner(idx, line_no, stamp, |h| h.task_in || h.memory || h.task_header);
                 o.has.task_in = true;

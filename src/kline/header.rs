@@ -36,6 +36,19 @@ pub fn parse_header_cut(t: &str) -> Option<Header<'_>> {
     let whole = whole.trim_end_matches([' ', ',']);
     let mut h = header_fields(&t[..at + whole.len()])?;
     h.gfp_mask = h.gfp_mask.trim();
+    if h.gfp_mask.is_empty() {
+        // Cut inside the flags that follow it: the mask itself is whole.
+        if let Some(v) = fields[whole.len()..]
+            .trim_start_matches([' ', ','])
+            .strip_prefix("gfp_mask=")
+        {
+            if let Some((mask, _)) = v.split_once('(') {
+                if mask.len() > 2 && mask.starts_with("0x") && mask[2..].bytes().all(|b| b.is_ascii_hexdigit()) {
+                    h.gfp_mask = mask;
+                }
+            }
+        }
+    }
     Some(h)
 }
 

@@ -47,6 +47,11 @@ pub enum KLine<'a> {
     Counter(CounterKind, Counter),
     /// Pre-4.19 `Task in <task_memcg> killed as a result of limit of <oom_memcg>`
     TaskIn { task_memcg: &'a str, oom_memcg: &'a str },
+    /// A `Task in` line cut before its limit's cgroup: the task's only.
+    TaskInCut(&'a str),
+    /// A `memory: usage …` line cut before its end: usage, and the limit
+    /// if it is whole.
+    UsageCut { usage_bytes: u64, limit_bytes: Option<u64> },
     /// `Memory cgroup stats for <path>:` (and the pre-5.3 one-line form)
     StatsHeader(StatsHeader<'a>),
     /// `Mem-Info:`
@@ -121,6 +126,8 @@ impl KLine<'_> {
                 | KLine::Cpuset(_)
                 | KLine::Counter(..)
                 | KLine::TaskIn { .. }
+                | KLine::TaskInCut(_)
+                | KLine::UsageCut { .. }
                 | KLine::StatsHeader(_)
                 | KLine::MemInfoStart
                 | KLine::TasksState
@@ -235,6 +242,28 @@ pub fn elided_inside(s: &str) -> bool {
 /// The shapes a cut line can still be read as, from what precedes the cut:
 /// every field that ends before it (the field it falls in is lost).
 fn classify_cut(body: &str) -> Option<KLine<'_>> {
+    if let Some(rest) = body.strip_prefix("memory: usage ") {
+        let fields = whole_fields(rest);
+        let mut parts = fields.split(", ");
+        let usage_bytes = num::all(num::kb_bytes, parts.next()?.trim())?;
+        let limit_bytes = parts
+            .next()
+            .and_then(|l| l.strip_prefix("limit "))
+            .and_then(|l| num::all(num::kb_bytes, l.trim()));
+        return Some(KLine::UsageCut {
+            usage_bytes,
+            limit_bytes,
+        });
+    }
+    if body.starts_with("Memory cgroup stats for ") {
+        // The one-line form's pairs up to the cut.
+        return parse_stats_header(whole_fields(body)).map(KLine::StatsHeader);
+    }
+    if let Some(rest) = body.strip_prefix("Task in ") {
+        // The task's cgroup is whole where a blank follows it.
+        let (task, _) = rest.split_once(' ')?;
+        return Some(KLine::TaskInCut(task));
+    }
     if let Some(rest) = body.strip_prefix("oom-kill:") {
         return parse_oom_kill_cut(rest).map(KLine::OomKill);
     }
@@ -530,6 +559,33 @@ mod tests {
             panic!("cpu");
         };
         assert_eq!((c.pid, c.kernel), (4711, None));
+        assert_eq!(
+            classify("memory: usage 3145728kB, limit 3145728kB, failcnt..."),
+            KLine::UsageCut {
+                usage_bytes: 3145728 << 10,
+                limit_bytes: Some(3145728 << 10)
+            }
+        );
+        assert_eq!(
+            classify("memory: usage 3145728kB, limit 31457..."),
+            KLine::UsageCut {
+                usage_bytes: 3145728 << 10,
+                limit_bytes: None
+            }
+        );
+        assert_eq!(
+            classify("Task in /system.slice/celery.service kille..."),
+            KLine::TaskInCut("/system.slice/celery.service")
+        );
+        assert_eq!(classify("Task in /system.sli..."), KLine::Unrelated);
+        let KLine::StatsHeader(h) = classify("Memory cgroup stats for /a: cache:5284KB rss:3121680KB rss_hu...") else {
+            panic!("stats");
+        };
+        assert_eq!((h.path, h.oneline.map(|p| p.len())), ("/a", Some(2)));
+        let KLine::Header(h) = classify("python3 invoked oom-killer: gfp_mask=0x6000c0(GFP_KE...") else {
+            panic!("header");
+        };
+        assert_eq!(h.gfp_mask, "0x6000c0");
         // The kernel's own `...` is no cut.
         assert_eq!(
             classify("Out of memory and no killable processes..."),
