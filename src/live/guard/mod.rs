@@ -82,6 +82,7 @@ pub enum Msg {
 /// at memory.high; a new process may be killable now).
 const QUIET_RECHECK: Duration = Duration::from_millis(250);
 const RECLAIM_EVERY: Duration = Duration::from_millis(100);
+const HOT_POLL: Duration = Duration::from_millis(20);
 
 struct Watched {
     limit: u64,
@@ -96,6 +97,11 @@ struct Watched {
     /// is reported once, and looked at again at most every
     /// [`QUIET_RECHECK`].
     quiet: Option<Instant>,
+    /// Usage was at or above the reclaim mark when last looked at: it is
+    /// looked at again every [`HOT_POLL`] until it falls below, so a
+    /// crossing the kernel did not notify (v1 checks its thresholds only
+    /// every so many charges per CPU) is not missed.
+    hot: bool,
     /// When reclaim was last requested: at most every [`RECLAIM_EVERY`],
     /// since a cgroup churning around its marks notifies thousands of times
     /// a second, and each request reclaims on the guard's own CPU time.
@@ -269,6 +275,7 @@ impl Guard<'_> {
                             generation: self.generation,
                             kernel_counts: h.kernel_counts(&d),
                             quiet: None,
+                            hot: false,
                             reclaimed: None,
                             armed,
                         },
@@ -293,6 +300,9 @@ impl Guard<'_> {
         let p = self.cfg.policy;
         let acts = !self.cfg.dry_run && p.policy != Policy::Noop;
         let stat = || crate::cgroup::parse_kv(&crate::input::read_lossy(dir.join("memory.stat")).unwrap_or_default());
+        if let Some(w) = self.watched.get_mut(dir) {
+            w.hot = usage >= p.reclaim_at(limit);
+        }
         if usage < p.threshold(limit) {
             if usage < p.reclaim_at(limit) {
                 // Well below: the next decision that kills nothing is news.
@@ -780,9 +790,27 @@ pub fn run(cfg: &GuardConfig, out: &mut dyn Write, err: &mut dyn Write) -> Resul
             }
             next_scan = Instant::now() + cfg.rescan;
         }
-        match rx.recv_timeout(next_scan.saturating_duration_since(Instant::now())) {
+        // A cgroup between its marks (or above) is looked at again soon.
+        let hot = g.watched.values().any(|w| w.hot);
+        let wake = match hot {
+            true => next_scan.min(Instant::now() + HOT_POLL),
+            false => next_scan,
+        };
+        match rx.recv_timeout(wake.saturating_duration_since(Instant::now())) {
             Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break Ok(()),
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let hot: Vec<PathBuf> = g
+                    .watched
+                    .iter()
+                    .filter(|(_, w)| w.hot)
+                    .map(|(d, _)| d.clone())
+                    .collect();
+                for d in hot {
+                    if let Err(e) = g.crossed(&d, Instant::now()) {
+                        break 'run Err(e);
+                    }
+                }
+            }
             Ok(Msg::Wake) => {
                 for (d, gen, at) in g.notifier.take() {
                     if stop.load(Ordering::Relaxed) {
