@@ -367,6 +367,15 @@ fn qp_decode(s: &[u8]) -> Vec<u8> {
 /// most, and walked back over at most.
 const REFLOW_MAX: usize = 3;
 
+/// True for a line that reads as what it is: recognised, and for a task
+/// table header, every column known (a wrong join makes one up).
+fn reads_well(k: &KLine<'_>) -> bool {
+    match k {
+        KLine::TaskHeader(l) => l.from_header && !l.columns.contains(&kline::Column::Other),
+        k => recognised(k),
+    }
+}
+
 /// True for a line that means something to a report.
 fn recognised(k: &KLine<'_>) -> bool {
     !matches!(k, KLine::Malformed(_) | KLine::Unrelated | KLine::Noise)
@@ -642,11 +651,12 @@ impl<F: Feed> Scanner<'_, F> {
             }
             let gap = wrap_gap(piece, &more, self.flowed, hard);
             let mut with = format!("{whole}{gap}{more}");
-            if !recognised(&kline::classify(&with)) {
+            if !reads_well(&kline::classify(&with)) {
                 // The other guess, if only it makes sense of the line (a
-                // narrow terminal cut a word: `invoked o` / `om-killer:`).
+                // narrow terminal cut a word: `invoked o` / `om-killer:`;
+                // a table header glued into `tgidtotal_vm`).
                 let other = format!("{whole}{}{more}", if gap.is_empty() { " " } else { "" });
-                if recognised(&kline::classify(&other)) {
+                if reads_well(&kline::classify(&other)) {
                     with = other;
                 }
             }
@@ -1432,5 +1442,24 @@ mod damage {
         assert_eq!(eps[0].host.as_deref(), Some("web-2"));
         assert_eq!(eps[0].task_memcg.as_deref(), Some("/system.slice/celery.service"));
         assert_eq!(eps[0].source.first_line, 1);
+    }
+
+    #[test]
+    fn a_table_header_is_not_glued_into_an_unknown_column() {
+        // A format=flowed mail (its first break kept its blank), so a break
+        // without one is taken for a cut token; but the header's was a
+        // word break whose blank the mailer dropped all the same.
+        let p = "Nov 17 10:02:11 k8s-node-3 kernel: [1234566.99";
+        let log = format!(
+            "{p}0092] memory: usage 2097152kB, limit \n\
+             2097152kB, failcnt 1\n\
+             {p}0097] [ pid ]   uid  tgid\n\
+             total_vm      rss nr_ptes swapents oom_score_adj name\n\
+             {p}0105] [23401]  1000 23401\n\
+             1234567   524123    1200        0           999 java\n"
+        );
+        let eps = scan_str(&log);
+        let t = &eps[0].tasks[0];
+        assert_eq!((t.pid, t.name.as_str(), t.oom_score_adj), (23401, "java", Some(999)));
     }
 }

@@ -29,7 +29,7 @@ pub use memcg::{
 };
 pub use meminfo::{parse_mem_info_line, MemInfoLine};
 pub use num::pages_to_bytes;
-pub use tasks::{parse_task_header, parse_task_header_cut, parse_task_row, Layout, RawRow};
+pub use tasks::{parse_task_header, parse_task_header_cut, parse_task_row, Column, Layout, RawRow};
 pub use trace::{frame_function, frame_kind, FrameKind};
 
 use crate::model::Counter;
