@@ -648,9 +648,11 @@ fn guard_survives_cgroups_coming_and_going() {
     // Guarded is what this test is about; who wins the race against an
     // unpaced grower on v1 (no brake) depends on the machine's load, and
     // the guard says when the kernel came first.
+    // (kernel_first with a kill of the guard's own: both signalled.)
+    let mine = format!("{pid}(tail) ");
     match r["action"].as_str() {
-        Some("kernel_first") => assert_eq!(r["killed"], "", "{line}"),
-        _ => assert_eq!(r["killed"], format!("{pid}(tail) "), "{line}"),
+        Some("kernel_first") => assert!(r["killed"] == "" || r["killed"] == mine.as_str(), "{line}"),
+        _ => assert_eq!(r["killed"], mine, "{line}"),
     }
     Command::new("kill")
         .args(["-HUP", &guard.id().to_string()])
