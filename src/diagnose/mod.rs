@@ -93,7 +93,7 @@ pub fn explain(ep: &mut Episode) {
 
 /// Diagnose one episode.
 pub fn diagnose(ep: &Episode) -> Diagnosis {
-    if ep.killer != crate::model::Killer::OomGuard {
+    if !from_guard(ep) {
         return diagnose_report(ep);
     }
     // An oom-guard event: its numbers are the guard's reading of the
@@ -109,13 +109,13 @@ pub fn diagnose(ep: &Episode) -> Diagnosis {
             ],
         );
     }
-    let mut d = diagnose_report(ep);
-    d.summary = Text::from(d.summary.as_str().replace(
-        "the report lists no tasks to say whose",
-        "the guard's event lists no task sizes to say whose",
-    ));
-    d.advice.retain(|a| !a.contains("oom_dump_tasks"));
-    d
+    diagnose_report(ep)
+}
+
+/// True for an oom-guard event's episode: no kernel report is involved, so
+/// nothing about the kernel's task dump applies.
+fn from_guard(ep: &Episode) -> bool {
+    ep.killer == crate::model::Killer::OomGuard
 }
 
 /// Diagnose a kernel report's episode.
@@ -228,6 +228,10 @@ fn unknown_text(ep: &Episode) -> (String, Vec<String>) {
             vec![
                 "Give the watcher CAP_SYSLOG (or kernel.dmesg_restrict=0) and a large enough log buffer (log_buf_len) to read every report.".to_owned(),
             ],
+        ),
+        Printed::Report if from_guard(ep) => (
+            "The report does not carry enough numbers to tell why memory ran out.".to_owned(),
+            Vec::new(),
         ),
         Printed::Report => (
             "The report does not carry enough numbers to tell why memory ran out.".to_owned(),
@@ -355,6 +359,10 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
                 format!("Profile {} ({}): if its memory grows without bound it leaks; if it plateaus, raise the limit above that plateau.", t.name, t.pid),
                 "Set memory.high (cgroup v2) a little below the limit to throttle and observe before the kill.".to_owned(),
             ],
+        ),
+        None if from_guard(ep) => (
+            format!("{filled}; the guard's event lists no task sizes to say whose."),
+            vec!["Raise the limit to the workload's peak if it is legitimate.".to_owned()],
         ),
         None => (
             format!("{filled}; the report lists no tasks to say whose."),
