@@ -444,13 +444,10 @@ const TERMINAL_MIN: usize = 80;
 /// but a blank line or a Markdown fence, e-mail quoting removed, every
 /// other byte kept (the cut falls anywhere).
 fn cut_remainder_text(raw: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(raw);
-    let mut t = text.trim_end_matches('\r');
-    while let Some(r) = t.strip_prefix('>') {
-        t = r.strip_prefix(' ').unwrap_or(r);
-    }
+    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+    let t = String::from_utf8_lossy(strip_mail_quote(raw));
     let body = t.trim_start();
-    (!body.is_empty() && !body.starts_with("```")).then(|| t.to_owned())
+    (!body.is_empty() && !body.starts_with("```")).then(|| t.into_owned())
 }
 
 /// Lines walked back over at most from a fragment's first line.
@@ -634,11 +631,10 @@ impl<F: Feed> Scanner<'_, F> {
             }
             let end = memchr(b'\n', rest).unwrap_or(rest.len());
             let next = &rest[..end];
-            let cut =
-                columns(piece) == self.cut_width(width) || (columns(piece) >= TERMINAL_MIN && columns(piece) == width);
+            let cols = columns(piece);
+            let cut = cols == self.cut_width(width) || (cols >= TERMINAL_MIN && cols == width);
             let more = self.remainder_of(next, cut)?;
             self.flowed |= piece.trim_ascii_end().len() < piece.len();
-            let cols = columns(piece);
             self.wrap_pieces += 1;
             self.wrap_max = match self.wrap_max {
                 (w, n) if cols == w => (w, n + 1),
