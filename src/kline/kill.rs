@@ -129,8 +129,10 @@ pub fn parse_select(t: &str) -> Option<Select<'_>> {
     let score_end = after.find(' ').unwrap_or(after.len());
     let score = all(i64_dec, &after[..score_end]);
     let tail = &after[score_end..];
-    let known = [" or sacrifice child", " or a child", " and children"];
-    if !known.iter().any(|k| tail.starts_with(k)) {
+    if !SELECT_ENDINGS
+        .iter()
+        .any(|k| tail.strip_prefix(' ').is_some_and(|t| t.starts_with(k)))
+    {
         return None;
     }
     Some(Select {
@@ -141,6 +143,9 @@ pub fn parse_select(t: &str) -> Option<Select<'_>> {
     })
 }
 
+/// How a selection line ends after its score, by kernel era.
+const SELECT_ENDINGS: [&str; 3] = ["or sacrifice child", "or a child", "and children"];
+
 /// A selection line cut short (the mark removed): pid and name, and the
 /// score when a blank after it shows it is whole.
 pub fn parse_select_cut(t: &str) -> Option<Select<'_>> {
@@ -149,8 +154,7 @@ pub fn parse_select_cut(t: &str) -> Option<Select<'_>> {
     let after = after.strip_prefix(' ').unwrap_or(after);
     let score = after.split_once(' ').and_then(|(s, _)| all(i64_dec, s));
     let tail = after.split_once(' ').map_or("", |(_, t)| t);
-    let known = ["or sacrifice child", "or a child", "and children"];
-    if !tail.is_empty() && !known.iter().any(|k| k.starts_with(tail)) {
+    if !tail.is_empty() && !SELECT_ENDINGS.iter().any(|k| k.starts_with(tail)) {
         return None;
     }
     Some(Select {
