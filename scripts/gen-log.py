@@ -4,7 +4,13 @@ from many subsystems (some of it mentioning memory, to exercise the slow
 path) with real OOM reports from corpus/real spliced in at random points,
 each re-timed to fit. Deterministic for a given seed.
 
-    scripts/gen-log.py OUT SIZE_MIB [EPISODES]
+    scripts/gen-log.py OUT SIZE_MIB [EPISODES] [--near-miss SHARE] [--tasks N]
+
+--near-miss SHARE: that share of the noise lines (0.05 = 5 %) are near
+misses, lines that say "oom", "memory" or "Killed process" without being
+part of a report (systemd-oomd, bloom filters, TCP memory pressure, memory
+maps at boot, cgroup events); without it, 1 % of noise mentions memory.
+--tasks N: pad every report's task table to N rows (a busy node's).
 """
 
 import os
@@ -46,6 +52,31 @@ MEMORY_NOISE = [
 ]
 MEMORY_SHARE = 0.01
 
+# Near misses: lines a busy node logs that hold a phrase an OOM report has
+# ("oom", "emory", "Killed process", "out of memory") without being one.
+# Most cannot be told from a report line by one phrase; some (the "out of
+# memory" ones, oom_score_adj) look even more like one.
+NEAR_MISS = [
+    "systemd-oomd[{p}]: Swap used (91.20%) >= 90.00% for > 20s: killing /user.slice/user-1000.slice",
+    "systemd-oomd[{p}]: Considered {p} cgroups for killing, top candidates were:",
+    "bloom filter: rebuilt {n} entries in {p} ms",
+    "zoom[{n}]: segfault at 8 ip 00007f2c9d3b0 sp 00007ffd3a8 error 4 in libzoom.so",
+    "kubelet[{n}]: eviction manager: attempting to reclaim memory",
+    "TCP: out of memory -- consider tuning tcp_mem",
+    "xhci_hcd 0000:00:14.0: Out of memory for urb {n}",
+    "Memory: 16318048K/16776824K available ({p}K kernel code, 2580K rwdata, 9808K rodata)",
+    "x86/mm: Memory block size: 128MB",
+    "Freeing unused decrypted memory: 2036K",
+    "memory: memory.events low={p} high={n} max=0 oom=0",
+    "containerd[{n}]: setting oom_score_adj={p} for container {h}",
+    "audit: type=1131 audit({n}.{p}): pid=1 uid=0 msg='unit=systemd-oomd comm=\"systemd\" res=success'",
+    "cgroup: fork rejected by pids controller in /kubepods/pod{h} (room for {p} more)",
+    "systemd[1]: session-{p}.scope: Killed process {n} (sshd) with signal SIGKILL.",
+    "mm: memory hotplug: onlined {p} memory blocks",
+    "nouveau 0000:01:00.0: DRM: VRAM: {n} MiB, memory type GDDR6",
+    "Booting paravirtualized kernel on KVM; oom notifier registered",
+]
+
 
 def reports():
     out = []
@@ -63,11 +94,42 @@ def reports():
     return out
 
 
+def pad_tasks(rep, rows, rnd):
+    """The report with its task table grown to `rows` rows, copies of its
+    own first row under new pids (the victim's row stays)."""
+    head = [i for i, m in enumerate(rep) if m.lstrip().startswith("[  pid  ]")]
+    if not head or rows <= 0:
+        return rep
+    at = head[0] + 1
+    end = at
+    while end < len(rep) and re.match(r"^\[\s*\d+\]", rep[end]):
+        end += 1
+    have = rep[at:end]
+    if not have or len(have) >= rows:
+        return rep
+    extra = []
+    for _ in range(rows - len(have)):
+        pid = rnd.randrange(100, 9999)
+        extra.append(re.sub(r"^\[\s*\d+\](\s+\d+\s+)\d+", lambda m: "[%7d]%s%d" % (pid, m.group(1), pid), have[0]))
+    return rep[:at] + extra + have + rep[end:]
+
+
 def main():
-    path, size = sys.argv[1], int(sys.argv[2]) << 20
-    episodes = int(sys.argv[3]) if len(sys.argv) > 3 else 200
+    args = sys.argv[1:]
+    near_miss, tasks = None, 0
+    if "--near-miss" in args:
+        i = args.index("--near-miss")
+        near_miss = float(args[i + 1])
+        del args[i : i + 2]
+    if "--tasks" in args:
+        i = args.index("--tasks")
+        tasks = int(args[i + 1])
+        del args[i : i + 2]
+    path, size = args[0], int(args[1]) << 20
+    episodes = int(args[2]) if len(args) > 2 else 200
     rnd = random.Random(7)
-    reps = reports()
+    reps = [pad_tasks(r, tasks, rnd) for r in reports()]
+    pools = (NEAR_MISS, near_miss) if near_miss is not None else (MEMORY_NOISE, MEMORY_SHARE)
     # Place the episodes at random byte offsets.
     marks = sorted(rnd.randrange(size) for _ in range(episodes))
     t = 5.0
@@ -77,7 +139,7 @@ def main():
         for mark in marks + [size]:
             while written < mark:
                 t += rnd.random() * 0.01
-                pool = MEMORY_NOISE if rnd.random() < MEMORY_SHARE else NOISE
+                pool = pools[0] if rnd.random() < pools[1] else NOISE
                 tmpl = pool[rnd.randrange(len(pool))]
                 line = "[%5d.%06d] %s\n" % (
                     int(t),

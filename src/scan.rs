@@ -48,7 +48,7 @@ pub struct ScanOptions {
     /// Block size in bytes (longest line read whole); at least 4 KiB.
     pub block: usize,
     /// Skip whole lines outside reports that cannot matter, undecoded
-    /// (`EMORY_PHRASES`); off only to check that it changes nothing.
+    /// ([`phrase_matters`]); off only to check that it changes nothing.
     pub prefilter: bool,
 }
 
@@ -182,41 +182,43 @@ impl Anchors {
     }
 }
 
-/// Phrases, one of which every line holding `emory` but not `oom` has if
-/// it can matter outside a report (see ANCHORS): counters, memcg stats and
-/// kill prefixes, the task table title, selection and panic lines. Lines
-/// without one (`Memory block size`, `Freeing ... memory`) are the bulk of
-/// the anchor's hits in real logs and are skipped undecoded. Checked against
-/// the full decoding over the whole corpus (tests: `prefilter_changes_nothing`).
-const EMORY_PHRASES: [&str; 8] = [
-    "emory: usage",
-    "emory+swap",
-    "emory cgroup",
-    "emory values",
-    "ut of memory",
-    "ut of Memory",
-    "same memory",
-    "on memory",
-];
-
-/// Decides, without decoding, that a whole line outside any report cannot
-/// matter.
-struct Prefilter {
-    oom: Finder<'static>,
-    phrases: Vec<Finder<'static>>,
-}
-
-impl Prefilter {
-    fn new() -> Prefilter {
-        Prefilter {
-            oom: Finder::new(b"oom"),
-            phrases: EMORY_PHRASES.iter().map(|p| Finder::new(p.as_bytes())).collect(),
-        }
+/// Whether the anchor phrase at `at` in `line` (a whole dmesg line) can be
+/// part of a line that matters outside a report. Lines without one such
+/// phrase (`systemd-oomd`, `bloom`, `oom_score_adj=` of a container
+/// runtime, `Memory block size`, `TCP: out of memory --`) are the bulk of
+/// the anchors' hits in real logs and are skipped undecoded. The phrases
+/// are the kernel's own, not any log's noise:
+/// - `oom`: `oom-killer`/`oom-kill:` (the header, cut anywhere after
+///   `oom-`, and the summary), `oom_kill…`/`oom_reaper`, `memory.oom.group`,
+///   a frame's `mem_cgroup_oom…`/`__alloc_pages_may_oom` (after `_`), and
+///   the task table's header (after `pid ]`, which may be cut anywhere);
+/// - `emory`: `memory: usage`, `memory+swap`, `Memory cgroup`, `memory
+///   values` (the task table's title), and the kill, selection and panic
+///   prefixes `out of memory`, `Out of Memory`, `sharing same memory`,
+///   `deadlocked on memory`;
+/// - `Killed process` always (kill lines without a prefix: pre-5.1 after
+///   their selection line, RHEL 7).
+///
+/// Checked against the full decoding over the whole corpus (tests:
+/// `prefilter_changes_nothing`).
+fn phrase_matters(line: &[u8], at: usize) -> bool {
+    let (before, after) = line.split_at(at);
+    if after.starts_with(b"oom") {
+        const AFTER: [&[u8]; 4] = [b"oom-", b"oom_k", b"oom_r", b"oom.g"];
+        return AFTER.iter().any(|p| after.starts_with(p))
+            || before.ends_with(b"_")
+            || before.ends_with(b"invoked ")
+            || memchr::memmem::find(before, b"pid ]").is_some()
+            || memchr::memmem::find(before, b"pid  ]").is_some();
     }
-
-    fn irrelevant(&self, line: &[u8]) -> bool {
-        self.oom.find(line).is_none() && self.phrases.iter().all(|f| f.find(line).is_none())
+    if after.starts_with(b"emory") {
+        const AFTER: [&[u8]; 4] = [b"emory: usage", b"emory+swap", b"emory cgroup", b"emory values"];
+        const BEFORE: [&[u8]; 3] = [b"ut of ", b"same ", b"on "];
+        // `before` ends in the phrase's `m` or `M`.
+        let lead = &before[..before.len().saturating_sub(1)];
+        return AFTER.iter().any(|p| after.starts_with(p)) || BEFORE.iter().any(|p| lead.ends_with(p));
     }
+    true
 }
 
 /// Where the scanner's messages go.
@@ -264,7 +266,11 @@ struct Scanner<'o, F> {
     wrap_max: (usize, u32),
     /// Pieces a wrapped line was broken after, in all.
     wrap_pieces: u32,
-    prefilter: Option<Prefilter>,
+    /// Skip whole lines outside reports that cannot matter, undecoded
+    /// ([`phrase_matters`]).
+    prefilter: bool,
+    /// The line fed last was read outside a report and showed no OOM.
+    inert: bool,
     line_no: u64,
 }
 
@@ -751,6 +757,34 @@ impl<F: Feed> Scanner<'_, F> {
         found
     }
 
+    /// The end of the line at `start`, which holds the anchor hit `hit`, if
+    /// that line can be skipped undecoded: the prefilter is on, the line is
+    /// known to be whole (a dmesg line followed by another stamped one: a
+    /// phrase may be cut by a wrap), and none of its anchor phrases
+    /// [matters](phrase_matters). Later hits in the line come from the
+    /// anchors' own search, so no byte is searched twice.
+    fn skippable(&mut self, data: &[u8], start: usize, hit: usize) -> Option<usize> {
+        if !self.prefilter || self.decoder.container() != Container::Dmesg || data.get(start) != Some(&b'[') {
+            return None;
+        }
+        let end = memchr(b'\n', &data[hit..]).map_or(data.len(), |i| hit + i);
+        let rest = data.get(end + 1..).unwrap_or_default();
+        if rest.is_empty() || !crate::envelope::starts_with_uptime(rest) {
+            return None;
+        }
+        let line = &data[start..end];
+        let mut at = hit;
+        loop {
+            if phrase_matters(line, at - start) {
+                return None;
+            }
+            match self.anchors.next_hit(data, at + 1) {
+                Some(next) if next < end => at = next,
+                _ => return Some(end),
+            }
+        }
+    }
+
     /// Decode and build one physical line (without its newline), joining
     /// the remainders of a wrapped line from `rest` (the lines after it in
     /// the block). Returns how many lines of `rest` were joined.
@@ -814,7 +848,8 @@ impl<F: Feed> Scanner<'_, F> {
         let at = self.line_no;
         self.line_no += (joined + more) as u64;
         // Its shape, read once here for the look-back and again nowhere.
-        let kind = match !before.is_empty() && !self.feed.wants_every_line() {
+        let outside = !self.feed.wants_every_line();
+        let kind = match outside {
             true => lines.first().map(|l| kline::classify(&l.text)),
             false => None,
         };
@@ -825,7 +860,9 @@ impl<F: Feed> Scanner<'_, F> {
                 self.feed.messages(first, last, &tmp)?;
             }
         }
+        let inert = outside && lines.len() == 1 && kind.as_ref().is_some_and(|k| !k.shows_oom());
         self.feed.messages_kind(at, self.line_no, &lines, kind)?;
+        self.inert = inert && !self.feed.wants_every_line();
         Ok(joined)
     }
 
@@ -898,6 +935,11 @@ impl<F: Feed> Scanner<'_, F> {
                     }
                     Some(hit) => {
                         let mut start = memrchr(b'\n', &data[pos..hit]).map_or(pos, |i| pos + i + 1);
+                        if let Some(end) = self.skippable(data, start, hit) {
+                            self.line_no += count_lines(&data[pos..end]) + 1;
+                            pos = end + 1;
+                            continue;
+                        }
                         // The phrase may sit in the remainder of a wrapped
                         // line: then the line starts on the one before.
                         if start > pos && !data[start..].starts_with(b"[") {
@@ -926,27 +968,17 @@ impl<F: Feed> Scanner<'_, F> {
             };
             let end = memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
             let rest = data.get(end + 1..).unwrap_or_default();
-            if let Some(p) = &self.prefilter {
-                // Only a line known to be whole: a dmesg line followed by
-                // another stamped one (a phrase may be cut by a wrap).
-                if !self.feed.wants_every_line()
-                    && self.decoder.container() == Container::Dmesg
-                    && data[start..end].first() == Some(&b'[')
-                    && !rest.is_empty()
-                    && crate::envelope::starts_with_uptime(rest)
-                    && p.irrelevant(&data[start..end])
-                {
-                    self.line_no += 1;
-                    pos = end + 1;
-                    continue;
-                }
-            }
             let joined = self.line_before(&data[start..end], rest, &data[unfed.min(start)..start])?;
             pos = end + 1;
             for _ in 0..joined {
                 pos = memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i) + 1;
             }
-            unfed = pos;
+            // A line read outside a report that showed no OOM (stack
+            // noise, `Workqueue: events moom_callback`) stays there for a
+            // later fragment's look-back, as a line the prefilter skipped.
+            if !self.inert {
+                unfed = pos;
+            }
         }
         Ok(())
     }
@@ -966,7 +998,8 @@ pub fn scan<R: Read, F: Feed>(mut input: R, opts: &ScanOptions, feed: &mut F) ->
         flowed: false,
         wrap_max: (0, 0),
         wrap_pieces: 0,
-        prefilter: opts.prefilter.then(Prefilter::new),
+        prefilter: opts.prefilter,
+        inert: false,
         line_no: 0,
     };
     let mut stats = ScanStats::default();
@@ -1081,7 +1114,11 @@ mod tests {
                 .flatten()
                 .copied()
                 .collect();
-            for data in [whole, headless] {
+            // And with a first line that decides the container before any
+            // line of a report is read, so that the prefilter acts on all.
+            let mut primed = b"[    0.000000] x86/mm: Memory block size: 128MB\n".to_vec();
+            primed.extend_from_slice(&headless);
+            for data in [whole, headless, primed] {
                 check_prefilter(&data, &opts, &f);
             }
         }
@@ -1104,6 +1141,57 @@ mod tests {
             };
             assert_eq!(run(true), run(false), "{}", f.display());
         }
+    }
+
+    #[test]
+    fn prefilter_keeps_the_kernels_phrases_only() {
+        let matters = |line: &str, anchor: &str| phrase_matters(line.as_bytes(), line.find(anchor).unwrap());
+        for (line, anchor) in [
+            ("[ 1.0] java invoked oom-killer: gfp_mask=0x0", "oom"),
+            ("[ 1.0] java invoked oo", "oo"),
+            ("[ 1.0] oom-kill:constraint=CONSTRAINT_MEMCG", "oom"),
+            ("[ 1.0] oom_reaper: reaped process 1 (a)", "oom"),
+            (
+                "[ 1.0] Tasks in /a are going to be killed due to memory.oom.group set",
+                "oom",
+            ),
+            ("[ 1.0]  mem_cgroup_oom_synchronize+0x1/0x2", "oom"),
+            (
+                "[ 1.0] [  pid  ]   uid  tgid total_vm      rss swapents oom_sc...",
+                "oom",
+            ),
+            ("[ 1.0] memory: usage 1kB, limit 1kB, failcnt 1", "emory"),
+            ("[ 1.0] Memory cgroup out of memory: Killed process 1 (a)", "emory"),
+            (
+                "[ 1.0] Out of Memory: Kill process 1 (a) score 1 or sacrifice child",
+                "emory",
+            ),
+            ("[ 1.0] Killed process 1 (a), UID 0, total-vm:1kB", "Killed process"),
+        ] {
+            assert!(matters(line, anchor), "{line}");
+        }
+        for (line, anchor) in [
+            ("[ 1.0] systemd-oomd[1]: Considered 3 cgroups for killing", "oom"),
+            ("[ 1.0] containerd[1]: setting oom_score_adj=5", "oom"),
+            ("[ 1.0] bloom filter rebuilt", "oom"),
+            ("[ 1.0] x86/mm: Memory block size: 128MB", "emory"),
+            ("[ 1.0] Freeing unused kernel image (initmem) memory: 3376K", "emory"),
+        ] {
+            assert!(!matters(line, anchor), "{line}");
+        }
+    }
+
+    /// A kill line without a prefix, after the container is known: the
+    /// prefilter once skipped it (it has neither `oom` nor `emory`).
+    #[test]
+    fn bare_kill_line_after_other_lines() {
+        let eps = scan_str(
+            "[ 98.0] x86/mm: Memory block size: 128MB\n[ 99.0] eth0: link down\n\
+             [ 100.0] Killed process 1234 (java), UID 0, total-vm:1000kB, anon-rss:500kB, file-rss:0kB, shmem-rss:0kB\n\
+             [ 100.1] eth0: link up\n",
+        );
+        assert_eq!(eps.len(), 1);
+        assert_eq!(eps[0].victims[0].pid, 1234);
     }
 
     #[test]
