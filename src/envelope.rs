@@ -592,9 +592,12 @@ fn strip_facility_level(s: &str) -> (bool, &str) {
     }
 }
 
-/// `[  123.456789]`: microseconds since boot and the rest after `]`.
 /// True if `raw` starts with a dmesg uptime stamp (`[  123.456789]`).
 pub fn starts_with_uptime(raw: &[u8]) -> bool {
+    // Most lines: read byte by byte.
+    if plain_uptime(raw).is_some_and(|(_, len)| len <= 40) {
+        return true;
+    }
     let head = &raw[..raw.len().min(40)];
     let Some(end) = memchr::memchr(b']', head) else {
         return false;
@@ -602,7 +605,32 @@ pub fn starts_with_uptime(raw: &[u8]) -> bool {
     std::str::from_utf8(&head[..=end]).is_ok_and(|h| bracket_uptime(h).is_some())
 }
 
+/// The stamp of nearly every dmesg line, byte by byte: `[`, spaces, 1 to
+/// 12 digits, `.`, 1 to 9 digits, `]`; its microseconds and length. Every
+/// stamp read so is read alike by [`parse_uptime`], which also takes other
+/// blanks (and is tried when this finds none).
+fn plain_uptime(raw: &[u8]) -> Option<(u64, usize)> {
+    let r = raw.strip_prefix(b"[")?;
+    let blanks = r.iter().take_while(|&&b| b == b' ').count();
+    let r = &r[blanks..];
+    let int = r.iter().take_while(|b| b.is_ascii_digit()).count();
+    let r2 = r[int..].strip_prefix(b".")?;
+    let frac = r2.iter().take_while(|b| b.is_ascii_digit()).count();
+    if !(1..=12).contains(&int) || !(1..=9).contains(&frac) || r2.get(frac) != Some(&b']') {
+        return None;
+    }
+    let secs = r[..int].iter().fold(0u64, |n, &b| n * 10 + u64::from(b - b'0'));
+    let us = (0..6).fold(0u64, |n, i| {
+        n * 10 + r2.get(i).filter(|_| i < frac).map_or(0, |&b| u64::from(b - b'0'))
+    });
+    Some((secs * 1_000_000 + us, 1 + blanks + int + 1 + frac + 1))
+}
+
+/// `[  123.456789]`: microseconds since boot and the rest after `]`.
 fn bracket_uptime(s: &str) -> Option<(u64, &str)> {
+    if let Some((us, len)) = plain_uptime(s.as_bytes()) {
+        return Some((us, &s[len..]));
+    }
     let r = s.strip_prefix('[')?;
     let end = r.find(']')?;
     let us = parse_uptime(r[..end].trim_start())?;

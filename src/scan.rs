@@ -191,16 +191,28 @@ impl Anchors {
 /// - `oom`: `oom-killer`/`oom-kill:` (the header, cut anywhere after
 ///   `oom-`, and the summary), `oom_kill…`/`oom_reaper`, `memory.oom.group`,
 ///   a frame's `mem_cgroup_oom…`/`__alloc_pages_may_oom` (after `_`), and
-///   the task table's header (after `pid ]`, which may be cut anywhere);
+///   the task table's header (a message that begins with `[`: it may be
+///   cut anywhere);
 /// - `emory`: `memory: usage`, `memory+swap`, `Memory cgroup`, `memory
 ///   values` (the task table's title), and the kill, selection and panic
-///   prefixes `out of memory`, `Out of Memory`, `sharing same memory`,
-///   `deadlocked on memory`;
+///   prefixes `out of memory` and `Out of Memory` (followed by what the
+///   kernel writes after them, not `TCP: out of memory -- consider …`),
+///   `sharing same memory`, `deadlocked on memory`;
 /// - `Killed process` always (kill lines without a prefix: pre-5.1 after
 ///   their selection line, RHEL 7).
 ///
 /// Checked against the full decoding over the whole corpus (tests:
 /// `prefilter_changes_nothing`).
+/// True if the message of a dmesg line begins with `[` (after its stamp):
+/// the task table's header `[  pid  ]` (or a caller id, which this takes
+/// for one: the price of a header cut anywhere).
+fn message_is_bracketed(line: &[u8]) -> bool {
+    let Some(stamp_end) = memchr(b']', line) else {
+        return false;
+    };
+    line[stamp_end + 1..].trim_ascii_start().starts_with(b"[")
+}
+
 fn phrase_matters(line: &[u8], at: usize) -> bool {
     let (before, after) = line.split_at(at);
     if after.starts_with(b"oom") {
@@ -208,15 +220,20 @@ fn phrase_matters(line: &[u8], at: usize) -> bool {
         return AFTER.iter().any(|p| after.starts_with(p))
             || before.ends_with(b"_")
             || before.ends_with(b"invoked ")
-            || memchr::memmem::find(before, b"pid ]").is_some()
-            || memchr::memmem::find(before, b"pid  ]").is_some();
+            || message_is_bracketed(line);
     }
     if after.starts_with(b"emory") {
         const AFTER: [&[u8]; 4] = [b"emory: usage", b"emory+swap", b"emory cgroup", b"emory values"];
-        const BEFORE: [&[u8]; 3] = [b"ut of ", b"same ", b"on "];
+        const BEFORE: [&[u8]; 2] = [b"same ", b"on "];
+        // What follows the kernel's `out of memory`: `: Kill…`, ` (oom_kill_
+        // allocating_task)`, ` and no killable processes`, or a cut.
+        const OUT_OF: [&[u8]; 5] = [b":", b" (", b" and ", b".", "…".as_bytes()];
         // `before` ends in the phrase's `m` or `M`.
         let lead = &before[..before.len().saturating_sub(1)];
-        return AFTER.iter().any(|p| after.starts_with(p)) || BEFORE.iter().any(|p| lead.ends_with(p));
+        let tail = &after[b"emory".len()..];
+        return AFTER.iter().any(|p| after.starts_with(p))
+            || BEFORE.iter().any(|p| lead.ends_with(p))
+            || lead.ends_with(b"ut of ") && (tail.is_empty() || OUT_OF.iter().any(|p| tail.starts_with(p)));
     }
     true
 }
@@ -1174,6 +1191,7 @@ mod tests {
             ("[ 1.0] systemd-oomd[1]: Considered 3 cgroups for killing", "oom"),
             ("[ 1.0] containerd[1]: setting oom_score_adj=5", "oom"),
             ("[ 1.0] bloom filter rebuilt", "oom"),
+            ("[ 1.0] TCP: out of memory -- consider tuning tcp_mem", "emory"),
             ("[ 1.0] x86/mm: Memory block size: 128MB", "emory"),
             ("[ 1.0] Freeing unused kernel image (initmem) memory: 3376K", "emory"),
         ] {

@@ -474,3 +474,35 @@ fn wall_seconds_tell_gaps_without_uptimes() {
     assert_eq!(wall_seconds(&iso), Some(1_715_677_953));
     assert_eq!(at("yesterday"), None);
 }
+
+/// The byte-by-byte stamp reader agrees with the general one wherever it
+/// reads a stamp, and leaves the others to it.
+#[test]
+fn plain_uptime_agrees_with_parse_uptime() {
+    fn slow(s: &str) -> Option<(u64, &str)> {
+        let r = s.strip_prefix('[')?;
+        let end = r.find(']')?;
+        Some((parse_uptime(r[..end].trim_start())?, &r[end + 1..]))
+    }
+    for s in [
+        "[    0.000000] x",
+        "[ 4901.830394] python3",
+        "[1.5] a",
+        "[123456789012.123456789] a",
+        "[   12.1234567] a",
+        "[1234567890123.1] a",
+        "[ 1.] a",
+        "[ .5] a",
+        "[\t1.5] a",
+        "[ 1.5 ] a",
+        "[ -1.5] a",
+        "[ 1.5",
+        "[",
+    ] {
+        match plain_uptime(s.as_bytes()) {
+            Some((us, len)) => assert_eq!(Some((us, &s[len..])), slow(s), "{s}"),
+            None => assert!(slow(s).is_none() || s.contains('\t'), "{s}"),
+        }
+        assert_eq!(bracket_uptime(s), slow(s), "{s}");
+    }
+}
