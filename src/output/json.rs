@@ -6,14 +6,60 @@ use super::{Sink, Summary};
 use crate::model::Episode;
 use std::io::{self, Write};
 
+/// Bytes serialized before they are handed on: serde writes an episode
+/// key by key, which into a `Vec` is a copy and through the boxed writer a
+/// dynamic call each.
+const CHUNK: usize = 64 << 10;
+
+/// Serialized output not yet written.
+struct Pending<'w> {
+    out: Box<dyn Write + 'w>,
+    buf: Vec<u8>,
+}
+
+impl<'w> Pending<'w> {
+    fn new(out: Box<dyn Write + 'w>) -> Self {
+        Pending {
+            out,
+            buf: Vec::with_capacity(CHUNK + (CHUNK >> 2)),
+        }
+    }
+
+    /// Write what is pending if there is a chunk of it.
+    fn maybe_write(&mut self) -> io::Result<()> {
+        match self.buf.len() >= CHUNK {
+            true => self.write(),
+            false => Ok(()),
+        }
+    }
+
+    fn write(&mut self) -> io::Result<()> {
+        let r = self.out.write_all(&self.buf);
+        self.buf.clear();
+        r
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.write()?;
+        self.out.flush()
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        // An early return on an error still writes what was made before it.
+        let _ = self.write();
+    }
+}
+
 /// One episode object per line.
 pub struct JsonlSink<'w> {
-    out: Box<dyn Write + 'w>,
+    out: Pending<'w>,
 }
 
 impl<'w> JsonlSink<'w> {
     pub fn new(out: Box<dyn Write + 'w>) -> Self {
-        JsonlSink { out }
+        JsonlSink { out: Pending::new(out) }
     }
 }
 
@@ -23,8 +69,9 @@ impl Sink for JsonlSink<'_> {
     }
 
     fn episode(&mut self, ep: &Episode) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, ep)?;
-        self.out.write_all(b"\n")
+        serde_json::to_writer(&mut self.out.buf, ep)?;
+        self.out.buf.push(b'\n');
+        self.out.maybe_write()
     }
 
     fn finish(&mut self, _: &Summary) -> io::Result<()> {
@@ -34,31 +81,38 @@ impl Sink for JsonlSink<'_> {
 
 /// `{"episodes":[…],"summary":{…}}`, episodes written as they come.
 pub struct JsonSink<'w> {
-    out: Box<dyn Write + 'w>,
+    out: Pending<'w>,
     first: bool,
 }
 
 impl<'w> JsonSink<'w> {
     pub fn new(out: Box<dyn Write + 'w>) -> Self {
-        JsonSink { out, first: true }
+        JsonSink {
+            out: Pending::new(out),
+            first: true,
+        }
     }
 }
 
 impl Sink for JsonSink<'_> {
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     fn episode(&mut self, ep: &Episode) -> io::Result<()> {
-        self.out
-            .write_all(if self.first { b"{\"episodes\":[\n" } else { b",\n" })?;
+        let buf = &mut self.out.buf;
+        buf.extend_from_slice(if self.first { b"{\"episodes\":[\n" } else { b",\n" });
         self.first = false;
-        serde_json::to_writer(&mut self.out, ep)?;
-        Ok(())
+        serde_json::to_writer(&mut *buf, ep)?;
+        self.out.maybe_write()
     }
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        self.out
-            .write_all(if self.first { b"{\"episodes\":[" } else { b"\n" })?;
-        self.out.write_all(b"],\"summary\":")?;
-        serde_json::to_writer(&mut self.out, summary)?;
-        self.out.write_all(b"}\n")?;
+        let buf = &mut self.out.buf;
+        buf.extend_from_slice(if self.first { b"{\"episodes\":[" } else { b"\n" });
+        buf.extend_from_slice(b"],\"summary\":");
+        serde_json::to_writer(&mut *buf, summary)?;
+        buf.extend_from_slice(b"}\n");
         self.out.flush()
     }
 }
