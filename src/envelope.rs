@@ -100,6 +100,8 @@ pub struct Decoder {
 enum Got<'s> {
     /// Messages with their stamp.
     Msgs(Stamp, Vec<Cow<'s, str>>),
+    /// One message with its stamp (most lines; no vector made).
+    One(Stamp, &'s str),
     /// The container owns the line but it carries no kernel message.
     Skip,
 }
@@ -141,7 +143,7 @@ impl Decoder {
     }
 
     fn decode_str<'s>(&mut self, s: &'s str, out: &mut Vec<LogLine<'s>>) {
-        if s.contains("\x1b[") {
+        if memchr::memchr(0x1b, s.as_bytes()).is_some() && s.contains("\x1b[") {
             let plain = strip_ansi(s);
             let mut tmp = Vec::new();
             self.decode_clean(&plain, &mut tmp);
@@ -194,6 +196,11 @@ impl Decoder {
 
     fn emit<'s>(&self, got: Option<Got<'s>>, body: &'s str, out: &mut Vec<LogLine<'s>>) {
         let (stamp, msgs) = match got {
+            Some(Got::One(mut stamp, msg)) => {
+                let text = Cow::Borrowed(unwrap_foreign(msg, &mut stamp));
+                out.push(LogLine { stamp, text });
+                return;
+            }
             Some(Got::Msgs(stamp, msgs)) => (stamp, msgs),
             Some(Got::Skip) => return,
             // A container forced and not found: the line is the message.
@@ -222,7 +229,7 @@ impl Decoder {
             Container::FluentBit => fluent_bit(s),
             Container::Kmsg => kmsg(s),
             Container::Syslog => self.syslog(s),
-            Container::Dmesg => dmesg(s).map(|(stamp, msg)| Got::Msgs(stamp, vec![Cow::Borrowed(msg)])),
+            Container::Dmesg => dmesg(s).map(|(stamp, msg)| Got::One(stamp, msg)),
             Container::Auto | Container::Plain => None,
         }
     }
@@ -580,6 +587,11 @@ const LEVELS: &[&str] = &["emerg", "alert", "crit", "err", "warn", "notice", "in
 
 /// `dmesg -x`: `kern  :warn  : `.
 fn strip_facility_level(s: &str) -> (bool, &str) {
+    // Every facility name begins with a lowercase letter; most lines with
+    // a stamp first.
+    if !s.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return (false, s);
+    }
     let parse = || {
         let (fac, r) = s.split_once(':')?;
         let (lvl, r) = r.split_once(':')?;

@@ -820,7 +820,8 @@ impl<F: Feed> Scanner<'_, F> {
     /// physical lines.
     fn pieces(&mut self, raw: &[u8], more: usize, rest: &[u8], before: &[u8]) -> io::Result<usize> {
         self.line_no += 1;
-        if memchr::memmem::find(raw, b"\"oomcgroup\"").is_some()
+        if memchr(b'"', raw).is_some()
+            && memchr::memmem::find(raw, b"\"oomcgroup\"").is_some()
             && self.feed.guard_event(self.line_no, &String::from_utf8_lossy(raw))?
         {
             return Ok(0);
