@@ -129,6 +129,10 @@ impl Decoder {
     /// the kernel messages it carries onto `out` (zero, one or several).
     pub fn decode<'a>(&mut self, line: &'a [u8], out: &mut Vec<LogLine<'a>>) {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
+        // Valid UTF-8 (nearly every line) is checked faster than lossily.
+        if let Ok(s) = std::str::from_utf8(line) {
+            return self.decode_str(s, out);
+        }
         match String::from_utf8_lossy(line) {
             Cow::Borrowed(s) => self.decode_str(s, out),
             Cow::Owned(s) => {

@@ -138,6 +138,8 @@ pub struct CpusetLine<'a> {
 
 /// Parse the cpuset line printed right after the header by old kernels.
 pub fn parse_cpuset_line(t: &str) -> Option<CpusetLine<'_>> {
+    // Most lines looked at have no `=` at all.
+    memchr::memchr(b'=', t.as_bytes())?;
     let c = t.find(" cpuset=")?;
     let m = t.rfind(" mems_allowed=")?;
     if m < c {

@@ -19,6 +19,10 @@ pub enum CounterKind {
 /// `memory: usage 32768kB, limit 32768kB, failcnt 19` and its
 /// `memory+swap:`, `kmem:` (v1) and `swap:` (v2) twins.
 pub fn parse_counter(t: &str) -> Option<(CounterKind, Counter)> {
+    // Every name below starts so: most lines looked at are not searched.
+    if !(t.starts_with("memory") || t.starts_with("kmem") || t.starts_with("swap")) {
+        return None;
+    }
     let (name, rest) = t.split_once(": usage ")?;
     let kind = match name {
         "memory" => CounterKind::Memory,
