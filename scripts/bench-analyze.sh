@@ -2,8 +2,12 @@
 # Benchmark `oomctl analyze` against `grep -c 'invoked oom-killer'` on the same
 # generated log, in the same run; then -j1 against -jN on several files
 # (output must be byte-identical) and peak memory (must not grow with input).
+# Then a density and near-miss grid: logs of the same size with 0 to 2000
+# reports (40-row task tables) and 0 or 5 % near-miss noise (lines that say
+# "oom" or "memory" without being part of a report), with the cost per
+# report line and per near-miss line derived from their differences.
 #
-#   scripts/bench-analyze.sh [SIZE_MIB]   (default 256)
+#   scripts/bench-analyze.sh [SIZE_MIB]   (default 256; BENCH_GRID=0 skips the grid)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-256}
@@ -54,3 +58,30 @@ if cmp -s "$work/j1.jsonl" "$work/jn.jsonl"; then same=identical; else same=DIFF
 printf '4 files -j1      %8.3f s\n4 files -j%-2d     %8.3f s  (%.2fx), output %s\n' "$s1" "$j" "$sn" \
     "$(echo "$s1 / $sn" | bc -l)" "$same"
 [ "$same" = identical ]
+
+[ "${BENCH_GRID:-1}" = 1 ] || exit 0
+
+# The grid. Reports are per SIZE_MIB; the axis is stated per 256 MiB.
+echo
+printf '%-30s %9s %9s %7s %8s\n' "reports/256 MiB, near misses" oomctl grep ratio "out MiB"
+declare -A T
+for spec in "0 0" "0 0.05" "600 0.05" "2000 0.05" "2000 0"; do
+    set -- $spec
+    n=$(( $1 * size / 256 ))
+    f=$work/grid-$size-$1-$2.log
+    [ -s "$f" ] || python3 scripts/gen-log.py "$f" "$size" "$n" --near-miss "$2" --tasks 40
+    cat "$f" >/dev/null
+    g=$(best grep -c 'invoked oom-killer' "$f")
+    o=$(best "$bin" analyze --format jsonl -j1 "$f")
+    T[$spec]=$o
+    printf '%-30s %8.3fs %8.3fs %7.2f %8.1f\n' "$1, $(echo "$2 * 100" | bc -l | sed 's/\.0*$//') %" "$o" "$g" \
+        "$(echo "$o / $g" | bc -l)" "$(echo "$(stat -c %s "$work/out") / 1048576" | bc -l)"
+done
+read -r _ _ near <"$work/grid-$size-0-0.05.log.counts"
+read -r _ rl _ <"$work/grid-$size-2000-0.05.log.counts"
+per_near=$(echo "(${T[0 0.05]} - ${T[0 0]}) * 1000000000 / $near" | bc -l)
+per_line=$(echo "(${T[2000 0.05]} - ${T[0 0.05]}) * 1000000000 / $rl" | bc -l)
+per_report=$(echo "(${T[2000 0.05]} - ${T[0 0.05]}) * 1000000 / ($(( 2000 * size / 256 )))" | bc -l)
+printf 'per near-miss line  %6.0f ns  (%d lines)\n' "$per_near" "$near"
+printf 'per report          %6.1f us  (%.0f ns per report line, %d lines, jsonl output included)\n' \
+    "$per_report" "$per_line" "$rl"

@@ -834,7 +834,7 @@ impl Builder {
             last_uptime_us: None,
             last_wall_s: None,
             unrelated_run: 0,
-            seen: KeySet::default(),
+            seen: KeySet::with_capacity_and_hasher(256, Default::default()),
             trace: Trace::default(),
             summary: None,
             tentative: false,
