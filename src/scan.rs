@@ -198,8 +198,10 @@ impl Anchors {
 ///   prefixes `out of memory` and `Out of Memory` (followed by what the
 ///   kernel writes after them, not `TCP: out of memory -- consider …`),
 ///   `sharing same memory`, `deadlocked on memory`;
-/// - `Killed process` always (kill lines without a prefix: pre-5.1 after
-///   their selection line, RHEL 7).
+/// - `Killed process` at the start of the message, after a quote (a kill
+///   line inside JSON or Markdown) or after the kernel's prefixes (kill
+///   lines without one: pre-5.1 after their selection line, RHEL 7), not
+///   after another program's `name: `.
 ///
 /// Checked against the full decoding over the whole corpus (tests:
 /// `prefilter_changes_nothing`).
@@ -234,6 +236,13 @@ fn phrase_matters(line: &[u8], at: usize) -> bool {
         return AFTER.iter().any(|p| after.starts_with(p))
             || BEFORE.iter().any(|p| lead.ends_with(p))
             || lead.ends_with(b"ut of ") && (tail.is_empty() || OUT_OF.iter().any(|p| tail.starts_with(p)));
+    }
+    if after.starts_with(b"Killed process") {
+        // After another program's `name: ` (systemd's `session-3.scope:
+        // Killed process 1234 (sshd) with signal SIGKILL.`), not the
+        // kernel's `…memory: `, `…(oom_kill_allocating_task): ` or `kernel: `.
+        const KERNEL: [&[u8]; 3] = [b"emory: ", b"): ", b"kernel: "];
+        return !before.ends_with(b": ") || KERNEL.iter().any(|p| before.ends_with(p));
     }
     true
 }
@@ -1185,6 +1194,12 @@ mod tests {
                 "emory",
             ),
             ("[ 1.0] Killed process 1 (a), UID 0, total-vm:1kB", "Killed process"),
+            ("[ 1.0] Out of memory: Killed process 1 (a)", "Killed process"),
+            (
+                "[ 1.0] Out of memory (oom_kill_allocating_task): Killed process 1 (a)",
+                "Killed process",
+            ),
+            ("[ 1.0] {\"message\": \"Killed process 1 (a)\"}", "Killed process"),
         ] {
             assert!(matters(line, anchor), "{line}");
         }
@@ -1193,6 +1208,10 @@ mod tests {
             ("[ 1.0] containerd[1]: setting oom_score_adj=5", "oom"),
             ("[ 1.0] bloom filter rebuilt", "oom"),
             ("[ 1.0] TCP: out of memory -- consider tuning tcp_mem", "emory"),
+            (
+                "[ 1.0] systemd[1]: session-3.scope: Killed process 9 (sshd) with signal SIGKILL.",
+                "Killed process",
+            ),
             ("[ 1.0] x86/mm: Memory block size: 128MB", "emory"),
             ("[ 1.0] Freeing unused kernel image (initmem) memory: 3376K", "emory"),
         ] {
