@@ -27,10 +27,13 @@ use std::io::{self, Read};
 /// `oom` (the header, `oom-kill:`, `oom_reaper`, `memory.oom.group`) or
 /// `emory` (`memory: usage`, `Memory cgroup stats`, `Tasks state (memory
 /// values in pages)`, every `out of memory`/`Out of Memory` kill and
-/// selection prefix, `sharing same memory`, the OOM panics). Lines without
-/// one (task rows, stack frames, a pre-5.1 `Killed process` after its
-/// prefixed selection line) only occur inside a report, where every line is
-/// read. Each anchor costs one SIMD pass over the input, so there are two.
+/// selection prefix, `sharing same memory`, the OOM panics) or `Killed
+/// process` (a kill line without a prefix: pre-5.1 after its selection
+/// line, RHEL 7, or alone where the rest was lost). Lines without one (task
+/// rows, stack frames) only occur inside a report, where every line is
+/// read, or before a fragment's first anchored line, where the look-back
+/// reads them. Each anchor costs one SIMD pass over the input (by windows
+/// that stay in the cache), so there are three.
 pub const ANCHORS: [&str; 3] = ["oom", "emory", "Killed process"];
 
 /// Lines at a block's end read with the next block, where their wrapped
@@ -182,6 +185,16 @@ impl Anchors {
     }
 }
 
+/// True if the message of a dmesg line begins with `[` (after its stamp):
+/// the task table's header `[  pid  ]` (or a caller id, which this takes
+/// for one: the price of a header cut anywhere).
+fn message_is_bracketed(line: &[u8]) -> bool {
+    let Some(stamp_end) = memchr(b']', line) else {
+        return false;
+    };
+    line[stamp_end + 1..].trim_ascii_start().starts_with(b"[")
+}
+
 /// Whether the anchor phrase at `at` in `line` (a whole dmesg line) can be
 /// part of a line that matters outside a report. Lines without one such
 /// phrase (`systemd-oomd`, `bloom`, `oom_score_adj=` of a container
@@ -205,16 +218,6 @@ impl Anchors {
 ///
 /// Checked against the full decoding over the whole corpus (tests:
 /// `prefilter_changes_nothing`).
-/// True if the message of a dmesg line begins with `[` (after its stamp):
-/// the task table's header `[  pid  ]` (or a caller id, which this takes
-/// for one: the price of a header cut anywhere).
-fn message_is_bracketed(line: &[u8]) -> bool {
-    let Some(stamp_end) = memchr(b']', line) else {
-        return false;
-    };
-    line[stamp_end + 1..].trim_ascii_start().starts_with(b"[")
-}
-
 fn phrase_matters(line: &[u8], at: usize) -> bool {
     let (before, after) = line.split_at(at);
     if after.starts_with(b"oom") {
