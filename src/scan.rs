@@ -954,19 +954,22 @@ impl<F: Feed> Scanner<'_, F> {
         // Where the bytes not fed begin: lines the prefilter skipped are
         // still there for a fragment's look-back.
         let mut unfed = 0;
+        // `line_no` counts the lines before `counted`: lines skipped are
+        // counted with the next line read, by one call (a call per skipped
+        // line cost more than its bytes).
+        let mut counted = 0;
         while pos < data.len() {
             let start = if self.feed.wants_every_line() {
                 pos
             } else {
                 match self.anchors.next_hit(data, pos) {
                     None => {
-                        self.line_no += count_lines(&data[pos..]);
+                        self.line_no += count_lines(&data[counted..]);
                         return Ok(());
                     }
                     Some(hit) => {
                         let mut start = memrchr(b'\n', &data[pos..hit]).map_or(pos, |i| pos + i + 1);
                         if let Some(end) = self.skippable(data, start, hit) {
-                            self.line_no += count_lines(&data[pos..end]) + 1;
                             pos = end + 1;
                             continue;
                         }
@@ -991,11 +994,11 @@ impl<F: Feed> Scanner<'_, F> {
                             }
                             start = prev;
                         }
-                        self.line_no += count_lines(&data[pos..start]);
                         start
                     }
                 }
             };
+            self.line_no += count_lines(&data[counted..start]);
             let end = memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
             let rest = data.get(end + 1..).unwrap_or_default();
             let joined = self.line_before(&data[start..end], rest, &data[unfed.min(start)..start])?;
@@ -1003,6 +1006,7 @@ impl<F: Feed> Scanner<'_, F> {
             for _ in 0..joined {
                 pos = memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i) + 1;
             }
+            counted = pos;
             // A line read outside a report that showed no OOM (stack
             // noise, `Workqueue: events moom_callback`) stays there for a
             // later fragment's look-back, as a line the prefilter skipped.
@@ -1010,6 +1014,8 @@ impl<F: Feed> Scanner<'_, F> {
                 unfed = pos;
             }
         }
+        // Skipped lines at the end (each has its newline).
+        self.line_no += count_lines(&data[counted.min(data.len())..pos.min(data.len())]);
         Ok(())
     }
 }
