@@ -891,6 +891,10 @@ fn month_number(tok: &str) -> Option<u32> {
 /// Remove e-mail quoting (`>`, `> >`), source-code comment markers (`// `,
 /// `# `: a log line quoted in code) and indentation.
 fn strip_quoting(s: &str) -> &str {
+    // Most lines begin with none of it.
+    if !s.starts_with([' ', '\t', '>', '/', '#']) {
+        return s;
+    }
     let mut t = s;
     loop {
         let u = t.trim_start_matches([' ', '\t']);

@@ -998,7 +998,9 @@ impl<F: Feed> Scanner<'_, F> {
                     }
                 }
             };
-            self.line_no += count_lines(&data[counted..start]);
+            if counted < start {
+                self.line_no += count_lines(&data[counted..start]);
+            }
             let end = memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
             let rest = data.get(end + 1..).unwrap_or_default();
             let joined = self.line_before(&data[start..end], rest, &data[unfed.min(start)..start])?;
