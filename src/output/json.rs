@@ -1,8 +1,9 @@
 //! `jsonl` and `json` sinks: the episode objects of [`crate::model`],
 //! serialized by serde (field order is the struct order, so output is
-//! byte-stable). The `json` document is streamed, not built in memory.
+//! byte-stable) through [`jsonw`], which writes what serde_json would.
+//! The `json` document is streamed, not built in memory.
 
-use super::{Sink, Summary};
+use super::{jsonw, Sink, Summary};
 use crate::model::Episode;
 use std::io::{self, Write};
 
@@ -69,7 +70,7 @@ impl Sink for JsonlSink<'_> {
     }
 
     fn episode(&mut self, ep: &Episode) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out.buf, ep)?;
+        jsonw::write(&mut self.out.buf, ep)?;
         self.out.buf.push(b'\n');
         self.out.maybe_write()
     }
@@ -103,7 +104,7 @@ impl Sink for JsonSink<'_> {
         let buf = &mut self.out.buf;
         buf.extend_from_slice(if self.first { b"{\"episodes\":[\n" } else { b",\n" });
         self.first = false;
-        serde_json::to_writer(&mut *buf, ep)?;
+        jsonw::write(buf, ep)?;
         self.out.maybe_write()
     }
 
@@ -111,7 +112,7 @@ impl Sink for JsonSink<'_> {
         let buf = &mut self.out.buf;
         buf.extend_from_slice(if self.first { b"{\"episodes\":[" } else { b"\n" });
         buf.extend_from_slice(b"],\"summary\":");
-        serde_json::to_writer(&mut *buf, summary)?;
+        jsonw::write(buf, summary)?;
         buf.extend_from_slice(b"}\n");
         self.out.flush()
     }

@@ -19,6 +19,7 @@ mod csv;
 mod events;
 mod guard;
 mod json;
+mod jsonw;
 mod otel;
 mod report;
 mod table;
