@@ -39,3 +39,23 @@ macro_rules! diag {
 
 /// The git commit this build was made from (`unknown` outside a checkout).
 pub const COMMIT: &str = env!("OOMCTL_COMMIT");
+
+/// Every file under `corpus/` (unit tests that hold a rule to the whole
+/// corpus).
+#[cfg(test)]
+pub(crate) fn corpus_files() -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![std::path::PathBuf::from("corpus")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("corpus/") {
+            let p = e.expect("a corpus entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    files
+}

@@ -1127,18 +1127,7 @@ mod tests {
     /// prefilter as with every anchored line decoded.
     #[test]
     fn prefilter_changes_nothing() {
-        let mut files = Vec::new();
-        let mut stack = vec![std::path::PathBuf::from("corpus")];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    files.push(p);
-                }
-            }
-        }
+        let files = crate::corpus_files();
         assert!(files.len() > 50);
         let opts = ScanOptions::default();
         for f in files {

@@ -120,6 +120,15 @@ fn push_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// Narrower integers, written as their 64-bit selves.
+macro_rules! widen {
+    ($($method:ident($t:ty) => $wide:ident($w:ty)),*) => {$(
+        fn $method(self, v: $t) -> Result<(), Error> {
+            self.$wide(<$w>::from(v))
+        }
+    )*};
+}
+
 /// A sequence or map being written: whether a comma comes next.
 pub struct Compound<'a, 'o> {
     w: &'a mut Writer<'o>,
@@ -185,15 +194,14 @@ impl<'a, 'o> ser::Serializer for &'a mut Writer<'o> {
         self.out.extend_from_slice(if v { b"true" } else { b"false" });
         Ok(())
     }
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.serialize_i64(i64::from(v))
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.serialize_i64(i64::from(v))
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.serialize_i64(i64::from(v))
-    }
+    widen!(
+        serialize_i8(i8) => serialize_i64(i64),
+        serialize_i16(i16) => serialize_i64(i64),
+        serialize_i32(i32) => serialize_i64(i64),
+        serialize_u8(u8) => serialize_u64(u64),
+        serialize_u16(u16) => serialize_u64(u64),
+        serialize_u32(u32) => serialize_u64(u64)
+    );
     fn serialize_i64(self, v: i64) -> Result<(), Error> {
         push_i64(self.out, v);
         Ok(())
@@ -201,15 +209,6 @@ impl<'a, 'o> ser::Serializer for &'a mut Writer<'o> {
     fn serialize_i128(self, v: i128) -> Result<(), Error> {
         self.out.extend_from_slice(v.to_string().as_bytes());
         Ok(())
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.serialize_u64(u64::from(v))
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.serialize_u64(u64::from(v))
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.serialize_u64(u64::from(v))
     }
     fn serialize_u64(self, v: u64) -> Result<(), Error> {
         push_u64(self.out, v);
@@ -323,41 +322,28 @@ impl ser::SerializeSeq for Compound<'_, '_> {
     }
 }
 
-impl ser::SerializeTuple for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self);
-        Ok(())
-    }
+/// The tuple shapes: written as sequences.
+macro_rules! as_seq {
+    ($($tr:ident :: $method:ident),*) => {$(
+        impl ser::$tr for Compound<'_, '_> {
+            type Ok = ();
+            type Error = Error;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+                ser::SerializeSeq::serialize_element(self, value)
+            }
+            fn end(self) -> Result<(), Error> {
+                Compound::end(self);
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTupleStruct for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self);
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self);
-        Ok(())
-    }
-}
+as_seq!(
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl ser::SerializeMap for Compound<'_, '_> {
     type Ok = ();
@@ -449,26 +435,16 @@ impl ser::Serializer for MapKey<'_> {
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
         self.serialize_str(if v { "true" } else { "false" })
     }
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.quoted(|o| push_i64(o, i64::from(v)))
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.quoted(|o| push_i64(o, i64::from(v)))
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.quoted(|o| push_i64(o, i64::from(v)))
-    }
+    widen!(
+        serialize_i8(i8) => serialize_i64(i64),
+        serialize_i16(i16) => serialize_i64(i64),
+        serialize_i32(i32) => serialize_i64(i64),
+        serialize_u8(u8) => serialize_u64(u64),
+        serialize_u16(u16) => serialize_u64(u64),
+        serialize_u32(u32) => serialize_u64(u64)
+    );
     fn serialize_i64(self, v: i64) -> Result<(), Error> {
         self.quoted(|o| push_i64(o, v))
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.quoted(|o| push_u64(o, u64::from(v)))
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.quoted(|o| push_u64(o, u64::from(v)))
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.quoted(|o| push_u64(o, u64::from(v)))
     }
     fn serialize_u64(self, v: u64) -> Result<(), Error> {
         self.quoted(|o| push_u64(o, v))
@@ -648,18 +624,12 @@ mod tests {
     #[test]
     fn every_corpus_episode_as_serde_json_writes_it() {
         let mut n = 0;
-        let mut stack = vec![std::path::PathBuf::from("corpus")];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.to_string_lossy().ends_with(".expected.jsonl") {
-                    for line in std::fs::read_to_string(&p).unwrap().lines() {
-                        let ep: crate::model::Episode = serde_json::from_str(line).unwrap();
-                        same(&ep);
-                        n += 1;
-                    }
+        for p in crate::corpus_files() {
+            if p.to_string_lossy().ends_with(".expected.jsonl") {
+                for line in std::fs::read_to_string(&p).unwrap().lines() {
+                    let ep: crate::model::Episode = serde_json::from_str(line).unwrap();
+                    same(&ep);
+                    n += 1;
                 }
             }
         }
