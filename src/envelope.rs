@@ -621,6 +621,12 @@ pub fn starts_with_uptime(raw: &[u8]) -> bool {
     std::str::from_utf8(&head[..=end]).is_ok_and(|h| bracket_uptime(h).is_some())
 }
 
+/// The length of the uptime stamp `raw` starts with when it is written as
+/// nearly every dmesg line writes it (see [`plain_uptime`]).
+pub fn plain_stamp_len(raw: &[u8]) -> Option<usize> {
+    plain_uptime(raw).map(|(_, len)| len)
+}
+
 /// The stamp of nearly every dmesg line, byte by byte: `[`, spaces, 1 to
 /// 12 digits, `.`, 1 to 9 digits, `]`; its microseconds and length. Every
 /// stamp read so is read alike by [`parse_uptime`], which also takes other

@@ -896,10 +896,14 @@ fn line_key(stamp: &Stamp, text: &str) -> Option<u64> {
     // Every line of an open report is hashed: a folded 64x64-bit multiply
     // per 8 bytes, where SipHash took a fifth of a dense log's time. A
     // collision needs two lines with the same stamp in one report.
-    let mut h = mix(
-        stamp.uptime_us.unwrap_or(u64::MAX),
-        stamp.seq.map_or(1, |s| s.wrapping_add(2)),
-    );
+    // Each value is mixed in by xor before a multiply by the odd constant
+    // (never used as the multiplier: `b | 1` would make seq 2k and 2k+1
+    // one key), and whether it is there at all too.
+    let mut h = K;
+    for v in [stamp.uptime_us, stamp.seq] {
+        h = mix(h ^ u64::from(v.is_some()), K);
+        h = mix(h ^ v.unwrap_or(0), K);
+    }
     let mut words = text.as_bytes().chunks_exact(8);
     for w in &mut words {
         h = mix(h ^ u64::from_le_bytes(w.try_into().expect("8 bytes")), K);

@@ -391,3 +391,29 @@ fn without_uptimes_the_wall_clock_parts_episodes() {
     assert_eq!(out.len(), 2, "ten minutes apart: the kill is not of that selection");
     assert_eq!(out[1].victims[0].selected, None);
 }
+
+/// Lines of one report with the same text and stamp but their own kmsg
+/// sequence numbers are different lines (the key once merged seq 2k with
+/// 2k+1).
+#[test]
+fn line_keys_keep_sequence_numbers_apart() {
+    let stamp = |uptime_us, seq| Stamp {
+        uptime_us: Some(uptime_us),
+        seq: Some(seq),
+        ..Stamp::default()
+    };
+    let text = " ? __schedule+0x10/0x20";
+    let mut keys: Vec<u64> = (0..64)
+        .map(|seq| super::line_key(&stamp(100_000_004, seq), text).unwrap())
+        .collect();
+    keys.extend((0..64).map(|seq| super::line_key(&stamp(0, seq), text).unwrap()));
+    let n = keys.len();
+    keys.sort_unstable();
+    keys.dedup();
+    assert_eq!(keys.len(), n);
+    let none = Stamp {
+        uptime_us: Some(5),
+        ..Stamp::default()
+    };
+    assert_ne!(super::line_key(&none, text), super::line_key(&stamp(5, 0), text));
+}

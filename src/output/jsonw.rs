@@ -388,8 +388,8 @@ impl ser::SerializeStructVariant for Compound<'_, '_> {
     }
 }
 
-/// A map key: JSON keys are strings, so numbers are quoted (as serde_json
-/// does); anything else is an error.
+/// A map key: JSON keys are strings, so numbers (finite floats too) are
+/// quoted, as serde_json does; anything else is an error.
 struct MapKey<'o> {
     out: &'o mut Vec<u8>,
 }
@@ -400,6 +400,17 @@ impl MapKey<'_> {
         digits(self.out);
         self.out.push(b'"');
         Ok(())
+    }
+}
+
+impl MapKey<'_> {
+    /// A finite float, quoted in serde_json's form; others are errors.
+    fn float<T: Serialize>(self, finite: bool, v: &T) -> Result<(), Error> {
+        if !finite {
+            return Err(Error("float key must be finite".to_owned()));
+        }
+        let text = serde_json::to_string(v).map_err(ser::Error::custom)?;
+        self.quoted(|o| o.extend_from_slice(text.as_bytes()))
     }
 }
 
@@ -449,11 +460,17 @@ impl ser::Serializer for MapKey<'_> {
     fn serialize_u64(self, v: u64) -> Result<(), Error> {
         self.quoted(|o| push_u64(o, v))
     }
-    fn serialize_f32(self, _: f32) -> Result<(), Error> {
-        Err(key_must_be_a_string())
+    fn serialize_i128(self, v: i128) -> Result<(), Error> {
+        self.quoted(|o| o.extend_from_slice(v.to_string().as_bytes()))
     }
-    fn serialize_f64(self, _: f64) -> Result<(), Error> {
-        Err(key_must_be_a_string())
+    fn serialize_u128(self, v: u128) -> Result<(), Error> {
+        self.quoted(|o| o.extend_from_slice(v.to_string().as_bytes()))
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), Error> {
+        self.float(v.is_finite(), &v)
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), Error> {
+        self.float(v.is_finite(), &v)
     }
     fn serialize_bytes(self, _: &[u8]) -> Result<(), Error> {
         Err(key_must_be_a_string())
@@ -619,6 +636,31 @@ mod tests {
         same(&BTreeMap::from([(true, 1u8), (false, 0)]));
         same(&BTreeMap::from([('k', 1u8)]));
         same(&BTreeMap::from([(-5i64, 1u8)]));
+        same(&BTreeMap::from([(u128::MAX, 1u8)]));
+        same(&BTreeMap::from([(i128::MIN, 1u8)]));
+        let float_keys: Vec<(f64, u8)> = vec![(1.1, 1), (-0.0, 2), (3.5e10, 3), (1e-7, 4)];
+        let mut ours = Vec::new();
+        let mut theirs = Vec::new();
+        for (k, v) in &float_keys {
+            use serde::ser::SerializeMap;
+            let mut w = Writer { out: &mut ours };
+            let mut m = ser::Serializer::serialize_map(&mut w, Some(1)).unwrap();
+            m.serialize_entry(k, v).unwrap();
+            SerializeMap::end(m).unwrap();
+            let mut s = serde_json::Serializer::new(&mut theirs);
+            let mut m = ser::Serializer::serialize_map(&mut s, Some(1)).unwrap();
+            m.serialize_entry(k, v).unwrap();
+            SerializeMap::end(m).unwrap();
+            let mut w = Writer { out: &mut ours };
+            let mut m32 = ser::Serializer::serialize_map(&mut w, Some(1)).unwrap();
+            m32.serialize_entry(&(*k as f32), v).unwrap();
+            SerializeMap::end(m32).unwrap();
+            let mut s = serde_json::Serializer::new(&mut theirs);
+            let mut m32 = ser::Serializer::serialize_map(&mut s, Some(1)).unwrap();
+            m32.serialize_entry(&(*k as f32), v).unwrap();
+            SerializeMap::end(m32).unwrap();
+        }
+        assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&theirs));
     }
 
     #[test]
