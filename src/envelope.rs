@@ -621,10 +621,19 @@ pub fn starts_with_uptime(raw: &[u8]) -> bool {
     std::str::from_utf8(&head[..=end]).is_ok_and(|h| bracket_uptime(h).is_some())
 }
 
-/// The length of the uptime stamp `raw` starts with when it is written as
-/// nearly every dmesg line writes it (see [`plain_uptime`]).
-pub fn plain_stamp_len(raw: &[u8]) -> Option<usize> {
-    plain_uptime(raw).map(|(_, len)| len)
+/// The message of a dmesg line that starts with a plain stamp
+/// ([`plain_uptime`]), after the caller id as [`dmesg`] reads it (its
+/// blank not removed): for a scanner that judges a line without decoding
+/// it. None for any other line.
+pub fn plain_dmesg_message(raw: &[u8]) -> Option<&[u8]> {
+    let rest = &raw[plain_uptime(raw)?.1..];
+    // A caller id (` [T1234567890]`) is short and ASCII: read it as text.
+    let head_len = rest.iter().take(24).position(|&b| b == b']').map_or(0, |i| i + 1);
+    let id_len = match std::str::from_utf8(&rest[..head_len]).map(strip_caller) {
+        Ok((Some(_), after)) => head_len - after.len(),
+        _ => 0,
+    };
+    Some(&rest[id_len..])
 }
 
 /// The stamp of nearly every dmesg line, byte by byte: `[`, spaces, 1 to

@@ -191,21 +191,6 @@ impl Anchors {
 /// rows): such a line is never skipped, whatever its anchors.
 const ANCHORLESS: [&[u8]; 4] = [b"[", b"Task in ", b"CPU: ", b"Pid: "];
 
-/// The message of a whole dmesg line, after its stamp and a caller id
-/// (`[T1234]`); None if the line does not start with a plain stamp.
-fn dmesg_message(line: &[u8]) -> Option<&[u8]> {
-    let msg = line[crate::envelope::plain_stamp_len(line)?..].trim_ascii_start();
-    let caller = msg
-        .strip_prefix(b"[")
-        .map(|r| r.trim_ascii_start())
-        .and_then(|r| r.strip_prefix(b"T").or_else(|| r.strip_prefix(b"C")))
-        .and_then(|r| {
-            let digits = r.iter().take_while(|b| b.is_ascii_digit()).count();
-            (digits > 0).then(|| r[digits..].strip_prefix(b"]")).flatten()
-        });
-    Some(caller.map_or(msg, |r| r.trim_ascii_start()))
-}
-
 /// Whether the anchor phrase at `at` in `line` (a whole dmesg line) can be
 /// part of a line that matters outside a report. Lines without one such
 /// phrase (`systemd-oomd`, `bloom`, `oom_score_adj=` of a container
@@ -836,7 +821,7 @@ impl<F: Feed> Scanner<'_, F> {
             return None;
         }
         let line = &data[start..end];
-        let message = dmesg_message(line)?;
+        let message = crate::envelope::plain_dmesg_message(line)?.trim_ascii_start();
         if ANCHORLESS.iter().any(|p| message.starts_with(p)) {
             return None;
         }
@@ -1277,7 +1262,8 @@ mod tests {
         }
         // A task table's header, cut anywhere, whatever its anchors.
         let header = b"[    1.000000] [T12] [  pid  ]   uid  tgid total_vm      rss swapents oom_sc...";
-        assert!(dmesg_message(header).is_some_and(|m| m.starts_with(b"[  pid")));
+        let message = crate::envelope::plain_dmesg_message(header).map(<[u8]>::trim_ascii_start);
+        assert!(message.is_some_and(|m| m.starts_with(b"[  pid")));
         for (line, anchor) in [
             ("[ 1.0] systemd-oomd[1]: Considered 3 cgroups for killing", "oom"),
             ("[ 1.0] containerd[1]: setting oom_score_adj=5", "oom"),

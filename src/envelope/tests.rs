@@ -506,3 +506,22 @@ fn plain_uptime_agrees_with_parse_uptime() {
         assert_eq!(bracket_uptime(s), slow(s), "{s}");
     }
 }
+
+/// The scanner's undecoded reading of a dmesg line's message agrees with
+/// the decoder's, caller id included.
+#[test]
+fn plain_dmesg_message_agrees_with_dmesg() {
+    for line in [
+        "[    1.000000] x86/mm: Memory block size: 128MB",
+        "[    1.000000] [T12] [  pid  ]   uid  tgid",
+        "[    1.000000][  C0] oom-kill:constraint=CONSTRAINT_NONE",
+        "[    1.000000] [   7582]     0  7582     4398 python3",
+        "[    1.000000]  dump_stack_lvl+0x57/0x80",
+        "[    1.000000] [T1234567890] Task in /a killed as a result of limit of /a",
+    ] {
+        let plain = plain_dmesg_message(line.as_bytes()).unwrap();
+        let plain = plain.strip_prefix(b" ").unwrap_or(plain);
+        assert_eq!(plain, dmesg(line).unwrap().1.as_bytes(), "{line}");
+    }
+    assert_eq!(plain_dmesg_message(b"[  pid  ]   uid  tgid"), None);
+}
