@@ -627,6 +627,10 @@ pub fn starts_with_uptime(raw: &[u8]) -> bool {
 /// it. None for any other line.
 pub fn plain_dmesg_message(raw: &[u8]) -> Option<&[u8]> {
     let rest = &raw[plain_uptime(raw)?.1..];
+    // Most lines have no caller id: a blank and the message.
+    if rest.strip_prefix(b" ").unwrap_or(rest).first() != Some(&b'[') {
+        return Some(rest);
+    }
     // A caller id (` [T1234567890]`) is short and ASCII: read it as text.
     let head_len = rest.iter().take(24).position(|&b| b == b']').map_or(0, |i| i + 1);
     let id_len = match std::str::from_utf8(&rest[..head_len]).map(strip_caller) {
@@ -641,20 +645,40 @@ pub fn plain_dmesg_message(raw: &[u8]) -> Option<&[u8]> {
 /// stamp read so is read alike by [`parse_uptime`], which also takes other
 /// blanks (and is tried when this finds none).
 fn plain_uptime(raw: &[u8]) -> Option<(u64, usize)> {
-    let r = raw.strip_prefix(b"[")?;
-    let blanks = r.iter().take_while(|&&b| b == b' ').count();
-    let r = &r[blanks..];
-    let int = r.iter().take_while(|b| b.is_ascii_digit()).count();
-    let r2 = r[int..].strip_prefix(b".")?;
-    let frac = r2.iter().take_while(|b| b.is_ascii_digit()).count();
-    if !(1..=12).contains(&int) || !(1..=9).contains(&frac) || r2.get(frac) != Some(&b']') {
+    // Index by index: this runs on every line the scanner looks at.
+    if raw.first() != Some(&b'[') {
         return None;
     }
-    let secs = r[..int].iter().fold(0u64, |n, &b| n * 10 + u64::from(b - b'0'));
-    let us = (0..6).fold(0u64, |n, i| {
-        n * 10 + r2.get(i).filter(|_| i < frac).map_or(0, |&b| u64::from(b - b'0'))
-    });
-    Some((secs * 1_000_000 + us, 1 + blanks + int + 1 + frac + 1))
+    let mut i = 1;
+    while raw.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    let int_from = i;
+    let mut secs = 0u64;
+    while let Some(&b) = raw.get(i).filter(|b| b.is_ascii_digit()) {
+        secs = secs.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
+        i += 1;
+    }
+    if !(1..=12).contains(&(i - int_from)) || raw.get(i) != Some(&b'.') {
+        return None;
+    }
+    i += 1;
+    let frac_from = i;
+    let mut us = 0u64;
+    while let Some(&b) = raw.get(i).filter(|b| b.is_ascii_digit()) {
+        if i - frac_from < 6 {
+            us = us * 10 + u64::from(b - b'0');
+        }
+        i += 1;
+    }
+    let frac = i - frac_from;
+    if !(1..=9).contains(&frac) || raw.get(i) != Some(&b']') {
+        return None;
+    }
+    for _ in frac..6 {
+        us *= 10;
+    }
+    Some((secs * 1_000_000 + us, i + 1))
 }
 
 /// `[  123.456789]`: microseconds since boot and the rest after `]`.
