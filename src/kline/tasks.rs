@@ -173,6 +173,86 @@ impl RawRow {
     }
 }
 
+/// More numeric columns than any kernel printed (2.6.32 to 6.x: 7 to 11);
+/// a damaged header with more is read through a `Vec`.
+const MAX_COLUMNS: usize = 16;
+
+/// Whitespace as `char::is_whitespace` has it in ASCII (tab to CR, space).
+fn blank(b: u8) -> bool {
+    b == b' ' || (b'\t'..=b'\r').contains(&b)
+}
+
+/// The numeric columns at the start of `rest`, each after at least one
+/// blank, into `values`: how many bytes they took. Byte by byte, as
+/// `str::trim_start`, `char::is_whitespace` and `i64::from_str` would read
+/// them (the tests compare); a separator outside ASCII (a no-break space
+/// from a web page) takes the `str` path.
+fn columns(rest: &str, values: &mut [i64]) -> Option<usize> {
+    let b = rest.as_bytes();
+    let mut i = 0;
+    for k in 0..values.len() {
+        let from = i;
+        while b.get(i).is_some_and(|&c| blank(c)) {
+            i += 1;
+        }
+        if b.get(i).is_some_and(|&c| !c.is_ascii()) {
+            return columns_str(rest, from, &mut values[k..]);
+        }
+        if i == from {
+            return None; // columns are separated by at least one space
+        }
+        let start = i;
+        while b.get(i).is_some_and(|&c| c.is_ascii_digit() || c == b'-' || c == b'+') {
+            i += 1;
+        }
+        if b.get(i).is_some_and(|&c| !blank(c)) {
+            // Something else glued to the number: as the `str` path reads
+            // it (it fails to parse, or the separator is not ASCII).
+            return columns_str(rest, from, &mut values[k..]);
+        }
+        values[k] = signed(&b[start..i])?;
+    }
+    Some(i)
+}
+
+/// An `i64` as `i64::from_str` reads ASCII: an optional sign and digits.
+fn signed(word: &[u8]) -> Option<i64> {
+    let (neg, digits) = match word.split_first()? {
+        (b'-', d) => (true, d),
+        (b'+', d) => (false, d),
+        _ => (false, word),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        let d = i64::from(c - b'0');
+        n = n.checked_mul(10)?;
+        n = if neg { n.checked_sub(d)? } else { n.checked_add(d)? };
+    }
+    Some(n)
+}
+
+/// [`columns`] by `str` methods: the values still to read, from byte `at`
+/// (after the columns read so far).
+fn columns_str(rest: &str, at: usize, values: &mut [i64]) -> Option<usize> {
+    let mut r = &rest[at..];
+    for v in values {
+        let trimmed = r.trim_start();
+        if trimmed.len() == r.len() {
+            return None;
+        }
+        let end = trimmed.find(|c: char| c.is_whitespace()).unwrap_or(trimmed.len());
+        *v = trimmed[..end].parse().ok()?;
+        r = &trimmed[end..];
+    }
+    Some(rest.len() - r.len())
+}
+
 /// `[   1887]     0  1887    12365    11564 …         0 python3`
 pub fn parse_task_row(layout: &Layout, t: &str) -> Option<RawRow> {
     let rest = t.trim_start().strip_prefix('[')?;
@@ -181,15 +261,17 @@ pub fn parse_task_row(layout: &Layout, t: &str) -> Option<RawRow> {
         pid: all(super::num::u32_dec, pid.trim())?,
         ..TaskRow::default()
     };
-    for col in &layout.columns {
-        let trimmed = rest.trim_start();
-        if trimmed.len() == rest.len() {
-            return None; // columns are separated by at least one space
+    let n = layout.columns.len();
+    let (mut small_set, mut large_set) = ([0i64; MAX_COLUMNS], Vec::new());
+    let values = match n <= MAX_COLUMNS {
+        true => &mut small_set[..n],
+        false => {
+            large_set.resize(n, 0);
+            &mut large_set[..]
         }
-        let end = trimmed.find(|c: char| c.is_whitespace()).unwrap_or(trimmed.len());
-        let word = &trimmed[..end];
-        rest = &trimmed[end..];
-        let v: i64 = word.parse().ok()?;
+    };
+    rest = &rest[columns(rest, values)?..];
+    for (col, &v) in layout.columns.iter().zip(values.iter()) {
         let u = u64::try_from(v).ok();
         let small = i32::try_from(v).ok();
         match col {
@@ -221,6 +303,45 @@ pub fn parse_task_row(layout: &Layout, t: &str) -> Option<RawRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The numeric columns as the `str` methods read them (the reading
+    /// before [`columns`] went byte by byte).
+    fn columns_by_str(rest: &str, n: usize) -> Option<(Vec<i64>, usize)> {
+        let mut v = vec![0; n];
+        let end = columns_str(rest, 0, &mut v)?;
+        Some((v, end))
+    }
+
+    #[test]
+    fn columns_read_bytes_as_str_reads_them() {
+        let rows = [
+            "     0  1887    12365 python3",
+            "\t0\t1887 \x0b 12365 python3",
+            " +0 -1887 -0 x",
+            " 0\u{a0}1887 12365 x",
+            "\u{a0}0 1887 12365 x",
+            " 0 1887 12365\u{a0}x",
+            " 0 18a7 12365 x",
+            " 0 1887 99999999999999999999 x",
+            " 0 1887 -9223372036854775808 x",
+            " 0 1887 9223372036854775807 x",
+            " 0 1887 9223372036854775808 x",
+            " 0 1887 - x",
+            " 0 1887 + x",
+            " 0 1887 --1 x",
+            " 0 1887",
+            " 0 1887 ",
+            "0 1887 12365 x",
+            " 0  1887  12365",
+            " 0 1887 12é x",
+            " 0 1887 12365é",
+        ];
+        for row in rows {
+            let mut v = [0; 3];
+            let fast = columns(row, &mut v).map(|end| (v.to_vec(), end));
+            assert_eq!(fast, columns_by_str(row, 3), "{row:?}");
+        }
+    }
 
     #[test]
     fn layout_6_8_real_row() {
