@@ -304,6 +304,15 @@ fn classify_whole(t: &str) -> KLine<'_> {
     if t.is_empty() {
         return KLine::Unrelated;
     }
+    // A report's most common line, read without the chain below.
+    if let Some(f) = trace::plain_frame(t) {
+        return KLine::Frame(frame_kind(f));
+    }
+    classify_chain(t)
+}
+
+/// [`classify_whole`] for every line but a plain frame, rule by rule.
+fn classify_chain(t: &str) -> KLine<'_> {
     if find(&INVOKED, t).is_some() || t.starts_with("invoked oom-killer:") || t.starts_with("oom-killer: gfp_mask=") {
         return parse_header(t).map_or(KLine::Malformed("oom-killer header"), KLine::Header);
     }
@@ -468,6 +477,49 @@ fn is_noise(t: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The plain frame shortcut reads a line as the chain does, on every
+    /// line of the corpus and on lines made to look like frames.
+    #[test]
+    fn plain_frames_read_as_the_chain_reads_them() {
+        let mut lines: Vec<String> = [
+            "dump_stack_lvl+0x64/0x90",
+            "? __pfx_oom_kill_process+0x10/0x10",
+            "out_of_memory.cold+0x5/0x9 [kvm_intel]",
+            "mem_cgroup_out_of_memory+0x13a/0x150",
+            "f+0x1/0x2 [a-b]",
+            "f+0x1/0x2 [",
+            "f+0x1/0x2 []",
+            "f+0x1/0x2 [x] ",
+            "f+0x1/0x",
+            "f+0x/0x1",
+            ".f+0x1/0x2",
+            "f+0x1g/0x2",
+            "? ? f+0x1/0x2",
+            "oom-kill:task=f+0x1/0x2",
+            "Killed+0x1/0x2 [process]",
+            "snip+0x1/0x2",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        for path in crate::corpus_files() {
+            let bytes = std::fs::read(&path).unwrap();
+            for raw in String::from_utf8_lossy(&bytes).lines() {
+                let mut out = Vec::new();
+                crate::envelope::Decoder::new(crate::envelope::Container::Auto, None).decode(raw.as_bytes(), &mut out);
+                lines.extend(out.into_iter().map(|l| l.text.trim_matches([' ', '\t']).to_owned()));
+            }
+        }
+        let mut plain = 0;
+        for t in &lines {
+            if let Some(f) = trace::plain_frame(t) {
+                plain += 1;
+                assert_eq!(classify_chain(t), KLine::Frame(frame_kind(f)), "{t:?}");
+                assert_eq!(frame_function(t), Some(f), "{t:?}");
+            }
+        }
+        assert!(plain > 1000, "{plain} plain frames");
+    }
 
     // Real lines, kernel 6.18.44 memcg v1 OOM captured in this project's lab.
     #[test]

@@ -79,6 +79,33 @@ pub fn frame_function(t: &str) -> Option<&str> {
     valid_name(&s[..plus])
 }
 
+/// The function of a frame in the form nearly every frame has since 2.6.2x:
+/// `name+0xOFF/0xLEN`, after an optional `? `, before an optional
+/// ` [module]`; None for any other text (then ask [`frame_function`]).
+/// Such a line holds no blank but the module's, and no `:` or `=`, so it
+/// can be no other kind of line: [`super::classify`] takes it first.
+pub fn plain_frame(t: &str) -> Option<&str> {
+    let s = t.strip_prefix("? ").unwrap_or(t);
+    let b = s.as_bytes();
+    let name_end = b
+        .iter()
+        .position(|&c| !(c.is_ascii_alphanumeric() || c == b'_' || c == b'.'))?;
+    let r = s[name_end..].strip_prefix("+0x")?;
+    let off = r.bytes().take_while(u8::is_ascii_hexdigit).count();
+    let r = r[off..].strip_prefix("/0x")?;
+    let len = r.bytes().take_while(u8::is_ascii_hexdigit).count();
+    let module = &r[len..];
+    let module_ok = module.is_empty()
+        || module
+            .strip_prefix(" [")
+            .and_then(|m| m.strip_suffix(']'))
+            .is_some_and(|m| !m.is_empty() && m.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-'));
+    if off == 0 || len == 0 || !module_ok {
+        return None;
+    }
+    valid_name(&s[..name_end])
+}
+
 fn is_hex(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
