@@ -663,8 +663,10 @@ impl<F: Feed> Scanner<'_, F> {
         rest: &'r [u8],
         first: &[u8],
     ) -> Option<(String, usize, &'r [u8], &'r [u8])> {
-        // Most lines: the next one begins with its own dmesg stamp.
-        let first_next = &rest[..memchr(b'\n', rest).unwrap_or(rest.len())];
+        // Most lines: the next one begins with its own dmesg stamp (read
+        // from its first bytes: a stamp is at most 40 long).
+        let head = &rest[..rest.len().min(48)];
+        let first_next = &head[..memchr(b'\n', head).unwrap_or(head.len())];
         if rest.is_empty()
             || (self.decoder.container() == Container::Dmesg
                 && first_next.first() == Some(&b'[')

@@ -138,6 +138,7 @@ pub struct Compound<'a, 'o> {
 }
 
 impl Compound<'_, '_> {
+    #[inline(always)]
     fn comma(&mut self) {
         if !self.first {
             self.w.out.push(b',');
@@ -145,6 +146,9 @@ impl Compound<'_, '_> {
         self.first = false;
     }
 
+    // Inlined so that each field's name is a constant at its call: then
+    // its copy needs no call to memcpy.
+    #[inline(always)]
     fn key(&mut self, key: &'static str) {
         // A field name: an identifier serde's derive wrote, with nothing to
         // escape (checked in debug builds).
@@ -366,6 +370,7 @@ impl ser::SerializeMap for Compound<'_, '_> {
 impl ser::SerializeStruct for Compound<'_, '_> {
     type Ok = ();
     type Error = Error;
+    #[inline(always)]
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
         self.key(key);
         value.serialize(&mut *self.w)
