@@ -37,6 +37,8 @@ pub struct AnalyzeConfig {
     pub sweep: Option<(Vec<GuardPolicy>, SweepFormat)>,
     pub scan: ScanOptions,
     pub builder: BuilderOptions,
+    /// How the human formats draw (width, colour).
+    pub style: output::Style,
 }
 
 /// What `--pods` and `--cgroup` add to every episode.
@@ -591,7 +593,7 @@ pub fn run(cfg: &AnalyzeConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -
         Ok(c) => c,
         Err(msg) => {
             let _ = writeln!(err, "oomctl: error: {msg}");
-            let mut sink = output::sink(cfg.format, out);
+            let mut sink = output::sink(cfg.format, out, cfg.style);
             let summary = Summary {
                 errors: 1,
                 ..Summary::default()
@@ -607,7 +609,7 @@ pub fn run(cfg: &AnalyzeConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -
         (Some((settings, f)), _, _) => Box::new(output::SweepSink::new(out, *f, settings.clone())),
         (None, Some(_), Format::Table) => Box::new(output::GuardSink::new(out, false)),
         (None, Some(_), Format::Csv) => Box::new(output::GuardSink::new(out, true)),
-        _ => output::sink(cfg.format, out),
+        _ => output::sink(cfg.format, out, cfg.style),
     };
     let mut em = Emitter {
         sink,

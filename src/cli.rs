@@ -15,8 +15,54 @@ const EXIT_CODES: &str = "Exit status: 0 if at least one OOM episode was found, 
 #[derive(Debug, Parser)]
 #[command(name = "oomctl", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OOMCTL_COMMIT"), ")"), about, after_help = EXIT_CODES)]
 pub struct Cli {
+    /// Colour the human formats: auto (on a terminal, unless NO_COLOR is
+    /// set), always, never
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    pub color: ColorArg,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+/// How the human formats draw on this stdout: as wide as `COLUMNS` says,
+/// else as the terminal is, else 80 columns; coloured per `--color`
+/// (`auto`: on a terminal, unless `NO_COLOR` is set and not empty, or
+/// `TERM` is `dumb`).
+pub fn style(color: ColorArg) -> oomctl::output::Style {
+    use std::io::IsTerminal;
+    let stdout = std::io::stdout();
+    let tty = stdout.is_terminal();
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let width = env("COLUMNS")
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0)
+        .or_else(|| terminal_columns(&stdout, tty))
+        .unwrap_or(oomctl::output::Style::DEFAULT_WIDTH);
+    let color = match color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => tty && env("NO_COLOR").is_none() && env("TERM").as_deref() != Some("dumb"),
+    };
+    oomctl::output::Style::new(width, color)
+}
+
+#[cfg(target_os = "linux")]
+fn terminal_columns(stdout: &std::io::Stdout, tty: bool) -> Option<usize> {
+    use std::os::fd::AsFd;
+    tty.then(|| oomctl::live::sys::terminal_columns(&stdout.as_fd()))
+        .flatten()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn terminal_columns(_: &std::io::Stdout, _: bool) -> Option<usize> {
+    None
 }
 
 #[derive(Debug, Subcommand)]
@@ -522,6 +568,7 @@ impl AnalyzeArgs {
             builder: BuilderOptions {
                 page_size: self.page_size,
             },
+            style: oomctl::output::Style::plain(),
         })
     }
 }

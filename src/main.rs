@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
+    let style = cli::style(args.color);
     match args.command {
         cli::Command::Snapshot(a) => snapshot(a),
         cli::Command::Watch(a) => {
@@ -21,7 +22,7 @@ fn main() -> ExitCode {
                 }
             };
             let extra = (a.metrics, a.webhook_url, events);
-            live(a.live, Some(format), a.record, Vec::new(), None, extra)
+            live(a.live, Some(format), a.record, Vec::new(), None, extra, style)
         }
         cli::Command::Record(a) => {
             if !(a.interval.is_finite() && a.interval > 0.0) {
@@ -39,10 +40,10 @@ fn main() -> ExitCode {
                 }
             }
             let interval = (!dirs.is_empty()).then(|| std::time::Duration::from_secs_f64(a.interval));
-            live(a.live, None, Some(a.output), dirs, interval, (None, None, None))
+            live(a.live, None, Some(a.output), dirs, interval, (None, None, None), style)
         }
-        cli::Command::Replay(a) => replay(a),
-        cli::Command::Guard(a) => guard(a),
+        cli::Command::Replay(a) => replay(a, style),
+        cli::Command::Guard(a) => guard(a, style),
         cli::Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut cli::Cli::command(), "oomctl", &mut io::stdout());
@@ -59,24 +60,55 @@ fn main() -> ExitCode {
                 }
             }
         }
+        cli::Command::Simulate(a) if a.analyze.paths.is_empty() && a_reads_terminal("simulate") => ExitCode::from(2),
+        cli::Command::Analyze(a) if a.paths.is_empty() && a_reads_terminal("analyze") => ExitCode::from(2),
         cli::Command::Simulate(a) => match a.into_config(io::stdout().is_terminal()) {
-            Ok(cfg) => run_analyze(&cfg),
+            Ok(mut cfg) => {
+                cfg.style = style;
+                run_analyze(&cfg)
+            }
             Err(msg) => {
                 oomctl::diag!("oomctl: error: {msg}");
                 ExitCode::from(2)
             }
         },
         cli::Command::Analyze(a) => {
-            let cfg = match a.into_config(io::stdout().is_terminal()) {
+            let mut cfg = match a.into_config(io::stdout().is_terminal()) {
                 Ok(c) => c,
                 Err(msg) => {
                     oomctl::diag!("oomctl: error: {msg}");
                     return ExitCode::from(2);
                 }
             };
+            cfg.style = style;
             run_analyze(&cfg)
         }
     }
+}
+
+/// With no input named, analyze and simulate read standard input; on a
+/// terminal that would wait silently for a paste. Say so and how to give
+/// a log instead (true: the hint was given, exit 2). `-` still reads a
+/// terminal, for those who mean to paste.
+fn a_reads_terminal(sub: &str) -> bool {
+    if !io::stdin().is_terminal() {
+        return false;
+    }
+    use clap::CommandFactory;
+    let mut cmd = cli::Cli::command();
+    cmd.build();
+    let usage = cmd
+        .find_subcommand_mut(sub)
+        .map(|c| c.render_usage().to_string())
+        .unwrap_or_default();
+    oomctl::diag!("oomctl: {sub}: no log given, and standard input is a terminal.");
+    oomctl::diag!("Give a file (oomctl {sub} /var/log/kern.log) or pipe a log in");
+    oomctl::diag!("(dmesg | oomctl {sub}); give - to paste a report, ended by Ctrl-D.");
+    oomctl::diag!("");
+    for line in usage.lines() {
+        oomctl::diag!("{line}");
+    }
+    true
 }
 
 /// `oomctl snapshot`: capture, print JSON lines, repeat.
@@ -157,8 +189,10 @@ fn live(
     sample: Vec<std::path::PathBuf>,
     interval: Option<std::time::Duration>,
     (metrics, webhook, k8s_events): Extras,
+    style: oomctl::output::Style,
 ) -> ExitCode {
     let cfg = oomctl::live::watch::WatchConfig {
+        style,
         metrics,
         webhook,
         k8s_events,
@@ -207,25 +241,27 @@ fn live(
     _: Vec<std::path::PathBuf>,
     _: Option<std::time::Duration>,
     _: Extras,
+    _: oomctl::output::Style,
 ) -> ExitCode {
     oomctl::diag!("oomctl: error: watch and record need Linux (/dev/kmsg and cgroupfs)");
     ExitCode::from(2)
 }
 
 #[cfg(target_os = "linux")]
-fn replay(a: cli::ReplayArgs) -> ExitCode {
+fn replay(a: cli::ReplayArgs, style: oomctl::output::Style) -> ExitCode {
     let format = cli::live_format(a.format, io::stdout().is_terminal());
     let out: Box<dyn Write> = Box::new(io::BufWriter::new(io::stdout().lock()));
     live_exit(oomctl::live::watch::replay(
         &a.recording,
         format,
+        style,
         out,
         &mut oomctl::output::SafeLines::new(io::stderr()),
     ))
 }
 
 #[cfg(not(target_os = "linux"))]
-fn replay(_: cli::ReplayArgs) -> ExitCode {
+fn replay(_: cli::ReplayArgs, _: oomctl::output::Style) -> ExitCode {
     oomctl::diag!("oomctl: error: replay is built only on Linux");
     ExitCode::from(2)
 }
@@ -248,7 +284,7 @@ fn run_analyze(cfg: &oomctl::analyze::AnalyzeConfig) -> ExitCode {
 }
 
 #[cfg(target_os = "linux")]
-fn guard(a: cli::GuardCmdArgs) -> ExitCode {
+fn guard(a: cli::GuardCmdArgs, style: oomctl::output::Style) -> ExitCode {
     let policy = match a.guard.policy() {
         Ok(p) => p,
         Err(msg) => {
@@ -287,6 +323,7 @@ fn guard(a: cli::GuardCmdArgs) -> ExitCode {
         },
     };
     let cfg = oomctl::live::guard::GuardConfig {
+        style,
         k8s_events,
         policy,
         root,
@@ -310,7 +347,7 @@ fn guard(a: cli::GuardCmdArgs) -> ExitCode {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn guard(_: cli::GuardCmdArgs) -> ExitCode {
+fn guard(_: cli::GuardCmdArgs, _: oomctl::output::Style) -> ExitCode {
     oomctl::diag!("oomctl: error: guard needs Linux (cgroupfs, eventfd, pidfd)");
     ExitCode::from(2)
 }

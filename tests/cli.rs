@@ -5,7 +5,7 @@ mod util;
 
 use oomctl::model::Episode;
 use std::io::Write;
-use util::{oomctl, oomctl_stdin, TempDir};
+use util::{oomctl, oomctl_stdin, oomctl_stdin_env, TempDir};
 
 // A memcg OOM captured in this project's lab (kernel 6.18.44, cgroup v1),
 // stack trimmed, with unrelated lines around it.
@@ -118,12 +118,25 @@ fn json_document_and_csv() {
 #[test]
 fn table_is_safe_for_terminals() {
     let hostile = REPORT.replace("(python3)", "(evil\u{1b}]0;pwned\u{7})");
-    let out = oomctl_stdin(&["analyze", "--format", "table"], hostile.as_bytes());
+    let out = oomctl_stdin_env(
+        &["analyze", "--format", "table"],
+        hostile.as_bytes(),
+        &[("COLUMNS", "160")],
+    );
     let text = out.stdout_str();
     assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text}");
     assert!(text.contains("evil\\x1b]0;pwned\\x07"), "{text}");
     assert!(text.contains("1 episode (1 memcg), 0 incomplete, in 1 file"), "{text}");
-    assert!(text.contains("32.0 MiB / 32.0 MiB"), "{text}");
+    let row = text.lines().nth(1).expect("a row under the header");
+    assert_eq!(row.matches(" 32M ").count(), 2, "usage and limit: {text}");
+    // `--color always` colours it, still without a byte of the log raw.
+    let coloured = oomctl_stdin(
+        &["analyze", "--format", "table", "--color", "always"],
+        hostile.as_bytes(),
+    );
+    let text = coloured.stdout_str();
+    assert!(text.contains("\u{1b}[31manon\u{1b}[0m"), "{text}");
+    assert!(!text.contains('\u{7}') && !text.contains("\u{1b}]"), "{text}");
 }
 
 #[test]
@@ -270,11 +283,11 @@ fn torn_and_lossy_recordings_are_read_and_the_loss_reported() {
     }
 }
 
-/// The table is written a page of 1,000 rows at a time (each page with its
-/// header), so a huge input does not hold every row in memory; the summary
-/// comes once, at the end.
+/// The table is written a row per episode as each comes, under one header,
+/// so a huge input holds no rows in memory; the groups and the summary come
+/// once, at the end, and no line is wider than the width.
 #[test]
-fn table_pages_of_a_thousand_rows() {
+fn table_streams_one_line_per_episode() {
     let mut log = String::new();
     for i in 0..2500u32 {
         log.push_str(&format!(
@@ -283,12 +296,22 @@ fn table_pages_of_a_thousand_rows() {
         ));
     }
     let out = oomctl_stdin(&["analyze", "--format", "table"], log.as_bytes()).stdout_str();
-    assert_eq!(out.matches("│ time").count(), 3, "three pages");
-    for i in [0u32, 999, 1000, 2499] {
-        assert!(out.contains(&format!(" p{i} order=0 ")), "row of p{i}");
-    }
-    assert_eq!(out.matches(" episodes ").count(), 1);
-    assert!(out.trim_end().ends_with("0 malformed lines"), "summary last");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(out.matches("TIME ").count(), 1, "one header");
+    assert!(lines[1].starts_with("100.000s "), "{}", lines[1]);
+    assert!(lines[2500].starts_with("50080.000s "), "{}", lines[2500]);
+    assert!(
+        lines[2501].is_empty() && lines[2502] == "By workload:",
+        "{}",
+        lines[2502]
+    );
+    assert!(out.contains("  2500 × unknown in (no cgroup in the log)"), "{out}");
+    let words = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.ends_with("in 1 file; no duplicates; 0 malformed lines"),
+        "summary last"
+    );
+    assert!(lines.iter().all(|l| l.chars().count() <= 80), "80 columns");
 }
 
 /// A selection whose kill line is not in the log names the process the
@@ -307,7 +330,7 @@ fn a_lone_selection_is_shown_in_every_format() {
         "{report}"
     );
     let table = oomctl_stdin(&["analyze", "--format", "table"], line).stdout_str();
-    assert!(table.contains("25169 hyperkube (chosen)"), "{table}");
+    assert!(table.contains(" (hyperkube) "), "{table}");
     let events = oomctl_stdin(&["analyze", "--format", "events"], line).stdout_str();
     assert!(events.contains("selected process hyperkube, pid: 25169"), "{events}");
 }

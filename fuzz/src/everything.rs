@@ -22,14 +22,24 @@ fn every_format_is_clean(ep: &Episode) {
             panic!("{what}: raw {c:?} at byte {at}:\n{text}");
         }
     };
-    for f in Format::ALL {
-        let mut buf = Vec::new();
-        {
-            let mut sink = output::sink(f, Box::new(&mut buf));
-            sink.episode(ep).expect("writes to memory");
-            sink.finish(&summary).expect("writes to memory");
+    // The human formats at a narrow and a wide terminal (no colour: its
+    // escapes are ours, and this checks the log's bytes); no line wider.
+    for width in [40, 80, 200] {
+        for f in Format::ALL {
+            let mut buf = Vec::new();
+            {
+                let mut sink = output::sink(f, Box::new(&mut buf), output::Style::new(width, false));
+                sink.episode(ep).expect("writes to memory");
+                sink.finish(&summary).expect("writes to memory");
+            }
+            check(&format!("{f:?}"), &buf, f.uses_tab());
+            if f == Format::Table {
+                let text = String::from_utf8_lossy(&buf);
+                if let Some(l) = text.lines().find(|l| output::display_width(l) > width) {
+                    panic!("table wider than {width}: {l:?}");
+                }
+            }
         }
-        check(&format!("{f:?}"), &buf, f.uses_tab());
     }
     for csv in [false, true] {
         let mut buf = Vec::new();

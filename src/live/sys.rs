@@ -4,8 +4,9 @@
 //! attributes (the guard's mark on a cgroup whose memory.high it set),
 //! pidfd_open / pidfd_send_signal (killing without racing
 //! pid reuse), kill (the fallback), and capget / capset (holding CAP_SYSLOG
-//! only while /dev/kmsg is opened). Declared by hand: a crate for ten
-//! calls would not pay for itself.
+//! only while /dev/kmsg is opened), and ioctl TIOCGWINSZ (the terminal's
+//! width, for the human formats). Declared by hand: a crate for ten calls
+//! would not pay for itself.
 
 use std::ffi::{c_int, c_long, c_uint, c_void};
 use std::fs::File;
@@ -28,6 +29,7 @@ pub const IN_IGNORED: u32 = 0x0000_8000;
 pub const IN_Q_OVERFLOW: u32 = 0x0000_4000;
 
 extern "C" {
+    fn ioctl(fd: c_int, request: std::ffi::c_ulong, ...) -> c_int;
     fn eventfd(initval: c_uint, flags: c_int) -> c_int;
     fn inotify_init1(flags: c_int) -> c_int;
     fn inotify_add_watch(fd: c_int, path: *const std::ffi::c_char, mask: u32) -> c_int;
@@ -372,4 +374,25 @@ mod tests {
         .expect("the thread's checks");
         assert_eq!(cap_sets().unwrap(), before, "the other threads keep theirs");
     }
+}
+
+/// `struct winsize` of TIOCGWINSZ.
+#[repr(C)]
+#[derive(Default)]
+struct WinSize {
+    rows: u16,
+    cols: u16,
+    x_pixels: u16,
+    y_pixels: u16,
+}
+
+/// TIOCGWINSZ on Linux (x86_64 and aarch64 alike).
+const TIOCGWINSZ: std::ffi::c_ulong = 0x5413;
+
+/// The columns of the terminal on `fd`, if it is one and says.
+pub fn terminal_columns(fd: &impl std::os::fd::AsRawFd) -> Option<usize> {
+    let mut ws = WinSize::default();
+    // SAFETY: TIOCGWINSZ writes one `struct winsize`, which `ws` is.
+    let r = unsafe { ioctl(fd.as_raw_fd(), TIOCGWINSZ, &mut ws as *mut WinSize) };
+    (r == 0 && ws.cols > 0).then_some(usize::from(ws.cols))
 }

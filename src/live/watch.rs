@@ -36,6 +36,8 @@ const RESCAN: Duration = Duration::from_secs(2);
 pub struct WatchConfig {
     /// Output format; None: print no episodes (`record`).
     pub format: Option<Format>,
+    /// How the human formats draw (width, colour).
+    pub style: output::Style,
     /// Read the records already in the ring buffer first.
     pub since_boot: bool,
     /// Remember the last record per boot here; resume after it.
@@ -260,7 +262,7 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
         events,
     };
     let sink = match cfg.format {
-        Some(f) => output::sink(f, out),
+        Some(f) => output::sink(f, out, cfg.style),
         None => Box::new(NullSink) as Box<dyn output::Sink>,
     };
     let mut pipe = Pipeline::new(&cfg.kmsg, facts, sink);
@@ -485,14 +487,20 @@ fn victim_cgroup(record: &str) -> Option<(u32, String)> {
 }
 
 /// `oomctl replay`: the recorded run again, offline.
-pub fn replay(path: &Path, format: Format, out: Box<dyn Write + '_>, err: &mut dyn Write) -> Result<Summary, String> {
+pub fn replay(
+    path: &Path,
+    format: Format,
+    style: output::Style,
+    out: Box<dyn Write + '_>,
+    err: &mut dyn Write,
+) -> Result<Summary, String> {
     let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let rec = recording::read(io::BufReader::new(f), &path.display().to_string())?;
     if rec.torn {
         let _ = writeln!(err, "oomctl: warning: {}", torn_message(&path.display().to_string()));
     }
     let (summary, lost) =
-        crate::pipeline::run_recording(&rec, output::sink(format, out)).map_err(|e| format!("output: {e}"))?;
+        crate::pipeline::run_recording(&rec, output::sink(format, out, style)).map_err(|e| format!("output: {e}"))?;
     lost_warning(err, lost);
     Ok(summary)
 }

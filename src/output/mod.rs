@@ -15,6 +15,7 @@
 //! - `otel`: OpenTelemetry-shaped log records, one per line;
 //! - `prom`: Prometheus text exposition of the metrics families.
 
+mod cells;
 mod csv;
 mod events;
 mod guard;
@@ -28,6 +29,7 @@ use crate::model::Episode;
 pub use crate::model::Summary;
 use std::io::{self, Write};
 
+pub use self::cells::{width as display_width, Style};
 pub use self::csv::CsvSink;
 pub use self::events::EventsSink;
 pub use self::guard::{GuardSink, SweepFormat, SweepRow, SweepSink, GUARD_HEADER};
@@ -81,13 +83,13 @@ pub trait Sink {
     }
 }
 
-/// The sink for `format` writing to `out`.
-pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>) -> Box<dyn Sink + 'w> {
+/// The sink for `format` writing to `out`; the human formats draw in `style`.
+pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>, style: Style) -> Box<dyn Sink + 'w> {
     match format {
         Format::Jsonl => Box::new(JsonlSink::new(out)),
         Format::Json => Box::new(JsonSink::new(out)),
         Format::Csv => Box::new(CsvSink::new(out)),
-        Format::Table => Box::new(TableSink::new(out)),
+        Format::Table => Box::new(TableSink::new(out, style)),
         Format::Report => Box::new(ReportSink::new(out)),
         Format::Events => Box::new(EventsSink::new(out)),
         Format::Otel => Box::new(OtelSink::new(out)),

@@ -41,6 +41,8 @@ impl From<Output> for Run {
 pub fn oomctl(args: &[&str]) -> Run {
     Command::new(env!("CARGO_BIN_EXE_oomctl"))
         .args(args)
+        // The human formats' width: the default, whatever the shell says.
+        .env_remove("COLUMNS")
         .output()
         .expect("run oomctl")
         .into()
@@ -48,8 +50,15 @@ pub fn oomctl(args: &[&str]) -> Run {
 
 /// Run oomctl with `stdin` piped in.
 pub fn oomctl_stdin(args: &[&str], stdin: &[u8]) -> Run {
+    oomctl_stdin_env(args, stdin, &[])
+}
+
+/// [`oomctl_stdin`] with environment variables set.
+pub fn oomctl_stdin_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_oomctl"))
         .args(args)
+        .env_remove("COLUMNS")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -68,6 +68,8 @@ pub struct GuardConfig {
     /// None: oom-guard's JSON lines; else each action's episode in this
     /// format.
     pub format: Option<crate::output::Format>,
+    /// How the human formats draw (width, colour).
+    pub style: crate::output::Style,
 }
 
 /// What the threads tell the main loop.
@@ -734,7 +736,7 @@ pub fn run(cfg: &GuardConfig, out: &mut dyn Write, err: &mut dyn Write) -> Resul
     let facts = super::watch::host_facts();
     let (out, sink): (&mut dyn Write, _) = match cfg.format {
         None => (out, None),
-        Some(f) => (&mut io::sink(), Some(crate::output::sink(f, Box::new(out)))),
+        Some(f) => (&mut io::sink(), Some(crate::output::sink(f, Box::new(out), cfg.style))),
     };
     let notifier = Notifier::start(tx).map_err(|e| format!("starting the guard's waiting thread: {e}"))?;
     let mut g = Guard {
