@@ -52,3 +52,56 @@ fn simulate_per_episode_and_sweep() {
         2
     );
 }
+
+/// Issue 15: `--min-margin 1MiB` was refused; every byte-size flag takes
+/// units now, and a bad one is named with the forms it takes.
+#[test]
+fn byte_size_flags_take_units() {
+    let log = "corpus/kernels/rhel7-3.10-k8s-memcg.log";
+    let csv_of = |args: &[&str]| {
+        let out = oomctl(&[&["simulate", "-f", "csv"], args, &[log]].concat());
+        assert_eq!(out.code(), 0, "{args:?}: {}", out.stderr_str());
+        out.stdout_str()
+    };
+    let plain = csv_of(&["--min-margin", "1048576", "--max-margin", "31457280"]);
+    assert_eq!(csv_of(&["--min-margin", "1MiB", "--max-margin", "30M"]), plain);
+    assert_eq!(
+        csv_of(&["--min-margin", "0.0009765625GiB", "--max-margin", "30mib"]),
+        plain
+    );
+    // 2 % of a 2 GiB limit is 41 MiB: a 50 MiB minimum wins.
+    let wide = csv_of(&["--min-margin", "50MiB", "--max-margin", "1GiB"]);
+    assert!(wide.contains(&format!(",{},", 50u64 << 20)), "{wide}");
+
+    for (cmd, flag) in [
+        ("simulate", "--min-margin"),
+        ("simulate", "--max-margin"),
+        ("simulate", "--page-size"),
+        ("analyze", "--page-size"),
+        ("guard", "--min-margin"),
+        ("guard", "--max-margin"),
+    ] {
+        // guard takes no path: the bad value alone must be what is refused.
+        let bad = oomctl(&[cmd, flag, "1XB"]);
+        assert_eq!(bad.code(), 2, "{cmd} {flag}");
+        let e = bad.stderr_str();
+        assert!(
+            e.contains(&format!("'{flag} <SIZE>'"))
+                && e.contains("unknown unit \"XB\"")
+                && e.contains("1MiB, 30M, 0.5GiB"),
+            "{cmd} {flag}: {e}"
+        );
+    }
+    let page = oomctl(&["analyze", "-f", "jsonl", "--page-size", "64KiB", log]);
+    assert!(
+        page.stdout_str().contains("\"page_size\":65536,"),
+        "{}",
+        page.stderr_str()
+    );
+    let over = oomctl(&["simulate", "--min-margin", "16EiB", log]);
+    assert!(
+        over.stderr_str().contains("more than 18446744073709551615 bytes"),
+        "{}",
+        over.stderr_str()
+    );
+}
