@@ -163,8 +163,10 @@ pub struct GuardArgs {
     /// Largest margin: bytes, or a size with a unit.
     #[arg(long, value_name = "SIZE", default_value = "30MiB", value_parser = size_arg)]
     pub max_margin: u64,
-    #[arg(long, value_enum, default_value = "process")]
-    pub policy: PolicyArg,
+    /// What the guard does at its threshold [default: process; simulate
+    /// --sweep: every policy that kills, unless given].
+    #[arg(long, value_enum)]
+    pub policy: Option<PolicyArg>,
     /// Hold back while clean page cache is at least this share of the limit.
     #[arg(long, value_name = "RATIO", default_value = "0.1")]
     pub cache_hold_ratio: f64,
@@ -191,7 +193,7 @@ impl GuardArgs {
             margin_ratio: self.margin_ratio,
             min_margin: self.min_margin,
             max_margin: self.max_margin,
-            policy: match self.policy {
+            policy: match self.policy.unwrap_or(PolicyArg::Process) {
                 PolicyArg::Process => oomctl::guard::Policy::Process,
                 PolicyArg::Container => oomctl::guard::Policy::Container,
                 PolicyArg::Noop => oomctl::guard::Policy::Noop,
@@ -207,8 +209,10 @@ pub struct SimulateArgs {
     pub analyze: AnalyzeArgs,
     #[command(flatten)]
     pub guard: GuardArgs,
-    /// Count outcomes for every margin ratio of --sweep-ratios under both
-    /// policies process and container, instead of one row per episode.
+    /// Count outcomes for every margin ratio of --sweep-ratios and cache
+    /// hold of --sweep-cache-holds, under --policy if given, else under
+    /// every policy that kills (process and container), instead of one row
+    /// per episode.
     #[arg(long)]
     pub sweep: bool,
     /// Margin ratios of the sweep.
@@ -231,8 +235,12 @@ impl SimulateArgs {
         let mut cfg = self.analyze.into_config(tty)?;
         cfg.guard = Some(base);
         if self.sweep {
+            let policies = match self.guard.policy {
+                Some(_) => vec![base.policy],
+                None => oomctl::output::SWEPT_POLICIES.to_vec(),
+            };
             let mut settings = Vec::new();
-            for policy in [oomctl::guard::Policy::Process, oomctl::guard::Policy::Container] {
+            for policy in policies {
                 for &r in &self.sweep_ratios {
                     for &c in &self.sweep_cache_holds {
                         if !(0.0..=1.0).contains(&r) || !(0.0..=1.0).contains(&c) {
@@ -249,14 +257,24 @@ impl SimulateArgs {
                     }
                 }
             }
-            let f = match format {
-                Some(FormatArg::Json) | Some(FormatArg::Jsonl) => oomctl::output::SweepFormat::Json,
-                Some(FormatArg::Csv) => oomctl::output::SweepFormat::Csv,
-                Some(FormatArg::Table) | None if tty || format.is_some() => oomctl::output::SweepFormat::Table,
-                None => oomctl::output::SweepFormat::Json,
-                Some(f) => return Err(format!("--sweep prints table, json or csv, not {f:?}")),
+            use oomctl::output::SweepFormat;
+            let format = match format {
+                Some(FormatArg::Json) => SweepFormat::Json,
+                Some(FormatArg::Jsonl) => SweepFormat::Jsonl,
+                Some(FormatArg::Csv) => SweepFormat::Csv,
+                Some(FormatArg::Table) => SweepFormat::Table,
+                None if tty => SweepFormat::Table,
+                None => SweepFormat::Jsonl,
+                Some(f) => {
+                    let name = f.to_possible_value().map_or(String::new(), |v| v.get_name().to_owned());
+                    return Err(format!("--sweep prints table, json, jsonl or csv, not {name}"));
+                }
             };
-            cfg.sweep = Some((settings, f));
+            cfg.sweep = Some(oomctl::output::Sweep {
+                settings,
+                format,
+                policy_given: self.guard.policy.is_some(),
+            });
         }
         Ok(cfg)
     }

@@ -2,11 +2,12 @@
 
 mod util;
 
+use oomctl::output::SweepRow;
 use serde_json::Value;
 use util::oomctl;
 
 #[test]
-fn simulate_per_episode_and_sweep() {
+fn simulate_per_episode() {
     let log = "corpus/kernels/rhel7-3.10-k8s-memcg.log";
     let out = oomctl(&["simulate", "-f", "jsonl", log]);
     assert_eq!(out.code(), 0, "{}", out.stderr_str());
@@ -35,15 +36,6 @@ fn simulate_per_episode_and_sweep() {
     // analyze does not add the guard field.
     let a = oomctl(&["analyze", "-f", "jsonl", log]).stdout_str();
     assert!(!a.contains("\"guard\""));
-
-    let s = oomctl(&["simulate", "--sweep", "-f", "json", "--sweep-ratios", "0.01,0.1", log]);
-    let rows: Value = serde_json::from_str(&s.stdout_str()).unwrap();
-    let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), 4, "2 ratios × 2 policies");
-    assert_eq!(rows[0]["memcg_episodes"], 1);
-    assert_eq!(rows[0]["acted"], 1);
-    assert_eq!(rows[0]["median_margin_bytes"], (2048u64 << 20) / 100);
-    assert_eq!(rows[1]["median_margin_bytes"], 30u64 << 20);
 
     // Bad settings are refused.
     assert_eq!(oomctl(&["simulate", "--margin-ratio", "2", log]).code(), 2);
@@ -103,5 +95,78 @@ fn byte_size_flags_take_units() {
         over.stderr_str().contains("more than 18446744073709551615 bytes"),
         "{}",
         over.stderr_str()
+    );
+}
+
+fn sweep_rows(args: &[&str]) -> Vec<SweepRow> {
+    let log = "corpus/kernels/rhel7-3.10-k8s-memcg.log";
+    let out = oomctl(&[&["simulate", "--sweep", "--sweep-ratios", "0.01,0.1"], args, &[log]].concat());
+    assert_eq!(out.code(), 0, "{args:?}: {}", out.stderr_str());
+    out.stdout_str()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{args:?}: {e}: {l}")))
+        .collect()
+}
+
+fn policies(rows: &[SweepRow]) -> Vec<&str> {
+    rows.iter().map(|r| r.policy.as_str()).collect()
+}
+
+/// Issue 15: `--sweep -f jsonl` printed a pretty JSON array, and
+/// `--sweep --policy container` swept process and container anyway.
+#[test]
+fn sweep_prints_json_lines_and_honours_policy() {
+    // One row object per line, schema pinned (unknown fields denied).
+    let rows = sweep_rows(&["-f", "jsonl"]);
+    assert_eq!(policies(&rows), ["process", "process", "container", "container"]);
+    let first = &rows[0];
+    assert_eq!(
+        (first.memcg_episodes, first.fired, first.acted, first.same_victim),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(first.median_margin_bytes, Some((2048u64 << 20) / 100));
+    assert_eq!(rows[1].median_margin_bytes, Some(30u64 << 20), "10 % clamped to 30 MiB");
+    assert_eq!(sweep_rows(&[]), rows, "piped, the default is jsonl");
+
+    // -f json: the same rows as one JSON array.
+    let log = "corpus/kernels/rhel7-3.10-k8s-memcg.log";
+    let json = oomctl(&["simulate", "--sweep", "-f", "json", "--sweep-ratios", "0.01,0.1", log]);
+    let doc: Vec<SweepRow> = serde_json::from_str(&json.stdout_str()).unwrap();
+    assert_eq!(doc, rows);
+
+    let one = sweep_rows(&["-f", "jsonl", "--policy", "container"]);
+    assert_eq!(policies(&one), ["container", "container"]);
+    assert_eq!(one[0].acted, 1);
+    let noop = sweep_rows(&["-f", "jsonl", "--policy", "noop"]);
+    assert_eq!(policies(&noop), ["noop", "noop"]);
+    assert_eq!((noop[0].fired, noop[0].acted), (1, 0), "noop fires but never acts");
+
+    let csv = oomctl(&["simulate", "--sweep", "-f", "csv", "--policy", "process", log]).stdout_str();
+    let mut rdr = csv::Reader::from_reader(csv.as_bytes());
+    assert_eq!(&rdr.headers().unwrap()[0], "policy");
+    assert!(rdr.records().all(|r| &r.unwrap()[0] == "process"), "{csv}");
+
+    // The table says which policies it swept, and why.
+    let all = oomctl(&["simulate", "--sweep", "-f", "table", log]).stdout_str();
+    assert!(
+        all.contains("Swept: process, container: every policy that kills (--policy picks one).\n"),
+        "{all}"
+    );
+    assert!(
+        all.contains("Episodes: 1, 1 of them memcg OOMs with a known limit.\n"),
+        "{all}"
+    );
+    let given = oomctl(&["simulate", "--sweep", "-f", "table", "--policy", "container", log]).stdout_str();
+    assert!(given.contains("Swept: container (--policy).\n"), "{given}");
+    assert!(!given.contains("process"), "{given}");
+
+    let report = oomctl(&["simulate", "--sweep", "-f", "report", log]);
+    assert_eq!(report.code(), 2);
+    assert!(
+        report
+            .stderr_str()
+            .contains("--sweep prints table, json, jsonl or csv, not report"),
+        "{}",
+        report.stderr_str()
     );
 }
