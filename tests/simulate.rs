@@ -170,3 +170,99 @@ fn sweep_prints_json_lines_and_honours_policy() {
         report.stderr_str()
     );
 }
+
+/// The first `Guard:` section of a report: its line and those indented
+/// under it.
+fn guard_lines(report: &str) -> Vec<&str> {
+    let mut lines = report.lines().skip_while(|l| !l.starts_with("Guard:"));
+    let first = lines.next().into_iter();
+    first.chain(lines.take_while(|l| l.starts_with("         "))).collect()
+}
+
+/// Issue 15: `-f report` dropped the guard result; it is a section of its
+/// own now, in every episode of a simulation.
+#[test]
+fn report_shows_the_guard_section() {
+    let log = "corpus/kernels/rhel7-3.10-k8s-memcg.log";
+    let r = oomctl(&["simulate", "-f", "report", log]).stdout_str();
+    assert_eq!(
+        guard_lines(&r),
+        [
+            "Guard:   policy process: usage reached its threshold, 30.0 MiB below the limit",
+            "         kill_process: java (pid 23401), the kernel's victim too",
+            "         at 2.0 GiB the guard kills the task with the highest badness",
+        ],
+        "{r}"
+    );
+    let r = oomctl(&["simulate", "-f", "report", "--policy", "container", log]).stdout_str();
+    assert_eq!(
+        guard_lines(&r)[1],
+        "         kill_container: 2 processes: pause (pid 12345), java (pid 23401), chosen by java (pid 23401), the kernel's victim too",
+        "{r}"
+    );
+    let r = oomctl(&["simulate", "-f", "report", "--policy", "noop", log]).stdout_str();
+    assert_eq!(
+        guard_lines(&r)[1..],
+        [
+            "         none: would have chosen java (pid 23401), the kernel's victim too",
+            "         policy noop: reported only"
+        ],
+        "{r}"
+    );
+    // A global OOM: one line that says why there is no threshold.
+    let global = "corpus/kernels/5.4-ubuntu-global.log";
+    let r = oomctl(&["simulate", "-f", "report", global]).stdout_str();
+    assert_eq!(
+        guard_lines(&r),
+        ["Guard:   policy process: not a memcg OOM with a known limit: a memcg guard has no threshold here"],
+        "{r}"
+    );
+    // analyze has no guard section.
+    let a = oomctl(&["analyze", "-f", "report", log]).stdout_str();
+    assert!(!a.contains("Guard:"), "{a}");
+}
+
+/// The live guard's `-f report` goes through the same section: its
+/// decision, with no kernel victim to compare.
+#[test]
+fn report_of_a_live_guard_decision() {
+    use oomctl::model::{Episode, GuardOutcome, Killer, Policy, Proc};
+    use oomctl::output::{ReportSink, Sink, Summary};
+    let ep = Episode {
+        killer: Killer::OomGuard,
+        complete: true,
+        guard: Some(GuardOutcome {
+            policy: Policy::Container,
+            margin_bytes: Some(4 << 20),
+            threshold_bytes: Some(196 << 20),
+            fired: true,
+            held_back: false,
+            action: "kill_container".into(),
+            victim: Some(Proc {
+                pid: 7,
+                comm: "java".into(),
+            }),
+            killed: (1..=7).map(|pid| Proc { pid, comm: "w".into() }).collect(),
+            kernel_victim: None,
+            same_victim: None,
+            note: "the guard killed before the kernel (kill_container)".into(),
+        }),
+        ..Episode::default()
+    };
+    let mut out = Vec::new();
+    {
+        let mut sink = ReportSink::new(Box::new(&mut out));
+        sink.episode(&ep).unwrap();
+        sink.finish(&Summary::default()).unwrap();
+    }
+    let r = String::from_utf8(out).unwrap();
+    assert_eq!(
+        guard_lines(&r),
+        [
+            "Guard:   policy container: usage reached its threshold, 4.0 MiB below the limit",
+            "         kill_container: 7 processes: w (pid 1), w (pid 2), w (pid 3), w (pid 4), w (pid 5), 2 more, chosen by java (pid 7)",
+            "         the guard killed before the kernel (kill_container)",
+        ],
+        "{r}"
+    );
+}
