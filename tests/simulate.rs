@@ -266,3 +266,43 @@ fn report_of_a_live_guard_decision() {
         "{r}"
     );
 }
+
+/// Issue 15: `-f events` dropped the guard result; the message ends with
+/// it, and the line keeps its five fields.
+#[test]
+fn events_end_with_what_the_guard_would_have_done() {
+    let memcg = "corpus/kernels/rhel7-3.10-k8s-memcg.log";
+    let global = "corpus/kernels/5.4-ubuntu-global.log";
+    let message = |args: &[&str]| {
+        let out = oomctl(&[&["simulate", "-f", "events"], args].concat()).stdout_str();
+        let fields: Vec<String> = out.trim_end().split('\t').map(str::to_owned).collect();
+        assert_eq!(fields.len(), 5, "{out}");
+        fields[4].clone()
+    };
+    let m = message(&[memcg]);
+    assert!(
+        m.ends_with(
+            ", cause: anon; oom-guard policy process would have killed first: victim process: java, pid: 23401 (the kernel's victim too)"
+        ),
+        "{m}"
+    );
+    let m = message(&["--policy", "container", memcg]);
+    assert!(
+        m.ends_with("; oom-guard policy container would have killed the container first: victim process: java, pid: 23401 and 1 other process (the kernel's victim too)"),
+        "{m}"
+    );
+    let m = message(&["--policy", "noop", memcg]);
+    assert!(
+        m.ends_with("; oom-guard policy noop would have chosen victim process: java, pid: 23401 (the kernel's victim too), killing nothing"),
+        "{m}"
+    );
+    let m = message(&[global]);
+    assert!(
+        m.ends_with(
+            "; oom-guard policy process: not a memcg OOM with a known limit: a memcg guard has no threshold here"
+        ),
+        "{m}"
+    );
+    let a = oomctl(&["analyze", "-f", "events", memcg]).stdout_str();
+    assert!(!a.contains("oom-guard"), "{a}");
+}
