@@ -306,3 +306,52 @@ fn events_end_with_what_the_guard_would_have_done() {
     let a = oomctl(&["analyze", "-f", "events", memcg]).stdout_str();
     assert!(!a.contains("oom-guard"), "{a}");
 }
+
+/// The `oom.guard.*` attributes of an OpenTelemetry record.
+fn otel_guard(args: &[&str]) -> serde_json::Map<String, Value> {
+    let out = oomctl(&[&["simulate", "-f", "otel"], args].concat()).stdout_str();
+    let rec: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    rec["attributes"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.starts_with("oom.guard."))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Issue 15: `-f otel` dropped the guard result; it is `oom.guard.*`.
+#[test]
+fn otel_records_carry_oom_guard_attributes() {
+    let memcg = "corpus/kernels/rhel7-3.10-k8s-memcg.log";
+    let want = serde_json::json!({
+        "oom.guard.policy": "container",
+        "oom.guard.action": "kill_container",
+        "oom.guard.fired": true,
+        "oom.guard.held_back": false,
+        "oom.guard.margin_bytes": 30u64 << 20,
+        "oom.guard.threshold_bytes": (2048u64 - 30) << 20,
+        "oom.guard.process.pid": 23401,
+        "oom.guard.process.executable.name": "java",
+        "oom.guard.killed": 2,
+        "oom.guard.same_victim": true,
+        "oom.guard.note": "the task table lists the OOM cgroup's tasks; a container kill takes every killable one",
+    });
+    assert_eq!(Value::Object(otel_guard(&["--policy", "container", memcg])), want);
+    // No threshold: no sizes, no process, no comparison.
+    let global = otel_guard(&["corpus/kernels/5.4-ubuntu-global.log"]);
+    let keys: Vec<&str> = global.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "oom.guard.action",
+            "oom.guard.fired",
+            "oom.guard.held_back",
+            "oom.guard.killed",
+            "oom.guard.note",
+            "oom.guard.policy"
+        ]
+    );
+    let a = oomctl(&["analyze", "-f", "otel", memcg]).stdout_str();
+    assert!(!a.contains("oom.guard."), "{a}");
+}
