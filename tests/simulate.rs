@@ -355,3 +355,46 @@ fn otel_records_carry_oom_guard_attributes() {
     let a = oomctl(&["analyze", "-f", "otel", memcg]).stdout_str();
     assert!(!a.contains("oom.guard."), "{a}");
 }
+
+/// Issue 15: `-f prom` dropped the guard result; simulated outcomes are
+/// counted in a family of their own, which promtool accepts.
+#[test]
+fn prom_counts_simulated_guard_outcomes() {
+    let memcg = "corpus/kernels/rhel7-3.10-k8s-memcg.log";
+    let global = "corpus/kernels/5.4-ubuntu-global.log";
+    let out = oomctl(&["simulate", "-f", "prom", "--policy", "container", memcg, global]).stdout_str();
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("oomctl_guard_simulated_episodes_total"))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            r#"oomctl_guard_simulated_episodes_total{policy="container",action="kill_container",outcome="same_victim"} 1"#,
+            r#"oomctl_guard_simulated_episodes_total{policy="container",action="none",outcome="no_threshold"} 1"#,
+        ],
+        "{out}"
+    );
+    let a = oomctl(&["analyze", "-f", "prom", memcg]).stdout_str();
+    assert!(!a.contains("simulated"), "{a}");
+    match std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    {
+        Err(e) => println!("skipped promtool check: promtool not runnable ({e}; apt-get install prometheus)"),
+        Ok(mut child) => {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(out.as_bytes()).unwrap();
+            let o = child.wait_with_output().unwrap();
+            assert!(
+                o.status.success(),
+                "promtool: {}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    }
+}

@@ -127,7 +127,8 @@ impl Sink for OtelSink<'_> {
     }
 }
 
-/// `prom` sink: the metrics families for node_exporter's textfile collector.
+/// `prom` sink: the metrics families for node_exporter's textfile collector,
+/// and under `simulate` the guard outcomes counted.
 pub struct PromSink<'w> {
     out: Box<dyn Write + 'w>,
     metrics: crate::metrics::Metrics,
@@ -145,6 +146,10 @@ impl<'w> PromSink<'w> {
 impl Sink for PromSink<'_> {
     fn episode(&mut self, ep: &Episode) -> io::Result<()> {
         self.metrics.episode(ep);
+        // Only `simulate` gives these sinks an episode with a guard outcome.
+        if let Some(g) = &ep.guard {
+            self.metrics.guard_simulated(g);
+        }
         Ok(())
     }
 
