@@ -13,7 +13,7 @@ use crate::guard::GuardPolicy;
 use crate::input::{self, Input};
 use crate::k8s::PodIndex;
 use crate::model::{Episode, Killer, Text};
-use crate::output::{self, Format, Summary, SweepFormat};
+use crate::output::{self, Format, Summary, Sweep};
 use crate::scan::{self, ScanOptions, ScanStats};
 use crate::snapshot::{self, Snapshot};
 use std::io::{self, Read, Write};
@@ -33,8 +33,8 @@ pub struct AnalyzeConfig {
     pub cgroups: Vec<PathBuf>,
     /// `simulate`: what this guard would have done, per episode.
     pub guard: Option<GuardPolicy>,
-    /// `simulate --sweep`: outcome counts for each of these settings.
-    pub sweep: Option<(Vec<GuardPolicy>, SweepFormat)>,
+    /// `simulate --sweep`: outcome counts for each of its settings.
+    pub sweep: Option<Sweep>,
     pub scan: ScanOptions,
     pub builder: BuilderOptions,
     /// How the human formats draw (width, colour).
@@ -606,7 +606,7 @@ pub fn run(cfg: &AnalyzeConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -
         }
     };
     let sink: Box<dyn output::Sink> = match (&cfg.sweep, cfg.guard, cfg.format) {
-        (Some((settings, f)), _, _) => Box::new(output::SweepSink::new(out, *f, settings.clone())),
+        (Some(sweep), _, _) => Box::new(output::SweepSink::new(out, sweep.clone())),
         (None, Some(_), Format::Table) => Box::new(output::GuardSink::new(out, false)),
         (None, Some(_), Format::Csv) => Box::new(output::GuardSink::new(out, true)),
         _ => output::sink(cfg.format, out, cfg.style),

@@ -11,6 +11,13 @@ use oomctl::scan::{ScanOptions, BLOCK};
 const EXIT_CODES: &str = "Exit status: 0 if at least one OOM episode was found, 1 if none was, \
 2 on an error (an unreadable input, a bad argument, output failure).";
 
+/// The value parser of every byte-size flag: plain bytes or a number with
+/// a unit, as `units::parse_size` reads it. clap puts the flag's name in
+/// front of the message.
+fn size_arg(s: &str) -> Result<u64, String> {
+    oomctl::units::parse_size(s).map_err(|e| format!("{e}; expected {}", oomctl::units::SIZE_FORMS))
+}
+
 /// Tell what happened when Linux killed a process for lack of memory.
 #[derive(Debug, Parser)]
 #[command(name = "oomctl", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OOMCTL_COMMIT"), ")"), about, after_help = EXIT_CODES)]
@@ -196,14 +203,16 @@ pub struct GuardArgs {
     /// Margin below the limit, as a share of it.
     #[arg(long, value_name = "RATIO", default_value = "0.02")]
     pub margin_ratio: f64,
-    /// Smallest margin, bytes.
-    #[arg(long, value_name = "BYTES", default_value = "1048576")]
+    /// Smallest margin: bytes, or a size with a unit (64KiB, 1M, 0.5GiB).
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = size_arg)]
     pub min_margin: u64,
-    /// Largest margin, bytes.
-    #[arg(long, value_name = "BYTES", default_value = "31457280")]
+    /// Largest margin: bytes, or a size with a unit.
+    #[arg(long, value_name = "SIZE", default_value = "30MiB", value_parser = size_arg)]
     pub max_margin: u64,
-    #[arg(long, value_enum, default_value = "process")]
-    pub policy: PolicyArg,
+    /// What the guard does at its threshold [default: process; simulate
+    /// --sweep: every policy that kills, unless given].
+    #[arg(long, value_enum)]
+    pub policy: Option<PolicyArg>,
     /// Hold back while clean page cache is at least this share of the limit.
     #[arg(long, value_name = "RATIO", default_value = "0.1")]
     pub cache_hold_ratio: f64,
@@ -222,14 +231,15 @@ impl GuardArgs {
         if self.min_margin > self.max_margin {
             return Err(format!(
                 "--min-margin {} is above --max-margin {}",
-                self.min_margin, self.max_margin
+                oomctl::units::human_bytes(self.min_margin),
+                oomctl::units::human_bytes(self.max_margin)
             ));
         }
         Ok(oomctl::guard::GuardPolicy {
             margin_ratio: self.margin_ratio,
             min_margin: self.min_margin,
             max_margin: self.max_margin,
-            policy: match self.policy {
+            policy: match self.policy.unwrap_or(PolicyArg::Process) {
                 PolicyArg::Process => oomctl::guard::Policy::Process,
                 PolicyArg::Container => oomctl::guard::Policy::Container,
                 PolicyArg::Noop => oomctl::guard::Policy::Noop,
@@ -245,8 +255,10 @@ pub struct SimulateArgs {
     pub analyze: AnalyzeArgs,
     #[command(flatten)]
     pub guard: GuardArgs,
-    /// Count outcomes for every margin ratio of --sweep-ratios under both
-    /// policies process and container, instead of one row per episode.
+    /// Count outcomes for every margin ratio of --sweep-ratios and cache
+    /// hold of --sweep-cache-holds, under --policy if given, else under
+    /// every policy that kills (process and container), instead of one row
+    /// per episode.
     #[arg(long)]
     pub sweep: bool,
     /// Margin ratios of the sweep.
@@ -269,8 +281,12 @@ impl SimulateArgs {
         let mut cfg = self.analyze.into_config(tty)?;
         cfg.guard = Some(base);
         if self.sweep {
+            let policies = match self.guard.policy {
+                Some(_) => vec![base.policy],
+                None => oomctl::output::SWEPT_POLICIES.to_vec(),
+            };
             let mut settings = Vec::new();
-            for policy in [oomctl::guard::Policy::Process, oomctl::guard::Policy::Container] {
+            for policy in policies {
                 for &r in &self.sweep_ratios {
                     for &c in &self.sweep_cache_holds {
                         if !(0.0..=1.0).contains(&r) || !(0.0..=1.0).contains(&c) {
@@ -287,14 +303,24 @@ impl SimulateArgs {
                     }
                 }
             }
-            let f = match format {
-                Some(FormatArg::Json) | Some(FormatArg::Jsonl) => oomctl::output::SweepFormat::Json,
-                Some(FormatArg::Csv) => oomctl::output::SweepFormat::Csv,
-                Some(FormatArg::Table) | None if tty || format.is_some() => oomctl::output::SweepFormat::Table,
-                None => oomctl::output::SweepFormat::Json,
-                Some(f) => return Err(format!("--sweep prints table, json or csv, not {f:?}")),
+            use oomctl::output::SweepFormat;
+            let format = match format {
+                Some(FormatArg::Json) => SweepFormat::Json,
+                Some(FormatArg::Jsonl) => SweepFormat::Jsonl,
+                Some(FormatArg::Csv) => SweepFormat::Csv,
+                Some(FormatArg::Table) => SweepFormat::Table,
+                None if tty => SweepFormat::Table,
+                None => SweepFormat::Jsonl,
+                Some(f) => {
+                    let name = f.to_possible_value().map_or(String::new(), |v| v.get_name().to_owned());
+                    return Err(format!("--sweep prints table, json, jsonl or csv, not {name}"));
+                }
             };
-            cfg.sweep = Some((settings, f));
+            cfg.sweep = Some(oomctl::output::Sweep {
+                settings,
+                format,
+                policy_given: self.guard.policy.is_some(),
+            });
         }
         Ok(cfg)
     }
@@ -501,9 +527,9 @@ pub struct AnalyzeArgs {
     /// Year for syslog timestamps that print none (classic `Jan  3 10:00:00`).
     #[arg(long, value_name = "YEAR")]
     pub year: Option<i32>,
-    /// Page size of the machine that wrote the log, in bytes [default: inferred
-    /// from each report, else 4096].
-    #[arg(long, value_name = "BYTES")]
+    /// Page size of the machine that wrote the log: bytes, or a size with a
+    /// unit (64KiB) [default: inferred from each report, else 4096].
+    #[arg(long, value_name = "SIZE", value_parser = size_arg)]
     pub page_size: Option<u64>,
     /// `kubectl get pods -A -o json` output, to name the pods and containers
     /// the OOMs hit.
@@ -570,5 +596,67 @@ impl AnalyzeArgs {
             },
             style: oomctl::output::Style::plain(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::error::ErrorKind;
+    use clap::CommandFactory;
+
+    /// Every flag of every subcommand that takes a byte size (its value is
+    /// named SIZE or BYTES, or its help says bytes) reads units through
+    /// `size_arg`: a new one declared as a plain number fails here.
+    #[test]
+    fn every_byte_size_flag_accepts_units() {
+        let root = Cli::command();
+        let mut checked = Vec::new();
+        for cmd in root.get_subcommands() {
+            for arg in cmd.get_arguments() {
+                let names: Vec<String> = arg
+                    .get_value_names()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect();
+                let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                let sized = names.iter().any(|n| n == "SIZE" || n == "BYTES") || help.contains("bytes");
+                if !sized {
+                    continue;
+                }
+                let flag = format!("{} --{}", cmd.get_name(), arg.get_long().unwrap_or("?"));
+                assert_eq!(names, ["SIZE"], "{flag}: value named SIZE");
+                let long = format!("--{}", arg.get_long().unwrap_or("?"));
+                // Only the value is judged: a subcommand's other required
+                // arguments may still be missing.
+                let parse = |v: &str| {
+                    cmd.clone()
+                        .try_get_matches_from([cmd.get_name(), &long, v])
+                        .err()
+                        .filter(|e| e.kind() == ErrorKind::ValueValidation)
+                        .map(|e| e.to_string())
+                };
+                for v in ["4096", "1MiB", "30M", "0.5GiB", "64kib", "2kB"] {
+                    assert_eq!(parse(v), None, "{flag} {v}");
+                }
+                let e = parse("1XB").expect("refused");
+                assert!(
+                    e.contains("unknown unit \"XB\"") && e.contains("1MiB, 30M, 0.5GiB"),
+                    "{flag}: {e}"
+                );
+                checked.push(flag);
+            }
+        }
+        for f in [
+            "analyze --page-size",
+            "simulate --page-size",
+            "simulate --min-margin",
+            "simulate --max-margin",
+            "guard --min-margin",
+            "guard --max-margin",
+        ] {
+            assert!(checked.iter().any(|c| c == f), "{f} not found among {checked:?}");
+        }
     }
 }

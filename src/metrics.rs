@@ -5,9 +5,10 @@
 //!
 //! Labels are bounded: scope, cause, and Kubernetes namespace/pod/container
 //! names only when `--pods` (or the guard) knows them; never a pid, a comm
-//! or a container id, whose values are unbounded.
+//! or a container id, whose values are unbounded. `simulate --format prom`
+//! adds the simulated guard outcomes as a family of their own.
 
-use crate::model::Episode;
+use crate::model::{Episode, GuardOutcome};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Write};
@@ -35,6 +36,7 @@ struct Inner {
     episodes: BTreeMap<Labels, u64>,
     last_kill: Option<f64>,
     guard: BTreeMap<Labels, u64>,
+    simulated: BTreeMap<Labels, u64>,
     records: u64,
     lost: u64,
 }
@@ -124,6 +126,17 @@ impl Metrics {
         *self.lock().guard.entry(l).or_default() += 1;
     }
 
+    /// One episode's simulated guard outcome (`simulate -f prom`), kept
+    /// apart from the live guard's actions so no dashboard adds the two.
+    pub fn guard_simulated(&self, g: &GuardOutcome) {
+        let l: Labels = vec![
+            ("policy", g.policy.as_str().to_owned()),
+            ("action", g.action.to_string()),
+            ("outcome", simulated_outcome(g).to_owned()),
+        ];
+        *self.lock().simulated.entry(l).or_default() += 1;
+    }
+
     /// The exposition text.
     pub fn render(&self) -> String {
         let m = self.lock();
@@ -178,6 +191,17 @@ impl Metrics {
                 let _ = writeln!(s, "oomctl_guard_actions_total{} {v}", labels(l));
             }
         }
+        if !m.simulated.is_empty() {
+            family(
+                &mut s,
+                "oomctl_guard_simulated_episodes_total",
+                "counter",
+                "Episodes simulated under a guard policy, by what the guard would have done.",
+            );
+            for (l, v) in &m.simulated {
+                let _ = writeln!(s, "oomctl_guard_simulated_episodes_total{} {v}", labels(l));
+            }
+        }
         if self.live {
             family(
                 &mut s,
@@ -195,6 +219,26 @@ impl Metrics {
             let _ = writeln!(s, "oomctl_kmsg_records_lost_total {}", m.lost);
         }
         s
+    }
+}
+
+/// The `outcome` label of a simulated guard outcome: why it did not act,
+/// or how its choice compares with the kernel's victim (a bounded set).
+fn simulated_outcome(g: &GuardOutcome) -> &'static str {
+    if g.threshold_bytes.is_none() {
+        "no_threshold"
+    } else if !g.fired {
+        "not_fired"
+    } else if g.held_back {
+        "held_back"
+    } else if g.victim.is_none() {
+        "no_victim"
+    } else {
+        match g.same_victim {
+            Some(true) => "same_victim",
+            Some(false) => "other_victim",
+            None => "kernel_victim_unknown",
+        }
     }
 }
 
@@ -283,5 +327,48 @@ mod tests {
         assert!(t.contains("oomctl_kmsg_records_total 7"));
         assert!(t.contains(r#"oomctl_guard_actions_total{action="kill_process",policy="process",dry_run="false"} 1"#));
         assert!(!Metrics::new(false).render().contains("kmsg"));
+        assert!(!t.contains("simulated"), "only simulate counts simulations");
+    }
+
+    #[test]
+    fn simulated_outcomes_have_their_own_family() {
+        use crate::model::{Policy, Proc};
+        let m = Metrics::new(false);
+        let mut g = GuardOutcome {
+            policy: Policy::Process,
+            margin_bytes: Some(1 << 20),
+            threshold_bytes: Some(31 << 20),
+            fired: true,
+            held_back: false,
+            action: "kill_process".into(),
+            victim: Some(Proc::default()),
+            killed: Vec::new(),
+            kernel_victim: Some(Proc::default()),
+            same_victim: Some(true),
+            note: "".into(),
+        };
+        m.guard_simulated(&g);
+        m.guard_simulated(&g);
+        g.same_victim = None;
+        m.guard_simulated(&g);
+        g.held_back = true;
+        g.action = "none".into();
+        m.guard_simulated(&g);
+        g.threshold_bytes = None;
+        g.policy = Policy::Noop;
+        m.guard_simulated(&g);
+        let t = m.render();
+        let lines: Vec<&str> = t.lines().filter(|l| l.contains("simulated")).collect();
+        assert_eq!(
+            lines,
+            [
+                "# HELP oomctl_guard_simulated_episodes_total Episodes simulated under a guard policy, by what the guard would have done.",
+                "# TYPE oomctl_guard_simulated_episodes_total counter",
+                r#"oomctl_guard_simulated_episodes_total{policy="noop",action="none",outcome="no_threshold"} 1"#,
+                r#"oomctl_guard_simulated_episodes_total{policy="process",action="kill_process",outcome="kernel_victim_unknown"} 1"#,
+                r#"oomctl_guard_simulated_episodes_total{policy="process",action="kill_process",outcome="same_victim"} 2"#,
+                r#"oomctl_guard_simulated_episodes_total{policy="process",action="none",outcome="held_back"} 1"#,
+            ]
+        );
     }
 }

@@ -12,6 +12,9 @@
 //! - oom-guard kills keep seed 002's reasons `OomGuardKillContainer` /
 //!   `OomGuardKillProcess`; a guard decision that killed nothing (held
 //!   back, a dry run, the kernel first) is `OomGuardThresholdReached`.
+//! - Under `simulate`, a kernel episode's message ends with what oom-guard
+//!   would have done (`; oom-guard policy process would have killed
+//!   first: victim process: …`), still one line and five fields.
 
 use super::{Sink, Summary};
 use crate::model::{Episode, Killer, Scope};
@@ -65,6 +68,37 @@ fn victim_words(ep: &Episode) -> String {
             .collect::<Vec<_>>()
             .join("; "),
     }
+}
+
+/// What a simulated guard would have done before this kernel OOM, as a
+/// clause of the message (empty without a simulation). oom-guard's own
+/// episodes are not given one: their message already is the guard's.
+fn guard_clause(ep: &Episode) -> String {
+    let Some(g) = ep.guard.as_ref().filter(|_| ep.killer == Killer::Kernel) else {
+        return String::new();
+    };
+    let victim = |p: &crate::model::Proc| format!("victim process: {}, pid: {}", p.comm, p.pid);
+    let kernel = match (g.same_victim, &g.kernel_victim) {
+        (Some(true), _) => " (the kernel's victim too)".to_owned(),
+        (_, Some(k)) => format!(" (the kernel killed {}, pid: {})", k.comm, k.pid),
+        (_, None) => " (the kernel's victim is not in the log)".to_owned(),
+    };
+    let others = g.killed.len().saturating_sub(1);
+    let what = match (&g.victim, g.action.as_str()) {
+        _ if g.threshold_bytes.is_none() => format!(": {}", g.note),
+        _ if !g.fired => ": usage stayed under its threshold".to_owned(),
+        _ if g.held_back => ": held back by the cache rule, nothing killed".to_owned(),
+        (Some(v), "kill_process") => format!(" would have killed first: {}{kernel}", victim(v)),
+        (Some(v), "kill_container") if others > 0 => format!(
+            " would have killed the container first: {} and {others} other process{}{kernel}",
+            victim(v),
+            if others == 1 { "" } else { "es" }
+        ),
+        (Some(v), "kill_container") => format!(" would have killed the container first: {}{kernel}", victim(v)),
+        (Some(v), _) => format!(" would have chosen {}{kernel}, killing nothing", victim(v)),
+        (None, _) => format!(": nothing to kill: {}", g.note),
+    };
+    format!("; oom-guard policy {}{what}", g.policy.as_str())
 }
 
 fn line(ep: &Episode) -> [String; 5] {
@@ -148,6 +182,7 @@ fn line(ep: &Episode) -> [String; 5] {
             format!("System OOM encountered{scope}, {}{cause}", victim_words(ep)),
         )
     };
+    let message = message + &guard_clause(ep);
     [time, "Warning".to_owned(), reason, object, message].map(|f| field(&f))
 }
 

@@ -1,14 +1,11 @@
-//! `oomctl simulate` sinks: one row per episode with what the guard would
-//! have done (table or CSV), and the sweep: outcomes counted across all
-//! episodes for several guard settings, so an operator can pick one.
+//! `oomctl simulate`'s own sink: one row per episode with what the guard
+//! would have done (table or CSV). The other formats carry the episode's
+//! `guard` themselves; the sweep is in `sweep.rs`.
 
 use super::{Sink, Summary};
-use crate::guard::{simulate, GuardOutcome, GuardPolicy};
+use crate::guard::GuardOutcome;
 use crate::model::Episode;
 use crate::units::human_bytes;
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{ContentArrangement, Table};
-use serde::Serialize;
 use std::io::{self, Write};
 
 /// CSV columns of the per-episode simulation (stable; append only).
@@ -165,150 +162,6 @@ impl Sink for GuardSink<'_> {
             self.limited,
             self.acted
         )?;
-        self.out.flush()
-    }
-}
-
-/// Outcomes of one guard setting across all episodes.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct SweepRow {
-    pub policy: String,
-    pub margin_ratio: f64,
-    pub min_margin_bytes: u64,
-    pub max_margin_bytes: u64,
-    pub cache_hold_ratio: f64,
-    /// Episodes with a memcg limit (the ones a memcg guard can act on).
-    pub memcg_episodes: u64,
-    /// The threshold was crossed.
-    pub fired: u64,
-    /// Held back by the cache rule (the kernel's OOM then happens anyway).
-    pub held_back: u64,
-    /// The guard would have killed before the kernel.
-    pub acted: u64,
-    /// ...the same process the kernel killed.
-    pub same_victim: u64,
-    /// ...another process than the kernel's.
-    pub other_victim: u64,
-    /// The median margin this setting gives over the episodes' limits.
-    pub median_margin_bytes: Option<u64>,
-    #[serde(skip)]
-    margins: Vec<u64>,
-}
-
-/// Sweep output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SweepFormat {
-    Table,
-    Json,
-    Csv,
-}
-
-/// Counts outcomes per setting while episodes stream by.
-pub struct SweepSink<'w> {
-    out: Box<dyn Write + 'w>,
-    format: SweepFormat,
-    settings: Vec<GuardPolicy>,
-    rows: Vec<SweepRow>,
-}
-
-impl<'w> SweepSink<'w> {
-    pub fn new(out: Box<dyn Write + 'w>, format: SweepFormat, settings: Vec<GuardPolicy>) -> Self {
-        let rows = settings
-            .iter()
-            .map(|p| SweepRow {
-                policy: p.policy.as_str().to_owned(),
-                margin_ratio: p.margin_ratio,
-                min_margin_bytes: p.min_margin,
-                max_margin_bytes: p.max_margin,
-                cache_hold_ratio: p.cache_hold_ratio,
-                ..SweepRow::default()
-            })
-            .collect();
-        SweepSink {
-            out,
-            format,
-            settings,
-            rows,
-        }
-    }
-}
-
-impl Sink for SweepSink<'_> {
-    fn episode(&mut self, ep: &Episode) -> io::Result<()> {
-        for (p, r) in self.settings.iter().zip(self.rows.iter_mut()) {
-            let g = simulate(ep, p);
-            if g.threshold_bytes.is_none() {
-                continue;
-            }
-            r.memcg_episodes += 1;
-            r.margins.extend(g.margin_bytes);
-            r.fired += u64::from(g.fired);
-            r.held_back += u64::from(g.held_back);
-            if g.action != "none" {
-                r.acted += 1;
-                match g.same_victim {
-                    Some(true) => r.same_victim += 1,
-                    Some(false) => r.other_victim += 1,
-                    None => {}
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self, _: &Summary) -> io::Result<()> {
-        for r in &mut self.rows {
-            r.margins.sort_unstable();
-            r.median_margin_bytes = r.margins.get(r.margins.len() / 2).copied();
-        }
-        match self.format {
-            SweepFormat::Json => {
-                serde_json::to_writer_pretty(&mut self.out, &self.rows)?;
-                writeln!(self.out)?;
-            }
-            SweepFormat::Csv => {
-                let mut w = csv::Writer::from_writer(&mut self.out);
-                for r in &self.rows {
-                    w.serialize(r).map_err(io::Error::other)?;
-                }
-                w.flush()?;
-            }
-            SweepFormat::Table => {
-                let mut t = Table::new();
-                t.load_preset(UTF8_FULL_CONDENSED)
-                    .set_content_arrangement(ContentArrangement::Dynamic);
-                t.set_header([
-                    "policy",
-                    "margin",
-                    "median margin",
-                    "cache hold",
-                    "memcg OOMs",
-                    "held back",
-                    "guard first",
-                    "same victim",
-                    "other victim",
-                ]);
-                for r in &self.rows {
-                    t.add_row([
-                        r.policy.clone(),
-                        format!(
-                            "{:.0}% [{}, {}]",
-                            r.margin_ratio * 100.0,
-                            human_bytes(r.min_margin_bytes),
-                            human_bytes(r.max_margin_bytes)
-                        ),
-                        r.median_margin_bytes.map_or("-".to_owned(), human_bytes),
-                        format!("{:.0}%", r.cache_hold_ratio * 100.0),
-                        r.memcg_episodes.to_string(),
-                        r.held_back.to_string(),
-                        r.acted.to_string(),
-                        r.same_victim.to_string(),
-                        r.other_victim.to_string(),
-                    ]);
-                }
-                writeln!(self.out, "{t}")?;
-            }
-        }
         self.out.flush()
     }
 }

@@ -23,6 +23,7 @@ mod json;
 mod jsonw;
 mod otel;
 mod report;
+mod sweep;
 mod table;
 
 use crate::model::Episode;
@@ -32,10 +33,11 @@ use std::io::{self, Write};
 pub use self::cells::{width as display_width, Style};
 pub use self::csv::CsvSink;
 pub use self::events::EventsSink;
-pub use self::guard::{GuardSink, SweepFormat, SweepRow, SweepSink, GUARD_HEADER};
+pub use self::guard::{GuardSink, GUARD_HEADER};
 pub use self::json::{JsonSink, JsonlSink};
 pub use self::otel::{OtelSink, PromSink};
 pub use self::report::ReportSink;
+pub use self::sweep::{Sweep, SweepFormat, SweepRow, SweepSink, SWEPT_POLICIES};
 pub use self::table::TableSink;
 
 /// Output format of `analyze`.

@@ -5,7 +5,8 @@
 //! `k8s.namespace.name`, `k8s.pod.name`, `k8s.container.name`,
 //! `container.id`, `container.runtime`, `process.pid`,
 //! `process.executable.name`) plus `oom.*` attributes for what has no
-//! convention. The jsonl schema is unchanged; this is a separate view.
+//! convention; a guard outcome (`simulate`, `guard`) adds `oom.guard.*`.
+//! The jsonl schema is unchanged; this is a separate view.
 
 use super::{Sink, Summary};
 use crate::model::Episode;
@@ -66,6 +67,9 @@ fn record(ep: &Episode) -> Value {
     );
     put("oom.complete", Some(ep.complete.into()));
     put("oom.printed", Some(ep.printed.as_str().into()));
+    if let Some(g) = &ep.guard {
+        guard_attributes(&mut put, g);
+    }
     put("log.file.name", Some(ep.source.file.clone().into()));
     put("log.record.line", Some(ep.source.first_line.into()));
     let nanos = ep
@@ -89,6 +93,25 @@ fn record(ep: &Episode) -> Value {
     })
 }
 
+/// `oom.guard.*`: the guard's outcome, named as the episode's own
+/// attributes are (the chosen process as `process.*`, counts as plain
+/// names, sizes in `_bytes`).
+fn guard_attributes(put: &mut impl FnMut(&str, Option<Value>), g: &crate::model::GuardOutcome) {
+    put("oom.guard.policy", Some(g.policy.as_str().into()));
+    put("oom.guard.action", Some(g.action.clone().into()));
+    put("oom.guard.fired", Some(g.fired.into()));
+    put("oom.guard.held_back", Some(g.held_back.into()));
+    put("oom.guard.margin_bytes", g.margin_bytes.map(Value::from));
+    put("oom.guard.threshold_bytes", g.threshold_bytes.map(Value::from));
+    if let Some(v) = &g.victim {
+        put("oom.guard.process.pid", Some(v.pid.into()));
+        put("oom.guard.process.executable.name", Some(v.comm.clone().into()));
+    }
+    put("oom.guard.killed", Some(g.killed.len().into()));
+    put("oom.guard.same_victim", g.same_victim.map(Value::from));
+    put("oom.guard.note", Some(g.note.clone().into()));
+}
+
 impl Sink for OtelSink<'_> {
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
@@ -104,7 +127,8 @@ impl Sink for OtelSink<'_> {
     }
 }
 
-/// `prom` sink: the metrics families for node_exporter's textfile collector.
+/// `prom` sink: the metrics families for node_exporter's textfile collector,
+/// and under `simulate` the guard outcomes counted.
 pub struct PromSink<'w> {
     out: Box<dyn Write + 'w>,
     metrics: crate::metrics::Metrics,
@@ -122,6 +146,10 @@ impl<'w> PromSink<'w> {
 impl Sink for PromSink<'_> {
     fn episode(&mut self, ep: &Episode) -> io::Result<()> {
         self.metrics.episode(ep);
+        // Only `simulate` gives these sinks an episode with a guard outcome.
+        if let Some(g) = &ep.guard {
+            self.metrics.guard_simulated(g);
+        }
         Ok(())
     }
 

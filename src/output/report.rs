@@ -278,6 +278,7 @@ fn write_episode(out: &mut dyn Write, n: u64, ep: &Episode) -> io::Result<()> {
             }
         }
     }
+    guard_section(out, ep)?;
     match ep.printed {
         crate::model::Printed::KillLine => writeln!(
             out,
@@ -298,6 +299,69 @@ fn write_episode(out: &mut dyn Write, n: u64, ep: &Episode) -> io::Result<()> {
         )?;
     }
     writeln!(out)
+}
+
+/// Processes of a container kill named in the guard section; the rest
+/// are counted.
+const GUARD_KILLED_SHOWN: usize = 5;
+
+/// What the guard did or would have done (`simulate`'s outcome, or a live
+/// guard's decision): its threshold, its choice against the kernel's
+/// victim, and why. Nothing for an episode without `guard`.
+fn guard_section(out: &mut dyn Write, ep: &Episode) -> io::Result<()> {
+    let Some(g) = &ep.guard else { return Ok(()) };
+    let who = |p: &crate::model::Proc| format!("{} (pid {})", p.comm, p.pid);
+    // The margin, not the threshold: a threshold 30 MiB under 2 GiB would
+    // read "2.0 GiB", as the limit does.
+    match g.margin_bytes.filter(|_| g.threshold_bytes.is_some()) {
+        Some(m) => writeln!(
+            out,
+            "Guard:   policy {}: usage {} its threshold, {} below the limit",
+            g.policy.as_str(),
+            if g.fired { "reached" } else { "stayed under" },
+            human_bytes(m),
+        )?,
+        // The note says why (a global OOM, a limit the log does not give).
+        None => return writeln!(out, "Guard:   policy {}: {}", g.policy.as_str(), g.note),
+    }
+    let kernel = match (g.same_victim, &g.kernel_victim) {
+        (Some(true), _) => ", the kernel's victim too".to_owned(),
+        (_, Some(k)) => format!("; the kernel killed {}", who(k)),
+        (_, None) if ep.killer == Killer::Kernel => "; the kernel's victim is not in the log".to_owned(),
+        (_, None) => String::new(),
+    };
+    if g.held_back {
+        writeln!(out, "         held back by the cache rule: nothing killed")?;
+    } else if g.action == "kill_container" && !g.killed.is_empty() {
+        let mut names: Vec<String> = g.killed.iter().take(GUARD_KILLED_SHOWN).map(who).collect();
+        if g.killed.len() > GUARD_KILLED_SHOWN {
+            names.push(format!("{} more", g.killed.len() - GUARD_KILLED_SHOWN));
+        }
+        let by = g
+            .victim
+            .as_ref()
+            .map_or(String::new(), |v| format!(", chosen by {}", who(v)));
+        writeln!(
+            out,
+            "         {}: {} process{}: {}{by}{kernel}",
+            g.action,
+            g.killed.len(),
+            if g.killed.len() == 1 { "" } else { "es" },
+            names.join(", ")
+        )?;
+    } else if let Some(v) = &g.victim {
+        if g.action == "none" {
+            writeln!(out, "         none: would have chosen {}{kernel}", who(v))?;
+        } else {
+            writeln!(out, "         {}: {}{kernel}", g.action, who(v))?;
+        }
+    } else if g.action != "none" {
+        writeln!(out, "         {}", g.action)?;
+    }
+    if !g.note.is_empty() {
+        writeln!(out, "         {}", g.note)?;
+    }
+    Ok(())
 }
 
 impl Sink for ReportSink<'_> {
