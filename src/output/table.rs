@@ -6,7 +6,7 @@
 
 use super::{Sink, Summary};
 use crate::model::{Episode, Killer};
-use crate::units::{human_bytes, is_unlimited};
+use crate::units::{human_bytes, limit_text};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 use std::io::{self, Write};
@@ -67,13 +67,7 @@ fn row(ep: &Episode) -> [String; 8] {
     let usage = match ep.memcg.as_ref() {
         Some(m) => {
             let u = m.usage_bytes.map_or("?".to_owned(), human_bytes);
-            let l = m.limit_bytes.map_or("?".to_owned(), |l| {
-                if is_unlimited(l) {
-                    "max".to_owned()
-                } else {
-                    human_bytes(l)
-                }
-            });
+            let l = limit_text(m.limit_bytes, m.unlimited);
             format!("{u} / {l}")
         }
         None => "-".to_owned(),
