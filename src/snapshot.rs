@@ -387,6 +387,25 @@ mod tests {
         assert_eq!(s.host.as_deref(), Some("172.21.16.23"));
     }
 
+    /// `oomctl snapshot` lines of builds before `unlimited` (corpus/
+    /// recordings' first sample, 6.18 v1, as an unlimited cgroup) are read
+    /// as they meant; today's lines as they say.
+    #[test]
+    fn older_snapshot_lines_are_upgraded() {
+        let rec = include_str!("../corpus/recordings/6.18-v1-multi.rec");
+        let line = rec.lines().nth(1).unwrap();
+        let old = &line[line.find("{\"path\"").unwrap()..line.len() - 1];
+        let old = old.replace("\"limit_bytes\":100663296", "\"limit_bytes\":null");
+        let s = parse_snapshot_line(&old).unwrap();
+        assert_eq!((s.limit_bytes, s.unlimited), (None, true));
+        assert_eq!(s.stat["hierarchical_memsw_limit"], None);
+        // Written today, an unknown limit stays unknown.
+        let mut now = serde_json::to_value(&s).unwrap();
+        now["unlimited"] = false.into();
+        let s = parse_snapshot_line(&now.to_string()).unwrap();
+        assert_eq!((s.limit_bytes, s.unlimited), (None, false));
+    }
+
     #[test]
     fn paths_match_by_whole_segments() {
         assert!(same_cgroup(
