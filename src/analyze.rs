@@ -174,7 +174,7 @@ fn identity(ep: &Episode) -> Option<Identity> {
     let memcg = ep.memcg.as_ref();
     let counters = memcg
         .filter(|m| m.usage_bytes.is_some())
-        .map(|m| (m.usage_bytes, m.limit_bytes, m.failcnt));
+        .map(|m| (m.usage_bytes, m.limit_bytes, m.unlimited, m.failcnt));
     let stats: Vec<_> = ep
         .memcg_stats
         .iter()

@@ -3,7 +3,7 @@
 //! bytes. Every entry is written and flushed whole, so a recorder that
 //! crashes leaves at most a torn last line, which the reader tolerates.
 //!
-//! Format (version 1), one JSON object per line, tagged by `t`:
+//! Format (version 2), one JSON object per line, tagged by `t`:
 //! - `header`: `{version, source, host}` — first line; `host` holds the
 //!   facts the pipeline needs (boot time, page size…);
 //! - `record`: `{r}` — one raw `/dev/kmsg` record, as read;
@@ -22,13 +22,40 @@
 //!   kill line came, written before that record;
 //! - `release`: a tick of the watcher while counts and kill lines wait to
 //!   be matched.
+//!
+//! Version 2 made "no limit" explicit in snapshots (`unlimited`, and a
+//! `*_limit` stat at no limit is null). A version 1 recording is read as
+//! version 2 (`upgrade_snapshot`), so it replays to the same episodes.
 
 use crate::model::{Snapshot, Text};
 use serde::{Deserialize, Serialize};
 use std::io::{self, BufRead, Write};
 
 /// Version of the recording format written by this build.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
+
+/// Bring a snapshot written before "no limit" was explicit (recording
+/// version 1, and `oomctl snapshot` lines of the same builds, which have
+/// no `unlimited`) to the schema of today. Then a null limit beside a known
+/// usage meant no limit (a limit file that said `max` or the kernel's huge
+/// number), and `memory.stat` kept the kernel's huge number for a
+/// `*_limit` key.
+pub fn upgrade_snapshot(s: &mut Snapshot) {
+    if s.limit_bytes.is_none() && s.usage_bytes.is_some() {
+        s.unlimited = true;
+    }
+    for u in [&mut s.swap, &mut s.zswap, &mut s.memsw, &mut s.kmem, &mut s.kmem_tcp]
+        .into_iter()
+        .flatten()
+    {
+        if u.limit_bytes.is_none() && u.usage_bytes.is_some() {
+            u.unlimited = true;
+        }
+    }
+    for (k, v) in &mut s.stat {
+        *v = v.and_then(|v| crate::units::stat_value(k, v));
+    }
+}
 
 /// Facts about the host that the pipeline uses, recorded once.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -163,6 +190,13 @@ pub fn read(input: impl BufRead, name: &str) -> Result<Recording, String> {
         ));
     }
     entries.remove(0);
+    if version < 2 {
+        for e in &mut entries {
+            if let Entry::Snap { snapshot, .. } | Entry::Sample { snapshot } = e {
+                upgrade_snapshot(snapshot);
+            }
+        }
+    }
     Ok(Recording {
         source,
         host,
@@ -220,5 +254,44 @@ mod tests {
         assert!(read(&bad[..], "r").unwrap_err().contains("no header"));
         let mid = b"{\"t\":\"header\",\"version\":1,\"source\":\"s\",\"host\":{\"hostname\":null,\"kernel\":null,\"boot_id\":null,\"page_size\":null,\"boot_time_us\":null,\"started\":null}}\nnot json\n{\"t\":\"lost\",\"n\":1}\n";
         assert!(read(&mid[..], "r").unwrap_err().contains("r:2"));
+    }
+
+    /// A version 1 recording (corpus/recordings: `oomctl record` on 6.18,
+    /// cgroup v1) reads as version 2 would have been written: its null
+    /// limits meant no limit, its memory.stat kept the kernel's number.
+    #[test]
+    fn version_1_snapshots_read_as_version_2() {
+        let v1 = include_str!("../corpus/recordings/6.18-v1-multi.rec");
+        let (header, sample) = (v1.lines().next().unwrap(), v1.lines().nth(1).unwrap());
+        assert!(
+            header.contains("\"version\":1") && sample.contains("\"hierarchical_memsw_limit\":9223372036854771712")
+        );
+        // The cgroup as it was, and as an unlimited one would have been.
+        let unlimited = sample.replace("\"limit_bytes\":100663296", "\"limit_bytes\":null");
+        let text = format!("{header}\n{sample}\n{unlimited}\n");
+        let r = read(text.as_bytes(), "r").unwrap();
+        let snaps: Vec<&Snapshot> = r
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Sample { snapshot } => Some(snapshot),
+                _ => None,
+            })
+            .collect();
+        assert_eq!((snaps[0].limit_bytes, snaps[0].unlimited), (Some(100663296), false));
+        assert_eq!((snaps[1].limit_bytes, snaps[1].unlimited), (None, true));
+        for s in &snaps {
+            assert_eq!(s.stat["hierarchical_memsw_limit"], None);
+            assert_eq!(s.stat["hierarchical_memory_limit"], Some(100663296));
+        }
+        // Written again, it is a version 2 recording that reads the same.
+        let again = Entry::Sample {
+            snapshot: snaps[1].clone(),
+        };
+        let line = serde_json::to_string(&again).unwrap();
+        assert!(line.contains("\"limit_bytes\":null,\"unlimited\":true"), "{line}");
+        assert!(line.contains("\"hierarchical_memsw_limit\":null"), "{line}");
+        let v2 = format!("{}\n{line}\n", header.replace("\"version\":1", "\"version\":2"));
+        assert_eq!(read(v2.as_bytes(), "r").unwrap().entries, vec![again]);
     }
 }

@@ -8,7 +8,7 @@
 //! another machine mean nothing here), or from an oom-guard event (seed 002:
 //! the guard's JSON message, whose `stats` is `key value|key value|…`).
 
-use crate::cgroup::{kernel_path, parse_kv};
+use crate::cgroup::{kernel_path, parse_kv, parse_limit, parse_stat};
 use crate::model::{Episode, Killer, Memcg, MemcgStats, PageSizeSource, Scope, StatsFormat, Text, Victim};
 pub use crate::model::{GuardAction, Process, Snapshot, Usage};
 use std::collections::BTreeMap;
@@ -20,9 +20,15 @@ fn read_u64(dir: &Path, name: &str) -> Option<u64> {
     crate::input::read_lossy(dir.join(name)).ok()?.trim().parse().ok()
 }
 
-/// v1 reports "unlimited" as PAGE_COUNTER_MAX pages in bytes; v2 as "max".
-fn limit(v: Option<u64>) -> Option<u64> {
-    v.filter(|&l| !crate::units::is_unlimited(l))
+/// A limit file: `(limit_bytes, unlimited)` (`cgroup::parse_limit`).
+fn read_limit(dir: &Path, name: &str) -> (Option<u64>, bool) {
+    crate::input::read_lossy(dir.join(name)).map_or((None, false), |t| parse_limit(&t))
+}
+
+/// A throttle point or soft limit (`memory.high`, v1's soft limit): null
+/// when there is none (`max`, or v1's huge number).
+fn read_mark(dir: &Path, name: &str) -> Option<u64> {
+    read_limit(dir, name).0
 }
 
 /// Read a cgroup directory's memory files: a directory copied out of
@@ -44,44 +50,46 @@ pub fn read_dir(dir: &Path) -> io::Result<Snapshot> {
     let mut s = Snapshot {
         path: Text::from(kernel_path(dir)),
         origin: Text::new("dir"),
-        stat: parse_kv(&text("memory.stat")),
+        stat: parse_stat(&text("memory.stat")),
         ..Snapshot::default()
     };
     // A counter whose files are all missing is None (an older kernel, a
     // disabled feature).
     let usage = |usage: &str, lim: &str, peak: &str, failcnt: Option<&str>| {
+        let (limit_bytes, unlimited) = read_limit(dir, lim);
         let u = Usage {
             usage_bytes: read_u64(dir, usage),
-            limit_bytes: limit(read_u64(dir, lim)),
+            limit_bytes,
+            unlimited,
             peak_bytes: read_u64(dir, peak),
             failcnt: failcnt.and_then(|f| read_u64(dir, f)),
         };
-        (u.usage_bytes.is_some() || u.limit_bytes.is_some()).then_some(u)
+        (u.usage_bytes.is_some() || u.limit_bytes.is_some() || u.unlimited).then_some(u)
     };
     if v2 {
         s.version = Text::new("v2");
         s.usage_bytes = read_u64(dir, "memory.current");
-        s.limit_bytes = limit(read_u64(dir, "memory.max"));
+        (s.limit_bytes, s.unlimited) = read_limit(dir, "memory.max");
         s.peak_bytes = read_u64(dir, "memory.peak");
         s.events = parse_kv(&text("memory.events"));
         s.events_local = parse_kv(&text("memory.events.local"));
         s.pressure = text("memory.pressure").lines().map(Text::new).collect();
         s.min_bytes = read_u64(dir, "memory.min");
         s.low_bytes = read_u64(dir, "memory.low");
-        s.high_bytes = limit(read_u64(dir, "memory.high"));
+        s.high_bytes = read_mark(dir, "memory.high");
         s.oom_group = read_u64(dir, "memory.oom.group").map(|g| g == 1);
         s.swap = usage("memory.swap.current", "memory.swap.max", "memory.swap.peak", None);
         s.swap_events = parse_kv(&text("memory.swap.events"));
-        s.swap_high_bytes = limit(read_u64(dir, "memory.swap.high"));
+        s.swap_high_bytes = read_mark(dir, "memory.swap.high");
         s.zswap = usage("memory.zswap.current", "memory.zswap.max", "memory.zswap.peak", None);
     } else {
         s.version = Text::new("v1");
         s.usage_bytes = read_u64(dir, "memory.usage_in_bytes");
-        s.limit_bytes = limit(read_u64(dir, "memory.limit_in_bytes"));
+        (s.limit_bytes, s.unlimited) = read_limit(dir, "memory.limit_in_bytes");
         s.peak_bytes = read_u64(dir, "memory.max_usage_in_bytes");
         s.failcnt = read_u64(dir, "memory.failcnt");
         s.oom_control = parse_kv(&text("memory.oom_control"));
-        s.low_bytes = limit(read_u64(dir, "memory.soft_limit_in_bytes"));
+        s.low_bytes = read_mark(dir, "memory.soft_limit_in_bytes");
         s.memsw = usage(
             "memory.memsw.usage_in_bytes",
             "memory.memsw.limit_in_bytes",
@@ -118,15 +126,12 @@ pub fn parse_guard_event(text: &str) -> Option<Snapshot> {
         o.get(k)
             .and_then(|x| x.as_u64().or_else(|| x.as_str().and_then(|s| s.trim().parse().ok())))
     };
-    let stat: BTreeMap<Text, u64> = o
+    let stat: BTreeMap<Text, Option<u64>> = o
         .get("stats")
         .and_then(|x| x.as_str())
         .unwrap_or("")
         .split('|')
-        .filter_map(|kv| {
-            let (k, v) = kv.trim().split_once(' ')?;
-            Some((Text::new(k), v.trim().parse().ok()?))
-        })
+        .filter_map(|kv| crate::cgroup::stat_pair(kv.trim(), ' '))
         .collect();
     let killed = o
         .get("killed")
@@ -141,7 +146,11 @@ pub fn parse_guard_event(text: &str) -> Option<Snapshot> {
     let path = kernel_path(Path::new(oomcg));
     // oomctl's own guard writes `limit` and `cgroup_version`; oom-guard
     // (v1 only) has the limit in its stats.
-    let limit_bytes = limit(num("limit").or_else(|| stat.get("hierarchical_memory_limit").copied()));
+    let (limit_bytes, unlimited) = match (num("limit"), stat.get("hierarchical_memory_limit")) {
+        (Some(l), _) => crate::units::limit(l),
+        (None, Some(&l)) => (l, l.is_none()),
+        (None, None) => (None, false),
+    };
     let version = o
         .get("cgroup_version")
         .and_then(|x| x.as_str())
@@ -155,6 +164,7 @@ pub fn parse_guard_event(text: &str) -> Option<Snapshot> {
         host: o.get("hostname").and_then(|x| x.as_str()).map(Text::new),
         usage_bytes: num("usage"),
         limit_bytes,
+        unlimited,
         stat,
         guard: Some(GuardAction {
             policy: o.get("policy").and_then(|x| x.as_str()).map(Text::new),
@@ -182,6 +192,7 @@ pub fn guard_episode(s: &Snapshot, file: &str, line: u64) -> Episode {
             path: Some(s.path.clone()),
             usage_bytes: s.usage_bytes,
             limit_bytes: s.limit_bytes,
+            unlimited: s.unlimited,
             failcnt: s.failcnt,
         }),
         task_memcg: g.proc_cgroup.clone(),
@@ -291,6 +302,18 @@ pub fn subdirs(d: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(subs)
 }
 
+/// One line of `oomctl snapshot` output; a line of the builds before
+/// `unlimited` existed is upgraded to today's schema.
+fn parse_snapshot_line(t: &str) -> Option<Snapshot> {
+    let v: serde_json::Value = serde_json::from_str(t).ok()?;
+    let old = v.get("unlimited").is_none();
+    let mut s: Snapshot = serde_json::from_value(v).ok()?;
+    if old {
+        crate::recording::upgrade_snapshot(&mut s);
+    }
+    Some(s)
+}
+
 /// Read `--cgroup` inputs: snapshot JSON lines (from `oomctl snapshot`),
 /// oom-guard events (JSON or a line ending in one), or a directory copied
 /// from cgroupfs (read recursively: every memory cgroup below it).
@@ -319,7 +342,7 @@ pub fn load(path: &Path) -> io::Result<Vec<Snapshot>> {
         if t.is_empty() {
             continue;
         }
-        if let Ok(s) = serde_json::from_str::<Snapshot>(t) {
+        if let Some(s) = parse_snapshot_line(t) {
             out.push(s);
         } else if let Some(s) = parse_guard_event(t) {
             out.push(s);
@@ -353,7 +376,7 @@ mod tests {
             "/kubepods/burstable/pod3d6329e5-455f-11e9-a7e5-06925242d7ea/223d4795cc3b33e28e702f72e0497e1153c4a809de6b4363f27acc12a6781cdb"
         );
         assert_eq!((s.usage_bytes, s.limit_bytes), (Some(206483456), Some(209715200)));
-        assert_eq!(s.stat["total_rss"], 205938688);
+        assert_eq!(s.stat["total_rss"], Some(205938688));
         assert_eq!(s.stat.len(), 31);
         let g = s.guard.unwrap();
         assert_eq!(g.killed, vec![(16481, Text::new("fakeOOM"))]);
@@ -362,6 +385,25 @@ mod tests {
             (Some("Container"), Some(205520896))
         );
         assert_eq!(s.host.as_deref(), Some("172.21.16.23"));
+    }
+
+    /// `oomctl snapshot` lines of builds before `unlimited` (corpus/
+    /// recordings' first sample, 6.18 v1, as an unlimited cgroup) are read
+    /// as they meant; today's lines as they say.
+    #[test]
+    fn older_snapshot_lines_are_upgraded() {
+        let rec = include_str!("../corpus/recordings/6.18-v1-multi.rec");
+        let line = rec.lines().nth(1).unwrap();
+        let old = &line[line.find("{\"path\"").unwrap()..line.len() - 1];
+        let old = old.replace("\"limit_bytes\":100663296", "\"limit_bytes\":null");
+        let s = parse_snapshot_line(&old).unwrap();
+        assert_eq!((s.limit_bytes, s.unlimited), (None, true));
+        assert_eq!(s.stat["hierarchical_memsw_limit"], None);
+        // Written today, an unknown limit stays unknown.
+        let mut now = serde_json::to_value(&s).unwrap();
+        now["unlimited"] = false.into();
+        let s = parse_snapshot_line(&now.to_string()).unwrap();
+        assert_eq!((s.limit_bytes, s.unlimited), (None, false));
     }
 
     #[test]
@@ -407,15 +449,16 @@ mod tests {
         assert_eq!(snaps.len(), 2);
         let a = snaps.iter().find(|s| s.version == "v1").unwrap();
         assert!(a.path.ends_with("/kubepods/pod1/c1"));
-        assert_eq!((a.usage_bytes, a.limit_bytes), (Some(1048576), None));
+        // No limit: v1's huge number, v2's `max`.
+        assert_eq!((a.usage_bytes, a.limit_bytes, a.unlimited), (Some(1048576), None, true));
         assert_eq!(a.oom_control["oom_kill"], 2);
         assert!(a.processes.is_empty() && a.time.is_none());
         let b = snaps.iter().find(|s| s.version == "v2").unwrap();
         assert_eq!(
-            (b.usage_bytes, b.limit_bytes, b.events["oom_kill"]),
-            (Some(2097152), None, 1)
+            (b.usage_bytes, b.limit_bytes, b.unlimited, b.events["oom_kill"]),
+            (Some(2097152), None, true, 1)
         );
-        assert_eq!(b.stat["file_dirty"], 512);
+        assert_eq!(b.stat["file_dirty"], Some(512));
         fs::remove_dir_all(&base).unwrap();
     }
 }

@@ -334,3 +334,71 @@ fn a_lone_selection_is_shown_in_every_format() {
     let events = oomctl_stdin(&["analyze", "--format", "events"], line).stdout_str();
     assert!(events.contains("selected process hyperkube, pid: 25169"), "{events}");
 }
+
+/// Issue 15: the kernel's "no limit" (here the memory limit, in a v1 OOM
+/// at the memory+swap limit) is said in every format, never written as the
+/// kernel's huge number, which JSON consumers round.
+#[test]
+fn no_limit_is_said_in_every_format() {
+    let report = REPORT
+        .replace(
+            "memory: usage 32768kB, limit 32768kB, failcnt 19",
+            "memory: usage 32768kB, limit 9007199254740988kB, failcnt 0",
+        )
+        .replace(
+            "memory+swap: usage 32768kB, limit 9007199254740988kB, failcnt 0",
+            "memory+swap: usage 32768kB, limit 32768kB, failcnt 19",
+        );
+    let huge = |f: &str, text: &str| {
+        let digits = text
+            .split(|c: char| !c.is_ascii_digit())
+            .map(str::len)
+            .max()
+            .unwrap_or(0);
+        assert!(digits < 16, "{f}: a number JSON consumers round: {text}");
+        assert!(!text.contains("e+18") && !text.contains("PiB"), "{f}: {text}");
+    };
+    let jsonl = oomctl_stdin(&["analyze", "--format", "jsonl"], report.as_bytes()).stdout_str();
+    huge("jsonl", &jsonl);
+    let e = &episodes(&jsonl)[0];
+    let m = e.memcg.as_ref().unwrap();
+    assert_eq!((m.limit_bytes, m.unlimited), (None, true));
+    let memsw = e.memsw.unwrap();
+    assert_eq!((memsw.limit_bytes, memsw.unlimited), (Some(32 << 20), false));
+    let kmem = e.kmem.unwrap();
+    assert_eq!((kmem.limit_bytes, kmem.unlimited), (None, true));
+    let ev = &e.diagnosis.as_ref().unwrap().evidence;
+    assert_eq!((ev.limit_bytes, ev.unlimited), (None, true));
+
+    let csv = oomctl_stdin(&["analyze", "--format", "csv"], report.as_bytes()).stdout_str();
+    huge("csv", &csv);
+    let mut rdr = csv::Reader::from_reader(csv.as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    let row = rdr.records().next().unwrap().unwrap();
+    let cell = |name: &str| row[headers.iter().position(|h| h == name).unwrap()].to_owned();
+    assert_eq!(
+        (cell("limit_bytes"), cell("unlimited")),
+        (String::new(), "true".to_owned())
+    );
+
+    for (f, said) in [
+        ("table", "  32M     ∞ "),
+        ("report", "usage 32.0 MiB of no limit"),
+        ("events", "usage 32.0 MiB with no limit"),
+        ("otel", "\"oom.unlimited\":true"),
+        ("prom", "oomctl_oom_kills_total"),
+    ] {
+        let text = oomctl_stdin(&["analyze", "--format", f], report.as_bytes()).stdout_str();
+        huge(f, &text);
+        assert!(text.contains(said), "{f}: {text}");
+    }
+    let otel = oomctl_stdin(&["analyze", "--format", "otel"], report.as_bytes()).stdout_str();
+    assert!(!otel.contains("oom.limit_bytes"), "{otel}");
+
+    let sim = oomctl_stdin(&["simulate", "--format", "csv"], report.as_bytes()).stdout_str();
+    huge("simulate csv", &sim);
+    assert!(sim.lines().next().unwrap().ends_with(",unlimited"), "{sim}");
+    assert!(sim.lines().nth(1).unwrap().ends_with(",true"), "{sim}");
+    let sim = oomctl_stdin(&["simulate", "--format", "table"], report.as_bytes()).stdout_str();
+    assert!(sim.contains("32.0 MiB / no limit"), "{sim}");
+}

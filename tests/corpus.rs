@@ -207,6 +207,19 @@ fn check_facts(facts: &Value, episodes: &[Episode]) -> Vec<String> {
                 check(&format!("memcg.{k}"), w, &got["memcg"][k]);
             }
         }
+        // The other counters, where the facts read them: a limit at the
+        // kernel's "no limit" is null with `unlimited` (issue 15).
+        for key in ["memsw", "kmem", "swap"] {
+            match f.get(key) {
+                Some(Value::Object(c)) => {
+                    for (k, w) in c {
+                        check(&format!("{key}.{k}"), w, &got[key][k]);
+                    }
+                }
+                Some(Value::Null) => check(key, &Value::Null, &got[key]),
+                _ => {}
+            }
+        }
         if let Some(w) = f.get("tasks") {
             check("tasks (rows)", w, &Value::from(e.tasks.len()));
         }

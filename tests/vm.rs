@@ -999,6 +999,8 @@ wait-for 30 test -e /tmp/r || exit 11
 ls $cg > /out/files
 $OOMCTL snapshot $cg > /out/snap.jsonl 2> /out/snap.err
 echo $? > /out/status
+mkdir $CG_ROOT/free || exit 12
+$OOMCTL snapshot $CG_ROOT/free > /out/free.jsonl 2>> /out/snap.err || exit 13
 "#;
     let run = lab.run(scenario, false, &[]);
     run.expect_status(0);
@@ -1007,6 +1009,7 @@ echo $? > /out/status
     assert_eq!(s["version"], "v2");
     assert_eq!(s["path"], "/snap");
     assert_eq!(s["limit_bytes"], 64u64 << 20);
+    assert_eq!(s["unlimited"], false);
     assert_eq!(s["high_bytes"], 48u64 << 20);
     assert_eq!(s["low_bytes"], 1u64 << 20);
     assert_eq!(s["min_bytes"], 0);
@@ -1020,6 +1023,21 @@ echo $? > /out/status
     if files.contains("memory.swap.current") {
         assert!(s["swap"]["usage_bytes"].is_u64(), "{s}");
         assert!(s["swap_events"].get("max").is_some(), "{s}");
+        // memory.swap.max is `max` unless set: no limit, said so (issue 15).
+        assert_eq!(
+            (&s["swap"]["limit_bytes"], &s["swap"]["unlimited"]),
+            (&Value::Null, &Value::Bool(true)),
+            "{s}"
+        );
     }
     assert_eq!(s["processes"].as_array().unwrap().len(), 1);
+    // A cgroup whose memory.max and memory.high say `max`.
+    let free: Value = serde_json::from_str(run.read("free.jsonl").lines().next().unwrap()).unwrap();
+    assert_eq!(free["path"], "/free");
+    assert_eq!(
+        (&free["limit_bytes"], &free["unlimited"]),
+        (&Value::Null, &Value::Bool(true)),
+        "{free}"
+    );
+    assert_eq!(free["high_bytes"], Value::Null, "{free}");
 }

@@ -467,7 +467,8 @@ impl Builder {
                     o.has.memory = true;
                     let m = o.ep.memcg.get_or_insert_with(Default::default);
                     m.usage_bytes = Some(counter.usage_bytes);
-                    m.limit_bytes = Some(counter.limit_bytes);
+                    m.limit_bytes = counter.limit_bytes;
+                    m.unlimited = counter.unlimited;
                     m.failcnt = Some(counter.failcnt);
                     o.touch(stamp, line_no);
                 } else if live(&self.streams[idx]) {
@@ -489,7 +490,9 @@ impl Builder {
                 o.has.memory = true;
                 let m = o.ep.memcg.get_or_insert_with(Default::default);
                 m.usage_bytes = Some(usage_bytes);
-                m.limit_bytes = limit_bytes.or(m.limit_bytes);
+                if let Some(l) = limit_bytes {
+                    (m.limit_bytes, m.unlimited) = crate::units::limit(l);
+                }
                 o.touch(stamp, line_no);
             }
             KLine::TaskInCut(task_memcg) => {
@@ -510,7 +513,10 @@ impl Builder {
                 let (format, stats) = match &h.oneline {
                     Some(pairs) => (
                         StatsFormat::V1Oneline,
-                        pairs.iter().map(|(k, v)| (Text::new(k), *v)).collect(),
+                        pairs
+                            .iter()
+                            .map(|(k, v)| (Text::new(k), crate::units::stat_value(k, *v)))
+                            .collect(),
                     ),
                     None => (StatsFormat::V1, BTreeMap::new()),
                 };
@@ -1012,7 +1018,7 @@ impl Open {
                         if !k.starts_with("total_") && V2_ONLY.contains(&k) {
                             block.format = StatsFormat::V2;
                         }
-                        block.stats.insert(Text::new(k), v);
+                        block.stats.insert(Text::new(k), crate::units::stat_value(k, v));
                         true
                     }
                     None => self.end_section(),

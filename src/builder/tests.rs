@@ -83,7 +83,7 @@ fn real_6_18_report_is_one_complete_episode() {
         (m.usage_bytes, m.limit_bytes, m.failcnt),
         (Some(33554432), Some(33554432), Some(19))
     );
-    assert_eq!(e.memcg_stats[0].stats["rss"], 33488896);
+    assert_eq!(e.memcg_stats[0].stats["rss"], Some(33488896));
     assert_eq!(e.memcg_stats[0].format, StatsFormat::V1);
     assert_eq!(e.tasks.len(), 1);
     assert_eq!(e.page_size, 4096);

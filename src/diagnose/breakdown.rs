@@ -28,13 +28,15 @@ pub struct Breakdown {
     pub free: Option<u64>,
 }
 
-fn get(s: &BTreeMap<Text, u64>, keys: &[&str]) -> Option<u64> {
-    keys.iter().find_map(|k| s.get(*k).copied())
+/// The first of `keys` that has a value (memory.stat's `*_limit` keys
+/// may hold none: no limit).
+fn get<V: Copy + Into<Option<u64>>>(s: &BTreeMap<Text, V>, keys: &[&str]) -> Option<u64> {
+    keys.iter().find_map(|k| s.get(*k).copied().and_then(Into::into))
 }
 
 /// The stats of the OOM memcg: the first block, or for the one-line form
 /// the sum over every block printed (one per descendant, local values).
-fn memcg_stats(ep: &Episode) -> Option<(StatsFormat, BTreeMap<Text, u64>)> {
+fn memcg_stats(ep: &Episode) -> Option<(StatsFormat, BTreeMap<Text, Option<u64>>)> {
     let first: &MemcgStats = ep.memcg_stats.iter().find(|s| !s.stats.is_empty())?;
     if first.format != StatsFormat::V1Oneline {
         return Some((first.format, first.stats.clone()));
@@ -42,14 +44,14 @@ fn memcg_stats(ep: &Episode) -> Option<(StatsFormat, BTreeMap<Text, u64>)> {
     let mut sum = BTreeMap::new();
     for b in ep.memcg_stats.iter().filter(|s| s.format == StatsFormat::V1Oneline) {
         for (k, v) in &b.stats {
-            let e = sum.entry(k.clone()).or_insert(0u64);
-            *e = e.saturating_add(*v);
+            let e = sum.entry(k.clone()).or_insert(Some(0u64));
+            *e = e.zip(*v).map(|(a, b)| a.saturating_add(b));
         }
     }
     Some((StatsFormat::V1Oneline, sum))
 }
 
-fn from_stats(ep: &Episode, format: StatsFormat, s: &BTreeMap<Text, u64>) -> Breakdown {
+fn from_stats(ep: &Episode, format: StatsFormat, s: &BTreeMap<Text, Option<u64>>) -> Breakdown {
     let mut b = Breakdown {
         source: Some(Source::MemcgStats),
         ..Breakdown::default()
@@ -223,6 +225,7 @@ impl Breakdown {
     pub fn evidence(&self, ep: &Episode) -> Evidence {
         let rss = task_rss(ep);
         let limit = ep.memcg.as_ref().and_then(|m| m.limit_bytes);
+        let unlimited = ep.memcg.as_ref().is_some_and(|m| m.unlimited);
         let usage = ep.memcg.as_ref().and_then(|m| m.usage_bytes);
         // Every share is of the total (usage, or RAM): the one base the
         // summary's figures share. (Usage is above the limit when the
@@ -249,6 +252,7 @@ impl Breakdown {
             source: self.source,
             total_bytes: self.total,
             limit_bytes: limit,
+            unlimited,
             anon_bytes: self.anon,
             file_bytes: self.file,
             dirty_bytes: self.dirty,

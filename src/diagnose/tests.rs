@@ -13,6 +13,7 @@ fn memcg(usage: u64, limit: u64) -> Episode {
             path: Some("/p".into()),
             usage_bytes: Some(usage),
             limit_bytes: Some(limit),
+            unlimited: false,
             failcnt: Some(1),
         }),
         victims: vec![Victim {
@@ -29,7 +30,10 @@ fn stats(format: StatsFormat, kv: &[(&str, u64)]) -> MemcgStats {
     MemcgStats {
         path: "/p".into(),
         format,
-        stats: kv.iter().map(|(k, v)| (Text::new(k), *v)).collect::<BTreeMap<_, _>>(),
+        stats: kv
+            .iter()
+            .map(|(k, v)| (Text::new(k), Some(*v)))
+            .collect::<BTreeMap<_, _>>(),
     }
 }
 
@@ -49,7 +53,8 @@ fn seed_004_without_stats_is_write_cache() {
     let mut e = memcg(585936 * 1024, 585936 * 1024);
     e.kmem = Some(Counter {
         usage_bytes: 24148 * 1024,
-        limit_bytes: u64::MAX,
+        limit_bytes: None,
+        unlimited: true,
         failcnt: 0,
     });
     e.tasks = vec![task(17998, 4096), task(18524, 5758 * 4096), task(3422, 4380 * 4096)];

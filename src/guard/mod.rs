@@ -69,8 +69,8 @@ impl GuardPolicy {
 }
 
 /// Clean, reclaimable page cache from `memory.stat` keys (v1 or v2).
-pub fn clean_cache(format: StatsFormat, s: &std::collections::BTreeMap<Text, u64>) -> Option<u64> {
-    let get = |keys: &[&str]| keys.iter().find_map(|k| s.get(*k).copied());
+pub fn clean_cache(format: StatsFormat, s: &std::collections::BTreeMap<Text, Option<u64>>) -> Option<u64> {
+    let get = |keys: &[&str]| keys.iter().find_map(|k| s.get(*k).copied().flatten());
     let (cache, shmem, dirty, wb) = match format {
         StatsFormat::V2 => (
             get(&["file"])?,
@@ -180,13 +180,12 @@ pub fn simulate(ep: &Episode, p: &GuardPolicy) -> GuardOutcome {
         same_victim: None,
         note: Text::default(),
     };
-    let limit = ep
-        .memcg
-        .as_ref()
-        .and_then(|m| m.limit_bytes)
-        .filter(|&l| !crate::units::is_unlimited(l));
-    let Some(limit) = limit else {
-        o.note = "not a memcg OOM with a known limit: a memcg guard has no threshold here".into();
+    let Some(limit) = ep.memcg.as_ref().and_then(|m| m.limit_bytes) else {
+        o.note = if ep.memcg.as_ref().is_some_and(|m| m.unlimited) {
+            "the memcg has no limit: a memcg guard has no threshold here".into()
+        } else {
+            "not a memcg OOM with a known limit: a memcg guard has no threshold here".into()
+        };
         return o;
     };
     o.margin_bytes = Some(p.margin(limit));

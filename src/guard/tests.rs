@@ -30,14 +30,14 @@ fn cache_rule_edge() {
     assert!(!p.holds_back(100 * MIB, Some(10 * MIB - 1)));
     assert!(!p.holds_back(100 * MIB, None));
     let mut s = std::collections::BTreeMap::new();
-    s.insert("total_cache".into(), 50 * MIB);
-    s.insert("total_dirty".into(), 30 * MIB);
-    s.insert("total_writeback".into(), 5 * MIB);
-    s.insert("total_shmem".into(), 10 * MIB);
+    s.insert("total_cache".into(), Some(50 * MIB));
+    s.insert("total_dirty".into(), Some(30 * MIB));
+    s.insert("total_writeback".into(), Some(5 * MIB));
+    s.insert("total_shmem".into(), Some(10 * MIB));
     assert_eq!(clean_cache(StatsFormat::V1, &s), Some(5 * MIB));
     let mut v2 = std::collections::BTreeMap::new();
-    v2.insert("file".into(), 8 * MIB);
-    v2.insert("file_dirty".into(), MIB);
+    v2.insert("file".into(), Some(8 * MIB));
+    v2.insert("file_dirty".into(), Some(MIB));
     assert_eq!(clean_cache(StatsFormat::V2, &v2), Some(7 * MIB));
 }
 
@@ -75,6 +75,7 @@ fn memcg_episode(usage: u64, limit: u64, tasks: Vec<TaskRow>) -> Episode {
             path: Some("/k".into()),
             usage_bytes: Some(usage),
             limit_bytes: Some(limit),
+            unlimited: false,
             failcnt: None,
         }),
         victims: vec![Victim {
@@ -150,13 +151,13 @@ fn simulate_holds_back_on_clean_cache() {
         format: StatsFormat::V1,
         stats: [("total_cache", 20 * MIB), ("total_dirty", 0), ("total_rss", 70 * MIB)]
             .iter()
-            .map(|(k, v)| (Text::new(k), *v))
+            .map(|(k, v)| (Text::new(k), Some(*v)))
             .collect(),
     }];
     let o = simulate(&ep, &GuardPolicy::default());
     assert!(o.held_back);
     assert_eq!(o.action, "none");
     // Dirty cache does not count: the write-cache case is not held back.
-    ep.memcg_stats[0].stats.insert("total_dirty".into(), 15 * MIB);
+    ep.memcg_stats[0].stats.insert("total_dirty".into(), Some(15 * MIB));
     assert!(!simulate(&ep, &GuardPolicy::default()).held_back);
 }

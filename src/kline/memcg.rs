@@ -40,12 +40,14 @@ pub fn parse_counter(t: &str) -> Option<(CounterKind, Counter)> {
         tag("failcnt "),
         u64_dec,
     ));
-    let (usage_bytes, _, _, limit_bytes, _, _, failcnt) = all(parse, rest.trim_end())?;
+    let (usage_bytes, _, _, limit, _, _, failcnt) = all(parse, rest.trim_end())?;
+    let (limit_bytes, unlimited) = crate::units::limit(limit);
     Some((
         kind,
         Counter {
             usage_bytes,
             limit_bytes,
+            unlimited,
             failcnt,
         },
     ))
@@ -238,12 +240,13 @@ mod tests {
             c,
             Counter {
                 usage_bytes: 585936 * 1024,
-                limit_bytes: 585936 * 1024,
+                limit_bytes: Some(585936 * 1024),
+                unlimited: false,
                 failcnt: 75129
             }
         );
         let (k, c) = parse_counter("memory+swap: usage 585936kB, limit 9007199254740988kB, failcnt 0").unwrap();
-        assert_eq!((k, c.limit_bytes), (CounterKind::MemSwap, 9007199254740988 * 1024));
+        assert_eq!((k, c.limit_bytes, c.unlimited), (CounterKind::MemSwap, None, true));
         assert_eq!(
             parse_counter("kmem: usage 24148kB, limit 9007199254740988kB, failcnt 0")
                 .unwrap()
@@ -256,6 +259,48 @@ mod tests {
         );
         assert!(parse_counter("memory: usage 1kB, limit").is_none());
         assert!(parse_counter("tcp: usage 1kB, limit 2kB, failcnt 0").is_none());
+    }
+
+    /// Every form the kernel prints for "no limit" in a counter line (see
+    /// `crate::units::is_unlimited`), each from a real report where one
+    /// was found, and the largest real limits beside them, which stay.
+    #[test]
+    fn unlimited_counters_in_every_kernel_form() {
+        for line in [
+            // 3.19+, 64-bit, 4K pages: corpus/real (6.18, cgroup v1).
+            "memory+swap: usage 32768kB, limit 9007199254740988kB, failcnt 0",
+            // The same on cgroup v2: corpus/vm/6.1-v2-memcg.kmsg.log.
+            "swap: usage 0kB, limit 9007199254740988kB, failcnt 0",
+            // 16K pages: a kubepods OOM on loongarch64 (4.19.0 uelc20), from
+            // a public write-up of a Prometheus pod's OOMs.
+            "kmem: usage 0kB, limit 9007199254740976kB, failcnt 0",
+            // 64K pages (arm64, ppc64le), written to the kernel's format.
+            "memory+swap: usage 0kB, limit 9007199254740928kB, failcnt 0",
+            // 3.12-3.18, RES_COUNTER_MAX = ULLONG_MAX: 3.16.0-rc5, as quoted
+            // on linux-mm (kernel bugzilla 80881).
+            "memory+swap: usage 0kB, limit 18014398509481983kB, failcnt 0",
+            // Before 3.12, RESOURCE_MAX = LLONG_MAX: RHEL 6's 2.6.32,
+            // corpus/fragments/2.6.32-rhel6-starts-at-pid-line-memcg.log.
+            "memory+swap: usage 4194304kB, limit 9007199254740991kB, failcnt 0",
+            // 3.19+, 32-bit, 4K pages: LONG_MAX pages, written to the format.
+            "kmem: usage 0kB, limit 8589934588kB, failcnt 0",
+        ] {
+            let (_, c) = parse_counter(line).unwrap();
+            assert_eq!((c.limit_bytes, c.unlimited), (None, true), "{line}");
+        }
+        for (line, limit) in [
+            // Seed 004 and a 100 GiB pod on the loongarch64 host above.
+            ("memory: usage 585936kB, limit 585936kB, failcnt 75129", 585936 << 10),
+            (
+                "memory: usage 104857600kB, limit 104857600kB, failcnt 434715",
+                100 << 30,
+            ),
+            // v2 swap.max 0 (corpus/vm, 6.1): a limit of nothing, not none.
+            ("swap: usage 0kB, limit 0kB, failcnt 0", 0),
+        ] {
+            let (_, c) = parse_counter(line).unwrap();
+            assert_eq!((c.limit_bytes, c.unlimited), (Some(limit), false), "{line}");
+        }
     }
 
     #[test]

@@ -138,7 +138,7 @@ fn webhook_message(ep: &Episode) -> serde_json::Value {
     let stats = ep
         .memcg_stats
         .first()
-        .map(|s| s.stats.iter().map(|(k, v)| format!("{k} {v}|")).collect::<String>())
+        .map(|s| crate::cgroup::stats_line(&s.stats))
         .unwrap_or_default();
     serde_json::json!({
         "hostname": ep.host,

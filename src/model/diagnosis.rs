@@ -62,7 +62,10 @@ pub struct Evidence {
     pub source: Option<EvidenceSource>,
     /// What the shares are of: memcg usage, or RAM for a global OOM.
     pub total_bytes: Option<u64>,
+    /// The memcg's limit, as in `memcg` (null when unknown or unlimited).
     pub limit_bytes: Option<u64>,
+    /// The memcg's limit is the kernel's "no limit".
+    pub unlimited: bool,
     pub anon_bytes: Option<u64>,
     pub file_bytes: Option<u64>,
     pub dirty_bytes: Option<u64>,

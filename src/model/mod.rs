@@ -281,7 +281,10 @@ pub struct Trigger {
 pub struct Memcg {
     pub path: Option<Text>,
     pub usage_bytes: Option<u64>,
+    /// Null when unknown or unlimited (then `unlimited` says so).
     pub limit_bytes: Option<u64>,
+    /// The kernel printed its "no limit" (`crate::units::is_unlimited`).
+    pub unlimited: bool,
     pub failcnt: Option<u64>,
 }
 
@@ -290,7 +293,11 @@ pub struct Memcg {
 #[serde(deny_unknown_fields)]
 pub struct Counter {
     pub usage_bytes: u64,
-    pub limit_bytes: u64,
+    /// Null exactly when `unlimited`: every limit in the schema is a
+    /// number JSON consumers hold exactly (below 2^53), or null.
+    pub limit_bytes: Option<u64>,
+    /// The kernel printed its "no limit" (`crate::units::is_unlimited`).
+    pub unlimited: bool,
     pub failcnt: u64,
 }
 
@@ -313,8 +320,11 @@ pub struct MemcgStats {
     pub path: Text,
     pub format: StatsFormat,
     /// Values as printed, except `NKB` values of the one-line form, which are
-    /// converted to bytes. Event counters (`pgfault`, …) stay counts.
-    pub stats: BTreeMap<Text, u64>,
+    /// converted to bytes. Event counters (`pgfault`, …) stay counts. A
+    /// `*_limit` key (v1's `hierarchical_memory_limit`,
+    /// `hierarchical_memsw_limit`) is null where the kernel printed its "no
+    /// limit", as every limit of the schema is.
+    pub stats: BTreeMap<Text, Option<u64>>,
 }
 
 /// The system-wide `Mem-Info:` block of a global OOM, in bytes.

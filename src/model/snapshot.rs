@@ -24,8 +24,14 @@ pub struct Snapshot {
     /// Host name (live and oom-guard).
     pub host: Option<Text>,
     pub usage_bytes: Option<u64>,
-    /// Null when unlimited.
+    /// Null when unknown or unlimited (then `unlimited` says so).
     pub limit_bytes: Option<u64>,
+    /// The limit file says "no limit" (v2 `max`, v1 the kernel's huge
+    /// number: `crate::units::is_unlimited`). Absent from snapshots written
+    /// before it existed, whose null limit meant no limit
+    /// (`crate::recording::upgrade_snapshot`).
+    #[serde(default)]
+    pub unlimited: bool,
     /// v1 `memory.max_usage_in_bytes`, v2 `memory.peak`.
     pub peak_bytes: Option<u64>,
     /// v1 `memory.failcnt`.
@@ -34,8 +40,9 @@ pub struct Snapshot {
     pub events: BTreeMap<Text, u64>,
     /// v1 `memory.oom_control` (`oom_kill_disable under_oom oom_kill`).
     pub oom_control: BTreeMap<Text, u64>,
-    /// `memory.stat`, bytes as the kernel gives them.
-    pub stat: BTreeMap<Text, u64>,
+    /// `memory.stat`, bytes as the kernel gives them; a `*_limit` key is
+    /// null where it is the kernel's "no limit" (as in `memcg_stats`).
+    pub stat: BTreeMap<Text, Option<u64>>,
     /// v2 `memory.pressure` lines as read.
     pub pressure: Vec<Text>,
     /// The cgroup's processes (live only).
@@ -88,13 +95,16 @@ pub struct Snapshot {
     pub use_hierarchy: Option<bool>,
 }
 
-/// One memory counter of a cgroup: usage, its limit (null when unlimited),
-/// the highest usage seen and, on v1, how often the limit was hit.
+/// One memory counter of a cgroup: usage, its limit (null when unknown or
+/// unlimited, and then `unlimited` says so), the highest usage seen and,
+/// on v1, how often the limit was hit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Usage {
     pub usage_bytes: Option<u64>,
     pub limit_bytes: Option<u64>,
+    #[serde(default)]
+    pub unlimited: bool,
     pub peak_bytes: Option<u64>,
     pub failcnt: Option<u64>,
 }

@@ -1,14 +1,16 @@
 //! `csv` sink: one row per episode, the main fields flattened (the first
 //! victim in its own columns, all victims' pids in one). Text cells that a
 //! spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, CR) are
-//! prefixed with `'`; numeric cells are left as numbers.
+//! prefixed with `'`; numeric cells are left as numbers. A memcg at no
+//! limit has an empty `limit_bytes` and `unlimited` true, as in JSON, so
+//! the column stays numeric for a spreadsheet or a typed reader.
 
 use super::{Sink, Summary};
 use crate::model::{Episode, Killer};
 use std::io::{self, Write};
 
 /// Column names, in order (stable; documented in README).
-pub const HEADER: [&str; 45] = [
+pub const HEADER: [&str; 46] = [
     "file",
     "first_line",
     "last_line",
@@ -54,6 +56,7 @@ pub const HEADER: [&str; 45] = [
     "runtime",
     "unit",
     "printed",
+    "unlimited",
 ];
 
 pub struct CsvSink<'w> {
@@ -103,7 +106,7 @@ impl Sink for CsvSink<'_> {
         let k = ep.k8s.as_ref();
         let c = ep.container.as_ref();
         let d = ep.diagnosis.as_ref();
-        let row: [String; 45] = [
+        let row: [String; 46] = [
             text_cell(&ep.source.file),
             ep.source.first_line.to_string(),
             ep.source.last_line.to_string(),
@@ -152,6 +155,7 @@ impl Sink for CsvSink<'_> {
             opt_text(c.and_then(|c| c.runtime.as_deref())),
             opt_text(ep.unit.as_deref()),
             ep.printed.as_str().to_owned(),
+            m.is_some_and(|m| m.unlimited).to_string(),
         ];
         self.w.write_record(&row)?;
         Ok(())

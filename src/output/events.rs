@@ -18,7 +18,7 @@
 
 use super::{Sink, Summary};
 use crate::model::{Episode, Killer, Scope};
-use crate::units::{human_bytes, is_unlimited};
+use crate::units::human_bytes;
 use std::io::{self, Write};
 
 pub struct EventsSink<'w> {
@@ -119,9 +119,8 @@ fn line(ep: &Episode) -> [String; 5] {
         .memcg
         .as_ref()
         .map_or(String::new(), |m| match (m.usage_bytes, m.limit_bytes) {
-            (Some(u), Some(l)) if !is_unlimited(l) => {
-                format!(", usage {} of limit {}", human_bytes(u), human_bytes(l))
-            }
+            (Some(u), Some(l)) => format!(", usage {} of limit {}", human_bytes(u), human_bytes(l)),
+            (Some(u), None) if m.unlimited => format!(", usage {} with no limit", human_bytes(u)),
             _ => String::new(),
         });
     let pod_object = ep.k8s.as_ref().map(|k| match (&k.namespace, &k.pod) {

@@ -5,11 +5,11 @@
 use super::{Sink, Summary};
 use crate::guard::GuardOutcome;
 use crate::model::Episode;
-use crate::units::human_bytes;
+use crate::units::{human_bytes, limit_text};
 use std::io::{self, Write};
 
 /// CSV columns of the per-episode simulation (stable; append only).
-pub const GUARD_HEADER: [&str; 17] = [
+pub const GUARD_HEADER: [&str; 18] = [
     "file",
     "first_line",
     "memcg_path",
@@ -27,13 +27,14 @@ pub const GUARD_HEADER: [&str; 17] = [
     "kernel_victim_pid",
     "kernel_victim_comm",
     "same_victim",
+    "unlimited",
 ];
 
 fn opt<T: ToString>(v: Option<T>) -> String {
     v.map_or(String::new(), |v| v.to_string())
 }
 
-fn row(ep: &Episode, g: &GuardOutcome) -> [String; 17] {
+fn row(ep: &Episode, g: &GuardOutcome) -> [String; 18] {
     let m = ep.memcg.as_ref();
     [
         super::csv::text_cell(&ep.source.file),
@@ -53,6 +54,7 @@ fn row(ep: &Episode, g: &GuardOutcome) -> [String; 17] {
         opt(g.kernel_victim.as_ref().map(|v| v.pid)),
         super::csv::text_cell(g.kernel_victim.as_ref().map_or("", |v| v.comm.as_str())),
         opt(g.same_victim),
+        m.is_some_and(|m| m.unlimited).to_string(),
     ]
 }
 
@@ -105,8 +107,9 @@ const TABLE_HEADER: [&str; 6] = [
 ];
 
 /// The table row of a CSV row.
-fn table_row(r: &[String; 17]) -> [String; 6] {
+fn table_row(r: &[String; 18]) -> [String; 6] {
     let size = |v: &str| v.parse().map_or("?".to_owned(), human_bytes);
+    let limit = limit_text(r[4].parse().ok(), r[17] == "true");
     let guard = match (r[8].as_str(), r[9].as_str(), r[10].as_str()) {
         ("false", _, _) => "not fired".to_owned(),
         (_, "true", _) => "held back (cache)".to_owned(),
@@ -121,7 +124,7 @@ fn table_row(r: &[String; 17]) -> [String; 6] {
     };
     [
         format!("{}:{}", r[0], r[1]),
-        format!("{} / {}", size(&r[3]), size(&r[4])),
+        format!("{} / {limit}", size(&r[3])),
         size(&r[7]),
         guard,
         victim(&r[11], &r[12]),

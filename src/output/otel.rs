@@ -61,10 +61,12 @@ fn record(ep: &Episode) -> Value {
         "oom.usage_bytes",
         ep.memcg.as_ref().and_then(|m| m.usage_bytes).map(Value::from),
     );
+    // No limit is said, not written as a number (as in the jsonl schema).
     put(
         "oom.limit_bytes",
         ep.memcg.as_ref().and_then(|m| m.limit_bytes).map(Value::from),
     );
+    put("oom.unlimited", ep.memcg.as_ref().map(|m| m.unlimited.into()));
     put("oom.complete", Some(ep.complete.into()));
     put("oom.printed", Some(ep.printed.as_str().into()));
     if let Some(g) = &ep.guard {

@@ -8,7 +8,7 @@ use super::table::cgroup_cell;
 use super::{Sink, Summary};
 use crate::model::{Counter, Episode, Killer};
 use crate::model::{Diagnosis, EvidenceSource};
-use crate::units::{human_bytes, is_unlimited};
+use crate::units::{human_bytes, limit_text};
 use std::io::{self, Write};
 
 /// Width of the bar chart's bars.
@@ -32,11 +32,7 @@ fn opt_bytes(b: Option<u64>) -> String {
 }
 
 fn counter(name: &str, c: &Counter) -> String {
-    let limit = if is_unlimited(c.limit_bytes) {
-        "no limit".to_owned()
-    } else {
-        human_bytes(c.limit_bytes)
-    };
+    let limit = limit_text(c.limit_bytes, c.unlimited);
     format!(
         "{name} {} of {limit}, failcnt {}",
         human_bytes(c.usage_bytes),
@@ -218,18 +214,14 @@ fn write_episode(out: &mut dyn Write, n: u64, ep: &Episode) -> io::Result<()> {
         let of = match (u, l) {
             // Not a share: usage is above the limit when the limit was
             // lowered below it.
-            (Some(u), Some(l)) if l > 0 && !is_unlimited(l) => format!(" ({:.0}%)", u as f64 * 100.0 / l as f64),
+            (Some(u), Some(l)) if l > 0 => format!(" ({:.0}%)", u as f64 * 100.0 / l as f64),
             _ => String::new(),
         };
         writeln!(
             out,
             "Limit:   usage {} of {}{of}, failcnt {}",
             opt_bytes(u),
-            l.map_or("?".to_owned(), |l| if is_unlimited(l) {
-                "no limit".to_owned()
-            } else {
-                human_bytes(l)
-            }),
+            limit_text(l, m.unlimited),
             m.failcnt.map_or("?".to_owned(), |f| f.to_string())
         )?;
     }

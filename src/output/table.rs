@@ -8,7 +8,6 @@
 use super::cells::{self, compact_bytes, compact_time, cut_end, pad, pad_left, Paint, Style, Workload};
 use super::{Sink, Summary};
 use crate::model::{Episode, Killer, Printed};
-use crate::units::is_unlimited;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 use std::collections::BTreeMap;
@@ -170,10 +169,11 @@ fn sizes(ep: &Episode) -> (String, String) {
     match ep.memcg.as_ref() {
         Some(m) => (
             m.usage_bytes.map_or("?".to_owned(), compact_bytes),
-            m.limit_bytes.map_or("?".to_owned(), |l| match is_unlimited(l) {
-                true => "max".to_owned(),
-                false => compact_bytes(l),
-            }),
+            match (m.limit_bytes, m.unlimited) {
+                (_, true) => "∞".to_owned(),
+                (Some(l), false) => compact_bytes(l),
+                (None, false) => "?".to_owned(),
+            },
         ),
         None => ("-".to_owned(), "-".to_owned()),
     }

@@ -116,7 +116,7 @@ struct Report<'a> {
     dir: &'a Path,
     usage: u64,
     limit: u64,
-    stat: BTreeMap<Text, u64>,
+    stat: BTreeMap<Text, Option<u64>>,
     /// The chosen process (its memory cgroup as a kernel path).
     chosen: Option<Proc>,
     /// The cgroup whose `memory.oom.group` made this a group kill.
@@ -301,7 +301,7 @@ impl Guard<'_> {
         };
         let p = self.cfg.policy;
         let acts = !self.cfg.dry_run && p.policy != Policy::Noop;
-        let stat = || crate::cgroup::parse_kv(&crate::input::read_lossy(dir.join("memory.stat")).unwrap_or_default());
+        let stat = || crate::cgroup::parse_stat(&crate::input::read_lossy(dir.join("memory.stat")).unwrap_or_default());
         if let Some(w) = self.watched.get_mut(dir) {
             w.hot = usage >= p.reclaim_at(limit);
         }
@@ -586,7 +586,7 @@ impl Guard<'_> {
                 let _ = writeln!(self.err, "oomctl: warning: Kubernetes event queue full; event dropped");
             }
         }
-        let stats: String = stat.iter().map(|(k, v)| format!("{k} {v}|")).collect();
+        let stats = crate::cgroup::stats_line(&stat);
         let line: Value = json!({
             "hostname": self.host,
             "timestamp": snap.time,
