@@ -179,7 +179,11 @@ fn diagnose_report(ep: &Episode) -> Diagnosis {
             ),
             vec![
                 "Check for mlocked or actively re-read files (unevictable, active_file) and for memory.min/low protection.".to_owned(),
-                "Set memory.high below the limit (cgroup v2) so reclaim starts before the OOM.".to_owned(),
+                match cgroup_version(ep) {
+                    Some(1) => "cgroup v1 reclaims only at the limit: leave room above the cache the workload keeps hot, or move to cgroup v2 and set memory.high below memory.max so reclaim starts earlier.".to_owned(),
+                    Some(_) => "Set memory.high below memory.max so reclaim starts before the OOM.".to_owned(),
+                    None => "On cgroup v2, set memory.high below memory.max so reclaim starts before the OOM.".to_owned(),
+                },
             ],
         ),
         Cause::Anon => anon_text(ep, &ev, scope_word),
@@ -260,6 +264,51 @@ fn ending(ep: &Episode, mut summary: String, mut advice: Vec<String>) -> (String
         );
     }
     (summary, advice)
+}
+
+/// The cgroup version the report shows: v1 by its `memory+swap`/`kmem`
+/// counters or v1 stats, v2 by its `swap:` counter or v2 stats; None when
+/// it shows neither (a kill line, a task table alone).
+fn cgroup_version(ep: &Episode) -> Option<u8> {
+    use crate::model::StatsFormat;
+    let v1 = ep.memsw.is_some()
+        || ep.kmem.is_some()
+        || ep.memcg_stats.iter().any(|s| matches!(s.format, StatsFormat::V1 | StatsFormat::V1Oneline));
+    let v2 = ep.swap.is_some() || ep.memcg_stats.iter().any(|s| s.format == StatsFormat::V2);
+    match (v1, v2) {
+        (true, false) => Some(1),
+        (false, true) => Some(2),
+        _ => None,
+    }
+}
+
+/// How to slow a growing cgroup down before its kill, in the words of its
+/// cgroup version: v1 has no memory.high.
+fn throttle_advice(ep: &Episode) -> String {
+    match cgroup_version(ep) {
+        Some(2) => "Set memory.high a little below memory.max to throttle the growth and observe it before the kill.".to_owned(),
+        Some(_) => "cgroup v1 has no memory.high: alert before the limit instead (a memory.usage_in_bytes threshold, or oomctl guard), or move to cgroup v2 and set memory.high below memory.max.".to_owned(),
+        None => "On cgroup v2, set memory.high a little below memory.max to throttle the growth and observe it before the kill (v1 has no memory.high: alert on usage instead).".to_owned(),
+    }
+}
+
+/// When the memory was the workload's own and legitimate.
+fn peak_advice(machine: bool) -> String {
+    match machine {
+        true => "Give the machine memory for the workload's peak if it is legitimate.",
+        false => "Raise the limit to the workload's peak if it is legitimate.",
+    }
+    .to_owned()
+}
+
+/// The second advice on process memory: for a cgroup, throttle it before
+/// its limit; for the machine (no limit to raise), give the workload a
+/// limit of its own so it is killed alone.
+fn limit_advice(ep: &Episode, machine: bool) -> String {
+    match machine {
+        true => "Give the workload a memory limit of its own (memory.max on cgroup v2, memory.limit_in_bytes on v1) so it is killed alone before the machine runs out.".to_owned(),
+        false => throttle_advice(ep),
+    }
 }
 
 fn write_cache_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<String>) {
@@ -343,8 +392,8 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
                 crate::units::human_bytes(t.rss_bytes)
             ),
             vec![
-                format!("Profile {} ({}): if its memory grows without bound it leaks; if it plateaus, raise the limit above that plateau.", t.name, t.pid),
-                "Set memory.high (cgroup v2) a little below the limit to throttle and observe before the kill.".to_owned(),
+                format!("Profile {} ({}): if its memory grows without bound it leaks; if it plateaus, {}.", t.name, t.pid, if machine { "give the machine more memory or move work off it" } else { "raise the limit above that plateau" }),
+                limit_advice(ep, machine),
             ],
         ),
         Some(t) if t.share.is_some_and(|s| s >= 0.5) => (
@@ -356,19 +405,19 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
                 of_total(Some(t.charged_bytes), ev, ep),
             ),
             vec![
-                format!("Profile {} ({}): if its memory grows without bound it leaks; if it plateaus, raise the limit above that plateau.", t.name, t.pid),
-                "Set memory.high (cgroup v2) a little below the limit to throttle and observe before the kill.".to_owned(),
+                format!("Profile {} ({}): if its memory grows without bound it leaks; if it plateaus, {}.", t.name, t.pid, if machine { "give the machine more memory or move work off it" } else { "raise the limit above that plateau" }),
+                limit_advice(ep, machine),
             ],
         ),
         None if from_guard(ep) => (
             format!("{filled}; the guard's event lists no task sizes to say whose."),
-            vec!["Raise the limit to the workload's peak if it is legitimate.".to_owned()],
+            vec![peak_advice(machine)],
         ),
         None => (
             format!("{filled}; the report lists no tasks to say whose."),
             vec![
                 "Keep vm.oom_dump_tasks=1 so reports list the tasks, or capture them with oomctl snapshot.".to_owned(),
-                "Raise the limit to the workload's peak if it is legitimate.".to_owned(),
+                peak_advice(machine),
             ],
         ),
         _ => (
@@ -377,7 +426,11 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
                 if machine { "machine" } else { "limit" }
             ),
             vec![
-                "Raise the limit to the workload's peak, or reduce the number of processes/workers.".to_owned(),
+                match machine {
+                    true => "Give the machine memory for the workload's peak, or reduce the number of processes/workers.",
+                    false => "Raise the limit to the workload's peak, or reduce the number of processes/workers.",
+                }
+                .to_owned(),
                 "Check each process's growth over time; no single one dominates.".to_owned(),
             ],
         ),
