@@ -171,9 +171,15 @@ fn sweep_prints_json_lines_and_honours_policy() {
     );
 }
 
+/// oomctl in a terminal 200 columns wide.
+fn wide(args: &[&str]) -> util::Run {
+    util::oomctl_env(args, &[("COLUMNS", "200")])
+}
+
 /// The first `Guard:` section of a report: its line and those indented
 /// under it.
 fn guard_lines(report: &str) -> Vec<&str> {
+    // Reports here are run 200 columns wide (`wide`): no field wraps.
     let mut lines = report.lines().skip_while(|l| !l.starts_with("Guard:"));
     let first = lines.next().into_iter();
     first.chain(lines.take_while(|l| l.starts_with("         "))).collect()
@@ -184,7 +190,7 @@ fn guard_lines(report: &str) -> Vec<&str> {
 #[test]
 fn report_shows_the_guard_section() {
     let log = "corpus/kernels/rhel7-3.10-k8s-memcg.log";
-    let r = oomctl(&["simulate", "-f", "report", log]).stdout_str();
+    let r = wide(&["simulate", "-f", "report", log]).stdout_str();
     assert_eq!(
         guard_lines(&r),
         [
@@ -194,13 +200,13 @@ fn report_shows_the_guard_section() {
         ],
         "{r}"
     );
-    let r = oomctl(&["simulate", "-f", "report", "--policy", "container", log]).stdout_str();
+    let r = wide(&["simulate", "-f", "report", "--policy", "container", log]).stdout_str();
     assert_eq!(
         guard_lines(&r)[1],
         "         kill_container: 2 processes: pause (pid 12345), java (pid 23401), chosen by java (pid 23401), the kernel's victim too",
         "{r}"
     );
-    let r = oomctl(&["simulate", "-f", "report", "--policy", "noop", log]).stdout_str();
+    let r = wide(&["simulate", "-f", "report", "--policy", "noop", log]).stdout_str();
     assert_eq!(
         guard_lines(&r)[1..],
         [
@@ -211,14 +217,14 @@ fn report_shows_the_guard_section() {
     );
     // A global OOM: one line that says why there is no threshold.
     let global = "corpus/kernels/5.4-ubuntu-global.log";
-    let r = oomctl(&["simulate", "-f", "report", global]).stdout_str();
+    let r = wide(&["simulate", "-f", "report", global]).stdout_str();
     assert_eq!(
         guard_lines(&r),
         ["Guard:   policy process: not a memcg OOM with a known limit: a memcg guard has no threshold here"],
         "{r}"
     );
     // analyze has no guard section.
-    let a = oomctl(&["analyze", "-f", "report", log]).stdout_str();
+    let a = wide(&["analyze", "-f", "report", log]).stdout_str();
     assert!(!a.contains("Guard:"), "{a}");
 }
 
@@ -251,7 +257,7 @@ fn report_of_a_live_guard_decision() {
     };
     let mut out = Vec::new();
     {
-        let mut sink = ReportSink::new(Box::new(&mut out));
+        let mut sink = ReportSink::new(Box::new(&mut out), oomctl::output::Style::new(200, false));
         sink.episode(&ep).unwrap();
         sink.finish(&Summary::default()).unwrap();
     }

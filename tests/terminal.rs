@@ -113,6 +113,16 @@ fn the_table_fits_the_terminal_one_line_per_episode() {
         assert_eq!(rows, want, "one line per episode at {cols} columns:\n{text}");
         assert!(text.contains("\nBy workload:\n"), "{text}");
     }
+    // The report: wrapped at blanks to the width, every line.
+    for cols in [80u16, 120] {
+        let (text, code) = in_terminal(cols, &format!("analyze -f report {}", files.join(" ")), &[]);
+        assert_eq!(code, 0, "{text}");
+        let text = plain(&text);
+        for line in text.lines() {
+            assert!(line.width() <= usize::from(cols), "report, {cols} columns: {line:?}");
+        }
+        assert_eq!(text.matches("━━ OOM #").count(), want, "every episode");
+    }
     // NO_COLOR and --color never: not one escape.
     let (text, _) = in_terminal(80, "analyze corpus/real/6.18-v1-k8s.dmesg.log", &[("NO_COLOR", "1")]);
     assert!(!text.contains('\u{1b}'), "{text:?}");

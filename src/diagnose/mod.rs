@@ -273,7 +273,10 @@ fn cgroup_version(ep: &Episode) -> Option<u8> {
     use crate::model::StatsFormat;
     let v1 = ep.memsw.is_some()
         || ep.kmem.is_some()
-        || ep.memcg_stats.iter().any(|s| matches!(s.format, StatsFormat::V1 | StatsFormat::V1Oneline));
+        || ep
+            .memcg_stats
+            .iter()
+            .any(|s| matches!(s.format, StatsFormat::V1 | StatsFormat::V1Oneline));
     let v2 = ep.swap.is_some() || ep.memcg_stats.iter().any(|s| s.format == StatsFormat::V2);
     match (v1, v2) {
         (true, false) => Some(1),
@@ -392,7 +395,16 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
                 crate::units::human_bytes(t.rss_bytes)
             ),
             vec![
-                format!("Profile {} ({}): if its memory grows without bound it leaks; if it plateaus, {}.", t.name, t.pid, if machine { "give the machine more memory or move work off it" } else { "raise the limit above that plateau" }),
+                format!(
+                    "Profile {} ({}): if its memory grows without bound it leaks; if it plateaus, {}.",
+                    t.name,
+                    t.pid,
+                    if machine {
+                        "give the machine more memory or move work off it"
+                    } else {
+                        "raise the limit above that plateau"
+                    }
+                ),
                 limit_advice(ep, machine),
             ],
         ),
@@ -405,7 +417,16 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
                 of_total(Some(t.charged_bytes), ev, ep),
             ),
             vec![
-                format!("Profile {} ({}): if its memory grows without bound it leaks; if it plateaus, {}.", t.name, t.pid, if machine { "give the machine more memory or move work off it" } else { "raise the limit above that plateau" }),
+                format!(
+                    "Profile {} ({}): if its memory grows without bound it leaks; if it plateaus, {}.",
+                    t.name,
+                    t.pid,
+                    if machine {
+                        "give the machine more memory or move work off it"
+                    } else {
+                        "raise the limit above that plateau"
+                    }
+                ),
                 limit_advice(ep, machine),
             ],
         ),
@@ -427,7 +448,9 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
             ),
             vec![
                 match machine {
-                    true => "Give the machine memory for the workload's peak, or reduce the number of processes/workers.",
+                    true => {
+                        "Give the machine memory for the workload's peak, or reduce the number of processes/workers."
+                    }
                     false => "Raise the limit to the workload's peak, or reduce the number of processes/workers.",
                 }
                 .to_owned(),

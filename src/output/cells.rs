@@ -285,8 +285,8 @@ pub fn wrap(text: &str, cols: usize, indent: &str) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     let mut used = 0;
-    for word in text.split(' ').filter(|w| !w.is_empty()) {
-        let mut word = word;
+    for word in words(text) {
+        let mut word = word.as_str();
         loop {
             let lead = match lines.is_empty() {
                 true => 0,
@@ -328,6 +328,28 @@ pub fn wrap(text: &str, cols: usize, indent: &str) -> Vec<String> {
         l.insert_str(0, indent);
     }
     lines
+}
+
+/// The words of `text` for [`wrap`]: split at blanks, except before a unit
+/// (`46.0 MiB`, `0 B),`, `99 %`), which stays with its number.
+fn words(text: &str) -> Vec<String> {
+    const UNITS: [&str; 8] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "kB", "%"];
+    let mut out: Vec<String> = Vec::new();
+    for w in text.split(' ').filter(|w| !w.is_empty()) {
+        let bare = w.trim_end_matches([')', ',', ';', ':', '.']);
+        let after_number = out
+            .last()
+            .and_then(|p| p.chars().last())
+            .is_some_and(|c| c.is_ascii_digit());
+        match out.last_mut() {
+            Some(prev) if after_number && UNITS.contains(&bare) => {
+                prev.push(' ');
+                prev.push_str(w);
+            }
+            _ => out.push(w.to_owned()),
+        }
+    }
+    out
 }
 
 /// ANSI colours of the human formats.
@@ -425,6 +447,8 @@ mod tests {
             assert_eq!(joined, want, "{w}");
         }
         assert_eq!(wrap("a bb ccc", 4, ""), ["a bb", "ccc"]);
+        assert_eq!(wrap("shmem 0 B), by", 12, ""), ["shmem 0 B),", "by"]);
+        assert_eq!(wrap("held 39.8 MiB of it", 10, ""), ["held", "39.8 MiB", "of it"]);
         assert_eq!(wrap("", 10, ""), [""]);
     }
 

@@ -92,7 +92,7 @@ pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>, style: Style) -> Box<d
         Format::Json => Box::new(JsonSink::new(out)),
         Format::Csv => Box::new(CsvSink::new(out)),
         Format::Table => Box::new(TableSink::new(out, style)),
-        Format::Report => Box::new(ReportSink::new(out)),
+        Format::Report => Box::new(ReportSink::new(out, style)),
         Format::Events => Box::new(EventsSink::new(out)),
         Format::Otel => Box::new(OtelSink::new(out)),
         Format::Prom => Box::new(PromSink::new(out)),

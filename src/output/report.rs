@@ -4,7 +4,7 @@
 //! the cause's evidence and advice. Every text comes from cleaned episode
 //! fields, so no log byte reaches the terminal raw.
 
-use super::table::cgroup_cell;
+use super::cells::{self, cut_end, Paint, Style};
 use super::{Sink, Summary};
 use crate::model::{Counter, Episode, Killer};
 use crate::model::{Diagnosis, EvidenceSource};
@@ -18,12 +18,66 @@ const TOP_TASKS: usize = 5;
 
 pub struct ReportSink<'w> {
     out: Box<dyn Write + 'w>,
+    style: Style,
     n: u64,
 }
 
 impl<'w> ReportSink<'w> {
-    pub fn new(out: Box<dyn Write + 'w>) -> Self {
-        ReportSink { out, n: 0 }
+    pub fn new(out: Box<dyn Write + 'w>, style: Style) -> Self {
+        ReportSink { out, style, n: 0 }
+    }
+}
+
+/// Width of the labels (`Killed:  `): wrapped lines go on under the text.
+const LABEL: usize = 9;
+
+/// Lines of a report, none wider than the style's width: labelled fields
+/// wrapped at blanks under their text, other lines cut.
+struct Page<'a> {
+    out: &'a mut dyn Write,
+    style: Style,
+}
+
+impl Page<'_> {
+    /// `label` (`Why:`, or empty for a field's further lines) and `text`
+    /// wrapped under the text; `paint` colours the first `painted` bytes.
+    fn field(&mut self, label: &str, text: &str) -> io::Result<()> {
+        self.field_painted(label, text, None)
+    }
+
+    fn field_painted(&mut self, label: &str, text: &str, paint: Option<(Paint, usize)>) -> io::Result<()> {
+        let indent = " ".repeat(LABEL);
+        let lines = cells::wrap(text, self.style.width.saturating_sub(LABEL).max(20), "");
+        for (i, l) in lines.iter().enumerate() {
+            let head = match i {
+                0 => format!("{label:<LABEL$}"),
+                _ => indent.clone(),
+            };
+            let body = match paint {
+                Some((p, n)) if i == 0 && n <= l.len() && l.is_char_boundary(n) => {
+                    format!("{}{}", p.paint(&l[..n], self.style.color), &l[n..])
+                }
+                _ => l.clone(),
+            };
+            writeln!(self.out, "{}", format!("{head}{body}").trim_end())?;
+        }
+        Ok(())
+    }
+
+    /// A line of a table or chart: cut at the width if it is wider.
+    fn line(&mut self, text: &str) -> io::Result<()> {
+        writeln!(self.out, "{}", cut_end(text, self.style.width))
+    }
+
+    /// A numbered item (`  1. …`) wrapped under its text.
+    fn item(&mut self, n: usize, text: &str) -> io::Result<()> {
+        let head = format!("  {n}. ");
+        let indent = " ".repeat(head.len());
+        let lines = cells::wrap(text, self.style.width.saturating_sub(head.len()).max(20), "");
+        for (i, l) in lines.iter().enumerate() {
+            writeln!(self.out, "{}{l}", if i == 0 { &head } else { &indent })?;
+        }
+        Ok(())
     }
 }
 
@@ -31,25 +85,37 @@ fn opt_bytes(b: Option<u64>) -> String {
     b.map_or("?".to_owned(), human_bytes)
 }
 
-fn counter(name: &str, c: &Counter) -> String {
-    let limit = limit_text(c.limit_bytes, c.unlimited);
-    format!(
-        "{name} {} of {limit}, failcnt {}",
-        human_bytes(c.usage_bytes),
-        c.failcnt
-    )
+/// `usage 48.0 MiB of 48.0 MiB (100% of the limit), failcnt 232`, or
+/// `usage 32.0 MiB, no limit, failcnt 0`.
+fn against_limit(name: &str, usage: Option<u64>, limit: Option<u64>, unlimited: bool, failcnt: Option<u64>) -> String {
+    let failcnt = failcnt.map_or(String::new(), |f| format!(", failcnt {f}"));
+    let shown = opt_bytes(usage);
+    match (usage, limit, unlimited) {
+        (_, _, true) => format!("{name} {shown}, no limit{failcnt}"),
+        // Not capped at 100 %: usage is above a limit lowered below it.
+        (Some(u), Some(l), false) if l > 0 => format!(
+            "{name} {shown} of {} ({:.0}% of the limit){failcnt}",
+            human_bytes(l),
+            u as f64 * 100.0 / l as f64
+        ),
+        _ => format!("{name} {shown} of {}{failcnt}", limit_text(limit, unlimited)),
+    }
 }
 
-fn bar(part: u64, whole: u64) -> String {
+fn counter(name: &str, c: &Counter) -> String {
+    against_limit(name, Some(c.usage_bytes), c.limit_bytes, c.unlimited, Some(c.failcnt))
+}
+
+fn bar(part: u64, whole: u64, width: usize) -> String {
     let filled = if whole == 0 {
         0
     } else {
-        ((part as f64 / whole as f64) * BAR as f64).round().min(BAR as f64) as usize
+        ((part as f64 / whole as f64) * width as f64).round().min(width as f64) as usize
     };
-    format!("{}{}", "█".repeat(filled), "·".repeat(BAR - filled))
+    format!("{}{}", "█".repeat(filled), "·".repeat(width - filled))
 }
 
-fn breakdown(out: &mut dyn Write, d: &Diagnosis) -> io::Result<()> {
+fn breakdown(page: &mut Page<'_>, d: &Diagnosis) -> io::Result<()> {
     let e = &d.evidence;
     let Some(total) = e.total_bytes.filter(|&t| t > 0) else {
         return Ok(());
@@ -60,7 +126,10 @@ fn breakdown(out: &mut dyn Write, d: &Diagnosis) -> io::Result<()> {
         EvidenceSource::TaskTable => "task table (the rest is inferred)",
         EvidenceSource::Snapshot => "cgroup snapshot",
     });
-    writeln!(out, "Memory ({} total, from {source}):", human_bytes(total))?;
+    page.field(
+        "Memory:",
+        &format!("{} in all, from {source}; shares of that total", human_bytes(total)),
+    )?;
     let dirty = match (e.dirty_bytes, e.writeback_bytes) {
         (None, None) => None,
         (d, w) => Some(d.unwrap_or(0).saturating_add(w.unwrap_or(0))),
@@ -73,53 +142,115 @@ fn breakdown(out: &mut dyn Write, d: &Diagnosis) -> io::Result<()> {
         ("kernel", e.kernel_bytes),
         ("free", e.free_bytes),
     ];
+    // The bar narrows on a narrow terminal: name, sizes and share take 31.
+    let width = BAR.min(page.style.width.saturating_sub(31)).max(5);
     for (name, v) in rows {
         if let Some(v) = v {
-            writeln!(
-                out,
+            page.line(&format!(
                 "  {name:<11} {} {:>10} {:>5}",
-                bar(v, total),
+                bar(v, total, width),
                 human_bytes(v),
                 crate::units::percent(v, total)
-            )?;
+            ))?;
         }
+    }
+    if let (Some(r), Some(u)) = (e.task_rss_bytes, e.unattributed_bytes) {
+        page.field(
+            "",
+            &format!(
+                "processes' RSS {} (it counts file pages and pages shared between them); in no process's RSS {}",
+                human_bytes(r),
+                human_bytes(u)
+            ),
+        )?;
     }
     Ok(())
 }
 
-fn tasks(out: &mut dyn Write, ep: &Episode) -> io::Result<()> {
+fn tasks(page: &mut Page<'_>, ep: &Episode) -> io::Result<()> {
     if ep.tasks.is_empty() {
         return Ok(());
     }
     let mut rows: Vec<_> = ep.tasks.iter().collect();
     rows.sort_by_key(|t| (std::cmp::Reverse(t.rss_bytes.unwrap_or(0)), t.pid));
-    writeln!(
-        out,
-        "Top tasks by RSS ({} of {}):",
-        rows.len().min(TOP_TASKS),
-        ep.tasks.len()
+    page.field(
+        "Tasks:",
+        &format!("top {} of {} by RSS", rows.len().min(TOP_TASKS), ep.tasks.len()),
     )?;
-    writeln!(out, "  {:>8} {:>10} {:>10} {:>6}  name", "pid", "rss", "swap", "adj")?;
+    page.line(&format!(
+        "  {:>8} {:>10} {:>10} {:>6}  name",
+        "pid", "rss", "swap", "adj"
+    ))?;
     for t in rows.into_iter().take(TOP_TASKS) {
         let killed = if ep.victims.iter().any(|v| v.pid == t.pid) {
             "  ← killed"
         } else {
             ""
         };
-        writeln!(
-            out,
+        page.line(&format!(
             "  {:>8} {:>10} {:>10} {:>6}  {}{killed}",
             t.pid,
             opt_bytes(t.rss_bytes),
             opt_bytes(t.swap_bytes),
             t.oom_score_adj.map_or("?".to_owned(), |a| a.to_string()),
             t.name
-        )?;
+        ))?;
     }
     Ok(())
 }
 
-fn write_episode(out: &mut dyn Write, n: u64, ep: &Episode) -> io::Result<()> {
+/// Where it happened, each fact once: the workload (pod and container,
+/// runtime container or unit), the OOM's cgroup, and the victim's cgroup
+/// where it differs (below the OOM's: only the part below it).
+fn where_fields(page: &mut Page<'_>, ep: &Episode) -> io::Result<()> {
+    let mut facts = Vec::new();
+    if let Some(k) = &ep.k8s {
+        let pod = match (&k.namespace, &k.pod) {
+            (Some(ns), Some(p)) => format!("pod {ns}/{p}"),
+            _ => format!("pod {}", k.pod_uid),
+        };
+        let qos = k.qos.as_ref().map_or(String::new(), |q| format!(" ({q})"));
+        let container = match (&k.container_name, &ep.container) {
+            (Some(n), _) => format!(", container {n}"),
+            (None, Some(c)) => format!(", container {}", c.id.chars().take(12).collect::<String>()),
+            (None, None) => String::new(),
+        };
+        facts.push(format!("{pod}{qos}{container}"));
+    } else if let Some(c) = &ep.container {
+        let runtime = c.runtime.as_ref().map_or(String::new(), |r| format!("{r} "));
+        facts.push(format!(
+            "{runtime}container {}",
+            c.id.chars().take(12).collect::<String>()
+        ));
+    }
+    if let Some(u) = &ep.unit {
+        facts.push(format!("unit {u}"));
+    }
+    let oom = ep.memcg.as_ref().and_then(|m| m.path.as_deref());
+    if let Some(p) = oom {
+        facts.push(format!("OOM in cgroup {p}"));
+    }
+    match (ep.task_memcg.as_deref(), oom) {
+        (Some(t), Some(o)) if t == o => {}
+        (Some(t), Some(o)) if t.starts_with(o) && t[o.len()..].starts_with('/') => {
+            facts.push(format!("victim below it in …{}", &t[o.len()..]));
+        }
+        (Some(t), _) => facts.push(format!("victim in cgroup {t}")),
+        (None, _) => {}
+    }
+    if facts.is_empty() {
+        facts.push(match ep.scope {
+            Some(crate::model::Scope::Global) => "the whole machine (no cgroup in the report)".to_owned(),
+            _ => "not in the log".to_owned(),
+        });
+    }
+    for (i, f) in facts.iter().enumerate() {
+        page.field(if i == 0 { "Where:" } else { "" }, f)?;
+    }
+    Ok(())
+}
+
+fn write_episode(page: &mut Page<'_>, n: u64, ep: &Episode) -> io::Result<()> {
     let scope = ep.scope.map_or("unknown scope", |s| s.as_str());
     let when = match (&ep.time.wall, &ep.time.wall_raw, ep.time.uptime_s) {
         (Some(w), _, Some(u)) => format!("{w} (uptime {u:.6} s)"),
@@ -128,14 +259,20 @@ fn write_episode(out: &mut dyn Write, n: u64, ep: &Episode) -> io::Result<()> {
         (None, None, Some(u)) => format!("uptime {u:.6} s"),
         (None, None, None) => "time unknown".to_owned(),
     };
-    writeln!(
-        out,
+    let title = format!(
         "━━ OOM #{n} · {scope}{} · {when} · {}:{}-{}",
         if ep.manual { " (manual)" } else { "" },
         ep.source.file,
         ep.source.first_line,
         ep.source.last_line
-    )?;
+    );
+    for (i, l) in cells::wrap(&title, page.style.width, "   ").iter().enumerate() {
+        let l = match i {
+            0 => Paint::Bold.paint(l, page.style.color),
+            _ => l.clone(),
+        };
+        writeln!(page.out, "{l}")?;
+    }
     let by = match ep.killer {
         Killer::Kernel => "the kernel",
         Killer::OomGuard => "oom-guard",
@@ -145,7 +282,7 @@ fn write_episode(out: &mut dyn Write, n: u64, ep: &Episode) -> io::Result<()> {
             .guard
             .as_ref()
             .map_or("oom-guard killed nothing", |g| g.note.as_str());
-        writeln!(out, "Killed:  nothing: {why}")?;
+        page.field("Killed:", &format!("nothing: {why}"))?;
     } else if ep.victims.is_empty() {
         let why = if ep.no_killable {
             "nothing was killed: no killable process"
@@ -155,14 +292,16 @@ fn write_episode(out: &mut dyn Write, n: u64, ep: &Episode) -> io::Result<()> {
             "the report ends before its kill line"
         };
         match &ep.selected {
-            Some(s) => writeln!(
-                out,
-                "Killed:  {why}; it had chosen {} ({}){}",
-                s.comm,
-                s.pid,
-                s.score.map(|n| format!(", score {n}")).unwrap_or_default()
+            Some(s) => page.field(
+                "Killed:",
+                &format!(
+                    "{why}; it had chosen {} ({}){}",
+                    s.comm,
+                    s.pid,
+                    s.score.map(|n| format!(", score {n}")).unwrap_or_default()
+                ),
             )?,
-            None => writeln!(out, "Killed:  {why}")?,
+            None => page.field("Killed:", why)?,
         }
     }
     for v in &ep.victims {
@@ -178,57 +317,36 @@ fn write_episode(out: &mut dyn Write, n: u64, ep: &Episode) -> io::Result<()> {
                 opt_bytes(v.shmem_rss_bytes)
             )
         };
-        writeln!(out, "Killed:  {} (pid {}){rss}, by {by}", v.comm, v.pid)?;
+        let name = v.comm.to_string();
+        page.field_painted(
+            "Killed:",
+            &format!("{name} (pid {}){rss}, by {by}", v.pid),
+            Some((Paint::Bold, name.len())),
+        )?;
     }
     if let Some(d) = &ep.diagnosis {
-        writeln!(out, "Why:     [{}] {}", d.cause.as_str(), d.summary)?;
+        let tag = format!("[{}]", d.cause.as_str());
+        let paint = cells::cause_paint(d.cause.as_str()).map(|p| (p, tag.len()));
+        page.field_painted("Why:", &format!("{tag} {}", d.summary), paint)?;
     }
-    writeln!(out, "Where:   {}", cgroup_cell(ep))?;
+    where_fields(page, ep)?;
+    let mut limits = Vec::new();
     if let Some(m) = &ep.memcg {
-        writeln!(out, "         oom cgroup  {}", m.path.as_deref().unwrap_or("?"))?;
-    }
-    if let Some(t) = &ep.task_memcg {
-        writeln!(out, "         victim's    {t}")?;
-    }
-    if let Some(k) = &ep.k8s {
-        writeln!(
-            out,
-            "         pod uid {}, qos {}",
-            k.pod_uid,
-            k.qos.as_deref().unwrap_or("?")
-        )?;
-    }
-    if let Some(c) = &ep.container {
-        writeln!(
-            out,
-            "         container {} ({})",
-            c.id,
-            c.runtime.as_deref().unwrap_or("runtime unknown")
-        )?;
-    }
-    if let Some(u) = &ep.unit {
-        writeln!(out, "         unit {u}")?;
-    }
-    if let Some(m) = &ep.memcg {
-        let (u, l) = (m.usage_bytes, m.limit_bytes);
-        let of = match (u, l) {
-            // Not a share: usage is above the limit when the limit was
-            // lowered below it.
-            (Some(u), Some(l)) if l > 0 => format!(" ({:.0}%)", u as f64 * 100.0 / l as f64),
-            _ => String::new(),
-        };
-        writeln!(
-            out,
-            "Limit:   usage {} of {}{of}, failcnt {}",
-            opt_bytes(u),
-            limit_text(l, m.unlimited),
-            m.failcnt.map_or("?".to_owned(), |f| f.to_string())
-        )?;
+        limits.push(against_limit(
+            "usage",
+            m.usage_bytes,
+            m.limit_bytes,
+            m.unlimited,
+            m.failcnt,
+        ));
     }
     for (name, c) in [("memory+swap", &ep.memsw), ("kmem", &ep.kmem), ("swap", &ep.swap)] {
         if let Some(c) = c {
-            writeln!(out, "         {}", counter(name, c))?;
+            limits.push(counter(name, c));
         }
+    }
+    for (i, l) in limits.iter().enumerate() {
+        page.field(if i == 0 { "Limit:" } else { "" }, l)?;
     }
     if let Some(t) = &ep.trigger {
         let flags = if t.gfp_flags.is_empty() {
@@ -236,61 +354,56 @@ fn write_episode(out: &mut dyn Write, n: u64, ep: &Episode) -> io::Result<()> {
         } else {
             format!("({})", t.gfp_flags.join("|"))
         };
-        writeln!(
-            out,
-            "Trigger: {} (pid {}) gfp_mask={}{flags} order={} oom_score_adj={}",
-            t.comm.as_deref().unwrap_or("?"),
-            t.pid.map_or("?".to_owned(), |p| p.to_string()),
-            t.gfp_mask.as_deref().unwrap_or("?"),
-            t.order.map_or("?".to_owned(), |o| o.to_string()),
-            t.oom_score_adj.map_or("?".to_owned(), |a| a.to_string()),
+        page.field(
+            "Trigger:",
+            &format!(
+                "{} (pid {}) gfp_mask={}{flags} order={} oom_score_adj={}",
+                t.comm.as_deref().unwrap_or("?"),
+                t.pid.map_or("?".to_owned(), |p| p.to_string()),
+                t.gfp_mask.as_deref().unwrap_or("?"),
+                t.order.map_or("?".to_owned(), |o| o.to_string()),
+                t.oom_score_adj.map_or("?".to_owned(), |a| a.to_string()),
+            ),
         )?;
     }
     if let Some(k) = &ep.kernel {
-        writeln!(out, "Kernel:  {k}")?;
+        page.field("Kernel:", k)?;
     }
     if let Some(d) = &ep.diagnosis {
-        breakdown(out, d)?;
-        let e = &d.evidence;
-        if let (Some(r), Some(u)) = (e.task_rss_bytes, e.unattributed_bytes) {
-            writeln!(
-                out,
-                "  task RSS {}, not in any task's RSS {}",
-                human_bytes(r),
-                human_bytes(u)
-            )?;
-        }
+        breakdown(page, d)?;
     }
-    tasks(out, ep)?;
+    tasks(page, ep)?;
     if let Some(d) = &ep.diagnosis {
         if !d.advice.is_empty() {
-            writeln!(out, "Advice:")?;
+            page.field("Advice:", "")?;
             for (i, a) in d.advice.iter().enumerate() {
-                writeln!(out, "  {}. {a}", i + 1)?;
+                page.item(i + 1, a)?;
             }
         }
     }
-    guard_section(out, ep)?;
+    guard_section(page, ep)?;
     match ep.printed {
-        crate::model::Printed::KillLine => writeln!(
-            out,
-            "Note:    only the kill line was printed: the report was suppressed (the kernel's ratelimit) or lost"
+        crate::model::Printed::KillLine => page.field(
+            "Note:",
+            "only the kill line was printed: the report was suppressed (the kernel's ratelimit) or lost",
         )?,
-        crate::model::Printed::Nothing => writeln!(
-            out,
-            "Note:    nothing was printed that was read: a kill counted in memory.events.local only"
+        crate::model::Printed::Nothing => page.field(
+            "Note:",
+            "nothing was printed that was read: a kill counted in memory.events.local only",
         )?,
-        crate::model::Printed::Report if !ep.complete => writeln!(out, "Note:    incomplete report (no kill line)")?,
+        crate::model::Printed::Report if !ep.complete => page.field("Note:", "incomplete report (no kill line)")?,
         crate::model::Printed::Report => {}
     }
     if !ep.malformed.is_empty() {
-        writeln!(
-            out,
-            "Note:    {} of the report did not parse",
-            crate::units::count(ep.malformed.len() as u64, "line")
+        page.field(
+            "Note:",
+            &format!(
+                "{} of the report did not parse",
+                crate::units::count(ep.malformed.len() as u64, "line")
+            ),
         )?;
     }
-    writeln!(out)
+    writeln!(page.out)
 }
 
 /// Processes of a container kill named in the guard section; the rest
@@ -300,21 +413,23 @@ const GUARD_KILLED_SHOWN: usize = 5;
 /// What the guard did or would have done (`simulate`'s outcome, or a live
 /// guard's decision): its threshold, its choice against the kernel's
 /// victim, and why. Nothing for an episode without `guard`.
-fn guard_section(out: &mut dyn Write, ep: &Episode) -> io::Result<()> {
+fn guard_section(page: &mut Page<'_>, ep: &Episode) -> io::Result<()> {
     let Some(g) = &ep.guard else { return Ok(()) };
     let who = |p: &crate::model::Proc| format!("{} (pid {})", p.comm, p.pid);
     // The margin, not the threshold: a threshold 30 MiB under 2 GiB would
     // read "2.0 GiB", as the limit does.
     match g.margin_bytes.filter(|_| g.threshold_bytes.is_some()) {
-        Some(m) => writeln!(
-            out,
-            "Guard:   policy {}: usage {} its threshold, {} below the limit",
-            g.policy.as_str(),
-            if g.fired { "reached" } else { "stayed under" },
-            human_bytes(m),
+        Some(m) => page.field(
+            "Guard:",
+            &format!(
+                "policy {}: usage {} its threshold, {} below the limit",
+                g.policy.as_str(),
+                if g.fired { "reached" } else { "stayed under" },
+                human_bytes(m),
+            ),
         )?,
         // The note says why (a global OOM, a limit the log does not give).
-        None => return writeln!(out, "Guard:   policy {}: {}", g.policy.as_str(), g.note),
+        None => return page.field("Guard:", &format!("policy {}: {}", g.policy.as_str(), g.note)),
     }
     let kernel = match (g.same_victim, &g.kernel_victim) {
         (Some(true), _) => ", the kernel's victim too".to_owned(),
@@ -323,7 +438,7 @@ fn guard_section(out: &mut dyn Write, ep: &Episode) -> io::Result<()> {
         (_, None) => String::new(),
     };
     if g.held_back {
-        writeln!(out, "         held back by the cache rule: nothing killed")?;
+        page.field("", "held back by the cache rule: nothing killed")?;
     } else if g.action == "kill_container" && !g.killed.is_empty() {
         let mut names: Vec<String> = g.killed.iter().take(GUARD_KILLED_SHOWN).map(who).collect();
         if g.killed.len() > GUARD_KILLED_SHOWN {
@@ -333,25 +448,27 @@ fn guard_section(out: &mut dyn Write, ep: &Episode) -> io::Result<()> {
             .victim
             .as_ref()
             .map_or(String::new(), |v| format!(", chosen by {}", who(v)));
-        writeln!(
-            out,
-            "         {}: {} process{}: {}{by}{kernel}",
-            g.action,
-            g.killed.len(),
-            if g.killed.len() == 1 { "" } else { "es" },
-            names.join(", ")
+        page.field(
+            "",
+            &format!(
+                "{}: {} process{}: {}{by}{kernel}",
+                g.action,
+                g.killed.len(),
+                if g.killed.len() == 1 { "" } else { "es" },
+                names.join(", ")
+            ),
         )?;
     } else if let Some(v) = &g.victim {
         if g.action == "none" {
-            writeln!(out, "         none: would have chosen {}{kernel}", who(v))?;
+            page.field("", &format!("none: would have chosen {}{kernel}", who(v)))?;
         } else {
-            writeln!(out, "         {}: {}{kernel}", g.action, who(v))?;
+            page.field("", &format!("{}: {}{kernel}", g.action, who(v)))?;
         }
     } else if g.action != "none" {
-        writeln!(out, "         {}", g.action)?;
+        page.field("", &g.action)?;
     }
     if !g.note.is_empty() {
-        writeln!(out, "         {}", g.note)?;
+        page.field("", &g.note)?;
     }
     Ok(())
 }
@@ -363,19 +480,25 @@ impl Sink for ReportSink<'_> {
 
     fn episode(&mut self, ep: &Episode) -> io::Result<()> {
         self.n += 1;
-        write_episode(&mut self.out, self.n, ep)
+        let mut page = Page {
+            out: &mut self.out,
+            style: self.style,
+        };
+        write_episode(&mut page, self.n, ep)
     }
 
     fn finish(&mut self, s: &Summary) -> io::Result<()> {
-        writeln!(
-            self.out,
+        let line = format!(
             "{}, {} incomplete, in {}; {}; {}",
             crate::units::count(s.episodes, "episode"),
             s.incomplete,
             crate::units::count(s.files, "file"),
             super::duplicates_phrase(s),
             crate::units::count(s.malformed_lines, "malformed line")
-        )?;
+        );
+        for l in cells::wrap(&line, self.style.width, "") {
+            writeln!(self.out, "{l}")?;
+        }
         self.out.flush()
     }
 }

@@ -42,32 +42,6 @@ impl<'w> TableSink<'w> {
     }
 }
 
-/// The cgroup as the report names it: `namespace/pod/container` when
-/// `--pods` named them, else `pod <uid> / <container id>` for a pod's
-/// cgroup, else the path.
-pub(crate) fn cgroup_cell(ep: &Episode) -> String {
-    if let Some(k) = &ep.k8s {
-        let c = match (&k.container_name, &ep.container) {
-            (Some(n), _) => Some(n.to_string()),
-            (None, Some(c)) => Some(c.id.chars().take(12).collect()),
-            (None, None) => None,
-        };
-        let pod = match (&k.namespace, &k.pod) {
-            (Some(ns), Some(p)) => format!("{ns}/{p}"),
-            _ => format!("pod {}", k.pod_uid),
-        };
-        return match c {
-            Some(c) => format!("{pod} / {c}"),
-            None => pod,
-        };
-    }
-    ep.memcg
-        .as_ref()
-        .and_then(|m| m.path.as_deref())
-        .or(ep.task_memcg.as_deref())
-        .map_or("-".to_owned(), str::to_owned)
-}
-
 /// Widths of the columns: fixed for time, scope, sizes and cause; the rest
 /// shared by workload and victim. The victims' RSS shows from [`RSS_FROM`]
 /// columns on; below [`FULL_FROM`] only time, workload, victim and cause.

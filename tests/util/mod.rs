@@ -39,10 +39,17 @@ impl From<Output> for Run {
 
 /// Run oomctl with `args` from the package root.
 pub fn oomctl(args: &[&str]) -> Run {
+    oomctl_env(args, &[])
+}
+
+/// [`oomctl`] with environment variables set (`COLUMNS` for the width of
+/// the human formats).
+pub fn oomctl_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     Command::new(env!("CARGO_BIN_EXE_oomctl"))
         .args(args)
         // The human formats' width: the default, whatever the shell says.
         .env_remove("COLUMNS")
+        .envs(env.iter().copied())
         .output()
         .expect("run oomctl")
         .into()
@@ -164,4 +171,10 @@ pub fn wait_until(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
         assert!(std::time::Instant::now() < deadline, "waited {secs} s for {what}");
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
+}
+
+/// `text` with every run of blanks and newlines as one blank: what a
+/// wrapped human format says, whatever the width.
+pub fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
