@@ -607,8 +607,8 @@ pub fn run(cfg: &AnalyzeConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -
     };
     let sink: Box<dyn output::Sink> = match (&cfg.sweep, cfg.guard, cfg.format) {
         (Some(sweep), _, _) => Box::new(output::SweepSink::new(out, sweep.clone())),
-        (None, Some(_), Format::Table) => Box::new(output::GuardSink::new(out, false)),
-        (None, Some(_), Format::Csv) => Box::new(output::GuardSink::new(out, true)),
+        (None, Some(_), Format::Table) => Box::new(output::GuardSink::new(out, false, cfg.style)),
+        (None, Some(_), Format::Csv) => Box::new(output::GuardSink::new(out, true, cfg.style)),
         _ => output::sink(cfg.format, out, cfg.style),
     };
     let mut em = Emitter {

@@ -44,7 +44,7 @@ fn every_format_is_clean(ep: &Episode) {
     for csv in [false, true] {
         let mut buf = Vec::new();
         {
-            let mut sink = GuardSink::new(Box::new(&mut buf), csv);
+            let mut sink = GuardSink::new(Box::new(&mut buf), csv, output::Style::plain());
             sink.episode(ep).expect("writes to memory");
             sink.finish(&summary).expect("writes to memory");
         }

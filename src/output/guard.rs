@@ -2,10 +2,10 @@
 //! would have done (table or CSV). The other formats carry the episode's
 //! `guard` themselves; the sweep is in `sweep.rs`.
 
+use super::cells::{self, compact_bytes, compact_time, cut_end, pad, pad_left, Paint, Style};
 use super::{Sink, Summary};
 use crate::guard::GuardOutcome;
 use crate::model::Episode;
-use crate::units::{human_bytes, limit_text};
 use std::io::{self, Write};
 
 /// CSV columns of the per-episode simulation (stable; append only).
@@ -58,19 +58,20 @@ fn row(ep: &Episode, g: &GuardOutcome) -> [String; 18] {
     ]
 }
 
-/// Per-episode simulation as a table (`csv: false`) or CSV. CSV rows
-/// stream; table rows are kept for one page (`table::PAGE`) at a time.
+/// Per-episode simulation as a table (`csv: false`) or CSV, a line per
+/// episode as it comes.
 pub struct GuardSink<'w> {
     out: Box<dyn Write + 'w>,
     csv: Option<csv::Writer<Vec<u8>>>,
-    rows: Vec<[String; 6]>,
+    style: Style,
+    header_written: bool,
     /// Episodes with a memcg limit, and those where the guard acted.
     limited: u64,
     acted: u64,
 }
 
 impl<'w> GuardSink<'w> {
-    pub fn new(out: Box<dyn Write + 'w>, csv: bool) -> Self {
+    pub fn new(out: Box<dyn Write + 'w>, csv: bool, style: Style) -> Self {
         let csv = csv.then(|| {
             let mut w = csv::Writer::from_writer(Vec::new());
             // Into memory: cannot fail. Written out with the first rows.
@@ -80,7 +81,8 @@ impl<'w> GuardSink<'w> {
         GuardSink {
             out,
             csv,
-            rows: Vec::new(),
+            style,
+            header_written: false,
             limited: 0,
             acted: 0,
         }
@@ -97,39 +99,73 @@ impl<'w> GuardSink<'w> {
     }
 }
 
-const TABLE_HEADER: [&str; 6] = [
-    "source",
-    "usage / limit",
-    "threshold",
-    "guard",
-    "guard's victim",
-    "kernel's victim",
-];
+const TIME: usize = 14;
+const SIZE: usize = 5;
+/// `not fired`, `held back`, `kill proc`, `kill cont`.
+const GUARD: usize = 9;
 
-/// The table row of a CSV row.
-fn table_row(r: &[String; 18]) -> [String; 6] {
-    let size = |v: &str| v.parse().map_or("?".to_owned(), human_bytes);
-    let limit = limit_text(r[4].parse().ok(), r[17] == "true");
-    let guard = match (r[8].as_str(), r[9].as_str(), r[10].as_str()) {
-        ("false", _, _) => "not fired".to_owned(),
-        (_, "true", _) => "held back (cache)".to_owned(),
+/// Widths of the flexible columns (workload, the guard's victim, the
+/// kernel's) in a terminal `width` wide; the fixed ones are time, usage,
+/// limit, threshold and the guard's action.
+fn flex(width: usize) -> [usize; 3] {
+    let fixed = TIME + 3 * SIZE + GUARD + 7;
+    let room = width.saturating_sub(fixed).max(6);
+    let victim = (room / 4).clamp(2, 20);
+    [room - 2 * victim, victim, victim]
+}
+
+/// The line of one episode: when, where, the numbers, what the guard
+/// did and whom it chose against the kernel's victim.
+fn table_line(ep: &Episode, g: &GuardOutcome, style: Style) -> String {
+    let [w, gv, kv] = flex(style.width);
+    let m = ep.memcg.as_ref();
+    let size = |b: Option<u64>| b.map_or("?".to_owned(), compact_bytes);
+    let limit = match m {
+        Some(m) if m.unlimited => "∞".to_owned(),
+        m => size(m.and_then(|m| m.limit_bytes)),
+    };
+    let guard = match (g.fired, g.held_back, g.action.as_str()) {
+        (false, _, _) => "not fired".to_owned(),
+        (_, true, _) => "held back".to_owned(),
+        (_, _, "kill_process") => "kill proc".to_owned(),
+        (_, _, "kill_container") => "kill cont".to_owned(),
         (_, _, a) => a.to_owned(),
     };
-    let victim = |pid: &str, comm: &str| {
-        if pid.is_empty() {
-            "-".to_owned()
-        } else {
-            format!("{pid} {comm}")
-        }
+    let guard = match g.action.as_str() {
+        "kill_process" | "kill_container" if g.fired && !g.held_back => Paint::Red.paint(&pad(&guard, GUARD), style.color),
+        _ => pad(&guard, GUARD),
+    };
+    let name = |p: Option<&crate::model::Proc>| p.map_or("-".to_owned(), |p| p.comm.to_string());
+    let kernel = match g.same_victim {
+        Some(true) => "(same)".to_owned(),
+        _ => name(g.kernel_victim.as_ref()),
     };
     [
-        format!("{}:{}", r[0], r[1]),
-        format!("{} / {limit}", size(&r[3])),
-        size(&r[7]),
+        pad(&compact_time(&ep.time), TIME),
+        pad(&cells::workload(ep).fit(w), w),
+        pad_left(&size(m.and_then(|m| m.usage_bytes)), SIZE),
+        pad_left(&limit, SIZE),
+        pad_left(&size(g.threshold_bytes), SIZE),
         guard,
-        victim(&r[11], &r[12]),
-        victim(&r[14], &r[15]),
+        pad(&cut_end(&name(g.victim.as_ref()), gv), gv),
+        cut_end(&kernel, kv),
     ]
+    .join(" ")
+}
+
+fn table_header(style: Style) -> String {
+    let [w, gv, kv] = flex(style.width);
+    [
+        pad("TIME", TIME),
+        pad(&cut_end("WORKLOAD", w), w),
+        pad_left("USED", SIZE),
+        pad_left("LIMIT", SIZE),
+        pad_left("THRSH", SIZE),
+        pad("GUARD", GUARD),
+        pad(&cut_end("ITS VICTIM", gv), gv),
+        cut_end("KERNEL'S", kv),
+    ]
+    .join(" ")
 }
 
 impl Sink for GuardSink<'_> {
@@ -145,11 +181,13 @@ impl Sink for GuardSink<'_> {
             }
             return self.drain_csv();
         }
-        self.rows.push(table_row(&r));
-        if self.rows.len() >= super::table::PAGE {
-            super::table::write_page(&mut self.out, TABLE_HEADER, &mut self.rows)?;
+        if !self.header_written {
+            self.header_written = true;
+            let h = table_header(self.style);
+            writeln!(self.out, "{}", Paint::Bold.paint(&h, self.style.color))?;
         }
-        Ok(())
+        let line = table_line(ep, g, self.style);
+        writeln!(self.out, "{}", line.trim_end())
     }
 
     fn finish(&mut self, s: &Summary) -> io::Result<()> {
@@ -157,14 +195,15 @@ impl Sink for GuardSink<'_> {
             self.drain_csv()?;
             return self.out.flush();
         }
-        super::table::write_page(&mut self.out, TABLE_HEADER, &mut self.rows)?;
-        writeln!(
-            self.out,
+        let line = format!(
             "{}, {} with a memcg limit; the guard would have acted first in {}",
             crate::units::count(s.episodes, "episode"),
             self.limited,
             self.acted
-        )?;
+        );
+        for l in cells::wrap(&line, self.style.width, "") {
+            writeln!(self.out, "{l}")?;
+        }
         self.out.flush()
     }
 }

@@ -8,8 +8,6 @@
 use super::cells::{self, compact_bytes, compact_time, cut_end, pad, pad_left, Paint, Style, Workload};
 use super::{Sink, Summary};
 use crate::model::{Episode, Killer, Printed};
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{ContentArrangement, Table};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -297,27 +295,4 @@ impl Sink for TableSink<'_> {
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
-}
-
-/// Rows per table: past this many a new table (with its header) starts.
-/// comfy-table needs all rows of a table at once, ~3 KiB each.
-pub(crate) const PAGE: usize = 1000;
-
-/// Write `rows` (emptying it) as one table under `header`; nothing if empty.
-pub(crate) fn write_page<const N: usize>(
-    out: &mut dyn Write,
-    header: [&str; N],
-    rows: &mut Vec<[String; N]>,
-) -> io::Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
-    t.set_header(header);
-    for r in rows.drain(..) {
-        t.add_row(r);
-    }
-    writeln!(out, "{t}")
 }
