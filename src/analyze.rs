@@ -316,6 +316,11 @@ impl Emitter<'_> {
         for w in &st.warnings {
             let _ = writeln!(err, "oomctl: warning: {w}");
         }
+        if let Some(msg) = &st.unusable {
+            s.errors += 1;
+            let _ = writeln!(err, "oomctl: error: {msg}");
+            errors.push(msg.clone());
+        }
         if let Some(e) = &st.read_error {
             s.errors += 1;
             let msg = format!("{name}: read error, input ended early: {e}");
@@ -440,8 +445,8 @@ fn scan_input(
     let mut st = ScanStats::default();
     let rec = match crate::recording::read(io::BufReader::new(r), name) {
         Ok(rec) => rec,
-        Err(msg) => {
-            st.read_error = Some(msg);
+        Err(e) => {
+            st.unusable = Some(e.to_string());
             return Ok(st);
         }
     };

@@ -352,7 +352,8 @@ pub struct RecordArgs {
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// A recording made by watch --record or record.
+    /// A recording made by watch --record or record, gzipped or not; `-`
+    /// reads standard input.
     #[arg(value_name = "FILE")]
     pub recording: std::path::PathBuf,
     /// Output format [default: report on a terminal, jsonl otherwise].

@@ -216,8 +216,12 @@ fn live(
 fn replay(a: cli::ReplayArgs) -> ExitCode {
     let format = cli::live_format(a.format, io::stdout().is_terminal());
     let out: Box<dyn Write> = Box::new(io::BufWriter::new(io::stdout().lock()));
+    let input = match a.recording {
+        p if p.as_os_str() == "-" => oomctl::input::Input::Stdin,
+        p => oomctl::input::Input::File(p),
+    };
     live_exit(oomctl::live::watch::replay(
-        &a.recording,
+        &input,
         format,
         out,
         &mut oomctl::output::SafeLines::new(io::stderr()),

@@ -81,6 +81,9 @@ pub struct ScanStats {
     pub container: Option<Container>,
     /// A read error that ended the input early (what was read was used).
     pub read_error: Option<String>,
+    /// Why nothing of the input could be used, the input named (a
+    /// recording that turned out not to be one).
+    pub unusable: Option<String>,
     /// Other losses to report (a recording's torn tail or overruns).
     pub warnings: Vec<String>,
     /// Lines skipped as second captures of lines already read.

@@ -1,0 +1,113 @@
+//! Inputs as a user hands them over: recordings gzipped or not (and files
+//! that are not recordings), forced log containers, and the year of
+//! syslog times that print none.
+
+mod util;
+
+use std::io::Write;
+use util::{oomctl, oomctl_stdin, TempDir};
+
+/// The real recording in the corpus (6.18, cgroup v1, two OOMs).
+const RECORDING: &str = "corpus/recordings/6.18-v1-multi.rec";
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(data).unwrap();
+    gz.finish().unwrap()
+}
+
+#[test]
+fn replay_reads_a_gzipped_recording_as_analyze_does() {
+    let d = TempDir::new("replay-gz");
+    let rec = std::fs::read(RECORDING).unwrap();
+    let gz = d.path("multi.rec.gz");
+    std::fs::write(&gz, gzip(&rec)).unwrap();
+    let plain = oomctl(&["replay", "--format", "jsonl", RECORDING]);
+    assert_eq!(plain.code(), 0, "{}", plain.stderr_str());
+    let gzipped = oomctl(&["replay", "--format", "jsonl", &gz.display().to_string()]);
+    assert_eq!(gzipped.code(), 0, "{}", gzipped.stderr_str());
+    assert_eq!(
+        gzipped.stdout_str(),
+        plain.stdout_str(),
+        "the same episodes, byte for byte"
+    );
+    assert!(gzipped.stderr.is_empty(), "{}", gzipped.stderr_str());
+    let piped = oomctl_stdin(&["replay", "--format", "jsonl", "-"], &gzip(&rec));
+    assert_eq!(piped.code(), 0, "{}", piped.stderr_str());
+    assert_eq!(piped.stdout_str(), plain.stdout_str(), "`-` reads standard input");
+}
+
+/// What replay says of a file that is not a recording: the file, that it
+/// is not one, what a recording starts with, exit 2 and nothing on stdout.
+#[test]
+fn replay_says_when_a_file_is_not_a_recording() {
+    let d = TempDir::new("replay-not");
+    let dmesg = "corpus/real/6.18-v1-anon.dmesg.log";
+    let cases: Vec<(String, &str)> = vec![
+        (dmesg.to_owned(), "its first line is not JSON"),
+        (write(&d, "empty.rec", b""), "it is empty"),
+        (
+            write(&d, "other.json", b"{\"kind\":\"Pod\"}\n{\"kind\":\"Pod\"}\n"),
+            "its first line is JSON but not",
+        ),
+        (
+            write(&d, "noise.bin", &[0xff, 0xfe, 0x00, 0x9c, b'\n', 0x80]),
+            "its first line is not text",
+        ),
+        (
+            write(&d, "log.gz", &gzip(b"[ 1.000000] hello\n")),
+            "its first line is not JSON",
+        ),
+        (
+            write(&d, "torn-header.rec", b"{\"t\":\"header\",\"version\":1,\"sou"),
+            "it ends inside its header line",
+        ),
+    ];
+    for (path, what) in cases {
+        let out = oomctl(&["replay", "--format", "jsonl", &path]);
+        let err = out.stderr_str();
+        assert_eq!(out.code(), 2, "{path}: {err}");
+        assert!(out.stdout.is_empty(), "{path}");
+        assert!(
+            err.starts_with(&format!("oomctl: error: {path}: not an oomctl recording: {what}")),
+            "{path}: {err}"
+        );
+        assert!(err.contains("{\"t\":\"header\",\"version\":1,…}"), "{path}: {err}");
+        assert_eq!(err.lines().count(), 1, "{path}: one line: {err}");
+    }
+    let out = oomctl(&["replay", dmesg]);
+    assert!(
+        out.stderr_str()
+            .contains(&format!("A kernel log is read by `oomctl analyze {dmesg}`")),
+        "{}",
+        out.stderr_str()
+    );
+
+    // A recording damaged in the middle names the line and what belongs there.
+    let rec = std::fs::read_to_string(RECORDING).unwrap();
+    let mut lines: Vec<&str> = rec.lines().collect();
+    lines[3] = "{\"t\":\"recrod\",\"r\":\"4,1,2,-;x\"}";
+    let bad = write(&d, "bad.rec", (lines.join("\n") + "\n").as_bytes());
+    let out = oomctl(&["replay", &bad]);
+    assert_eq!(out.code(), 2);
+    assert!(
+        out.stderr_str().starts_with(&format!(
+            "oomctl: error: {bad}:4: not a recording entry (a JSON object whose \"t\" is header, record,"
+        )),
+        "{}",
+        out.stderr_str()
+    );
+    let missing = oomctl(&["replay", "/nonexistent/oom.rec"]);
+    assert_eq!(missing.code(), 2);
+    assert!(
+        missing.stderr_str().contains("/nonexistent/oom.rec: No such file"),
+        "{}",
+        missing.stderr_str()
+    );
+}
+
+fn write(dir: &TempDir, name: &str, data: &[u8]) -> String {
+    let p = dir.path(name);
+    std::fs::write(&p, data).unwrap();
+    p.display().to_string()
+}
