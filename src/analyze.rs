@@ -9,6 +9,7 @@
 //! sink as they are found.
 
 use crate::builder::{Builder, BuilderOptions};
+use crate::envelope::Container;
 use crate::guard::GuardPolicy;
 use crate::input::{self, Input};
 use crate::k8s::PodIndex;
@@ -311,6 +312,19 @@ impl Emitter<'_> {
                 "oomctl: warning: {name}: {} lines longer than {} bytes were cut",
                 st.long_lines,
                 scan::BLOCK
+            );
+        }
+        if let (Some((first, looks)), Some(forced)) = (st.first_unformed, st.container) {
+            let like = match looks {
+                Container::Auto | Container::Plain => String::new(),
+                c => format!(", which reads as {}", c.name()),
+            };
+            let _ = writeln!(
+                err,
+                "oomctl: warning: {name}: {} lines that oomctl read are not {}, the form --input-format {} forces (the first is line {first}{like}); they were read whole as bare kernel messages, without a time. Leave out --input-format to detect the container line by line",
+                st.unformed_lines,
+                forced.form(),
+                forced.name(),
             );
         }
         for w in &st.warnings {

@@ -447,7 +447,10 @@ pub struct AnalyzeArgs {
     /// Output format [default: table on a terminal, jsonl otherwise].
     #[arg(short, long, value_enum)]
     pub format: Option<FormatArg>,
-    /// Log container of the inputs.
+    /// Log container of the inputs. Anything but auto forces it: every line
+    /// is read as that container, and a line not in its form is read whole
+    /// as a bare kernel message (no time), never as another container;
+    /// such lines are counted in a warning at the end.
     #[arg(long, value_enum, default_value = "auto")]
     pub input_format: InputFormatArg,
     /// Inputs scanned in parallel [default: number of CPUs].

@@ -60,6 +60,21 @@ impl Container {
             Container::Plain => "plain",
         }
     }
+
+    /// The form a line of this container has, for messages about lines
+    /// that do not have it.
+    pub fn form(self) -> &'static str {
+        match self {
+            Container::Auto | Container::Plain => "a kernel message",
+            Container::Dmesg => "dmesg lines (`[  uptime] message` or another dmesg form)",
+            Container::Syslog => {
+                "syslog lines (`Mmm dd HH:MM:SS host kernel: message` or another syslog or journalctl text form)"
+            }
+            Container::JournalJson => "journal JSON objects (`journalctl -o json`, with MESSAGE)",
+            Container::Kmsg => "kmsg records (`PRIO,SEQ,USEC,FLAGS;message`)",
+            Container::FluentBit => "Fluent Bit kmsg records (JSON with msg)",
+        }
+    }
 }
 
 /// Where a message sits in time and place, as far as its container says.
@@ -94,6 +109,8 @@ pub struct Decoder {
     forced: Container,
     detected: Container,
     year: Option<i32>,
+    /// The last line decoded is not in the forced container's form.
+    rejected: bool,
 }
 
 /// What a container made of a line.
@@ -114,7 +131,15 @@ impl Decoder {
             forced,
             detected: Container::Auto,
             year: assume_year,
+            rejected: false,
         }
+    }
+
+    /// Whether the line decoded last was not in the form of the container
+    /// that was forced, and so was read whole as a bare message (never as
+    /// another container: forced means forced).
+    pub fn rejected(&self) -> bool {
+        self.rejected
     }
 
     /// The container detected so far (Auto until something specific was seen).
@@ -128,6 +153,7 @@ impl Decoder {
     /// Decode one physical line (without its trailing `\n`/`\r\n`) and push
     /// the kernel messages it carries onto `out` (zero, one or several).
     pub fn decode<'a>(&mut self, line: &'a [u8], out: &mut Vec<LogLine<'a>>) {
+        self.rejected = false;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         // Valid UTF-8 (nearly every line) is checked faster than lossily.
         if let Ok(s) = std::str::from_utf8(line) {
@@ -198,7 +224,7 @@ impl Decoder {
         self.emit(got, body, out);
     }
 
-    fn emit<'s>(&self, got: Option<Got<'s>>, body: &'s str, out: &mut Vec<LogLine<'s>>) {
+    fn emit<'s>(&mut self, got: Option<Got<'s>>, body: &'s str, out: &mut Vec<LogLine<'s>>) {
         let (stamp, msgs) = match got {
             Some(Got::One(mut stamp, msg)) => {
                 let text = Cow::Borrowed(unwrap_foreign(msg, &mut stamp));
@@ -209,6 +235,7 @@ impl Decoder {
             Some(Got::Skip) => return,
             // A container forced and not found: the line is the message.
             None if self.forced != Container::Auto => {
+                self.rejected = self.forced != Container::Plain;
                 out.push(LogLine {
                     stamp: Stamp::default(),
                     text: Cow::Borrowed(body),

@@ -88,6 +88,12 @@ pub struct ScanStats {
     pub warnings: Vec<String>,
     /// Lines skipped as second captures of lines already read.
     pub duplicate_lines: u64,
+    /// Lines read that are not in the form of the container forced
+    /// (`--input-format`), and so were read as bare messages.
+    pub unformed_lines: u64,
+    /// The first of them: its number, and the container it reads as when
+    /// detected (`Auto` when none).
+    pub first_unformed: Option<(u64, Container)>,
 }
 
 /// The anchor phrases' finders (memchr's SIMD `memmem`, one per phrase).
@@ -323,6 +329,9 @@ struct Scanner<'o, F> {
     /// The line fed last was read outside a report and showed no OOM.
     inert: bool,
     line_no: u64,
+    /// Lines read that the forced container rejected; the first of them.
+    unformed: u64,
+    first_unformed: Option<(u64, Container)>,
 }
 
 /// Newlines in `b`.
@@ -890,6 +899,9 @@ impl<F: Feed> Scanner<'_, F> {
         // Only lines that may matter get here, so a small vector each is fine.
         let mut lines: Vec<LogLine<'_>> = Vec::with_capacity(1);
         self.decoder.decode(&whole, &mut lines);
+        if self.decoder.rejected() {
+            self.unformed(self.line_no, &whole);
+        }
         let stamped = lines.last().is_some_and(|l| l.stamp != Stamp::default());
         if stamped {
             let first = piece;
@@ -915,6 +927,9 @@ impl<F: Feed> Scanner<'_, F> {
             for (first, last, prev) in self.look_back(before, at) {
                 let mut tmp: Vec<LogLine<'_>> = Vec::with_capacity(1);
                 self.decoder.decode(&prev, &mut tmp);
+                if self.decoder.rejected() {
+                    self.unformed(first, &prev);
+                }
                 self.feed.messages(first, last, &tmp)?;
             }
         }
@@ -922,6 +937,17 @@ impl<F: Feed> Scanner<'_, F> {
         self.feed.messages_kind(at, self.line_no, &lines, kind)?;
         self.inert = inert && !self.feed.wants_every_line();
         Ok(joined)
+    }
+
+    /// Count a line (number `no`) that the forced container rejected;
+    /// for the first, note what it reads as, to say so at the end.
+    fn unformed(&mut self, no: u64, raw: &[u8]) {
+        self.unformed += 1;
+        if self.first_unformed.is_none() {
+            let mut auto = Decoder::new(Container::Auto, None);
+            auto.decode(raw, &mut Vec::with_capacity(1));
+            self.first_unformed = Some((no, auto.container()));
+        }
     }
 
     /// A block of a quoted-printable body: each logical line (its soft
@@ -1067,6 +1093,8 @@ pub fn scan<R: Read, F: Feed>(mut input: R, opts: &ScanOptions, feed: &mut F) ->
         prefilter: opts.prefilter,
         inert: false,
         line_no: 0,
+        unformed: 0,
+        first_unformed: None,
     };
     let mut stats = ScanStats::default();
     let mut buf = vec![0u8; block];
@@ -1142,6 +1170,8 @@ pub fn scan<R: Read, F: Feed>(mut input: R, opts: &ScanOptions, feed: &mut F) ->
     }
     stats.lines = s.line_no;
     stats.container = Some(s.decoder.container());
+    stats.unformed_lines = s.unformed;
+    stats.first_unformed = s.first_unformed;
     Ok(stats)
 }
 

@@ -111,3 +111,78 @@ fn write(dir: &TempDir, name: &str, data: &[u8]) -> String {
     std::fs::write(&p, data).unwrap();
     p.display().to_string()
 }
+
+/// The lab's capture in every container (corpus/real, corpus/containers).
+const FORMS: [(&str, &str); 5] = [
+    ("dmesg", "corpus/real/6.18-v1-anon.dmesg.log"),
+    ("kmsg", "corpus/real/6.18-v1-anon.kmsg.log"),
+    ("syslog", "corpus/containers/kern.log"),
+    ("journal-json", "corpus/containers/journalctl-k.json"),
+    ("fluent-bit", "corpus/containers/fluent-bit-kmsg.jsonl"),
+];
+
+/// `--input-format` forces: every line is read as that container. A file
+/// in the form is read as without the flag; a file of another form is read
+/// line by line as bare messages (no time from any other container's
+/// stamp), and a warning at the end counts those lines, names the first,
+/// what it reads as and what to do.
+#[test]
+fn a_forced_input_format_reads_every_line_as_that_container() {
+    for (forced, own) in FORMS {
+        let auto = oomctl(&["analyze", "-f", "jsonl", own]);
+        let same = oomctl(&["analyze", "-f", "jsonl", "--input-format", forced, own]);
+        assert_eq!(same.stdout_str(), auto.stdout_str(), "{forced} on its own form");
+        assert!(
+            !same.stderr_str().contains("--input-format"),
+            "{forced}: {}",
+            same.stderr_str()
+        );
+        for (other, file) in FORMS.iter().filter(|(f, _)| *f != forced) {
+            let out = oomctl(&["analyze", "-f", "jsonl", "--input-format", forced, file]);
+            let err = out.stderr_str();
+            assert!(out.code() <= 1, "{forced} on {other}: {err}");
+            for ep in out.stdout_str().lines() {
+                let ep: serde_json::Value = serde_json::from_str(ep).unwrap();
+                for t in ["uptime_s", "wall", "seq"] {
+                    assert!(
+                        ep["time"][t].is_null(),
+                        "{forced} on {other}: no {other} stamp read: {}",
+                        ep["time"]
+                    );
+                }
+            }
+            let warning = err
+                .lines()
+                .find(|l| l.contains("--input-format"))
+                .unwrap_or_else(|| panic!("{forced} on {other}: no warning: {err}"));
+            assert!(
+                warning.starts_with(&format!("oomctl: warning: {file}: ")),
+                "{forced} on {other}: {warning}"
+            );
+            assert!(
+                warning.contains(&format!(
+                    ", the form --input-format {forced} forces (the first is line "
+                )),
+                "{forced} on {other}: {warning}"
+            );
+            assert!(
+                warning.contains(&format!(", which reads as {other})")),
+                "{forced} on {other}: {warning}"
+            );
+            assert!(
+                warning.ends_with("Leave out --input-format to detect the container line by line"),
+                "{warning}"
+            );
+        }
+    }
+    // The count and the first line, exactly: 79 lines of one report, all read.
+    let out = oomctl(&["analyze", "-f", "jsonl", "--input-format", "kmsg", FORMS[0].1]);
+    assert!(
+        out.stderr_str().contains(": 79 lines that oomctl read are not kmsg records (`PRIO,SEQ,USEC,FLAGS;message`), the form --input-format kmsg forces (the first is line 1, which reads as dmesg)"),
+        "{}",
+        out.stderr_str()
+    );
+    // plain takes every line as it is: nothing to warn about.
+    let out = oomctl(&["analyze", "-f", "jsonl", "--input-format", "plain", FORMS[2].1]);
+    assert!(!out.stderr_str().contains("--input-format"), "{}", out.stderr_str());
+}

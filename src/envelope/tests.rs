@@ -325,6 +325,44 @@ fn forced_container_falls_back_to_plain() {
     assert_eq!(Decoder::new(Container::Kmsg, None).container(), Container::Kmsg);
 }
 
+/// A forced container reads every line as its own: a line in another
+/// container's form is the bare message, flagged, and never detected as
+/// that container (no stamp, no foreign prefix read).
+#[test]
+fn forced_container_flags_lines_not_in_its_form() {
+    // The lab's 6.18 capture in each container (corpus/real, corpus/containers).
+    let lines = [
+        (Container::Dmesg, "[ 4897.955674] python3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0"),
+        (Container::Kmsg, "4,36759,12403577846,-;python3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0"),
+        (Container::Syslog, "Nov 23 11:16:17 lab-node-1 kernel: [ 4903.135770] python3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0"),
+        (Container::JournalJson, r#"{"_TRANSPORT":"kernel","MESSAGE":"python3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0","_SOURCE_MONOTONIC_TIMESTAMP":"4903135770"}"#),
+        (Container::FluentBit, r#"{"priority":4,"sequence":36759,"sec":4903,"usec":135770,"msg":"python3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0"}"#),
+    ];
+    for (forced, _) in lines {
+        for (form, line) in lines {
+            let mut d = Decoder::new(forced, None);
+            let got = all(&mut d, line.as_bytes());
+            assert_eq!(d.rejected(), form != forced, "{forced:?} on {form:?}");
+            assert_eq!(d.container(), forced, "never detects another container");
+            if form != forced {
+                assert_eq!(got, vec![(Stamp::default(), line.to_owned())], "{forced:?} on {form:?}");
+            } else {
+                assert!(got[0].1.starts_with("python3 invoked"), "{forced:?}: {got:?}");
+            }
+        }
+    }
+    // The flag is the last line's; plain and auto reject nothing.
+    let mut d = Decoder::new(Container::Kmsg, None);
+    all(&mut d, lines[0].1.as_bytes());
+    all(&mut d, lines[1].1.as_bytes());
+    assert!(!d.rejected());
+    for c in [Container::Plain, Container::Auto] {
+        let mut d = Decoder::new(c, None);
+        all(&mut d, b"no container at all");
+        assert!(!d.rejected(), "{c:?}");
+    }
+}
+
 #[test]
 fn invalid_utf8_and_crlf() {
     let mut d = Decoder::new(Container::Auto, None);
