@@ -456,7 +456,9 @@ pub struct AnalyzeArgs {
     /// Inputs scanned in parallel [default: number of CPUs].
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
-    /// Year for syslog timestamps that print none (classic `Jan  3 10:00:00`).
+    /// Year for syslog timestamps that print none (classic `Jan  3
+    /// 10:00:00`) [default: from a date an earlier line printed, else the
+    /// latest year not after the file's modification time].
     #[arg(long, value_name = "YEAR")]
     pub year: Option<i32>,
     /// Page size of the machine that wrote the log, in bytes [default: inferred
@@ -520,6 +522,7 @@ impl AnalyzeArgs {
             scan: ScanOptions {
                 container,
                 assume_year: self.year,
+                mtime_s: None,
                 block: BLOCK,
                 prefilter: true,
             },

@@ -20,12 +20,17 @@
 //!
 //! Wall-clock times are normalised to ISO 8601: converted to UTC with a `Z`
 //! when the log gives an offset, left as local time without zone when it does
-//! not (`dmesg -T`, classic syslog). Classic syslog prints no year: without
-//! `--year` its wall clock stays raw only.
+//! not (`dmesg -T`, classic syslog). Classic syslog prints no year: it is
+//! taken from `--year`, a date printed earlier in the input, or the file's
+//! mtime (see [`year`]), and the stamp says which.
 
+pub mod year;
+
+use crate::model::WallYear;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 use serde_json::Value;
 use std::borrow::Cow;
+use year::Years;
 
 /// The log container a file (or a line) is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -86,6 +91,8 @@ pub struct Stamp {
     pub wall: Option<String>,
     /// The wall clock exactly as the log printed it.
     pub wall_raw: Option<String>,
+    /// How `wall`'s year was found, where the log printed none.
+    pub wall_year: Option<WallYear>,
     /// kmsg sequence number.
     pub seq: Option<u64>,
     /// printk caller id, e.g. "T1234" or "C0".
@@ -108,7 +115,7 @@ pub struct LogLine<'a> {
 pub struct Decoder {
     forced: Container,
     detected: Container,
-    year: Option<i32>,
+    years: Years,
     /// The last line decoded is not in the forced container's form.
     rejected: bool,
 }
@@ -130,9 +137,17 @@ impl Decoder {
         Decoder {
             forced,
             detected: Container::Auto,
-            year: assume_year,
+            years: Years::new(assume_year, None),
             rejected: false,
         }
+    }
+
+    /// Date year-less times (when no year is assumed) from the input's
+    /// modification time, seconds since the epoch, as the input layer read
+    /// it (see [`year`]).
+    pub fn with_mtime(mut self, mtime_s: Option<i64>) -> Decoder {
+        self.years = self.years.with_mtime(mtime_s);
+        self
     }
 
     /// Whether the line decoded last was not in the form of the container
@@ -228,6 +243,7 @@ impl Decoder {
         let (stamp, msgs) = match got {
             Some(Got::One(mut stamp, msg)) => {
                 let text = Cow::Borrowed(unwrap_foreign(msg, &mut stamp));
+                self.dated(&stamp);
                 out.push(LogLine { stamp, text });
                 return;
             }
@@ -250,7 +266,15 @@ impl Decoder {
                 Cow::Borrowed(t) => Cow::Borrowed(unwrap_foreign(t, &mut stamp)),
                 Cow::Owned(t) => Cow::Owned(unwrap_foreign(&t, &mut stamp).to_owned()),
             };
+            self.dated(&stamp);
             out.push(LogLine { stamp, text });
+        }
+    }
+
+    /// A line whose time carries its year dates the year-less times after it.
+    fn dated(&mut self, stamp: &Stamp) {
+        if let (Some(wall), None) = (&stamp.wall, stamp.wall_year) {
+            self.years.printed(wall);
         }
     }
 
@@ -297,7 +321,7 @@ impl Decoder {
             rest = r;
             strict = Strictness::HostAndTag;
         } else if let Some((raw_len, wall, r)) = self.classic_prefix(rest) {
-            stamp.wall = wall;
+            (stamp.wall, stamp.wall_year) = wall.unzip();
             stamp.wall_raw = Some(rest[..raw_len].to_owned());
             rest = r;
             strict = Strictness::Any;
@@ -338,9 +362,9 @@ impl Decoder {
     }
 
     /// Classic `Mmm dd HH:MM:SS[.frac] ` (BSD syslog, `journalctl` short and
-    /// short-precise): length of the stamp, its wall clock if a year is known,
-    /// and the rest after one space.
-    fn classic_prefix<'s>(&self, s: &'s str) -> Option<(usize, Option<String>, &'s str)> {
+    /// short-precise): length of the stamp, its wall clock and how its year
+    /// was found if it was, and the rest after one space.
+    fn classic_prefix<'s>(&mut self, s: &'s str) -> Option<(usize, Option<Dated>, &'s str)> {
         let (mon, r) = s.split_once(' ')?;
         let month = month_number(mon)?;
         let r2 = r.trim_start_matches(' ');
@@ -350,11 +374,15 @@ impl Decoder {
         let (h, m, sec, frac) = parse_time(time)?;
         let len = s.len() - r4.len() - 1;
         let wall = self
-            .year
-            .and_then(|y| naive_iso(y, month, day, h, m, sec, frac).map(|d| fmt_naive(&d, frac.is_some())));
+            .years
+            .date(month, day, (h, m, sec, frac.unwrap_or(0)))
+            .map(|(d, how)| (fmt_naive(&d, frac.is_some()), how));
         Some((len, wall, r4))
     }
 }
+
+/// A wall clock (ISO 8601) and how its year was found.
+type Dated = (String, WallYear);
 
 #[derive(Clone, Copy)]
 enum Strictness {
@@ -822,6 +850,16 @@ pub fn wall_seconds(stamp: &Stamp) -> Option<i64> {
     let day: i64 = digits(it.next()?, 1, 2)?.parse().ok()?;
     let (h, m, s, _) = parse_time(it.next()?)?;
     Some(((mon * 31 + day) * 24 + h as i64) * 3600 + m as i64 * 60 + s as i64)
+}
+
+/// True if `raw` is a wall clock printed without a year (classic syslog
+/// `Mmm dd HH:MM:SS`), as [`Stamp::wall_raw`] keeps it.
+pub fn yearless(raw: &str) -> bool {
+    let mut it = raw.split_whitespace();
+    let ok = it.next().and_then(month_number).is_some()
+        && it.next().and_then(|d| digits(d, 1, 2)).is_some()
+        && it.next().and_then(parse_time).is_some();
+    ok && it.next().is_none()
 }
 
 /// An ISO 8601 stamp `YYYY-MM-DD[T ]HH:MM:SS[.,frac][Z|±HH[:]MM]` followed by

@@ -47,7 +47,12 @@ pub const BLOCK: usize = 1 << 20;
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
     pub container: Container,
+    /// `--year`: the year of syslog times that print none.
     pub assume_year: Option<i32>,
+    /// The input's modification time, seconds since the epoch, as the
+    /// input layer read it (None for a pipe): dates syslog times that print
+    /// no year when `assume_year` does not (see `envelope::year`).
+    pub mtime_s: Option<i64>,
     /// Block size in bytes (longest line read whole); at least 4 KiB.
     pub block: usize,
     /// Skip whole lines outside reports that cannot matter, undecoded
@@ -60,6 +65,7 @@ impl Default for ScanOptions {
         ScanOptions {
             container: Container::Auto,
             assume_year: None,
+            mtime_s: None,
             block: BLOCK,
             prefilter: true,
         }
@@ -1083,7 +1089,7 @@ pub fn scan<R: Read, F: Feed>(mut input: R, opts: &ScanOptions, feed: &mut F) ->
     let block = opts.block.max(4096);
     let mut s = Scanner {
         feed,
-        decoder: Decoder::new(opts.container, opts.assume_year),
+        decoder: Decoder::new(opts.container, opts.assume_year).with_mtime(opts.mtime_s),
         anchors: Anchors::new(),
         sniffed: false,
         qp: false,

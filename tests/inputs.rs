@@ -186,3 +186,158 @@ fn a_forced_input_format_reads_every_line_as_that_container() {
     let out = oomctl(&["analyze", "-f", "jsonl", "--input-format", "plain", FORMS[2].1]);
     assert!(!out.stderr_str().contains("--input-format"), "{}", out.stderr_str());
 }
+
+/// The lab's kern.log (two memcg OOMs a second apart, Nov 23 11:16:17 and
+/// :18) moved to New Year's Eve: the first report on Dec 31, the second on
+/// Jan 1.
+fn new_years_kern_log() -> String {
+    std::fs::read_to_string("corpus/containers/kern.log")
+        .unwrap()
+        .replace("Nov 23 11:16:15", "Dec 31 23:59:58")
+        .replace("Nov 23 11:16:17", "Dec 31 23:59:59")
+        .replace("Nov 23 11:16:18", "Jan  1 00:00:00")
+        .replace("Nov 23 11:16:19", "Jan  1 00:00:01")
+}
+
+/// Set a file's modification time (RFC 3339).
+fn set_mtime(path: &str, when: &str) {
+    let t = chrono::DateTime::parse_from_rfc3339(when).unwrap();
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.timestamp() as u64);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+}
+
+/// Each episode's `time.wall` and `time.wall_year`.
+fn walls(stdout: &str) -> Vec<(serde_json::Value, serde_json::Value)> {
+    stdout
+        .lines()
+        .map(|l| {
+            let ep: serde_json::Value = serde_json::from_str(l).unwrap();
+            (ep["time"]["wall"].clone(), ep["time"]["wall_year"].clone())
+        })
+        .collect()
+}
+
+fn pair(wall: &str, how: &str) -> (serde_json::Value, serde_json::Value) {
+    (wall.into(), how.into())
+}
+
+/// A year-less syslog time is dated by the file's mtime (the latest year
+/// not after it, across the new year), `--year` wins, and the output says
+/// which; a pipe has no mtime: the wall clock stays null and a warning
+/// says why and what to do; standard input redirected from the file has
+/// its mtime.
+#[test]
+fn syslog_times_without_a_year_are_dated_by_the_files_mtime() {
+    let d = TempDir::new("year-mtime");
+    let log = write(&d, "kern.log", new_years_kern_log().as_bytes());
+    set_mtime(&log, "2026-01-02T08:00:00Z");
+    let out = oomctl(&["analyze", "-f", "jsonl", &log]);
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    assert!(out.stderr.is_empty(), "{}", out.stderr_str());
+    assert_eq!(
+        walls(&out.stdout_str()),
+        [
+            pair("2025-12-31T23:59:59", "inferred_mtime"),
+            pair("2026-01-01T00:00:00", "inferred_mtime")
+        ]
+    );
+    // Every machine format says it: CSV in its last column.
+    let csv = oomctl(&["analyze", "-f", "csv", &log]).stdout_str();
+    let mut rows = csv.lines();
+    assert!(rows.next().unwrap().ends_with(",printed,wall_year"));
+    assert!(rows.next().unwrap().ends_with(",report,inferred_mtime"), "{csv}");
+
+    let given = oomctl(&["analyze", "-f", "jsonl", "--year", "2019", &log]);
+    assert_eq!(
+        walls(&given.stdout_str()),
+        [
+            pair("2019-12-31T23:59:59", "given"),
+            pair("2019-01-01T00:00:00", "given")
+        ]
+    );
+
+    let text = new_years_kern_log();
+    let piped = oomctl_stdin(&["analyze", "-f", "jsonl"], text.as_bytes());
+    assert_eq!(piped.code(), 0);
+    assert_eq!(
+        walls(&piped.stdout_str()),
+        vec![(serde_json::Value::Null, serde_json::Value::Null); 2]
+    );
+    assert_eq!(
+        piped.stderr_str(),
+        "oomctl: warning: -: 2 episodes have no wall clock: syslog prints no year, and a pipe has no modification time to infer it from. Give --year YEAR\n"
+    );
+    let piped = oomctl_stdin(&["analyze", "-f", "jsonl", "--year", "2019"], text.as_bytes());
+    assert!(piped.stderr.is_empty(), "{}", piped.stderr_str());
+    assert_eq!(walls(&piped.stdout_str())[0], pair("2019-12-31T23:59:59", "given"));
+
+    let redirected = std::process::Command::new(env!("CARGO_BIN_EXE_oomctl"))
+        .args(["analyze", "-f", "jsonl"])
+        .stdin(std::fs::File::open(&log).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(redirected.stdout)
+            .unwrap()
+            .replace("\"file\":\"-\"", &format!("\"file\":\"{log}\"")),
+        out.stdout_str(),
+        "`< kern.log` is dated as kern.log"
+    );
+}
+
+/// A date a line printed dates the year-less times after it, over the
+/// mtime, and carries on across the new year. (The first report as
+/// short-iso lines, the second as classic syslog: as a central rsyslog
+/// writes a host that sends RFC 3339 beside one that does not.)
+#[test]
+fn a_date_printed_before_dates_the_syslog_times_after_it() {
+    let d = TempDir::new("year-line");
+    let text = new_years_kern_log().replace("Dec 31 23:59:59 ", "2020-12-31T23:59:59+0000 ");
+    let log = write(&d, "mixed.log", text.as_bytes());
+    set_mtime(&log, "2026-06-01T00:00:00Z");
+    let out = oomctl(&["analyze", "-f", "jsonl", &log]);
+    assert_eq!(
+        walls(&out.stdout_str()),
+        [
+            (serde_json::Value::from("2020-12-31T23:59:59Z"), serde_json::Value::Null),
+            pair("2021-01-01T00:00:00", "inferred_line")
+        ]
+    );
+}
+
+/// Each input is dated by its own mtime, the same with one worker or two.
+#[test]
+fn each_input_is_dated_by_its_own_mtime_serially_and_in_parallel() {
+    let d = TempDir::new("year-parallel");
+    let mut paths = Vec::new();
+    for (i, when) in ["2026-01-02T00:00:00Z", "2031-01-02T00:00:00Z", "2024-03-01T00:00:00Z"]
+        .iter()
+        .enumerate()
+    {
+        // Other pids: the same report in two files would be one capture.
+        let text = new_years_kern_log()
+            .replace("7593", &format!("{}", 8000 + i))
+            .replace("7594", &format!("{}", 9000 + i));
+        let p = write(&d, &format!("kern.log.{i}"), text.as_bytes());
+        set_mtime(&p, when);
+        paths.push(p);
+    }
+    let args = |j: &'static str| {
+        let mut a = vec!["analyze", "-f", "jsonl", j];
+        a.extend(paths.iter().map(String::as_str));
+        a
+    };
+    let serial = oomctl(&args("-j1"));
+    let parallel = oomctl(&args("-j2"));
+    assert_eq!(serial.stdout, parallel.stdout, "-j1 and -j2 print the same bytes");
+    let years: Vec<String> = walls(&serial.stdout_str())
+        .iter()
+        .map(|(w, _)| w.as_str().unwrap()[..4].to_owned())
+        .collect();
+    assert_eq!(years, ["2025", "2026", "2030", "2031", "2023", "2024"]);
+}

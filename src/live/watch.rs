@@ -493,7 +493,7 @@ pub fn replay(
     err: &mut dyn Write,
 ) -> Result<Summary, String> {
     let name = input.name();
-    let r = input.open().map_err(|e| format!("{name}: {e}"))?;
+    let r = input.open().map_err(|e| format!("{name}: {e}"))?.reader;
     let rec = recording::read(io::BufReader::new(r), &name).map_err(|e| e.to_string())?;
     if rec.torn {
         let _ = writeln!(err, "oomctl: warning: {}", torn_message(&name));

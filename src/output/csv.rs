@@ -8,7 +8,7 @@ use crate::model::{Episode, Killer};
 use std::io::{self, Write};
 
 /// Column names, in order (stable; documented in README).
-pub const HEADER: [&str; 45] = [
+pub const HEADER: [&str; 46] = [
     "file",
     "first_line",
     "last_line",
@@ -54,6 +54,7 @@ pub const HEADER: [&str; 45] = [
     "runtime",
     "unit",
     "printed",
+    "wall_year",
 ];
 
 pub struct CsvSink<'w> {
@@ -103,7 +104,7 @@ impl Sink for CsvSink<'_> {
         let k = ep.k8s.as_ref();
         let c = ep.container.as_ref();
         let d = ep.diagnosis.as_ref();
-        let row: [String; 45] = [
+        let row: [String; 46] = [
             text_cell(&ep.source.file),
             ep.source.first_line.to_string(),
             ep.source.last_line.to_string(),
@@ -152,6 +153,7 @@ impl Sink for CsvSink<'_> {
             opt_text(c.and_then(|c| c.runtime.as_deref())),
             opt_text(ep.unit.as_deref()),
             ep.printed.as_str().to_owned(),
+            opt(ep.time.wall_year.map(|y| y.as_str())),
         ];
         self.w.write_record(&row)?;
         Ok(())
