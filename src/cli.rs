@@ -489,6 +489,9 @@ impl AnalyzeArgs {
         if self.jobs == Some(0) {
             return Err("--jobs 0: expected at least 1".to_owned());
         }
+        if let Some(y) = self.year.filter(|y| !(1..=9999).contains(y)) {
+            return Err(format!("--year {y}: expected a year from 1 to 9999"));
+        }
         let format = match self.format {
             Some(f) => format_of(f),
             None if tty => Format::Table,

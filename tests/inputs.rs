@@ -252,6 +252,12 @@ fn syslog_times_without_a_year_are_dated_by_the_files_mtime() {
     assert!(rows.next().unwrap().ends_with(",printed,wall_year"));
     assert!(rows.next().unwrap().ends_with(",report,inferred_mtime"), "{csv}");
 
+    let bad = oomctl(&["analyze", "-f", "jsonl", "--year", "20190", &log]);
+    assert_eq!(bad.code(), 2);
+    assert_eq!(
+        bad.stderr_str(),
+        "oomctl: error: --year 20190: expected a year from 1 to 9999\n"
+    );
     let given = oomctl(&["analyze", "-f", "jsonl", "--year", "2019", &log]);
     assert_eq!(
         walls(&given.stdout_str()),
