@@ -187,6 +187,16 @@ impl Decoder {
         }
     }
 
+    /// [`Decoder::decode`] a line to look at it, not to read it (a scanner
+    /// asking whether a line continues another): what dates year-less
+    /// times is left as it was, so a line looked at ahead of its turn
+    /// dates nothing.
+    pub fn probe<'a>(&mut self, line: &'a [u8], out: &mut Vec<LogLine<'a>>) {
+        let years = self.years.clone();
+        self.decode(line, out);
+        self.years = years;
+    }
+
     fn decode_str<'s>(&mut self, s: &'s str, out: &mut Vec<LogLine<'s>>) {
         if memchr::memchr(0x1b, s.as_bytes()).is_some() && s.contains("\x1b[") {
             let plain = strip_ansi(s);

@@ -3,11 +3,13 @@
 //! over the input, line by line as the decoder reads them, in this order:
 //!
 //! 1. `--year`, when given, for every such time ([`WallYear::Given`]);
-//! 2. else the date the input last printed with its year (an RFC 3339 or
-//!    `short-iso` syslog line, `dmesg -T`, journal JSON, a console
-//!    logger's stamp): the year that puts the time nearest to it, so a
-//!    time after `Dec 31` is in the next year; each time so dated becomes
-//!    the date the next one is compared with ([`WallYear::InferredLine`]);
+//! 2. else the date the last kernel line read printed with its year (an
+//!    RFC 3339 or `short-iso` syslog line, `dmesg -T`, journal JSON, a
+//!    console logger's stamp; lines only looked at, see
+//!    `Decoder::probe`, date nothing): the year that puts the time nearest
+//!    to it, so a time after `Dec 31` is in the next year; each time so
+//!    dated becomes the date the next one is compared with
+//!    ([`WallYear::InferredLine`]);
 //! 3. else the input file's modification time, read by the input layer and
 //!    handed in as a value: a log is not written after its mtime, so the
 //!    year is the latest that puts the time no later than the mtime (with a
