@@ -9,6 +9,7 @@
 //! sink as they are found.
 
 use crate::builder::{Builder, BuilderOptions};
+use crate::envelope::Container;
 use crate::guard::GuardPolicy;
 use crate::input::{self, Input};
 use crate::k8s::PodIndex;
@@ -315,8 +316,26 @@ impl Emitter<'_> {
                 scan::BLOCK
             );
         }
+        if let (Some((first, looks)), Some(forced)) = (st.first_unformed, st.container) {
+            let like = match looks {
+                Container::Auto | Container::Plain => String::new(),
+                c => format!(", which reads as {}", c.name()),
+            };
+            let _ = writeln!(
+                err,
+                "oomctl: warning: {name}: {} lines that oomctl read are not {}, the form --input-format {} forces (the first is line {first}{like}); they were read whole as bare kernel messages, without a time. Leave out --input-format to detect the container line by line",
+                st.unformed_lines,
+                forced.form(),
+                forced.name(),
+            );
+        }
         for w in &st.warnings {
             let _ = writeln!(err, "oomctl: warning: {w}");
+        }
+        if let Some(msg) = &st.unusable {
+            s.errors += 1;
+            let _ = writeln!(err, "oomctl: error: {msg}");
+            errors.push(msg.clone());
         }
         if let Some(e) = &st.read_error {
             s.errors += 1;
@@ -333,6 +352,8 @@ impl Emitter<'_> {
 struct EpisodeFeed<F> {
     builder: Builder,
     emit: F,
+    /// Episodes whose time printed no year that nothing dated.
+    undated: u64,
 }
 
 impl<F: FnMut(Episode) -> io::Result<()>> EpisodeFeed<F> {
@@ -342,10 +363,28 @@ impl<F: FnMut(Episode) -> io::Result<()>> EpisodeFeed<F> {
                 // The builder's own episodes; guard episodes come explained.
                 crate::diagnose::explain(&mut ep);
             }
+            if ep.time.wall.is_none() && ep.time.wall_raw.as_deref().is_some_and(crate::envelope::yearless) {
+                self.undated += 1;
+            }
             (self.emit)(ep)?;
         }
         Ok(())
     }
+}
+
+/// The warning for `n` episodes of `name` whose syslog time printed no
+/// year that nothing dated (`mtime`: the input had a modification time).
+fn undated_message(name: &str, n: u64, mtime: bool) -> String {
+    let eps = match n {
+        1 => "1 episode has".to_owned(),
+        n => format!("{n} episodes have"),
+    };
+    let why = match (name, mtime) {
+        ("-", false) => "syslog prints no year, and a pipe has no modification time to infer it from",
+        (_, false) => "syslog prints no year, and the file's modification time could not be read",
+        (_, true) => "their syslog day is in no year near the file's modification time or a date printed before it",
+    };
+    format!("{name}: {eps} no wall clock: {why}. Give --year YEAR")
 }
 
 impl<F: FnMut(Episode) -> io::Result<()>> scan::Feed for EpisodeFeed<F> {
@@ -394,10 +433,16 @@ pub fn episodes<R: io::Read>(
     let mut feed = EpisodeFeed {
         builder: Builder::new(name, builder.clone()),
         emit,
+        undated: 0,
     };
     let mut stats = scan::scan(input, opts, &mut feed)?;
     feed.builder.finish();
     feed.drain()?;
+    if feed.undated > 0 && opts.assume_year.is_none() {
+        stats
+            .warnings
+            .push(undated_message(name, feed.undated, opts.mtime_s.is_some()));
+    }
     let (malformed, total) = feed.builder.malformed();
     stats.malformed = malformed.to_vec();
     stats.malformed_total = total;
@@ -413,14 +458,18 @@ const RECORDING_MAGIC: &[u8] = b"{\"t\":\"header\"";
 /// Scan one input, calling `emit` per episode: a log through the scanner,
 /// a recording through the live pipeline (as `replay` does).
 fn scan_input(
-    reader: Box<dyn io::Read + '_>,
+    input: input::Opened,
     name: &str,
     opts: &ScanOptions,
     builder: &BuilderOptions,
     mut emit: impl FnMut(Episode) -> io::Result<()>,
 ) -> io::Result<ScanStats> {
+    let opts = &ScanOptions {
+        mtime_s: input.mtime_s,
+        ..opts.clone()
+    };
     // Peek at the first bytes (a read may return fewer than asked).
-    let mut reader = reader;
+    let mut reader = input.reader;
     let mut head = Vec::with_capacity(RECORDING_MAGIC.len());
     while head.len() < RECORDING_MAGIC.len() {
         let mut b = [0u8; 16];
@@ -442,8 +491,8 @@ fn scan_input(
     let mut st = ScanStats::default();
     let rec = match crate::recording::read(io::BufReader::new(r), name) {
         Ok(rec) => rec,
-        Err(msg) => {
-            st.read_error = Some(msg);
+        Err(e) => {
+            st.unusable = Some(e.to_string());
             return Ok(st);
         }
     };
@@ -528,9 +577,9 @@ fn run_parallel(
                 }
                 let inp = &inputs[i];
                 let name = inp.name();
-                let done = inp.open().map_err(|e| format!("{name}: {e}")).and_then(|reader| {
+                let done = inp.open().map_err(|e| format!("{name}: {e}")).and_then(|opened| {
                     let mut batch = Vec::with_capacity(BATCH);
-                    let st = scan_input(reader, &name, &cfg.scan, &cfg.builder, |ep| {
+                    let st = scan_input(opened, &name, &cfg.scan, &cfg.builder, |ep| {
                         batch.push(ep);
                         if batch.len() < BATCH {
                             return Ok(());

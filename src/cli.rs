@@ -424,7 +424,8 @@ pub struct RecordArgs {
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// A recording made by watch --record or record.
+    /// A recording made by watch --record or record, gzipped or not; `-`
+    /// reads standard input.
     #[arg(value_name = "FILE")]
     pub recording: std::path::PathBuf,
     /// Output format [default: report on a terminal, jsonl otherwise].
@@ -518,13 +519,18 @@ pub struct AnalyzeArgs {
     /// Output format [default: table on a terminal, jsonl otherwise].
     #[arg(short, long, value_enum)]
     pub format: Option<FormatArg>,
-    /// Log container of the inputs.
+    /// Log container of the inputs. Anything but auto forces it: every line
+    /// is read as that container, and a line not in its form is read whole
+    /// as a bare kernel message (no time), never as another container;
+    /// such lines are counted in a warning at the end.
     #[arg(long, value_enum, default_value = "auto")]
     pub input_format: InputFormatArg,
     /// Inputs scanned in parallel [default: number of CPUs].
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
-    /// Year for syslog timestamps that print none (classic `Jan  3 10:00:00`).
+    /// Year for syslog timestamps that print none (classic `Jan  3
+    /// 10:00:00`) [default: from a date an earlier line printed, else the
+    /// latest year not after the file's modification time].
     #[arg(long, value_name = "YEAR")]
     pub year: Option<i32>,
     /// Page size of the machine that wrote the log: bytes, or a size with a
@@ -554,6 +560,9 @@ impl AnalyzeArgs {
         }
         if self.jobs == Some(0) {
             return Err("--jobs 0: expected at least 1".to_owned());
+        }
+        if let Some(y) = self.year.filter(|y| !(1..=9999).contains(y)) {
+            return Err(format!("--year {y}: expected a year from 1 to 9999"));
         }
         let format = match self.format {
             Some(f) => format_of(f),
@@ -588,6 +597,7 @@ impl AnalyzeArgs {
             scan: ScanOptions {
                 container,
                 assume_year: self.year,
+                mtime_s: None,
                 block: BLOCK,
                 prefilter: true,
             },

@@ -20,12 +20,17 @@
 //!
 //! Wall-clock times are normalised to ISO 8601: converted to UTC with a `Z`
 //! when the log gives an offset, left as local time without zone when it does
-//! not (`dmesg -T`, classic syslog). Classic syslog prints no year: without
-//! `--year` its wall clock stays raw only.
+//! not (`dmesg -T`, classic syslog). Classic syslog prints no year: it is
+//! taken from `--year`, a date printed earlier in the input, or the file's
+//! mtime (see [`year`]), and the stamp says which.
 
+pub mod year;
+
+use crate::model::WallYear;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 use serde_json::Value;
 use std::borrow::Cow;
+use year::Years;
 
 /// The log container a file (or a line) is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,6 +65,21 @@ impl Container {
             Container::Plain => "plain",
         }
     }
+
+    /// The form a line of this container has, for messages about lines
+    /// that do not have it.
+    pub fn form(self) -> &'static str {
+        match self {
+            Container::Auto | Container::Plain => "a kernel message",
+            Container::Dmesg => "dmesg lines (`[  uptime] message` or another dmesg form)",
+            Container::Syslog => {
+                "syslog lines (`Mmm dd HH:MM:SS host kernel: message` or another syslog or journalctl text form)"
+            }
+            Container::JournalJson => "journal JSON objects (`journalctl -o json`, with MESSAGE)",
+            Container::Kmsg => "kmsg records (`PRIO,SEQ,USEC,FLAGS;message`)",
+            Container::FluentBit => "Fluent Bit kmsg records (JSON with msg)",
+        }
+    }
 }
 
 /// Where a message sits in time and place, as far as its container says.
@@ -71,6 +91,8 @@ pub struct Stamp {
     pub wall: Option<String>,
     /// The wall clock exactly as the log printed it.
     pub wall_raw: Option<String>,
+    /// How `wall`'s year was found, where the log printed none.
+    pub wall_year: Option<WallYear>,
     /// kmsg sequence number.
     pub seq: Option<u64>,
     /// printk caller id, e.g. "T1234" or "C0".
@@ -93,7 +115,9 @@ pub struct LogLine<'a> {
 pub struct Decoder {
     forced: Container,
     detected: Container,
-    year: Option<i32>,
+    years: Years,
+    /// The last line decoded is not in the forced container's form.
+    rejected: bool,
 }
 
 /// What a container made of a line.
@@ -113,8 +137,24 @@ impl Decoder {
         Decoder {
             forced,
             detected: Container::Auto,
-            year: assume_year,
+            years: Years::new(assume_year, None),
+            rejected: false,
         }
+    }
+
+    /// Date year-less times (when no year is assumed) from the input's
+    /// modification time, seconds since the epoch, as the input layer read
+    /// it (see [`year`]).
+    pub fn with_mtime(mut self, mtime_s: Option<i64>) -> Decoder {
+        self.years = self.years.with_mtime(mtime_s);
+        self
+    }
+
+    /// Whether the line decoded last was not in the form of the container
+    /// that was forced, and so was read whole as a bare message (never as
+    /// another container: forced means forced).
+    pub fn rejected(&self) -> bool {
+        self.rejected
     }
 
     /// The container detected so far (Auto until something specific was seen).
@@ -128,6 +168,7 @@ impl Decoder {
     /// Decode one physical line (without its trailing `\n`/`\r\n`) and push
     /// the kernel messages it carries onto `out` (zero, one or several).
     pub fn decode<'a>(&mut self, line: &'a [u8], out: &mut Vec<LogLine<'a>>) {
+        self.rejected = false;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         // Valid UTF-8 (nearly every line) is checked faster than lossily.
         if let Ok(s) = std::str::from_utf8(line) {
@@ -144,6 +185,16 @@ impl Decoder {
                 }));
             }
         }
+    }
+
+    /// [`Decoder::decode`] a line to look at it, not to read it (a scanner
+    /// asking whether a line continues another): what dates year-less
+    /// times is left as it was, so a line looked at ahead of its turn
+    /// dates nothing.
+    pub fn probe<'a>(&mut self, line: &'a [u8], out: &mut Vec<LogLine<'a>>) {
+        let years = self.years.clone();
+        self.decode(line, out);
+        self.years = years;
     }
 
     fn decode_str<'s>(&mut self, s: &'s str, out: &mut Vec<LogLine<'s>>) {
@@ -198,10 +249,11 @@ impl Decoder {
         self.emit(got, body, out);
     }
 
-    fn emit<'s>(&self, got: Option<Got<'s>>, body: &'s str, out: &mut Vec<LogLine<'s>>) {
+    fn emit<'s>(&mut self, got: Option<Got<'s>>, body: &'s str, out: &mut Vec<LogLine<'s>>) {
         let (stamp, msgs) = match got {
             Some(Got::One(mut stamp, msg)) => {
                 let text = Cow::Borrowed(unwrap_foreign(msg, &mut stamp));
+                self.dated(&stamp);
                 out.push(LogLine { stamp, text });
                 return;
             }
@@ -209,6 +261,7 @@ impl Decoder {
             Some(Got::Skip) => return,
             // A container forced and not found: the line is the message.
             None if self.forced != Container::Auto => {
+                self.rejected = self.forced != Container::Plain;
                 out.push(LogLine {
                     stamp: Stamp::default(),
                     text: Cow::Borrowed(body),
@@ -223,7 +276,15 @@ impl Decoder {
                 Cow::Borrowed(t) => Cow::Borrowed(unwrap_foreign(t, &mut stamp)),
                 Cow::Owned(t) => Cow::Owned(unwrap_foreign(&t, &mut stamp).to_owned()),
             };
+            self.dated(&stamp);
             out.push(LogLine { stamp, text });
+        }
+    }
+
+    /// A line whose time carries its year dates the year-less times after it.
+    fn dated(&mut self, stamp: &Stamp) {
+        if let (Some(wall), None) = (&stamp.wall, stamp.wall_year) {
+            self.years.printed(wall);
         }
     }
 
@@ -270,7 +331,7 @@ impl Decoder {
             rest = r;
             strict = Strictness::HostAndTag;
         } else if let Some((raw_len, wall, r)) = self.classic_prefix(rest) {
-            stamp.wall = wall;
+            (stamp.wall, stamp.wall_year) = wall.unzip();
             stamp.wall_raw = Some(rest[..raw_len].to_owned());
             rest = r;
             strict = Strictness::Any;
@@ -311,9 +372,9 @@ impl Decoder {
     }
 
     /// Classic `Mmm dd HH:MM:SS[.frac] ` (BSD syslog, `journalctl` short and
-    /// short-precise): length of the stamp, its wall clock if a year is known,
-    /// and the rest after one space.
-    fn classic_prefix<'s>(&self, s: &'s str) -> Option<(usize, Option<String>, &'s str)> {
+    /// short-precise): length of the stamp, its wall clock and how its year
+    /// was found if it was, and the rest after one space.
+    fn classic_prefix<'s>(&mut self, s: &'s str) -> Option<(usize, Option<Dated>, &'s str)> {
         let (mon, r) = s.split_once(' ')?;
         let month = month_number(mon)?;
         let r2 = r.trim_start_matches(' ');
@@ -323,11 +384,15 @@ impl Decoder {
         let (h, m, sec, frac) = parse_time(time)?;
         let len = s.len() - r4.len() - 1;
         let wall = self
-            .year
-            .and_then(|y| naive_iso(y, month, day, h, m, sec, frac).map(|d| fmt_naive(&d, frac.is_some())));
+            .years
+            .date(month, day, (h, m, sec, frac.unwrap_or(0)))
+            .map(|(d, how)| (fmt_naive(&d, frac.is_some()), how));
         Some((len, wall, r4))
     }
 }
+
+/// A wall clock (ISO 8601) and how its year was found.
+type Dated = (String, WallYear);
 
 #[derive(Clone, Copy)]
 enum Strictness {
@@ -795,6 +860,16 @@ pub fn wall_seconds(stamp: &Stamp) -> Option<i64> {
     let day: i64 = digits(it.next()?, 1, 2)?.parse().ok()?;
     let (h, m, s, _) = parse_time(it.next()?)?;
     Some(((mon * 31 + day) * 24 + h as i64) * 3600 + m as i64 * 60 + s as i64)
+}
+
+/// True if `raw` is a wall clock printed without a year (classic syslog
+/// `Mmm dd HH:MM:SS`), as [`Stamp::wall_raw`] keeps it.
+pub fn yearless(raw: &str) -> bool {
+    let mut it = raw.split_whitespace();
+    let ok = it.next().and_then(month_number).is_some()
+        && it.next().and_then(|d| digits(d, 1, 2)).is_some()
+        && it.next().and_then(parse_time).is_some();
+    ok && it.next().is_none()
 }
 
 /// An ISO 8601 stamp `YYYY-MM-DD[T ]HH:MM:SS[.,frac][Z|±HH[:]MM]` followed by

@@ -2,7 +2,9 @@
 //! inputs to scan (files, directories walked in sorted order, `-` for stdin)
 //! and opens each one, transparently decompressing gzip (recognised by its
 //! magic bytes, not its name, so rotated `kern.log.2.gz` and renamed files
-//! both work).
+//! both work). With the stream comes the file's modification time, the one
+//! fact about an input the core uses beyond its bytes (it dates syslog
+//! times that print no year).
 
 use flate2::read::MultiGzDecoder;
 use std::fmt;
@@ -29,12 +31,56 @@ impl Input {
     }
 
     /// Open for reading, decompressing gzip.
-    pub fn open(&self) -> io::Result<Box<dyn Read + Send>> {
+    pub fn open(&self) -> io::Result<Opened> {
         match self {
-            Input::Stdin => sniff(Box::new(io::stdin())),
-            Input::File(p) => sniff(Box::new(File::open(p)?)),
+            Input::Stdin => Ok(Opened {
+                reader: sniff(Box::new(io::stdin()))?,
+                mtime_s: stdin_mtime(),
+            }),
+            Input::File(p) => {
+                let f = File::open(p)?;
+                let mtime_s = f.metadata().ok().and_then(|m| mtime_s(&m));
+                Ok(Opened {
+                    reader: sniff(Box::new(f))?,
+                    mtime_s,
+                })
+            }
         }
     }
+}
+
+/// An input open for reading.
+pub struct Opened {
+    /// Its bytes, decompressed.
+    pub reader: Box<dyn Read + Send>,
+    /// When the file was last written, seconds since the epoch (of a
+    /// gzip file: the compressed file's, which gzip and logrotate keep
+    /// from the log). None for a pipe, whose time says nothing of the log.
+    pub mtime_s: Option<i64>,
+}
+
+/// A regular file's modification time, seconds since the epoch.
+fn mtime_s(meta: &std::fs::Metadata) -> Option<i64> {
+    if !meta.is_file() {
+        return None;
+    }
+    let t = meta.modified().ok()?;
+    let s = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    i64::try_from(s).ok()
+}
+
+/// Standard input's modification time when it is a file (`< kern.log`),
+/// not a pipe or a terminal.
+#[cfg(unix)]
+fn stdin_mtime() -> Option<i64> {
+    use std::os::fd::AsFd;
+    let fd = io::stdin().as_fd().try_clone_to_owned().ok()?;
+    mtime_s(&File::from(fd).metadata().ok()?)
+}
+
+#[cfg(not(unix))]
+fn stdin_mtime() -> Option<i64> {
+    None
 }
 
 /// Peek at the first bytes and wrap gzip streams in a decoder.

@@ -251,8 +251,12 @@ fn live(
 fn replay(a: cli::ReplayArgs, style: oomctl::output::Style) -> ExitCode {
     let format = cli::live_format(a.format, io::stdout().is_terminal());
     let out: Box<dyn Write> = Box::new(io::BufWriter::new(io::stdout().lock()));
+    let input = match a.recording {
+        p if p.as_os_str() == "-" => oomctl::input::Input::Stdin,
+        p => oomctl::input::Input::File(p),
+    };
     live_exit(oomctl::live::watch::replay(
-        &a.recording,
+        &input,
         format,
         style,
         out,

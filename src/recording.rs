@@ -161,36 +161,130 @@ pub struct Recording {
     pub torn: bool,
 }
 
-/// Read a recording. A torn last line is dropped and flagged; any other bad
-/// line is an error naming it.
-pub fn read(input: impl BufRead, name: &str) -> Result<Recording, String> {
-    let mut lines: Vec<String> = Vec::new();
-    for l in input.lines() {
-        lines.push(l.map_err(|e| format!("{name}: {e}"))?);
+/// Why an input could not be read as a recording. Each names the input
+/// (and line) and what a recording has there.
+#[derive(Debug)]
+pub enum RecordingError {
+    /// The input could not be read (or, gzip, decompressed).
+    Io { name: String, err: io::Error },
+    /// The first line is not a recording's header: this is some other file.
+    NotRecording { name: String, first: FirstLine },
+    /// A line after the header is not an entry (and not a torn last line).
+    BadEntry { name: String, line: usize, detail: String },
+    /// Written by a newer oomctl.
+    Newer { name: String, version: u32 },
+}
+
+/// What an input that is not a recording holds on its first line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstLine {
+    Empty,
+    /// Not UTF-8: binary data.
+    Binary,
+    /// JSON, but not a recording's header.
+    OtherJson,
+    /// Text that is not JSON (a kernel log, most likely).
+    Text,
+    /// The header, cut: the recorder stopped as it began.
+    TornHeader,
+}
+
+impl std::fmt::Display for RecordingError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecordingError::Io { name, err } => write!(f, "{name}: {err}"),
+            RecordingError::NotRecording { name, first } => {
+                let what = match first {
+                    FirstLine::Empty => "it is empty",
+                    FirstLine::Binary => "its first line is not text",
+                    FirstLine::OtherJson => "its first line is JSON but not a recording header",
+                    FirstLine::Text => "its first line is not JSON",
+                    FirstLine::TornHeader => "it ends inside its header line (the recorder stopped as it began)",
+                };
+                write!(
+                    f,
+                    "{name}: not an oomctl recording: {what}; a recording (from `oomctl record` or \
+                     `oomctl watch --record`, gzipped or not) starts with a JSON line \
+                     {{\"t\":\"header\",\"version\":{VERSION},…}}"
+                )?;
+                if *first == FirstLine::Text {
+                    write!(f, ". A kernel log is read by `oomctl analyze {name}`")?;
+                }
+                Ok(())
+            }
+            RecordingError::BadEntry { name, line, detail } => write!(
+                f,
+                "{name}:{line}: not a recording entry (a JSON object whose \"t\" is header, record, \
+                 lost, settle, snap, sample, counting, counter, gone, victim or release): {detail}"
+            ),
+            RecordingError::Newer { name, version } => write!(
+                f,
+                "{name}: recording version {version} is newer than this oomctl reads ({VERSION})"
+            ),
+        }
     }
-    let mut entries = Vec::with_capacity(lines.len());
-    let mut torn = false;
+}
+
+impl std::error::Error for RecordingError {}
+
+/// Read a recording. A torn last line is dropped and flagged; any other bad
+/// line is an error naming it. `name` names the input in errors.
+pub fn read(mut input: impl BufRead, name: &str) -> Result<Recording, RecordingError> {
+    let io_err = |err| RecordingError::Io {
+        name: name.to_owned(),
+        err,
+    };
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    loop {
+        let mut l = Vec::new();
+        if input.read_until(b'\n', &mut l).map_err(io_err)? == 0 {
+            break;
+        }
+        if l.last() == Some(&b'\n') {
+            l.pop();
+        }
+        lines.push(l);
+    }
     let n = lines.len();
-    for (i, l) in lines.iter().enumerate() {
-        if l.trim().is_empty() {
+    let not = |first| RecordingError::NotRecording {
+        name: name.to_owned(),
+        first,
+    };
+    let Some(first) = lines.first() else {
+        return Err(not(FirstLine::Empty));
+    };
+    // A newer version may hold entries this build does not know.
+    if let Some(version) = first_version(first).filter(|&v| v > VERSION) {
+        return Err(RecordingError::Newer {
+            name: name.to_owned(),
+            version,
+        });
+    }
+    let (source, host) = header(first).map_err(not)?;
+    let mut entries = Vec::with_capacity(n);
+    let mut torn = false;
+    for (i, l) in lines.iter().enumerate().skip(1) {
+        if l.trim_ascii().is_empty() {
             continue;
         }
-        match serde_json::from_str::<Entry>(l) {
+        let parsed = std::str::from_utf8(l)
+            .map_err(|_| "not UTF-8 text".to_owned())
+            .and_then(|s| serde_json::from_str::<Entry>(s).map_err(|e| e.to_string()));
+        match parsed {
             Ok(e) => entries.push(e),
             Err(_) if i + 1 == n => torn = true,
-            Err(e) => return Err(format!("{name}:{}: not a recording entry: {e}", i + 1)),
+            Err(detail) => {
+                return Err(RecordingError::BadEntry {
+                    name: name.to_owned(),
+                    line: i + 1,
+                    detail,
+                })
+            }
         }
     }
-    let Some(Entry::Header { version, source, host }) = entries.first().cloned() else {
-        return Err(format!("{name}: not an oomctl recording (no header line)"));
-    };
-    if version > VERSION {
-        return Err(format!(
-            "{name}: recording version {version} is newer than this oomctl reads ({VERSION})"
-        ));
-    }
-    entries.remove(0);
-    if version < 2 {
+    // Version 1 wrote "no limit" as the kernel's number: held as null with
+    // `unlimited` since version 2.
+    if first_version(first).unwrap_or(1) < 2 {
         for e in &mut entries {
             if let Entry::Snap { snapshot, .. } | Entry::Sample { snapshot } = e {
                 upgrade_snapshot(snapshot);
@@ -203,6 +297,36 @@ pub fn read(input: impl BufRead, name: &str) -> Result<Recording, String> {
         entries,
         torn,
     })
+}
+
+/// The header line's source and host facts, or what the line is instead.
+fn header(line: &[u8]) -> Result<(String, HostFacts), FirstLine> {
+    let Ok(text) = std::str::from_utf8(line) else {
+        return Err(FirstLine::Binary);
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(FirstLine::Empty);
+    }
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v) if v.get("t").and_then(|t| t.as_str()) == Some("header") => {}
+        Ok(_) => return Err(FirstLine::OtherJson),
+        Err(e) if e.is_eof() && text.starts_with("{\"t\":\"header\"") => return Err(FirstLine::TornHeader),
+        Err(_) => return Err(FirstLine::Text),
+    }
+    match serde_json::from_str::<Entry>(text) {
+        Ok(Entry::Header { source, host, .. }) => Ok((source, host)),
+        _ => Err(FirstLine::OtherJson),
+    }
+}
+
+/// The `version` of a header line, whatever else it holds.
+fn first_version(line: &[u8]) -> Option<u32> {
+    let v: serde_json::Value = serde_json::from_slice(line).ok()?;
+    if v.get("t")?.as_str()? != "header" {
+        return None;
+    }
+    v.get("version")?.as_u64()?.try_into().ok()
 }
 
 /// What a recording says was lost to ring-buffer overruns, if anything.
@@ -251,9 +375,25 @@ mod tests {
         assert_eq!(r.entries.len(), 2);
         assert_eq!(r.source, "/dev/kmsg");
         let bad = b"{\"t\":\"lost\",\"n\":1}\n";
-        assert!(read(&bad[..], "r").unwrap_err().contains("no header"));
+        assert!(read(&bad[..], "r")
+            .unwrap_err()
+            .to_string()
+            .contains("not an oomctl recording"));
         let mid = b"{\"t\":\"header\",\"version\":1,\"source\":\"s\",\"host\":{\"hostname\":null,\"kernel\":null,\"boot_id\":null,\"page_size\":null,\"boot_time_us\":null,\"started\":null}}\nnot json\n{\"t\":\"lost\",\"n\":1}\n";
-        assert!(read(&mid[..], "r").unwrap_err().contains("r:2"));
+        assert!(read(&mid[..], "r")
+            .unwrap_err()
+            .to_string()
+            .starts_with("r:2: not a recording entry"));
+    }
+
+    #[test]
+    fn a_newer_version_is_named_before_its_entries_are_read() {
+        let newer = b"{\"t\":\"header\",\"version\":9,\"source\":\"s\",\"host\":{},\"more\":1}\n{\"t\":\"new\"}\n";
+        let e = read(&newer[..], "r").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "r: recording version 9 is newer than this oomctl reads (2)"
+        );
     }
 
     /// A version 1 recording (corpus/recordings: `oomctl record` on 6.18,

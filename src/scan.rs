@@ -47,7 +47,12 @@ pub const BLOCK: usize = 1 << 20;
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
     pub container: Container,
+    /// `--year`: the year of syslog times that print none.
     pub assume_year: Option<i32>,
+    /// The input's modification time, seconds since the epoch, as the
+    /// input layer read it (None for a pipe): dates syslog times that print
+    /// no year when `assume_year` does not (see `envelope::year`).
+    pub mtime_s: Option<i64>,
     /// Block size in bytes (longest line read whole); at least 4 KiB.
     pub block: usize,
     /// Skip whole lines outside reports that cannot matter, undecoded
@@ -60,6 +65,7 @@ impl Default for ScanOptions {
         ScanOptions {
             container: Container::Auto,
             assume_year: None,
+            mtime_s: None,
             block: BLOCK,
             prefilter: true,
         }
@@ -81,10 +87,19 @@ pub struct ScanStats {
     pub container: Option<Container>,
     /// A read error that ended the input early (what was read was used).
     pub read_error: Option<String>,
+    /// Why nothing of the input could be used, the input named (a
+    /// recording that turned out not to be one).
+    pub unusable: Option<String>,
     /// Other losses to report (a recording's torn tail or overruns).
     pub warnings: Vec<String>,
     /// Lines skipped as second captures of lines already read.
     pub duplicate_lines: u64,
+    /// Lines read that are not in the form of the container forced
+    /// (`--input-format`), and so were read as bare messages.
+    pub unformed_lines: u64,
+    /// The first of them: its number, and the container it reads as when
+    /// detected (`Auto` when none).
+    pub first_unformed: Option<(u64, Container)>,
 }
 
 /// The anchor phrases' finders (memchr's SIMD `memmem`, one per phrase).
@@ -320,6 +335,9 @@ struct Scanner<'o, F> {
     /// The line fed last was read outside a report and showed no OOM.
     inert: bool,
     line_no: u64,
+    /// Lines read that the forced container rejected; the first of them.
+    unformed: u64,
+    first_unformed: Option<(u64, Container)>,
 }
 
 /// Newlines in `b`.
@@ -576,7 +594,7 @@ impl<F: Feed> Scanner<'_, F> {
             true => cut_remainder_text(raw)?,
         };
         let mut tmp: Vec<LogLine<'_>> = Vec::with_capacity(1);
-        self.decoder.decode(raw, &mut tmp);
+        self.decoder.probe(raw, &mut tmp);
         match tmp.as_slice() {
             [one] if one.stamp == Stamp::default() => Some(text),
             _ => None,
@@ -633,7 +651,7 @@ impl<F: Feed> Scanner<'_, F> {
             return false;
         }
         let mut tmp: Vec<LogLine<'_>> = Vec::with_capacity(1);
-        self.decoder.decode(line, &mut tmp);
+        self.decoder.probe(line, &mut tmp);
         matches!(tmp.as_slice(), [one] if one.stamp != Stamp::default() && one.text.trim().is_empty())
     }
 
@@ -643,7 +661,7 @@ impl<F: Feed> Scanner<'_, F> {
             return false;
         }
         let mut tmp: Vec<LogLine<'_>> = Vec::with_capacity(1);
-        self.decoder.decode(line, &mut tmp);
+        self.decoder.probe(line, &mut tmp);
         tmp.last().is_some_and(|l| l.stamp != Stamp::default()) && self.is_remainder(next).is_some()
     }
 
@@ -791,7 +809,7 @@ impl<F: Feed> Scanner<'_, F> {
                 pieces += 1;
             }
             let mut tmp: Vec<LogLine<'_>> = Vec::with_capacity(1);
-            self.decoder.decode(&joined, &mut tmp);
+            self.decoder.probe(&joined, &mut tmp);
             if !tmp.iter().all(|l| belongs_before(&l.text)) || tmp.is_empty() {
                 break;
             }
@@ -887,6 +905,9 @@ impl<F: Feed> Scanner<'_, F> {
         // Only lines that may matter get here, so a small vector each is fine.
         let mut lines: Vec<LogLine<'_>> = Vec::with_capacity(1);
         self.decoder.decode(&whole, &mut lines);
+        if self.decoder.rejected() {
+            self.unformed(self.line_no, &whole);
+        }
         let stamped = lines.last().is_some_and(|l| l.stamp != Stamp::default());
         if stamped {
             let first = piece;
@@ -912,6 +933,9 @@ impl<F: Feed> Scanner<'_, F> {
             for (first, last, prev) in self.look_back(before, at) {
                 let mut tmp: Vec<LogLine<'_>> = Vec::with_capacity(1);
                 self.decoder.decode(&prev, &mut tmp);
+                if self.decoder.rejected() {
+                    self.unformed(first, &prev);
+                }
                 self.feed.messages(first, last, &tmp)?;
             }
         }
@@ -919,6 +943,17 @@ impl<F: Feed> Scanner<'_, F> {
         self.feed.messages_kind(at, self.line_no, &lines, kind)?;
         self.inert = inert && !self.feed.wants_every_line();
         Ok(joined)
+    }
+
+    /// Count a line (number `no`) that the forced container rejected;
+    /// for the first, note what it reads as, to say so at the end.
+    fn unformed(&mut self, no: u64, raw: &[u8]) {
+        self.unformed += 1;
+        if self.first_unformed.is_none() {
+            let mut auto = Decoder::new(Container::Auto, None);
+            auto.decode(raw, &mut Vec::with_capacity(1));
+            self.first_unformed = Some((no, auto.container()));
+        }
     }
 
     /// A block of a quoted-printable body: each logical line (its soft
@@ -1054,7 +1089,7 @@ pub fn scan<R: Read, F: Feed>(mut input: R, opts: &ScanOptions, feed: &mut F) ->
     let block = opts.block.max(4096);
     let mut s = Scanner {
         feed,
-        decoder: Decoder::new(opts.container, opts.assume_year),
+        decoder: Decoder::new(opts.container, opts.assume_year).with_mtime(opts.mtime_s),
         anchors: Anchors::new(),
         sniffed: false,
         qp: false,
@@ -1064,6 +1099,8 @@ pub fn scan<R: Read, F: Feed>(mut input: R, opts: &ScanOptions, feed: &mut F) ->
         prefilter: opts.prefilter,
         inert: false,
         line_no: 0,
+        unformed: 0,
+        first_unformed: None,
     };
     let mut stats = ScanStats::default();
     let mut buf = vec![0u8; block];
@@ -1139,6 +1176,8 @@ pub fn scan<R: Read, F: Feed>(mut input: R, opts: &ScanOptions, feed: &mut F) ->
     }
     stats.lines = s.line_no;
     stats.container = Some(s.decoder.container());
+    stats.unformed_lines = s.unformed;
+    stats.first_unformed = s.first_unformed;
     Ok(stats)
 }
 
@@ -1322,6 +1361,50 @@ mod tests {
         })
         .unwrap();
         eps
+    }
+
+    /// The lines the scanner only looks at (is a line before a kill line,
+    /// or at a block's end, a prefix left alone?) date nothing: the year of
+    /// a syslog time depends neither on them nor on where blocks end. (RHEL
+    /// 7 kill lines, as in corpus/public, between kernel lines of a host
+    /// that prints RFC 3339 and whose messages end in a colon.)
+    #[test]
+    fn lines_looked_at_date_nothing() {
+        let mut text = String::new();
+        for i in 0..400 {
+            text.push_str(&format!(
+                "2020-03-03T02:14:{:02}.000000+00:00 host2 kernel: usb 1-{i}: new device:\n",
+                i % 60
+            ));
+            if i % 10 == 0 {
+                text.push_str(&format!("Mar  3 02:14:{:02} host1 kernel: Killed process {} (x), UID 0, total-vm:8kB, anon-rss:4kB, file-rss:0kB\n", i % 60, 100 + i));
+            }
+        }
+        let years = |block: usize| {
+            let opts = ScanOptions {
+                block,
+                mtime_s: Some(1_767_312_000),
+                ..ScanOptions::default()
+            };
+            let mut got = Vec::new();
+            episodes(text.as_bytes(), "t", &opts, &Default::default(), |e| {
+                got.push((e.time.wall.unwrap().to_string(), e.time.wall_year));
+                Ok(())
+            })
+            .unwrap();
+            got
+        };
+        let whole = years(BLOCK);
+        assert_eq!(whole.len(), 40);
+        assert!(
+            whole
+                .iter()
+                .all(|(w, how)| w.starts_with("2025-03-03") && *how == Some(crate::model::WallYear::InferredMtime)),
+            "{whole:?}"
+        );
+        for block in [4096, 5000, 8192] {
+            assert_eq!(years(block), whole, "block {block}");
+        }
     }
 
     pub(super) const KILL: &str = "[ 9.000010] Memory cgroup out of memory: Killed process 7 (a b) total-vm:8kB, anon-rss:4kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0";

@@ -984,6 +984,7 @@ impl Open {
             t.uptime_s = stamp.uptime_us.map(|us| us as f64 / 1e6);
             t.wall = stamp.wall.as_deref().map(Text::new);
             t.wall_raw = stamp.wall_raw.as_deref().map(Text::new);
+            t.wall_year = stamp.wall_year;
             t.seq = stamp.seq;
             t.boot_id = stamp.boot_id.as_deref().map(Text::new);
         }

@@ -126,8 +126,60 @@ fn syslog_classic_with_kernel_timestamp() {
 fn syslog_without_year_keeps_raw_only() {
     let (s, _) = one(Container::Auto, "Jan  3 10:00:00 web1 kernel: msg");
     assert_eq!(s.wall, None);
+    assert_eq!(s.wall_year, None);
     assert_eq!(s.wall_raw.as_deref(), Some("Jan  3 10:00:00"));
     assert_eq!(s.host.as_deref(), Some("web1"));
+}
+
+/// A year-less syslog time takes its year from `--year`, else from the date
+/// a line before printed, else from the file's mtime; the stamp says which.
+/// (Lines: the lab's kern.log, corpus/containers, moved to New Year's Eve.)
+#[test]
+fn syslog_without_year_is_dated_and_says_how() {
+    const OLD: &[u8] = b"Dec 31 23:59:59 lab-node-1 kernel: [ 4903.135770] python3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0";
+    const NEW: &[u8] =
+        b"Jan  1 00:00:01 lab-node-1 kernel: [ 4903.135813] Memory cgroup out of memory: Killed process 7593 (python3)";
+    let jan_2_2026 = Some(1_767_312_000);
+    let wall = |d: &mut Decoder, line: &[u8]| {
+        let (s, _) = all(d, line).remove(0);
+        (s.wall.unwrap_or_default(), s.wall_year)
+    };
+    // The file's mtime: a log is not written after it.
+    let mut d = Decoder::new(Container::Auto, None).with_mtime(jan_2_2026);
+    assert_eq!(
+        wall(&mut d, OLD),
+        ("2025-12-31T23:59:59".into(), Some(WallYear::InferredMtime))
+    );
+    assert_eq!(
+        wall(&mut d, NEW),
+        ("2026-01-01T00:00:01".into(), Some(WallYear::InferredMtime))
+    );
+    // `--year` wins over everything.
+    let mut d = Decoder::new(Container::Auto, Some(2019)).with_mtime(jan_2_2026);
+    d.decode(
+        b"2024-06-01T10:00:00+00:00 lab-node-1 kernel: oom_reaper: x",
+        &mut Vec::new(),
+    );
+    assert_eq!(wall(&mut d, NEW), ("2019-01-01T00:00:01".into(), Some(WallYear::Given)));
+    // A date printed before (short-iso, dmesg -T, journal JSON), over the
+    // mtime, and carried across the new year.
+    for printed in [
+        &b"2020-12-31T23:59:58+0000 lab-node-1 kernel: oom_reaper: x"[..],
+        b"[Thu Dec 31 23:59:58 2020] oom_reaper: x",
+        br#"{"_TRANSPORT":"kernel","MESSAGE":"oom_reaper: x","__REALTIME_TIMESTAMP":"1609459198000000"}"#,
+    ] {
+        let mut d = Decoder::new(Container::Auto, None).with_mtime(jan_2_2026);
+        let got = all(&mut d, printed);
+        assert_eq!(got[0].0.wall_year, None, "a printed year is no inference");
+        assert_eq!(
+            wall(&mut d, OLD),
+            ("2020-12-31T23:59:59".into(), Some(WallYear::InferredLine))
+        );
+        assert_eq!(
+            wall(&mut d, NEW),
+            ("2021-01-01T00:00:01".into(), Some(WallYear::InferredLine))
+        );
+    }
 }
 
 #[test]
@@ -323,6 +375,44 @@ fn forced_container_falls_back_to_plain() {
     assert_eq!(s, Stamp::default());
     assert_eq!(t, "[ 1.000000] msg");
     assert_eq!(Decoder::new(Container::Kmsg, None).container(), Container::Kmsg);
+}
+
+/// A forced container reads every line as its own: a line in another
+/// container's form is the bare message, flagged, and never detected as
+/// that container (no stamp, no foreign prefix read).
+#[test]
+fn forced_container_flags_lines_not_in_its_form() {
+    // The lab's 6.18 capture in each container (corpus/real, corpus/containers).
+    let lines = [
+        (Container::Dmesg, "[ 4897.955674] python3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0"),
+        (Container::Kmsg, "4,36759,12403577846,-;python3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0"),
+        (Container::Syslog, "Nov 23 11:16:17 lab-node-1 kernel: [ 4903.135770] python3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0"),
+        (Container::JournalJson, r#"{"_TRANSPORT":"kernel","MESSAGE":"python3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0","_SOURCE_MONOTONIC_TIMESTAMP":"4903135770"}"#),
+        (Container::FluentBit, r#"{"priority":4,"sequence":36759,"sec":4903,"usec":135770,"msg":"python3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0"}"#),
+    ];
+    for (forced, _) in lines {
+        for (form, line) in lines {
+            let mut d = Decoder::new(forced, None);
+            let got = all(&mut d, line.as_bytes());
+            assert_eq!(d.rejected(), form != forced, "{forced:?} on {form:?}");
+            assert_eq!(d.container(), forced, "never detects another container");
+            if form != forced {
+                assert_eq!(got, vec![(Stamp::default(), line.to_owned())], "{forced:?} on {form:?}");
+            } else {
+                assert!(got[0].1.starts_with("python3 invoked"), "{forced:?}: {got:?}");
+            }
+        }
+    }
+    // The flag is the last line's; plain and auto reject nothing.
+    let mut d = Decoder::new(Container::Kmsg, None);
+    all(&mut d, lines[0].1.as_bytes());
+    all(&mut d, lines[1].1.as_bytes());
+    assert!(!d.rejected());
+    for c in [Container::Plain, Container::Auto] {
+        let mut d = Decoder::new(c, None);
+        all(&mut d, b"no container at all");
+        assert!(!d.rejected(), "{c:?}");
+    }
 }
 
 #[test]

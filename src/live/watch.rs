@@ -486,18 +486,20 @@ fn victim_cgroup(record: &str) -> Option<(u32, String)> {
     }
 }
 
-/// `oomctl replay`: the recorded run again, offline.
+/// `oomctl replay`: the recorded run again, offline. The recording is
+/// opened as analyze opens its inputs (gzip recognised by its content).
 pub fn replay(
-    path: &Path,
+    input: &crate::input::Input,
     format: Format,
     style: output::Style,
     out: Box<dyn Write + '_>,
     err: &mut dyn Write,
 ) -> Result<Summary, String> {
-    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let rec = recording::read(io::BufReader::new(f), &path.display().to_string())?;
+    let name = input.name();
+    let r = input.open().map_err(|e| format!("{name}: {e}"))?.reader;
+    let rec = recording::read(io::BufReader::new(r), &name).map_err(|e| e.to_string())?;
     if rec.torn {
-        let _ = writeln!(err, "oomctl: warning: {}", torn_message(&path.display().to_string()));
+        let _ = writeln!(err, "oomctl: warning: {}", torn_message(&name));
     }
     let (summary, lost) =
         crate::pipeline::run_recording(&rec, output::sink(format, out, style)).map_err(|e| format!("output: {e}"))?;

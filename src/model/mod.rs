@@ -177,10 +177,39 @@ pub struct Time {
     pub wall: Option<Text>,
     /// Wall clock exactly as the log printed it.
     pub wall_raw: Option<Text>,
+    /// How the year of `wall` was found where the log printed the time
+    /// without one (classic syslog `Jan  3 10:00:00`); None where the log's
+    /// time carries its year, or `wall` is null.
+    pub wall_year: Option<WallYear>,
     /// `/dev/kmsg` sequence number of the first report record.
     pub seq: Option<u64>,
     /// journal `_BOOT_ID`.
     pub boot_id: Option<Text>,
+}
+
+/// How the year of a wall clock printed without one was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WallYear {
+    /// `--year`.
+    Given,
+    /// From the date an earlier line of the same input printed with its
+    /// year, carried forward across the new year.
+    InferredLine,
+    /// From the input file's modification time: the latest year that does
+    /// not put the time after it.
+    InferredMtime,
+}
+
+impl WallYear {
+    /// The schema's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WallYear::Given => "given",
+            WallYear::InferredLine => "inferred_line",
+            WallYear::InferredMtime => "inferred_mtime",
+        }
+    }
 }
 
 /// The scope of an OOM: which limit ran out.

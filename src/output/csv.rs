@@ -10,7 +10,7 @@ use crate::model::{Episode, Killer};
 use std::io::{self, Write};
 
 /// Column names, in order (stable; documented in README).
-pub const HEADER: [&str; 46] = [
+pub const HEADER: [&str; 47] = [
     "file",
     "first_line",
     "last_line",
@@ -57,6 +57,7 @@ pub const HEADER: [&str; 46] = [
     "unit",
     "printed",
     "unlimited",
+    "wall_year",
 ];
 
 pub struct CsvSink<'w> {
@@ -106,7 +107,7 @@ impl Sink for CsvSink<'_> {
         let k = ep.k8s.as_ref();
         let c = ep.container.as_ref();
         let d = ep.diagnosis.as_ref();
-        let row: [String; 46] = [
+        let row: [String; 47] = [
             text_cell(&ep.source.file),
             ep.source.first_line.to_string(),
             ep.source.last_line.to_string(),
@@ -156,6 +157,7 @@ impl Sink for CsvSink<'_> {
             opt_text(ep.unit.as_deref()),
             ep.printed.as_str().to_owned(),
             m.is_some_and(|m| m.unlimited).to_string(),
+            opt(ep.time.wall_year.map(|y| y.as_str())),
         ];
         self.w.write_record(&row)?;
         Ok(())

@@ -132,7 +132,9 @@ fn table_line(ep: &Episode, g: &GuardOutcome, style: Style) -> String {
         (_, _, a) => a.to_owned(),
     };
     let guard = match g.action.as_str() {
-        "kill_process" | "kill_container" if g.fired && !g.held_back => Paint::Red.paint(&pad(&guard, GUARD), style.color),
+        "kill_process" | "kill_container" if g.fired && !g.held_back => {
+            Paint::Red.paint(&pad(&guard, GUARD), style.color)
+        }
         _ => pad(&guard, GUARD),
     };
     let name = |p: Option<&crate::model::Proc>| p.map_or("-".to_owned(), |p| p.comm.to_string());

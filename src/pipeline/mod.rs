@@ -166,6 +166,7 @@ impl<'s> Pipeline<'s> {
             if let (Some(boot), Some(up)) = (self.facts.boot_time_us, ep.time.uptime_s) {
                 let us = boot.saturating_add((up * 1e6).round() as i64);
                 ep.time.wall = crate::envelope::epoch_us_iso(us).map(Text::from);
+                ep.time.wall_year = None;
             }
             ep.host = ep.host.or_else(|| self.facts.hostname.as_deref().map(Text::new));
             // A kill line alone names no kernel; every record came from this one.
