@@ -259,6 +259,11 @@ fn write_episode(page: &mut Page<'_>, n: u64, ep: &Episode) -> io::Result<()> {
         (None, None, Some(u)) => format!("uptime {u:.6} s"),
         (None, None, None) => "time unknown".to_owned(),
     };
+    let when = match ep.time.wall_year {
+        Some(crate::model::WallYear::InferredMtime) => format!("{when}, year from the file's date"),
+        Some(crate::model::WallYear::InferredLine) => format!("{when}, year from an earlier line"),
+        _ => when,
+    };
     let title = format!(
         "━━ OOM #{n} · {scope}{} · {when} · {}:{}-{}",
         if ep.manual { " (manual)" } else { "" },
