@@ -4,15 +4,22 @@
 //! numbers read from logs. The ground floor: it imports nothing of the
 //! crate.
 
-/// Human size in binary units, e.g. `572.2 MiB`.
-pub fn human_bytes(b: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+/// `b` in the largest binary unit (up to PiB) it holds one of: the value
+/// and the unit's index (0: bytes, 1: KiB, … 5: PiB).
+pub fn scaled(b: u64) -> (f64, usize) {
     let mut v = b as f64;
     let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
+    while v >= 1024.0 && u < 5 {
         v /= 1024.0;
         u += 1;
     }
+    (v, u)
+}
+
+/// Human size in binary units, e.g. `572.2 MiB`.
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let (v, u) = scaled(b);
     if u == 0 {
         format!("{b} B")
     } else {

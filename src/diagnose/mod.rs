@@ -295,6 +295,19 @@ fn throttle_advice(ep: &Episode) -> String {
     }
 }
 
+/// To watch the process that held most of it.
+fn profile_advice(t: &crate::model::TopTask, machine: bool) -> String {
+    format!(
+        "Profile {} ({}): if its memory grows without bound it leaks; if it plateaus, {}.",
+        t.name,
+        t.pid,
+        match machine {
+            true => "give the machine more memory or move work off it",
+            false => "raise the limit above that plateau",
+        }
+    )
+}
+
 /// When the memory was the workload's own and legitimate.
 fn peak_advice(machine: bool) -> String {
     match machine {
@@ -395,16 +408,7 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
                 crate::units::human_bytes(t.rss_bytes)
             ),
             vec![
-                format!(
-                    "Profile {} ({}): if its memory grows without bound it leaks; if it plateaus, {}.",
-                    t.name,
-                    t.pid,
-                    if machine {
-                        "give the machine more memory or move work off it"
-                    } else {
-                        "raise the limit above that plateau"
-                    }
-                ),
+                profile_advice(t, machine),
                 limit_advice(ep, machine),
             ],
         ),
@@ -417,16 +421,7 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
                 of_total(Some(t.charged_bytes), ev, ep),
             ),
             vec![
-                format!(
-                    "Profile {} ({}): if its memory grows without bound it leaks; if it plateaus, {}.",
-                    t.name,
-                    t.pid,
-                    if machine {
-                        "give the machine more memory or move work off it"
-                    } else {
-                        "raise the limit above that plateau"
-                    }
-                ),
+                profile_advice(t, machine),
                 limit_advice(ep, machine),
             ],
         ),

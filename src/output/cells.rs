@@ -148,12 +148,7 @@ pub fn pad_left(s: &str, w: usize) -> String {
 /// (binary units: K is 1024 bytes).
 pub fn compact_bytes(b: u64) -> String {
     const UNITS: [&str; 6] = ["B", "K", "M", "G", "T", "P"];
-    let mut v = b as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
+    let (v, u) = crate::units::scaled(b);
     if u == 0 {
         return format!("{b}B");
     }
