@@ -8,8 +8,71 @@ use oomctl::envelope::Container;
 use oomctl::output::Format;
 use oomctl::scan::{ScanOptions, BLOCK};
 
-const EXIT_CODES: &str = "Exit status: 0 if at least one OOM episode was found, 1 if none was, \
-2 on an error (an unreadable input, a bad argument, output failure).";
+/// One documented exit status: the code and what it means.
+pub type ExitStatus = (u8, &'static str);
+
+/// The exit statuses of `oomctl SUB` (None: of oomctl as a whole), as
+/// `--help` and the man pages' EXIT STATUS section give them. main.rs
+/// returns these codes.
+pub fn exit_statuses(sub: Option<&str>) -> &'static [ExitStatus] {
+    match sub {
+        None => &[
+            (
+                0,
+                "success; for analyze and simulate: at least one OOM episode was found",
+            ),
+            (1, "analyze and simulate: no OOM episode was found"),
+            (2, "an error: an unreadable input, a bad argument, failed output"),
+        ],
+        Some("analyze" | "simulate") => &[
+            (0, "at least one OOM episode was found"),
+            (1, "no OOM episode was found"),
+            (
+                2,
+                "an error: an unreadable input (the other inputs are still reported), \
+                 a bad argument, or failed output",
+            ),
+        ],
+        Some("snapshot") => &[
+            (0, "every capture was written"),
+            (
+                2,
+                "an error: a cgroup that cannot be found or read, a bad argument, failed output",
+            ),
+        ],
+        Some("watch") => &[
+            (0, "stopped by SIGINT or SIGTERM, or its standard output was closed"),
+            (
+                2,
+                "an error: /dev/kmsg or cgroupfs cannot be read, a bad argument, failed output",
+            ),
+        ],
+        Some("record" | "guard") => &[
+            (0, "stopped by SIGINT or SIGTERM"),
+            (
+                2,
+                "an error: /dev/kmsg or cgroupfs cannot be read, a bad argument, failed output",
+            ),
+        ],
+        Some("replay") => &[
+            (0, "the recording was replayed"),
+            (
+                2,
+                "an error: the recording cannot be read, a bad argument, failed output",
+            ),
+        ],
+        Some(_) => &[(0, "success"), (2, "an error: a bad argument, failed output")],
+    }
+}
+
+/// `--help`'s closing "Exit status" list of `oomctl SUB`.
+fn exit_help(sub: Option<&str>) -> String {
+    let mut s = "Exit status:".to_owned();
+    for (code, what) in exit_statuses(sub) {
+        s.push_str(&format!("\n  {code}  {what}"));
+    }
+    s
+}
 
 /// The value parser of every byte-size flag: plain bytes or a number with
 /// a unit, as `units::parse_size` reads it. clap puts the flag's name in
@@ -20,7 +83,7 @@ fn size_arg(s: &str) -> Result<u64, String> {
 
 /// Tell what happened when Linux killed a process for lack of memory.
 #[derive(Debug, Parser)]
-#[command(name = "oomctl", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OOMCTL_COMMIT"), ")"), about, after_help = EXIT_CODES)]
+#[command(name = "oomctl", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OOMCTL_COMMIT"), ")"), about, after_help = exit_help(None))]
 pub struct Cli {
     /// Colour the human formats: auto (on a terminal, unless NO_COLOR is
     /// set), always, never
@@ -80,13 +143,14 @@ pub enum Command {
     /// journalctl -k (short, short-iso, short-monotonic, -o json), raw
     /// /dev/kmsg records, Fluent Bit kmsg JSON, gzip files, and reports pasted
     /// into other text. Directories are read recursively.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = exit_help(Some("analyze")))]
     Analyze(AnalyzeArgs),
     /// Capture the live state of memory cgroups as JSON lines.
     ///
     /// Limit, usage, peak, failcnt or events, memory.stat, oom_control,
     /// pressure and the processes with their oom_score, oom_score_adj and
     /// RSS, for cgroup v1 and v2. Give the output to `analyze --cgroup`.
+    #[command(after_help = exit_help(Some("snapshot")))]
     Snapshot(SnapshotArgs),
     /// Report OOM episodes live from /dev/kmsg as they happen.
     ///
@@ -95,17 +159,24 @@ pub enum Command {
     /// each episode when its report is complete, with live snapshots of its
     /// cgroups; stops cleanly on SIGINT/SIGTERM. Needs Linux and the right to
     /// read /dev/kmsg (root when kernel.dmesg_restrict=1).
+    #[command(after_help = exit_help(Some("watch")))]
     Watch(WatchArgs),
-    /// Record /dev/kmsg (and optionally cgroup samples) for later analysis,
-    /// without printing episodes. Same capture as watch --record.
+    /// Record /dev/kmsg (and optionally cgroup samples) for later analysis.
+    ///
+    /// Prints no episodes. The same capture as watch --record; give the
+    /// recording to replay, or to analyze.
+    #[command(after_help = exit_help(Some("record")))]
     Record(RecordArgs),
     /// Replay a recording offline: prints what watch printed, byte for byte.
+    #[command(after_help = exit_help(Some("replay")))]
     Replay(ReplayArgs),
-    /// What would an oom-guard have done? Simulates its policy on every
-    /// memcg episode of logs or recordings: fired or not, held back by the
-    /// cache rule, whom it would have killed against the kernel's victim.
-    /// --sweep counts outcomes across several margins and policies.
-    #[command(after_help = EXIT_CODES)]
+    /// What would an oom-guard have done? Simulate its policy on logs.
+    ///
+    /// Simulates the policy on every memcg episode of logs or recordings:
+    /// fired or not, held back by the cache rule, whom it would have killed
+    /// against the kernel's victim. --sweep counts outcomes across several
+    /// margins and policies.
+    #[command(after_help = exit_help(Some("simulate")))]
     Simulate(SimulateArgs),
     /// Be the oom-guard: kill in user space before the kernel's memcg OOM.
     ///
@@ -119,13 +190,16 @@ pub enum Command {
     /// 1, kernel threads, oom_score_adj -1000, oomctl itself or anything
     /// outside --root. --dry-run and --policy noop write nothing and poll
     /// usage instead. Stops on SIGINT/SIGTERM.
+    #[command(after_help = exit_help(Some("guard")))]
     Guard(GuardCmdArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = exit_help(Some("completions")))]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Print the man page (roff) generated from this CLI.
+    #[command(after_help = exit_help(Some("man")))]
     Man,
 }
 
