@@ -13,7 +13,7 @@ pub type ExitStatus = (u8, &'static str);
 
 /// The exit statuses of `oomctl SUB` (None: of oomctl as a whole), as
 /// `--help` and the man pages' EXIT STATUS section give them. main.rs
-/// returns these codes.
+/// returns these codes; tests/man.rs holds the pages to `--help`.
 pub fn exit_statuses(sub: Option<&str>) -> &'static [ExitStatus] {
     match sub {
         None => &[
@@ -60,6 +60,10 @@ pub fn exit_statuses(sub: Option<&str>) -> &'static [ExitStatus] {
                 2,
                 "an error: the recording cannot be read, a bad argument, failed output",
             ),
+        ],
+        Some("man") => &[
+            (0, "the page was printed, or the pages were written"),
+            (2, "an error: no such page, a bad argument, failed output"),
         ],
         Some(_) => &[(0, "success"), (2, "an error: a bad argument, failed output")],
     }
@@ -198,9 +202,27 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) generated from this CLI.
+    /// Print a man page, or write them all to a directory.
+    ///
+    /// Without --dir, prints one page (roff) on standard output: oomctl(1),
+    /// or the page of the subcommand named (analyze: oomctl-analyze(1)).
+    /// With --dir, writes oomctl.1 and an oomctl-SUB.1 for every subcommand
+    /// (or only the page named) into DIR, made if missing, and prints the
+    /// paths written.
     #[command(after_help = exit_help(Some("man")))]
-    Man,
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The page: a subcommand (analyze, or oomctl-analyze) [default: oomctl(1), the top page].
+    #[arg(value_name = "PAGE")]
+    pub page: Option<String>,
+    /// Write the pages as files into DIR (oomctl.1, oomctl-analyze.1, …)
+    /// instead of printing one: what a package or an install puts in
+    /// share/man/man1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 //! runs the library, maps the outcome to an exit code.
 
 mod cli;
+mod man;
 
 use clap::Parser;
 use std::io::{self, IsTerminal, Write};
@@ -49,17 +50,13 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut cli::Cli::command(), "oomctl", &mut io::stdout());
             ExitCode::SUCCESS
         }
-        cli::Command::Man => {
-            use clap::CommandFactory;
-            match clap_mangen::Man::new(cli::Cli::command()).render(&mut io::stdout()) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-                Err(e) => {
-                    oomctl::diag!("oomctl: error: {e}");
-                    ExitCode::from(2)
-                }
+        cli::Command::Man(a) => match man::run(a) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(msg) => {
+                oomctl::diag!("oomctl: error: {msg}");
+                ExitCode::from(2)
             }
-        }
+        },
         cli::Command::Simulate(a) if a.analyze.paths.is_empty() && a_reads_terminal("simulate") => ExitCode::from(2),
         cli::Command::Analyze(a) if a.paths.is_empty() && a_reads_terminal("analyze") => ExitCode::from(2),
         cli::Command::Simulate(a) => match a.into_config(io::stdout().is_terminal()) {

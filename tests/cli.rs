@@ -227,8 +227,11 @@ fn packaging_completions_man_and_version() {
         }
     }
     let man = oomctl(&["man"]).stdout_str();
-    assert!(man.contains(".TH oomctl 1"), "{man}");
-    assert!(man.contains("analyze") && man.contains("Exit status"));
+    assert!(man.contains(".TH OOMCTL 1 "), "{man}");
+    assert!(
+        man.contains("oomctl\\-analyze(1)") && man.contains(".SH \"EXIT STATUS\""),
+        "{man}"
+    );
     assert_eq!(oomctl(&["completions", "nosuchshell"]).code(), 2);
 }
 
