@@ -22,7 +22,11 @@ pub fn exit_statuses(sub: Option<&str>) -> &'static [ExitStatus] {
                 "success; for analyze and simulate: at least one OOM episode was found",
             ),
             (1, "analyze and simulate: no OOM episode was found"),
-            (2, "an error: an unreadable input, a bad argument, failed output"),
+            (
+                2,
+                "an error: an unreadable input, a bad argument, failed output; also \
+                 oomctl dump, a command of systemd-oomd's oomctl, not of this one",
+            ),
         ],
         Some("analyze" | "simulate") => &[
             (0, "at least one OOM episode was found"),
@@ -211,6 +215,16 @@ pub enum Command {
     /// paths written.
     #[command(after_help = exit_help(Some("man")))]
     Man(ManArgs),
+}
+
+/// Whether clap refused `oomctl dump`: the command of systemd-oomd's
+/// oomctl, the other program that shares this one's name, not a typo to
+/// suggest a fix for. It is no subcommand of ours, so no help, completion
+/// or man page offers it.
+pub fn is_systemd_command(e: &clap::Error) -> bool {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    e.kind() == ErrorKind::InvalidSubcommand
+        && matches!(e.get(ContextKind::InvalidSubcommand), Some(ContextValue::String(s)) if s == "dump")
 }
 
 #[derive(Debug, Args)]

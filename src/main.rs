@@ -3,13 +3,24 @@
 
 mod cli;
 mod man;
+mod systemd_oomctl;
 
 use clap::Parser;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
+    let args = match cli::Cli::try_parse() {
+        Ok(args) => args,
+        // systemd-oomd's `oomctl dump`: say which oomctl this is (src/systemd_oomctl.rs).
+        Err(e) if cli::is_systemd_command(&e) => {
+            for line in systemd_oomctl::dump_message().lines() {
+                oomctl::diag!("{line}");
+            }
+            return ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     let style = cli::style(args.color);
     match args.command {
         cli::Command::Snapshot(a) => snapshot(a),

@@ -25,6 +25,7 @@ const NOT_SYSTEMD: &[&str] = &[
      in the manual path (man -aw oomctl lists both). Install these pages in a \
      directory of their own beside the binary: for ~/.cargo/bin/oomctl, \
      ~/.cargo/share/man/man1, which man-db searches in the order of PATH.",
+    "Typed to this program, oomctl dump says where systemd's oomctl is, and exits 2.",
 ];
 
 /// The other pages a page's SEE ALSO names, besides oomctl(1).

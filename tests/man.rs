@@ -210,7 +210,7 @@ fn pages_name_only_pages_that_exist() {
 
 #[test]
 fn an_unknown_page_is_an_error_naming_the_pages() {
-    for page in ["nosuch", "oomctl-nosuch", "help"] {
+    for page in ["nosuch", "oomctl-nosuch", "help", "dump"] {
         let out = oomctl(&["man", page]);
         assert_eq!(out.code(), 2, "{page}");
         assert!(out.stdout.is_empty());
