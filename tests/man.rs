@@ -8,7 +8,7 @@ mod util;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use util::{need, oomctl, TempDir};
+use util::{man_db, need, oomctl, TempDir};
 
 /// The subcommands `oomctl --help` lists (clap's `help` aside): each must
 /// have a page.
@@ -229,14 +229,6 @@ fn an_unknown_page_is_an_error_naming_the_pages() {
         "{}",
         out.stderr_str()
     );
-}
-
-/// man-db's `man`, which formats with groff.
-fn man_db() -> Result<(), String> {
-    match Command::new("man").arg("--version").output() {
-        Ok(o) if o.status.success() => Ok(()),
-        _ => Err("man-db's `man` is not installed (Debian: man-db)".to_owned()),
-    }
 }
 
 /// `man` as a reader on an 80-column terminal runs it, groff's warnings on.
