@@ -115,7 +115,9 @@ fn page_roff(root: &clap::Command, sub: Option<&clap::Command>) -> io::Result<Ve
     let mut out = Vec::new();
     man.render_title(&mut out)?;
     let preamble = out[..out.windows(4).position(|w| w == b".TH ").unwrap_or(0)].to_vec();
-    let mut sections: Vec<Vec<u8>> = Vec::new();
+    // Option and page names are not to be hyphenated, nor lines stretched
+    // to fit them: no hyphenation, left-adjusted, from the title on.
+    let mut sections: Vec<Vec<u8>> = vec![b".nh\n.ad l\n".to_vec()];
     let mut section = |render: &dyn Fn(&mut dyn Write) -> io::Result<()>| -> io::Result<()> {
         let mut s = Vec::new();
         render(&mut s)?;
@@ -154,8 +156,6 @@ fn page_roff(root: &clap::Command, sub: Option<&clap::Command>) -> io::Result<Ve
             .collect(),
     };
     roff.control("SH", ["SEE ALSO"]);
-    // Page names are not to be hyphenated, nor the line stretched to them.
-    roff.control("nh", []).control("ad", ["l"]);
     let mut refs = Vec::new();
     for (i, page) in see_also.iter().enumerate() {
         if i > 0 {
