@@ -89,9 +89,19 @@ fn size_arg(s: &str) -> Result<u64, String> {
     oomctl::units::parse_size(s).map_err(|e| format!("{e}; expected {}", oomctl::units::SIZE_FORMS))
 }
 
+/// `oomctl --help` and oomctl(1)'s DESCRIPTION; `-h` and NAME give the
+/// one-line `about` (Cargo.toml's description).
+const LONG_ABOUT: &str = "Tells what happened when Linux killed a process for lack of memory. \
+It rebuilds every OOM-killer episode from kernel logs (analyze), or live from /dev/kmsg \
+(watch, record, replay): which limit ran out, the cgroup's usage and statistics, the task \
+table, who was killed, and which pod and container that was. simulate and guard model \
+or enforce an oom-guard policy.
+
+Start with: oomctl analyze /var/log/kern.log, or dmesg | oomctl analyze.";
+
 /// Tell what happened when Linux killed a process for lack of memory.
 #[derive(Debug, Parser)]
-#[command(name = "oomctl", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OOMCTL_COMMIT"), ")"), about, after_help = exit_help(None))]
+#[command(name = "oomctl", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OOMCTL_COMMIT"), ")"), about, long_about = LONG_ABOUT, after_help = exit_help(None))]
 pub struct Cli {
     /// Colour the human formats: auto (on a terminal, unless NO_COLOR is
     /// set), always, never
