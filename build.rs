@@ -1,4 +1,6 @@
-//! Records the git commit for `--version` and the build_info metric.
+//! Records the git commit for `--version` and the build_info metric, and
+//! its date for the man pages' title line (a date from the source, not the
+//! clock: the same commit makes the same pages).
 use std::process::Command;
 
 fn git(args: &[&str]) -> Option<String> {
@@ -14,6 +16,8 @@ fn git(args: &[&str]) -> Option<String> {
 fn main() {
     let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".to_owned());
     println!("cargo:rustc-env=OOMCTL_COMMIT={commit}");
+    let date = git(&["log", "-1", "--format=%cs", "HEAD"]).unwrap_or_default();
+    println!("cargo:rustc-env=OOMCTL_COMMIT_DATE={date}");
     // Where git keeps HEAD and the branch it names: `.git/…` in a clone,
     // the main repository's `.git/worktrees/NAME/HEAD` and `.git/refs/…` in
     // a worktree (whose `.git` is a file). A path that does not exist would

@@ -8,8 +8,79 @@ use oomctl::envelope::Container;
 use oomctl::output::Format;
 use oomctl::scan::{ScanOptions, BLOCK};
 
-const EXIT_CODES: &str = "Exit status: 0 if at least one OOM episode was found, 1 if none was, \
-2 on an error (an unreadable input, a bad argument, output failure).";
+/// One documented exit status: the code and what it means.
+pub type ExitStatus = (u8, &'static str);
+
+/// The exit statuses of `oomctl SUB` (None: of oomctl as a whole), as
+/// `--help` and the man pages' EXIT STATUS section give them. main.rs
+/// returns these codes; tests/man.rs holds the pages to `--help`.
+pub fn exit_statuses(sub: Option<&str>) -> &'static [ExitStatus] {
+    match sub {
+        None => &[
+            (
+                0,
+                "success; for analyze and simulate: at least one OOM episode was found",
+            ),
+            (1, "analyze and simulate: no OOM episode was found"),
+            (
+                2,
+                "an error: an unreadable input, a bad argument, failed output; also \
+                 oomctl dump, a command of systemd-oomd's oomctl, not of this one",
+            ),
+        ],
+        Some("analyze" | "simulate") => &[
+            (0, "at least one OOM episode was found"),
+            (1, "no OOM episode was found"),
+            (
+                2,
+                "an error: an unreadable input (the other inputs are still reported), \
+                 a bad argument, or failed output",
+            ),
+        ],
+        Some("snapshot") => &[
+            (0, "every capture was written"),
+            (
+                2,
+                "an error: a cgroup that cannot be found or read, a bad argument, failed output",
+            ),
+        ],
+        Some("watch") => &[
+            (0, "stopped by SIGINT or SIGTERM, or its standard output was closed"),
+            (
+                2,
+                "an error: /dev/kmsg or cgroupfs cannot be read, a bad argument, failed output",
+            ),
+        ],
+        Some("record" | "guard") => &[
+            (0, "stopped by SIGINT or SIGTERM"),
+            (
+                2,
+                "an error: /dev/kmsg or cgroupfs cannot be read, a bad argument, failed output",
+            ),
+        ],
+        Some("replay") => &[
+            (0, "the recording was replayed"),
+            (
+                2,
+                "an error: the recording cannot be read, a bad argument, failed output",
+            ),
+        ],
+        Some("man") => &[
+            (0, "the page was printed, or the pages were written"),
+            (2, "an error: no such page, a bad argument, failed output"),
+        ],
+        Some(_) => &[(0, "success"), (2, "an error: a bad argument, failed output")],
+    }
+}
+
+/// `--help`'s closing "Exit status" list of `oomctl SUB`.
+fn exit_help(sub: Option<&str>) -> String {
+    let mut s = "Exit status:".to_owned();
+    for (code, what) in exit_statuses(sub) {
+        s.push_str(&format!("\n  {code}  {what}"));
+    }
+    s
+}
 
 /// The value parser of every byte-size flag: plain bytes or a number with
 /// a unit, as `units::parse_size` reads it. clap puts the flag's name in
@@ -18,9 +89,19 @@ fn size_arg(s: &str) -> Result<u64, String> {
     oomctl::units::parse_size(s).map_err(|e| format!("{e}; expected {}", oomctl::units::SIZE_FORMS))
 }
 
+/// `oomctl --help` and oomctl(1)'s DESCRIPTION; `-h` and NAME give the
+/// one-line `about` (Cargo.toml's description).
+const LONG_ABOUT: &str = "Tells what happened when Linux killed a process for lack of memory. \
+It rebuilds every OOM-killer episode from kernel logs (analyze), or live from /dev/kmsg \
+(watch, record, replay): which limit ran out, the cgroup's usage and statistics, the task \
+table, who was killed, and which pod and container that was. simulate and guard model \
+or enforce an oom-guard policy.
+
+Start with: oomctl analyze /var/log/kern.log, or dmesg | oomctl analyze.";
+
 /// Tell what happened when Linux killed a process for lack of memory.
 #[derive(Debug, Parser)]
-#[command(name = "oomctl", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OOMCTL_COMMIT"), ")"), about, after_help = EXIT_CODES)]
+#[command(name = "oomctl", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OOMCTL_COMMIT"), ")"), about, long_about = LONG_ABOUT, after_help = exit_help(None))]
 pub struct Cli {
     /// Colour the human formats: auto (on a terminal, unless NO_COLOR is
     /// set), always, never
@@ -80,13 +161,14 @@ pub enum Command {
     /// journalctl -k (short, short-iso, short-monotonic, -o json), raw
     /// /dev/kmsg records, Fluent Bit kmsg JSON, gzip files, and reports pasted
     /// into other text. Directories are read recursively.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = exit_help(Some("analyze")))]
     Analyze(AnalyzeArgs),
     /// Capture the live state of memory cgroups as JSON lines.
     ///
     /// Limit, usage, peak, failcnt or events, memory.stat, oom_control,
     /// pressure and the processes with their oom_score, oom_score_adj and
     /// RSS, for cgroup v1 and v2. Give the output to `analyze --cgroup`.
+    #[command(after_help = exit_help(Some("snapshot")))]
     Snapshot(SnapshotArgs),
     /// Report OOM episodes live from /dev/kmsg as they happen.
     ///
@@ -95,17 +177,24 @@ pub enum Command {
     /// each episode when its report is complete, with live snapshots of its
     /// cgroups; stops cleanly on SIGINT/SIGTERM. Needs Linux and the right to
     /// read /dev/kmsg (root when kernel.dmesg_restrict=1).
+    #[command(after_help = exit_help(Some("watch")))]
     Watch(WatchArgs),
-    /// Record /dev/kmsg (and optionally cgroup samples) for later analysis,
-    /// without printing episodes. Same capture as watch --record.
+    /// Record /dev/kmsg (and optionally cgroup samples) for later analysis.
+    ///
+    /// Prints no episodes. The same capture as watch --record; give the
+    /// recording to replay, or to analyze.
+    #[command(after_help = exit_help(Some("record")))]
     Record(RecordArgs),
     /// Replay a recording offline: prints what watch printed, byte for byte.
+    #[command(after_help = exit_help(Some("replay")))]
     Replay(ReplayArgs),
-    /// What would an oom-guard have done? Simulates its policy on every
-    /// memcg episode of logs or recordings: fired or not, held back by the
-    /// cache rule, whom it would have killed against the kernel's victim.
-    /// --sweep counts outcomes across several margins and policies.
-    #[command(after_help = EXIT_CODES)]
+    /// What would an oom-guard have done? Simulate its policy on logs.
+    ///
+    /// Simulates the policy on every memcg episode of logs or recordings:
+    /// fired or not, held back by the cache rule, whom it would have killed
+    /// against the kernel's victim. --sweep counts outcomes across several
+    /// margins and policies.
+    #[command(after_help = exit_help(Some("simulate")))]
     Simulate(SimulateArgs),
     /// Be the oom-guard: kill in user space before the kernel's memcg OOM.
     ///
@@ -119,14 +208,45 @@ pub enum Command {
     /// 1, kernel threads, oom_score_adj -1000, oomctl itself or anything
     /// outside --root. --dry-run and --policy noop write nothing and poll
     /// usage instead. Stops on SIGINT/SIGTERM.
+    #[command(after_help = exit_help(Some("guard")))]
     Guard(GuardCmdArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = exit_help(Some("completions")))]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) generated from this CLI.
-    Man,
+    /// Print a man page, or write them all to a directory.
+    ///
+    /// Without --dir, prints one page (roff) on standard output: oomctl(1),
+    /// or the page of the subcommand named (analyze: oomctl-analyze(1)).
+    /// With --dir, writes oomctl.1 and an oomctl-SUB.1 for every subcommand
+    /// (or only the page named) into DIR, made if missing, and prints the
+    /// paths written.
+    #[command(after_help = exit_help(Some("man")))]
+    Man(ManArgs),
+}
+
+/// Whether clap refused `oomctl dump`: the command of systemd-oomd's
+/// oomctl, the other program that shares this one's name, not a typo to
+/// suggest a fix for. It is no subcommand of ours, so no help, completion
+/// or man page offers it.
+pub fn is_systemd_command(e: &clap::Error) -> bool {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    e.kind() == ErrorKind::InvalidSubcommand
+        && matches!(e.get(ContextKind::InvalidSubcommand), Some(ContextValue::String(s)) if s == "dump")
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The page: a subcommand (analyze, or oomctl-analyze) [default: oomctl(1), the top page].
+    #[arg(value_name = "PAGE")]
+    pub page: Option<String>,
+    /// Write the pages as files into DIR (oomctl.1, oomctl-analyze.1, …)
+    /// instead of printing one: what a package or an install puts in
+    /// share/man/man1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -2,13 +2,25 @@
 //! runs the library, maps the outcome to an exit code.
 
 mod cli;
+mod man;
+mod systemd_oomctl;
 
 use clap::Parser;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
+    let args = match cli::Cli::try_parse() {
+        Ok(args) => args,
+        // systemd-oomd's `oomctl dump`: say which oomctl this is (src/systemd_oomctl.rs).
+        Err(e) if cli::is_systemd_command(&e) => {
+            for line in systemd_oomctl::dump_message().lines() {
+                oomctl::diag!("{line}");
+            }
+            return ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     let style = cli::style(args.color);
     match args.command {
         cli::Command::Snapshot(a) => snapshot(a),
@@ -49,17 +61,13 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut cli::Cli::command(), "oomctl", &mut io::stdout());
             ExitCode::SUCCESS
         }
-        cli::Command::Man => {
-            use clap::CommandFactory;
-            match clap_mangen::Man::new(cli::Cli::command()).render(&mut io::stdout()) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-                Err(e) => {
-                    oomctl::diag!("oomctl: error: {e}");
-                    ExitCode::from(2)
-                }
+        cli::Command::Man(a) => match man::run(a) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(msg) => {
+                oomctl::diag!("oomctl: error: {msg}");
+                ExitCode::from(2)
             }
-        }
+        },
         cli::Command::Simulate(a) if a.analyze.paths.is_empty() && a_reads_terminal("simulate") => ExitCode::from(2),
         cli::Command::Analyze(a) if a.paths.is_empty() && a_reads_terminal("analyze") => ExitCode::from(2),
         cli::Command::Simulate(a) => match a.into_config(io::stdout().is_terminal()) {

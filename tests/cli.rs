@@ -72,8 +72,13 @@ fn exit_codes_follow_the_documented_contract() {
     let bad = oomctl(&["analyze", "--page-size", "1000", &with]);
     assert_eq!(bad.code(), 2);
     assert!(bad.stderr_str().contains("--page-size"));
-    let help = oomctl(&["analyze", "--help"]);
-    assert!(help.stdout_str().contains("Exit status: 0"));
+    let help = oomctl(&["analyze", "--help"]).stdout_str();
+    assert!(
+        help.contains(
+            "Exit status:\n  0  at least one OOM episode was found\n  1  no OOM episode was found\n  2  an error"
+        ),
+        "{help}"
+    );
 }
 
 #[test]
@@ -222,9 +227,55 @@ fn packaging_completions_man_and_version() {
         }
     }
     let man = oomctl(&["man"]).stdout_str();
-    assert!(man.contains(".TH oomctl 1"), "{man}");
-    assert!(man.contains("analyze") && man.contains("Exit status"));
+    assert!(man.contains(".TH OOMCTL 1 "), "{man}");
+    assert!(
+        man.contains("oomctl\\-analyze(1)") && man.contains(".SH \"EXIT STATUS\""),
+        "{man}"
+    );
     assert_eq!(oomctl(&["completions", "nosuchshell"]).code(), 2);
+}
+
+/// `oomctl dump` is systemd-oomd's oomctl's command (systemd 252's
+/// oomctl(1): `oomctl [OPTIONS...] {COMMAND}`, COMMAND `dump`). Typed to
+/// this oomctl, it says which program this is and where systemd's is,
+/// with any arguments after it, and exits 2; nothing offers it.
+#[test]
+fn systemds_dump_says_which_oomctl_this_is() {
+    let systemds = ["/usr/bin/oomctl", "/bin/oomctl"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).is_file());
+    for args in [&["dump"][..], &["dump", "--no-pager"], &["--color", "never", "dump"]] {
+        let out = oomctl(args);
+        assert_eq!(out.code(), 2, "{args:?}");
+        assert!(out.stdout.is_empty());
+        let err = out.stderr_str();
+        assert!(err.contains("dump is a command of systemd-oomd's oomctl"), "{err}");
+        assert!(err.contains("oomctl the OOM-log analyzer"), "{err}");
+        assert!(
+            err.contains(&format!("installed as {}", env!("CARGO_BIN_EXE_oomctl"))),
+            "{err}"
+        );
+        match systemds {
+            Some(p) => assert!(
+                err.contains(&format!("systemd's oomctl is {p}: run it by its path")),
+                "{err}"
+            ),
+            None => assert!(err.contains("not at /usr/bin/oomctl or /bin/oomctl"), "{err}"),
+        }
+    }
+    // A typo is still clap's, with its suggestion.
+    let typo = oomctl(&["analyse"]);
+    assert_eq!(typo.code(), 2);
+    assert!(
+        typo.stderr_str().contains("unrecognized subcommand 'analyse'"),
+        "{}",
+        typo.stderr_str()
+    );
+    assert!(!oomctl(&["--help"]).stdout_str().contains("\n  dump"));
+    for shell in ["bash", "zsh", "fish"] {
+        let text = oomctl(&["completions", shell]).stdout_str();
+        assert!(!text.contains("dump"), "{shell} completions offer dump");
+    }
 }
 
 #[test]

@@ -28,7 +28,7 @@ const FLOORS: &[&[&str]] = &[
 ];
 
 /// The crate root and the binary's own modules sit above every floor.
-const ABOVE_ALL: &[&str] = &["lib", "main", "cli"];
+const ABOVE_ALL: &[&str] = &["lib", "main", "cli", "man", "systemd_oomctl"];
 
 fn floor(module: &str) -> Option<usize> {
     FLOORS.iter().position(|f| f.contains(&module))

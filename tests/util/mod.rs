@@ -144,6 +144,15 @@ pub fn need<T>(what: Result<T, String>) -> Option<T> {
     }
 }
 
+/// man-db's `man` (which formats with groff), for the tests of the man
+/// pages: Ok when it runs.
+pub fn man_db() -> Result<(), String> {
+    match Command::new("man").arg("--version").output() {
+        Ok(o) if o.status.success() => Ok(()),
+        _ => Err("man-db's `man` is not installed (Debian: man-db)".to_owned()),
+    }
+}
+
 /// The opt-in for tests that cause real OOM kills on this host
 /// (`OOMCTL_LIVE_HOST=1`). Unset, `cargo test` causes none: the tests skip
 /// with the reason, except under CI, where the variable must say yes
