@@ -407,10 +407,7 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
                 t.pid,
                 crate::units::human_bytes(t.rss_bytes)
             ),
-            vec![
-                profile_advice(t, machine),
-                limit_advice(ep, machine),
-            ],
+            vec![profile_advice(t, machine), limit_advice(ep, machine)],
         ),
         Some(t) if t.share.is_some_and(|s| s >= 0.5) => (
             format!(
@@ -420,10 +417,7 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
                 crate::units::human_bytes(t.charged_bytes),
                 of_total(Some(t.charged_bytes), ev, ep),
             ),
-            vec![
-                profile_advice(t, machine),
-                limit_advice(ep, machine),
-            ],
+            vec![profile_advice(t, machine), limit_advice(ep, machine)],
         ),
         None if from_guard(ep) => (
             format!("{filled}; the guard's event lists no task sizes to say whose."),
