@@ -14,10 +14,14 @@
 //!   node-problem-detector's words;
 //! - `otel`: OpenTelemetry-shaped log records, one per line;
 //! - `prom`: Prometheus text exposition of the metrics families.
+//!
+//! With `--group-by`, [`GroupSink`] counts episodes per group instead and
+//! writes one row per group (table, jsonl, json, csv).
 
 mod cells;
 mod csv;
 mod events;
+mod group;
 mod guard;
 mod json;
 mod jsonw;
@@ -33,6 +37,7 @@ use std::io::{self, Write};
 pub use self::cells::{width as display_width, Style};
 pub use self::csv::CsvSink;
 pub use self::events::EventsSink;
+pub use self::group::{GroupBy, GroupFormat, GroupKey, GroupSink};
 pub use self::guard::{GuardSink, GUARD_HEADER};
 pub use self::json::{JsonSink, JsonlSink};
 pub use self::otel::{OtelSink, PromSink};

@@ -1,0 +1,527 @@
+//! `--group-by` sink: episodes counted per group (the same pod, cgroup,
+//! cause, … as the keys say) and written at the end, one row per group,
+//! the most episodes first, as a table, JSON lines, one JSON document or
+//! CSV. The row is [`GroupRow`] (README "Grouping"). Memory is bounded:
+//! at most [`GROUPS_MAX`] groups are counted apart, each remembering at
+//! most [`VICTIMS_MAX`] victim names; the episodes of later groups are
+//! counted in one `rest` row.
+
+use super::cells::{self, compact_bytes, compact_time, cut_end, cut_middle, cut_path, pad, pad_left, Paint, Style};
+use super::csv::text_cell;
+use super::{jsonw, Sink, Summary};
+use crate::model::{Episode, GroupRow, GroupTime, GroupVictim, Text, Time};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Write};
+
+/// Groups counted apart; the episodes of more are counted in the `rest` row.
+pub const GROUPS_MAX: usize = 10_000;
+/// Victim names counted per group; a group killing more kinds of process
+/// counts the first ones (the most frequent is almost always among them).
+pub const VICTIMS_MAX: usize = 64;
+
+/// What an episode is grouped by (`--group-by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GroupKey {
+    /// `namespace/pod` where `--pods` names it, else the pod's uid.
+    Pod,
+    Namespace,
+    /// The container's name where `--pods` names it, else its id.
+    Container,
+    /// The memcg that ran out (else the victim's cgroup).
+    Cgroup,
+    Unit,
+    Cause,
+    /// The first victim's name (else the selected process's).
+    Comm,
+    Host,
+    Scope,
+}
+
+impl GroupKey {
+    /// Every key, in the order of the docs.
+    pub const ALL: [GroupKey; 9] = [
+        GroupKey::Pod,
+        GroupKey::Namespace,
+        GroupKey::Container,
+        GroupKey::Cgroup,
+        GroupKey::Unit,
+        GroupKey::Cause,
+        GroupKey::Comm,
+        GroupKey::Host,
+        GroupKey::Scope,
+    ];
+
+    /// The key's name in `--group-by`, JSON and CSV.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupKey::Pod => "pod",
+            GroupKey::Namespace => "namespace",
+            GroupKey::Container => "container",
+            GroupKey::Cgroup => "cgroup",
+            GroupKey::Unit => "unit",
+            GroupKey::Cause => "cause",
+            GroupKey::Comm => "comm",
+            GroupKey::Host => "host",
+            GroupKey::Scope => "scope",
+        }
+    }
+
+    /// The episode's value of this key; `None` where it does not say.
+    pub fn value(self, ep: &Episode) -> Option<Text> {
+        let k = ep.k8s.as_ref();
+        match self {
+            GroupKey::Pod => k.map(|k| match (&k.namespace, &k.pod) {
+                (Some(ns), Some(p)) => Text::new(&format!("{ns}/{p}")),
+                _ => k.pod_uid.clone(),
+            }),
+            GroupKey::Namespace => k.and_then(|k| k.namespace.clone()),
+            GroupKey::Container => k
+                .and_then(|k| k.container_name.clone())
+                .or_else(|| ep.container.as_ref().map(|c| c.id.clone())),
+            GroupKey::Cgroup => ep
+                .memcg
+                .as_ref()
+                .and_then(|m| m.path.clone())
+                .or_else(|| ep.task_memcg.clone()),
+            GroupKey::Unit => ep.unit.clone(),
+            GroupKey::Cause => Some(Text::new(cause(ep))),
+            GroupKey::Comm => ep
+                .victims
+                .first()
+                .map(|v| v.comm.clone())
+                .or_else(|| ep.selected.as_ref().map(|s| s.comm.clone())),
+            GroupKey::Host => ep.host.clone(),
+            GroupKey::Scope => ep.scope.map(|s| Text::new(s.as_str())),
+        }
+    }
+}
+
+impl std::str::FromStr for GroupKey {
+    type Err = String;
+    fn from_str(s: &str) -> Result<GroupKey, String> {
+        GroupKey::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            let names: Vec<&str> = GroupKey::ALL.iter().map(|k| k.as_str()).collect();
+            format!("unknown key {s:?}; expected one or more of {}", names.join(", "))
+        })
+    }
+}
+
+fn cause(ep: &Episode) -> &'static str {
+    ep.diagnosis.as_ref().map_or("unknown", |d| d.cause.as_str())
+}
+
+/// The formats a grouping is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupFormat {
+    Table,
+    Jsonl,
+    Json,
+    Csv,
+}
+
+/// `--group-by` and `--top`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupBy {
+    /// At least one, no key twice.
+    pub keys: Vec<GroupKey>,
+    /// Keep only the N groups with the most episodes.
+    pub top: Option<usize>,
+    pub format: GroupFormat,
+}
+
+/// What is counted of one group.
+#[derive(Debug, Default)]
+struct Acc {
+    episodes: u64,
+    first: Option<GroupTime>,
+    last: Option<GroupTime>,
+    causes: BTreeMap<&'static str, u64>,
+    victims: BTreeMap<Text, u64>,
+    /// Usage, limit, unlimited of the episode with the highest usage.
+    peak: Option<(u64, Option<u64>, bool)>,
+}
+
+/// How much a time says: a wall clock beats an uptime beats nothing.
+fn rank(t: &GroupTime) -> u8 {
+    match (&t.wall, t.uptime_s) {
+        (Some(_), _) => 2,
+        (None, Some(_)) => 1,
+        (None, None) => 0,
+    }
+}
+
+/// `a` against `b`: ISO 8601 walls compare as written (the decoder writes
+/// one form per log), uptimes as numbers.
+fn cmp_time(a: &GroupTime, b: &GroupTime) -> Ordering {
+    match (&a.wall, &b.wall, a.uptime_s, b.uptime_s) {
+        (Some(x), Some(y), _, _) => x.as_str().cmp(y.as_str()),
+        (None, None, Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+        _ => Ordering::Equal,
+    }
+}
+
+/// Replace `slot` with `t` when `t` says more, or as much and is `want`.
+fn keep(slot: &mut Option<GroupTime>, t: &GroupTime, want: Ordering) {
+    let better = match slot {
+        None => true,
+        Some(old) => rank(t) > rank(old) || (rank(t) == rank(old) && cmp_time(t, old) == want),
+    };
+    if better {
+        *slot = Some(t.clone());
+    }
+}
+
+impl Acc {
+    fn add(&mut self, ep: &Episode) {
+        self.episodes += 1;
+        let t = group_time(&ep.time);
+        keep(&mut self.first, &t, Ordering::Less);
+        keep(&mut self.last, &t, Ordering::Greater);
+        *self.causes.entry(cause(ep)).or_default() += 1;
+        for v in &ep.victims {
+            let room = self.victims.len() < VICTIMS_MAX;
+            match self.victims.get_mut(&v.comm) {
+                Some(n) => *n += 1,
+                None if room => {
+                    self.victims.insert(v.comm.clone(), 1);
+                }
+                None => {}
+            }
+        }
+        if let Some(m) = &ep.memcg {
+            if let Some(u) = m.usage_bytes {
+                if self.peak.is_none_or(|(p, _, _)| u > p) {
+                    self.peak = Some((u, m.limit_bytes, m.unlimited));
+                }
+            }
+        }
+    }
+
+    fn row(&self, key: BTreeMap<String, Option<Text>>, rest: bool) -> GroupRow {
+        let victim = self
+            .victims
+            .iter()
+            .fold(None::<(&Text, u64)>, |best, (c, &n)| match best {
+                Some((_, b)) if b >= n => best,
+                _ => Some((c, n)),
+            })
+            .map(|(c, n)| GroupVictim {
+                comm: c.clone(),
+                kills: n,
+            });
+        GroupRow {
+            key,
+            episodes: self.episodes,
+            first: self.first.clone().unwrap_or_default(),
+            last: self.last.clone().unwrap_or_default(),
+            causes: self.causes.iter().map(|(c, n)| ((*c).to_owned(), *n)).collect(),
+            victim,
+            peak_usage_bytes: self.peak.map(|p| p.0),
+            limit_bytes: self.peak.and_then(|p| p.1),
+            unlimited: self.peak.is_some_and(|p| p.2),
+            rest,
+        }
+    }
+}
+
+fn group_time(t: &Time) -> GroupTime {
+    GroupTime {
+        wall: t.wall.clone(),
+        uptime_s: t.uptime_s,
+    }
+}
+
+/// Counts episodes per group and writes the groups at the end.
+pub struct GroupSink<'w> {
+    out: Box<dyn Write + 'w>,
+    style: Style,
+    by: GroupBy,
+    groups: HashMap<Vec<Option<Text>>, Acc>,
+    /// Episodes of groups past [`GROUPS_MAX`].
+    rest: Acc,
+}
+
+impl<'w> GroupSink<'w> {
+    pub fn new(out: Box<dyn Write + 'w>, by: GroupBy, style: Style) -> Self {
+        GroupSink {
+            out,
+            style,
+            by,
+            groups: HashMap::new(),
+            rest: Acc::default(),
+        }
+    }
+
+    /// The rows to write, the most episodes first (then by key), cut to
+    /// `--top`; the `rest` row last; and what `--top` left out (groups,
+    /// episodes).
+    fn rows(&self) -> (Vec<GroupRow>, (usize, u64)) {
+        let mut groups: Vec<(&Vec<Option<Text>>, &Acc)> = self.groups.iter().collect();
+        groups.sort_by(|a, b| b.1.episodes.cmp(&a.1.episodes).then_with(|| a.0.cmp(b.0)));
+        let keep = self.by.top.unwrap_or(usize::MAX);
+        let dropped = groups
+            .iter()
+            .skip(keep)
+            .fold((0, 0), |(g, e), (_, a)| (g + 1, e + a.episodes));
+        let named = |values: &[Option<Text>]| -> BTreeMap<String, Option<Text>> {
+            self.by
+                .keys
+                .iter()
+                .zip(values)
+                .map(|(k, v)| (k.as_str().to_owned(), v.clone()))
+                .collect()
+        };
+        let mut rows: Vec<GroupRow> = groups.iter().take(keep).map(|(k, a)| a.row(named(k), false)).collect();
+        if self.rest.episodes > 0 {
+            rows.push(self.rest.row(named(&vec![None; self.by.keys.len()]), true));
+        }
+        (rows, dropped)
+    }
+}
+
+impl Sink for GroupSink<'_> {
+    fn episode(&mut self, ep: &Episode) -> io::Result<()> {
+        let key: Vec<Option<Text>> = self.by.keys.iter().map(|k| k.value(ep)).collect();
+        let room = self.groups.len() < GROUPS_MAX;
+        match self.groups.get_mut(&key) {
+            Some(a) => a.add(ep),
+            None if room => self.groups.entry(key).or_default().add(ep),
+            None => self.rest.add(ep),
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        let (rows, dropped) = self.rows();
+        let mut buf = Vec::new();
+        match self.by.format {
+            GroupFormat::Jsonl => {
+                for r in &rows {
+                    jsonw::write(&mut buf, r)?;
+                    buf.push(b'\n');
+                }
+            }
+            GroupFormat::Json => {
+                buf.extend_from_slice(b"{\"groups\":[");
+                for (i, r) in rows.iter().enumerate() {
+                    buf.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+                    jsonw::write(&mut buf, r)?;
+                }
+                buf.extend_from_slice(if rows.is_empty() { b"" } else { b"\n" });
+                buf.extend_from_slice(b"],\"summary\":");
+                jsonw::write(&mut buf, summary)?;
+                buf.extend_from_slice(b"}\n");
+            }
+            GroupFormat::Csv => write_csv(&mut buf, &self.by.keys, &rows)?,
+            GroupFormat::Table => {
+                let lines = table(&rows, &self.by.keys, self.style, dropped, summary);
+                for l in lines {
+                    buf.extend_from_slice(l.as_bytes());
+                    buf.push(b'\n');
+                }
+            }
+        }
+        self.out.write_all(&buf)?;
+        self.out.flush()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// `anon=3 page_cache=1`, the most first.
+fn causes_text(row: &GroupRow, sep: &str, eq: &str) -> String {
+    let mut c: Vec<(&String, &u64)> = row.causes.iter().collect();
+    c.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    let parts: Vec<String> = c
+        .iter()
+        .map(|(c, n)| match eq {
+            "=" => format!("{c}={n}"),
+            _ => format!("{n}{eq}{c}"),
+        })
+        .collect();
+    parts.join(sep)
+}
+
+/// CSV columns after the keys (stable; README "Grouping").
+pub const CSV_COLUMNS: [&str; 12] = [
+    "episodes",
+    "first_wall",
+    "first_uptime_s",
+    "last_wall",
+    "last_uptime_s",
+    "causes",
+    "victim",
+    "victim_kills",
+    "peak_usage_bytes",
+    "limit_bytes",
+    "unlimited",
+    "rest",
+];
+
+fn write_csv(buf: &mut Vec<u8>, keys: &[GroupKey], rows: &[GroupRow]) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(buf);
+    let header: Vec<&str> = keys.iter().map(|k| k.as_str()).chain(CSV_COLUMNS).collect();
+    w.write_record(&header)?;
+    let opt = |v: Option<String>| v.unwrap_or_default();
+    for r in rows {
+        let mut rec: Vec<String> = keys
+            .iter()
+            .map(|k| {
+                r.key
+                    .get(k.as_str())
+                    .cloned()
+                    .flatten()
+                    .map_or(String::new(), |t| text_cell(&t))
+            })
+            .collect();
+        rec.extend([
+            r.episodes.to_string(),
+            opt(r.first.wall.as_deref().map(text_cell)),
+            opt(r.first.uptime_s.map(|u| u.to_string())),
+            opt(r.last.wall.as_deref().map(text_cell)),
+            opt(r.last.uptime_s.map(|u| u.to_string())),
+            causes_text(r, " ", "="),
+            opt(r.victim.as_ref().map(|v| text_cell(&v.comm))),
+            opt(r.victim.as_ref().map(|v| v.kills.to_string())),
+            opt(r.peak_usage_bytes.map(|b| b.to_string())),
+            opt(r.limit_bytes.map(|b| b.to_string())),
+            r.unlimited.to_string(),
+            r.rest.to_string(),
+        ]);
+        w.write_record(&rec)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Fixed columns of the table: episodes, two times, two sizes.
+const COUNT: usize = 6;
+const TIME: usize = 14;
+const SIZE: usize = 5;
+/// From this width the first and last times show; below [`SIZES_FROM`]
+/// neither they nor the sizes.
+const TIMES_FROM: usize = 110;
+const SIZES_FROM: usize = 70;
+
+/// The table's lines, none wider than `style.width`.
+fn table(rows: &[GroupRow], keys: &[GroupKey], style: Style, dropped: (usize, u64), s: &Summary) -> Vec<String> {
+    let width = style.width;
+    let times = width >= TIMES_FROM;
+    let sizes = width >= SIZES_FROM;
+    let mut fixed = COUNT + 1;
+    if times {
+        fixed += 2 * (TIME + 1);
+    }
+    if sizes {
+        fixed += 2 * (SIZE + 1);
+    }
+    // Every key column and the victim with the blank after it; the causes last.
+    let flex = width.saturating_sub(fixed + keys.len() + 1);
+    let causes = (flex * 3 / 10).max(5);
+    let victim = (flex / 5).clamp(4, 20);
+    let per_key = (flex.saturating_sub(causes + victim) / keys.len().max(1)).clamp(4, 56);
+    let line = |key_cells: Vec<String>,
+                n: String,
+                first: String,
+                last: String,
+                peak: String,
+                limit: String,
+                v: String,
+                c: String| {
+        let mut cells: Vec<String> = key_cells.iter().map(|k| pad(k, per_key)).collect();
+        cells.push(pad_left(&n, COUNT));
+        if times {
+            cells.extend([pad(&first, TIME), pad(&last, TIME)]);
+        }
+        if sizes {
+            cells.extend([pad_left(&peak, SIZE), pad_left(&limit, SIZE)]);
+        }
+        cells.push(pad(&cut_end(&v, victim), victim));
+        cells.push(c);
+        // The causes take what is left; never wider than the terminal.
+        cut_end(cells.join(" ").trim_end(), width)
+    };
+    let mut out = Vec::new();
+    let head = line(
+        keys.iter()
+            .map(|k| cut_end(&k.as_str().to_uppercase(), per_key))
+            .collect(),
+        "EPIS.".into(),
+        "FIRST".into(),
+        "LAST".into(),
+        "PEAK".into(),
+        "LIMIT".into(),
+        "VICTIM".into(),
+        "CAUSES".into(),
+    );
+    out.push(Paint::Bold.paint(&head, style.color));
+    for r in rows {
+        let key_cells = keys
+            .iter()
+            .map(|k| {
+                let v = r.key.get(k.as_str()).cloned().flatten();
+                match (r.rest, v) {
+                    (true, _) => cut_end("(other groups)", per_key),
+                    (false, None) => "-".to_owned(),
+                    (false, Some(t)) if *k == GroupKey::Cgroup => cut_path(&t, per_key),
+                    (false, Some(t)) => cut_middle(&t, per_key),
+                }
+            })
+            .collect();
+        let t = |g: &GroupTime| {
+            compact_time(&Time {
+                wall: g.wall.clone(),
+                uptime_s: g.uptime_s,
+                ..Time::default()
+            })
+        };
+        let peak = r.peak_usage_bytes.map_or("-".to_owned(), compact_bytes);
+        let limit = match (r.limit_bytes, r.unlimited, r.peak_usage_bytes) {
+            (_, true, _) => "∞".to_owned(),
+            (Some(l), false, _) => compact_bytes(l),
+            (None, false, Some(_)) => "?".to_owned(),
+            (None, false, None) => "-".to_owned(),
+        };
+        let v = r
+            .victim
+            .as_ref()
+            .map_or("-".to_owned(), |v| format!("{} ×{}", v.comm, v.kills));
+        out.push(line(
+            key_cells,
+            r.episodes.to_string(),
+            t(&r.first),
+            t(&r.last),
+            peak,
+            limit,
+            v,
+            causes_text(r, ", ", " "),
+        ));
+    }
+    let groups = rows.iter().filter(|r| !r.rest).count();
+    let mut tail = format!(
+        "{} episode{} in {} group{}",
+        s.episodes,
+        if s.episodes == 1 { "" } else { "s" },
+        groups + dropped.0,
+        if groups + dropped.0 == 1 { "" } else { "s" }
+    );
+    if dropped.0 > 0 {
+        tail.push_str(&format!(
+            "; {} shown, {} more with {} episodes left out by --top",
+            groups, dropped.0, dropped.1
+        ));
+    }
+    if let Some(r) = rows.iter().find(|r| r.rest) {
+        tail.push_str(&format!(
+            "; {} episodes of groups past the first {GROUPS_MAX} counted together as (other groups)",
+            r.episodes
+        ));
+    }
+    tail.push_str(&format!("; {}", super::duplicates_phrase(s)));
+    out.push(String::new());
+    out.extend(cells::wrap(&tail, width, ""));
+    out
+}
