@@ -431,8 +431,9 @@ fn table(rows: &[GroupRow], keys: &[GroupKey], style: Style, dropped: (usize, u6
                 limit: String,
                 v: String,
                 c: String| {
-        let mut cells: Vec<String> = key_cells.iter().map(|k| pad(k, per_key)).collect();
-        cells.push(pad_left(&n, COUNT));
+        // The count first: with many keys on a narrow terminal it still shows.
+        let mut cells = vec![pad_left(&n, COUNT)];
+        cells.extend(key_cells.iter().map(|k| pad(k, per_key)));
         if times {
             cells.extend([pad(&first, TIME), pad(&last, TIME)]);
         }
@@ -524,4 +525,52 @@ fn table(rows: &[GroupRow], keys: &[GroupKey], style: Style, dropped: (usize, u6
     out.push(String::new());
     out.extend(cells::wrap(&tail, width, ""));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(wall: Option<&str>, up: Option<f64>) -> GroupTime {
+        GroupTime {
+            wall: wall.map(Text::new),
+            uptime_s: up,
+        }
+    }
+
+    #[test]
+    fn first_and_last_prefer_a_wall_clock_then_order_by_it() {
+        let mut first = None;
+        let mut last = None;
+        for t in [
+            at(None, None),
+            at(None, Some(50.0)),
+            at(Some("2026-11-22T10:00:20"), Some(900.0)),
+            at(Some("2026-11-21T09:00:00"), None),
+            at(None, Some(1.0)),
+            at(Some("2026-11-23T00:00:00"), None),
+        ] {
+            keep(&mut first, &t, Ordering::Less);
+            keep(&mut last, &t, Ordering::Greater);
+        }
+        assert_eq!(first.unwrap().wall.as_deref(), Some("2026-11-21T09:00:00"));
+        assert_eq!(last.unwrap().wall.as_deref(), Some("2026-11-23T00:00:00"));
+        let mut first = None;
+        for t in [at(None, Some(50.0)), at(None, Some(7.5)), at(None, None)] {
+            keep(&mut first, &t, Ordering::Less);
+        }
+        assert_eq!(first.unwrap().uptime_s, Some(7.5));
+    }
+
+    #[test]
+    fn keys_parse_by_their_names() {
+        for k in GroupKey::ALL {
+            assert_eq!(k.as_str().parse::<GroupKey>(), Ok(k));
+        }
+        let e = "pods".parse::<GroupKey>().unwrap_err();
+        assert!(
+            e.contains("unknown key \"pods\"") && e.contains("pod, namespace"),
+            "{e}"
+        );
+    }
 }
