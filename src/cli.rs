@@ -575,6 +575,7 @@ fn format_of(f: FormatArg) -> Format {
         FormatArg::Events => Format::Events,
         FormatArg::Otel => Format::Otel,
         FormatArg::Prom => Format::Prom,
+        FormatArg::Html => Format::Html,
     }
 }
 
@@ -614,6 +615,9 @@ pub enum FormatArg {
     Otel,
     /// Prometheus text exposition (node_exporter textfile collector).
     Prom,
+    /// One self-contained HTML page: timeline, group summary, episodes
+    /// with charts (no script, no network).
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

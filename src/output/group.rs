@@ -130,9 +130,9 @@ pub struct GroupBy {
     pub format: GroupFormat,
 }
 
-/// What is counted of one group.
+/// What is counted of one group (also the `html` sink's group summary).
 #[derive(Debug, Default)]
-struct Acc {
+pub(super) struct Acc {
     episodes: u64,
     first: Option<GroupTime>,
     last: Option<GroupTime>,
@@ -173,7 +173,7 @@ fn keep(slot: &mut Option<GroupTime>, t: &GroupTime, want: Ordering) {
 }
 
 impl Acc {
-    fn add(&mut self, ep: &Episode) {
+    pub(super) fn add(&mut self, ep: &Episode) {
         self.episodes += 1;
         let t = group_time(&ep.time);
         keep(&mut self.first, &t, Ordering::Less);
@@ -198,7 +198,7 @@ impl Acc {
         }
     }
 
-    fn row(&self, key: BTreeMap<String, Option<Text>>, rest: bool) -> GroupRow {
+    pub(super) fn row(&self, key: BTreeMap<String, Option<Text>>, rest: bool) -> GroupRow {
         let victim = self
             .victims
             .iter()
@@ -332,7 +332,7 @@ impl Sink for GroupSink<'_> {
 }
 
 /// `anon=3 page_cache=1`, the most first.
-fn causes_text(row: &GroupRow, sep: &str, eq: &str) -> String {
+pub(super) fn causes_text(row: &GroupRow, sep: &str, eq: &str) -> String {
     let mut c: Vec<(&String, &u64)> = row.causes.iter().collect();
     c.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
     let parts: Vec<String> = c
