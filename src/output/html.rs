@@ -214,12 +214,15 @@ fn victim_html(ep: &Episode) -> String {
 }
 
 fn cause_html(ep: &Episode) -> String {
-    let c = match ep.printed {
-        Printed::KillLine => "(kill line only)",
-        Printed::Nothing => "(counted)",
-        Printed::Report => ep.diagnosis.as_ref().map_or("-", |d| d.cause.as_str()),
+    let (class, c) = match ep.printed {
+        Printed::KillLine => ("unknown", "(kill line only)"),
+        Printed::Nothing => ("unknown", "(counted)"),
+        Printed::Report => ep
+            .diagnosis
+            .as_ref()
+            .map_or(("unknown", "-"), |d| (d.cause.as_str(), d.cause.as_str())),
     };
-    format!("<span class=\"cause {c}\">{}</span>", esc(c))
+    format!("<span class=\"cause {class}\">{c}</span>")
 }
 
 /// The memory that ran out, split by kind: one bar per kind, as shares of
