@@ -154,7 +154,11 @@ fn ten_thousand_episodes_make_a_bounded_page() {
         "rows, then 30 groups"
     );
     assert!(html.contains("4900 more episodes are counted in the summary but not listed"));
-    assert!(html.contains("10000 episodes in 1 file"));
+    assert!(html.contains("10000 episodes in 1 file; 0 incomplete; 200 pods or cgroups;"));
+    // The 30 largest pods are drawn and listed; the others counted.
+    assert!(html.contains("8500 episodes not drawn"));
+    assert!(html.contains("8500 more episodes in 170 more pods or cgroups, not listed."));
+    assert_eq!(html.matches("<circle").count(), 1_500);
 }
 
 /// Debian's chromium, or why this machine cannot run the browser test.

@@ -248,13 +248,14 @@ fn overview(h: &HtmlSink<'_>, s: &Summary) -> String {
         .collect();
     rows.sort_by(|a, b| b.1.episodes.cmp(&a.1.episodes).then_with(|| a.0.cmp(b.0)));
     let mut p = format!(
-        "<p>{} episode{} in {} file{}; {} incomplete; {} pod{}/cgroups; {}; {} malformed line{}.{}</p>",
+        "<p>{} episode{} in {} file{}; {} incomplete; {} pod{} or cgroup{}; {}; {} malformed line{}.{}</p>",
         s.episodes,
         if s.episodes == 1 { "" } else { "s" },
         s.files,
         if s.files == 1 { "" } else { "s" },
         s.incomplete,
         rows.len(),
+        if rows.len() == 1 { "" } else { "s" },
         if rows.len() == 1 { "" } else { "s" },
         esc(&super::duplicates_phrase(s)),
         s.malformed_lines,
@@ -295,16 +296,18 @@ fn overview(h: &HtmlSink<'_>, s: &Summary) -> String {
     }
     p.push_str("</table>");
     let hidden = rows.len().saturating_sub(SHOWN);
-    if hidden > 0 || h.rest.row(Default::default(), true).episodes > 0 {
-        let eps: u64 =
-            rows.iter().skip(SHOWN).map(|r| r.1.episodes).sum::<u64>() + h.rest.row(Default::default(), true).episodes;
+    if hidden > 0 {
+        let eps: u64 = rows.iter().skip(SHOWN).map(|r| r.1.episodes).sum();
         let _ = write!(
             p,
-            "<p class=\"note\">{eps} more episodes in {hidden} more pods or cgroups{}.</p>",
-            match h.rest.row(Default::default(), true).episodes {
-                0 => String::new(),
-                n => format!(" and {n} in groups past the first {GROUPS_MAX}, counted together"),
-            }
+            "<p class=\"note\">{eps} more episodes in {hidden} more pods or cgroups, not listed.</p>"
+        );
+    }
+    let rest = h.rest.row(Default::default(), true).episodes;
+    if rest > 0 {
+        let _ = write!(
+            p,
+            "<p class=\"note\">{rest} episodes of pods or cgroups past the first {GROUPS_MAX}, counted together, not listed.</p>"
         );
     }
     p
