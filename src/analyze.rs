@@ -36,6 +36,8 @@ pub struct AnalyzeConfig {
     pub guard: Option<GuardPolicy>,
     /// `simulate --sweep`: outcome counts for each of its settings.
     pub sweep: Option<Sweep>,
+    /// `--group-by`: one row per group instead of one per episode.
+    pub group: Option<output::GroupBy>,
     pub scan: ScanOptions,
     pub builder: BuilderOptions,
     /// How the human formats draw (width, colour).
@@ -629,6 +631,18 @@ fn run_parallel(
     })
 }
 
+/// The sink a run writes to: a sweep's, a simulation's, a grouping's or
+/// the format's.
+fn sink_of<'w>(cfg: &AnalyzeConfig, out: Box<dyn Write + 'w>) -> Box<dyn output::Sink + 'w> {
+    match (&cfg.sweep, cfg.guard, cfg.format, &cfg.group) {
+        (Some(sweep), _, _, _) => Box::new(output::SweepSink::new(out, sweep.clone())),
+        (None, Some(_), Format::Table, _) => Box::new(output::GuardSink::new(out, false, cfg.style)),
+        (None, Some(_), Format::Csv, _) => Box::new(output::GuardSink::new(out, true, cfg.style)),
+        (None, None, _, Some(by)) => Box::new(output::GroupSink::new(out, by.clone(), cfg.style)),
+        _ => output::sink(cfg.format, out, cfg.style),
+    }
+}
+
 /// Run analyze, writing the format to `out` and diagnostics to `err`.
 /// An `Err` is an output failure (e.g. a closed pipe).
 pub fn run(cfg: &AnalyzeConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> io::Result<Outcome> {
@@ -642,7 +656,10 @@ pub fn run(cfg: &AnalyzeConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -
         Ok(c) => c,
         Err(msg) => {
             let _ = writeln!(err, "oomctl: error: {msg}");
-            let mut sink = output::sink(cfg.format, out, cfg.style);
+            let mut sink: Box<dyn output::Sink> = match &cfg.group {
+                Some(by) => Box::new(output::GroupSink::new(out, by.clone(), cfg.style)),
+                None => output::sink(cfg.format, out, cfg.style),
+            };
             let summary = Summary {
                 errors: 1,
                 ..Summary::default()
@@ -654,12 +671,7 @@ pub fn run(cfg: &AnalyzeConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -
             });
         }
     };
-    let sink: Box<dyn output::Sink> = match (&cfg.sweep, cfg.guard, cfg.format) {
-        (Some(sweep), _, _) => Box::new(output::SweepSink::new(out, sweep.clone())),
-        (None, Some(_), Format::Table) => Box::new(output::GuardSink::new(out, false, cfg.style)),
-        (None, Some(_), Format::Csv) => Box::new(output::GuardSink::new(out, true, cfg.style)),
-        _ => output::sink(cfg.format, out, cfg.style),
-    };
+    let sink = sink_of(cfg, out);
     let mut em = Emitter {
         sink,
         seen: Seen::new(SEEN_MAX),

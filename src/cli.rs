@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use oomctl::analyze::AnalyzeConfig;
 use oomctl::builder::BuilderOptions;
 use oomctl::envelope::Container;
-use oomctl::output::Format;
+use oomctl::output::{Format, GroupBy, GroupFormat, GroupKey};
 use oomctl::scan::{ScanOptions, BLOCK};
 
 /// One documented exit status: the code and what it means.
@@ -399,6 +399,9 @@ impl SimulateArgs {
         let base = self.guard.policy()?;
         let format = self.analyze.format;
         let mut cfg = self.analyze.into_config(tty)?;
+        if cfg.group.is_some() {
+            return Err("--group-by is analyze's: simulate writes what the guard does per episode".to_owned());
+        }
         cfg.guard = Some(base);
         if self.sweep {
             let policies = match self.guard.policy {
@@ -572,6 +575,7 @@ fn format_of(f: FormatArg) -> Format {
         FormatArg::Events => Format::Events,
         FormatArg::Otel => Format::Otel,
         FormatArg::Prom => Format::Prom,
+        FormatArg::Html => Format::Html,
     }
 }
 
@@ -611,6 +615,9 @@ pub enum FormatArg {
     Otel,
     /// Prometheus text exposition (node_exporter textfile collector).
     Prom,
+    /// One self-contained HTML page: timeline, group summary, episodes
+    /// with charts (no script, no network).
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -666,6 +673,15 @@ pub struct AnalyzeArgs {
     /// Repeatable. oom-guard events that match no episode become episodes.
     #[arg(long = "cgroup", value_name = "PATH")]
     pub cgroups: Vec<std::path::PathBuf>,
+    /// One row per group of episodes instead of one per episode: their
+    /// count, first and last time, causes, most frequent victim, peak
+    /// usage and limit. KEYs: pod, namespace, container, cgroup, unit,
+    /// cause, comm, host, scope. Formats: table, jsonl, json, csv.
+    #[arg(long, value_name = "KEY,…", value_delimiter = ',')]
+    pub group_by: Vec<String>,
+    /// With --group-by: only the N groups with the most episodes.
+    #[arg(long, value_name = "N", requires = "group_by")]
+    pub top: Option<usize>,
 }
 
 impl AnalyzeArgs {
@@ -689,6 +705,7 @@ impl AnalyzeArgs {
             None if tty => Format::Table,
             None => Format::Jsonl,
         };
+        let group = group_of(&self.group_by, self.top, format)?;
         let container = match self.input_format {
             InputFormatArg::Auto => Container::Auto,
             InputFormatArg::Dmesg => Container::Dmesg,
@@ -714,6 +731,7 @@ impl AnalyzeArgs {
             cgroups: self.cgroups,
             guard: None,
             sweep: None,
+            group,
             scan: ScanOptions {
                 container,
                 assume_year: self.year,
@@ -727,6 +745,50 @@ impl AnalyzeArgs {
             style: oomctl::output::Style::plain(),
         })
     }
+}
+
+/// `--group-by` and `--top` checked against each other and the format.
+fn group_of(keys: &[String], top: Option<usize>, format: Format) -> Result<Option<GroupBy>, String> {
+    if keys.is_empty() {
+        return Ok(None);
+    }
+    let mut parsed: Vec<GroupKey> = Vec::new();
+    for k in keys {
+        let key: GroupKey = k.trim().parse().map_err(|e| format!("--group-by: {e}"))?;
+        if parsed.contains(&key) {
+            return Err(format!("--group-by: key {k:?} given twice"));
+        }
+        parsed.push(key);
+    }
+    if top == Some(0) {
+        return Err("--top 0: expected at least 1".to_owned());
+    }
+    let format = match format {
+        Format::Table => GroupFormat::Table,
+        Format::Jsonl => GroupFormat::Jsonl,
+        Format::Json => GroupFormat::Json,
+        Format::Csv => GroupFormat::Csv,
+        f => {
+            return Err(format!(
+                "--group-by prints table, jsonl, json or csv, not {}: its rows are groups, not episodes",
+                format_name(f)
+            ))
+        }
+    };
+    Ok(Some(GroupBy {
+        keys: parsed,
+        top,
+        format,
+    }))
+}
+
+/// The name `--format` takes for `f`.
+fn format_name(f: Format) -> String {
+    FormatArg::value_variants()
+        .iter()
+        .find(|a| format_of(**a) == f)
+        .and_then(|a| a.to_possible_value())
+        .map_or_else(String::new, |v| v.get_name().to_owned())
 }
 
 #[cfg(test)]

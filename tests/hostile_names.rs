@@ -178,8 +178,12 @@ fn assert_clean(what: &str, run: &Run, tab_ok: bool) {
 #[test]
 fn no_format_carries_a_raw_control_character() {
     let mut rng = Rng(0x00c0_ffee_d00d_f00d);
-    let analyze = ["table", "json", "jsonl", "csv", "report", "events", "otel", "prom"];
-    let simulate = ["table", "json", "jsonl", "csv", "report", "events", "otel", "prom"];
+    let analyze = [
+        "table", "json", "jsonl", "csv", "report", "events", "otel", "prom", "html",
+    ];
+    let simulate = [
+        "table", "json", "jsonl", "csv", "report", "events", "otel", "prom", "html",
+    ];
     for case in 0..12 {
         let mut input = Vec::new();
         for (i, template) in [MODERN, OLD].iter().enumerate() {

@@ -152,3 +152,22 @@ fn a_terminal_on_stdin_gets_a_hint_not_a_wait() {
         assert!(text.lines().all(|l| l.width() <= 80), "{text}");
     }
 }
+
+#[test]
+fn the_group_table_fits_the_terminal() {
+    if need(script()).is_none() {
+        return;
+    }
+    for cols in [80u16, 120] {
+        for keys in ["pod", "cgroup,cause,comm"] {
+            let (text, code) = in_terminal(cols, &format!("analyze --group-by {keys} {INPUTS} 2>/dev/null"), &[]);
+            assert_eq!(code, 0, "{text}");
+            let text = plain(&text);
+            for line in text.lines() {
+                assert!(line.width() <= usize::from(cols), "{keys}, {cols} columns: {line:?}");
+            }
+            assert!(text.lines().next().is_some_and(|l| l.starts_with(" EPIS.")), "{text}");
+            assert!(text.contains(" episodes in "), "{text}");
+        }
+    }
+}

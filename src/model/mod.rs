@@ -12,12 +12,14 @@
 //! any unplanned change.
 
 mod diagnosis;
+mod group;
 mod guard;
 mod snapshot;
 mod summary;
 mod text;
 
 pub use diagnosis::{Cause, Diagnosis, Evidence, EvidenceSource, TopTask};
+pub use group::{GroupRow, GroupTime, GroupVictim};
 pub use guard::{GuardOutcome, Policy, Proc};
 pub use snapshot::{GuardAction, Process, Snapshot, Usage};
 pub use summary::Summary;

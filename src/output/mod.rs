@@ -13,12 +13,18 @@
 //! - `events`: one tab-separated line per episode in kubelet's and
 //!   node-problem-detector's words;
 //! - `otel`: OpenTelemetry-shaped log records, one per line;
-//! - `prom`: Prometheus text exposition of the metrics families.
+//! - `prom`: Prometheus text exposition of the metrics families;
+//! - `html`: one self-contained page (inline CSS and SVG, no script).
+//!
+//! With `--group-by`, [`GroupSink`] counts episodes per group instead and
+//! writes one row per group (table, jsonl, json, csv).
 
 mod cells;
 mod csv;
 mod events;
+mod group;
 mod guard;
+mod html;
 mod json;
 mod jsonw;
 mod otel;
@@ -33,7 +39,9 @@ use std::io::{self, Write};
 pub use self::cells::{width as display_width, Style};
 pub use self::csv::CsvSink;
 pub use self::events::EventsSink;
+pub use self::group::{GroupBy, GroupFormat, GroupKey, GroupSink};
 pub use self::guard::{GuardSink, GUARD_HEADER};
+pub use self::html::HtmlSink;
 pub use self::json::{JsonSink, JsonlSink};
 pub use self::otel::{OtelSink, PromSink};
 pub use self::report::ReportSink;
@@ -51,11 +59,12 @@ pub enum Format {
     Events,
     Otel,
     Prom,
+    Html,
 }
 
 impl Format {
     /// Every format, for the tests that hold them all to one rule.
-    pub const ALL: [Format; 8] = [
+    pub const ALL: [Format; 9] = [
         Format::Table,
         Format::Json,
         Format::Jsonl,
@@ -64,6 +73,7 @@ impl Format {
         Format::Events,
         Format::Otel,
         Format::Prom,
+        Format::Html,
     ];
 
     /// True when the format separates fields with tabs (`events`).
@@ -96,6 +106,7 @@ pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>, style: Style) -> Box<d
         Format::Events => Box::new(EventsSink::new(out)),
         Format::Otel => Box::new(OtelSink::new(out)),
         Format::Prom => Box::new(PromSink::new(out)),
+        Format::Html => Box::new(HtmlSink::new(out)),
     }
 }
 
