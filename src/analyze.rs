@@ -499,6 +499,9 @@ fn scan_input(
         }
     };
     let mut eps = Vec::new();
+    if let Some(e) = &rec.cut {
+        st.warnings.push(crate::recording::cut_message(name, e));
+    }
     if rec.torn {
         st.warnings.push(crate::recording::torn_message(name));
     }

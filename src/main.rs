@@ -109,10 +109,7 @@ fn a_reads_terminal(sub: &str) -> bool {
         .find_subcommand_mut(sub)
         .map(|c| c.render_usage().to_string())
         .unwrap_or_default();
-    oomctl::diag!("oomctl: {sub}: no log given, and standard input is a terminal.");
-    oomctl::diag!("Give a file (oomctl {sub} /var/log/kern.log) or pipe a log in");
-    oomctl::diag!("(dmesg | oomctl {sub}); give - to paste a report, ended by Ctrl-D.");
-    oomctl::diag!("");
+    oomctl::diag!("oomctl {sub}: give a log file, or pipe one in: dmesg | oomctl {sub}");
     for line in usage.lines() {
         oomctl::diag!("{line}");
     }

@@ -159,6 +159,9 @@ pub struct Recording {
     pub entries: Vec<Entry>,
     /// True if the last line was torn (the recorder died mid-write).
     pub torn: bool,
+    /// The read error that ended the input early (a gzipped recording cut
+    /// short): what came before it is replayed, as analyze reads a cut log.
+    pub cut: Option<String>,
 }
 
 /// Why an input could not be read as a recording. Each names the input
@@ -235,10 +238,19 @@ pub fn read(mut input: impl BufRead, name: &str) -> Result<Recording, RecordingE
         err,
     };
     let mut lines: Vec<Vec<u8>> = Vec::new();
+    let mut cut = None;
     loop {
         let mut l = Vec::new();
-        if input.read_until(b'\n', &mut l).map_err(io_err)? == 0 {
-            break;
+        match input.read_until(b'\n', &mut l) {
+            Ok(0) => break,
+            Ok(_) => {}
+            // Past the header, a read error ends the input where it is (the
+            // line it cut is torn); before it, nothing can be replayed.
+            Err(e) if !lines.is_empty() => {
+                cut = Some(e.to_string());
+                break;
+            }
+            Err(e) => return Err(io_err(e)),
         }
         if l.last() == Some(&b'\n') {
             l.pop();
@@ -269,7 +281,17 @@ pub fn read(mut input: impl BufRead, name: &str) -> Result<Recording, RecordingE
         }
         let parsed = std::str::from_utf8(l)
             .map_err(|_| "not UTF-8 text".to_owned())
-            .and_then(|s| serde_json::from_str::<Entry>(s).map_err(|e| e.to_string()));
+            .and_then(|s| {
+                // serde's own "at line 1 column N" is of this line alone:
+                // the error names the file's line instead.
+                serde_json::from_str::<Entry>(s).map_err(|e| {
+                    let mut m = e.to_string();
+                    if let Some(i) = m.rfind(" at line ") {
+                        m.truncate(i);
+                    }
+                    m
+                })
+            });
         match parsed {
             Ok(e) => entries.push(e),
             Err(_) if i + 1 == n => torn = true,
@@ -296,6 +318,7 @@ pub fn read(mut input: impl BufRead, name: &str) -> Result<Recording, RecordingE
         host,
         entries,
         torn,
+        cut,
     })
 }
 
@@ -342,6 +365,11 @@ pub fn lost_message((lost, unknown): (u64, u64)) -> Option<String> {
 }
 
 /// The warning for a recording whose last line was torn.
+/// The warning for a recording whose input ended in a read error.
+pub fn cut_message(name: &str, err: &str) -> String {
+    format!("{name}: reading stopped early ({err}); what came before it is replayed")
+}
+
 pub fn torn_message(name: &str) -> String {
     format!("{name}: the last line was torn (the recorder stopped mid-write); ignored")
 }

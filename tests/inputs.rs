@@ -37,6 +37,26 @@ fn replay_reads_a_gzipped_recording_as_analyze_does() {
     assert_eq!(piped.stdout_str(), plain.stdout_str(), "`-` reads standard input");
 }
 
+/// A gzipped recording cut short (a copy stopped mid-way) replays what
+/// came before the cut, as analyze reads a cut gzip log, with a warning.
+#[test]
+fn replay_of_a_cut_gzip_keeps_what_came_before() {
+    let d = TempDir::new("replay-gz-cut");
+    let rec = std::fs::read(RECORDING).unwrap();
+    let gz = gzip(&rec);
+    let cut = d.path("cut.rec.gz");
+    std::fs::write(&cut, &gz[..gz.len() / 2]).unwrap();
+    let out = oomctl(&["replay", "--format", "jsonl", &cut.display().to_string()]);
+    assert_eq!(out.code(), 0, "{}", out.stderr_str());
+    // The episodes before the cut (the one it cuts through, incomplete).
+    assert!(out.stdout_str().lines().count() >= 1, "{}", out.stdout_str());
+    assert!(
+        out.stderr_str().contains("reading stopped early"),
+        "{}",
+        out.stderr_str()
+    );
+}
+
 /// What replay says of a file that is not a recording: the file, that it
 /// is not one, what a recording starts with, exit 2 and nothing on stdout.
 #[test]

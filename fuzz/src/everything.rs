@@ -24,7 +24,7 @@ fn every_format_is_clean(ep: &Episode) {
     };
     // The human formats at a narrow and a wide terminal (no colour: its
     // escapes are ours, and this checks the log's bytes); no line wider.
-    for width in [40, 80, 200] {
+    for width in [20, 40, 80, 200] {
         for f in Format::ALL {
             let mut buf = Vec::new();
             {

@@ -498,6 +498,9 @@ pub fn replay(
     let name = input.name();
     let r = input.open().map_err(|e| format!("{name}: {e}"))?.reader;
     let rec = recording::read(io::BufReader::new(r), &name).map_err(|e| e.to_string())?;
+    if let Some(e) = &rec.cut {
+        let _ = writeln!(err, "oomctl: warning: {}", recording::cut_message(&name, e));
+    }
     if rec.torn {
         let _ = writeln!(err, "oomctl: warning: {}", torn_message(&name));
     }

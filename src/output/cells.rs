@@ -18,7 +18,7 @@ impl Style {
     /// The width of a terminal nobody measured.
     pub const DEFAULT_WIDTH: usize = 80;
     /// Narrower than this, the table's fixed columns would not fit.
-    pub const MIN_WIDTH: usize = 40;
+    pub const MIN_WIDTH: usize = 20;
 
     /// No colour, the default width: what tests and pipes get.
     pub fn plain() -> Style {
@@ -303,8 +303,14 @@ pub fn wrap(text: &str, cols: usize, indent: &str) -> Vec<String> {
                 used = 0;
                 continue;
             }
-            // Alone on its line and still too wide: split it.
+            // Alone on its line and still too wide: split it, after a `/`,
+            // `-`, `_` or `.` in its second half if there is one (a path,
+            // a pod name), else where the line ends.
             let h = head(word, room);
+            let h = match h.rfind(['/', '-', '_', '.']) {
+                Some(i) if i + 1 > h.len() / 2 && i + 1 < word.len() => &h[..=i],
+                _ => h,
+            };
             let h = match h.is_empty() {
                 true => &word[..word.chars().next().map_or(0, char::len_utf8)],
                 false => h,
@@ -387,6 +393,7 @@ impl Paint {
 /// The colour of a cause's name.
 pub fn cause_paint(cause: &str) -> Option<Paint> {
     match cause {
+        "kill line" | "counted" => Some(Paint::Dim),
         "write_cache" | "page_cache" => Some(Paint::Yellow),
         "anon" => Some(Paint::Red),
         "shmem" => Some(Paint::Magenta),
@@ -444,6 +451,10 @@ mod tests {
         assert_eq!(wrap("a bb ccc", 4, ""), ["a bb", "ccc"]);
         assert_eq!(wrap("shmem 0 B), by", 12, ""), ["shmem 0 B),", "by"]);
         assert_eq!(wrap("held 39.8 MiB of it", 10, ""), ["held", "39.8 MiB", "of it"]);
+        assert_eq!(
+            wrap("/system.slice/celery-worker.service", 20, ""),
+            ["/system.slice/", "celery-worker.", "service"]
+        );
         assert_eq!(wrap("", 10, ""), [""]);
     }
 

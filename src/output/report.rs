@@ -47,7 +47,7 @@ impl Page<'_> {
 
     fn field_painted(&mut self, label: &str, text: &str, paint: Option<(Paint, usize)>) -> io::Result<()> {
         let indent = " ".repeat(LABEL);
-        let lines = cells::wrap(text, self.style.width.saturating_sub(LABEL).max(20), "");
+        let lines = cells::wrap(text, self.style.width.saturating_sub(LABEL).max(10), "");
         for (i, l) in lines.iter().enumerate() {
             let head = match i {
                 0 => format!("{label:<LABEL$}"),
@@ -73,7 +73,7 @@ impl Page<'_> {
     fn item(&mut self, n: usize, text: &str) -> io::Result<()> {
         let head = format!("  {n}. ");
         let indent = " ".repeat(head.len());
-        let lines = cells::wrap(text, self.style.width.saturating_sub(head.len()).max(20), "");
+        let lines = cells::wrap(text, self.style.width.saturating_sub(head.len()).max(10), "");
         for (i, l) in lines.iter().enumerate() {
             writeln!(self.out, "{}{l}", if i == 0 { &head } else { &indent })?;
         }
@@ -387,17 +387,13 @@ fn write_episode(page: &mut Page<'_>, n: u64, ep: &Episode) -> io::Result<()> {
         }
     }
     guard_section(page, ep)?;
-    match ep.printed {
-        crate::model::Printed::KillLine => page.field(
-            "Note:",
-            "only the kill line was printed: the report was suppressed (the kernel's ratelimit) or lost",
-        )?,
-        crate::model::Printed::Nothing => page.field(
+    // A kill line alone and a report without its kill are said above
+    // (Why:, Killed:); a kill no line shows is said here.
+    if ep.printed == crate::model::Printed::Nothing {
+        page.field(
             "Note:",
             "nothing was printed that was read: a kill counted in memory.events.local only",
-        )?,
-        crate::model::Printed::Report if !ep.complete => page.field("Note:", "incomplete report (no kill line)")?,
-        crate::model::Printed::Report => {}
+        )?;
     }
     if !ep.malformed.is_empty() {
         page.field(

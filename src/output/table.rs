@@ -42,11 +42,13 @@ impl<'w> TableSink<'w> {
 
 /// Widths of the columns: fixed for time, scope, sizes and cause; the rest
 /// shared by workload and victim. The victims' RSS shows from [`RSS_FROM`]
-/// columns on; below [`FULL_FROM`] only time, workload, victim and cause.
+/// columns on; below [`FULL_FROM`] only time, workload, victim and cause;
+/// below [`TIME_FROM`] not the time either.
 #[derive(Debug, Clone, Copy)]
 struct Columns {
     workload: usize,
     victim: usize,
+    time: bool,
     /// Scope, usage and limit.
     full: bool,
     rss: bool,
@@ -59,14 +61,19 @@ const SIZE: usize = 5;
 const CAUSE: usize = 13;
 const RSS_FROM: usize = 100;
 const FULL_FROM: usize = 70;
+const TIME_FROM: usize = 40;
 
 impl Columns {
     fn for_width(width: usize) -> Columns {
+        let time = width >= TIME_FROM;
         let full = width >= FULL_FROM;
         let rss = width >= RSS_FROM;
         // Each column and the blank after it; the flexible two and the last
         // (cause) counted in `fixed` by their blanks only.
-        let mut fixed = TIME + 1 + CAUSE + 2;
+        let mut fixed = CAUSE + 2;
+        if time {
+            fixed += TIME + 1;
+        }
         if full {
             fixed += SCOPE + 1 + 2 * (SIZE + 1);
         }
@@ -74,10 +81,12 @@ impl Columns {
             fixed += SIZE + 1;
         }
         let flex = width.saturating_sub(fixed).max(2);
-        let victim = (flex * 2 / 5).clamp(1, 24);
+        // A process name is at most 15 characters (TASK_COMM_LEN).
+        let victim = (flex / 3).max(flex.min(30) / 2).clamp(1, 20);
         Columns {
             workload: (flex - victim).min(72),
             victim,
+            time,
             full,
             rss,
         }
@@ -117,8 +126,8 @@ fn rss_cell(ep: &Episode) -> String {
 /// The cause as the table shows it.
 fn cause_name(ep: &Episode) -> &'static str {
     match ep.printed {
-        Printed::KillLine => "(kill line)",
-        Printed::Nothing => "(counted)",
+        Printed::KillLine => "kill line",
+        Printed::Nothing => "counted",
         Printed::Report => ep.diagnosis.as_ref().map_or("-", |d| d.cause.as_str()),
     }
 }
@@ -154,7 +163,10 @@ fn sizes(ep: &Episode) -> (String, String) {
 impl TableSink<'_> {
     fn header(&mut self) -> io::Result<()> {
         let c = self.cols;
-        let mut cells = vec![pad("TIME", TIME)];
+        let mut cells = Vec::new();
+        if c.time {
+            cells.push(pad("TIME", TIME));
+        }
         if c.full {
             cells.push(pad("SCOPE", SCOPE));
         }
@@ -187,7 +199,10 @@ impl TableSink<'_> {
             None => cause.to_owned(),
         };
         let victim = cut_end(&victim_cell(ep), c.victim);
-        let mut cells = vec![pad(&compact_time(&ep.time), TIME)];
+        let mut cells = Vec::new();
+        if c.time {
+            cells.push(pad(&compact_time(&ep.time), TIME));
+        }
         if c.full {
             cells.push(scope);
         }
@@ -218,7 +233,7 @@ impl TableSink<'_> {
             let mut causes: Vec<(&&str, &u64)> = causes.iter().collect();
             causes.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
             let causes: Vec<String> = causes.iter().map(|(c, n)| format!("{n} × {c}")).collect();
-            let head = format!("  {} in ", causes.join(", ")).replace("(kill line)", "kill line only");
+            let head = format!("  {} in ", causes.join(", "));
             let room = width.saturating_sub(cells::width(&head)).max(8);
             let name = match w {
                 Workload::Name(n) if n == "-" => "(no cgroup in the log)".to_owned(),
