@@ -119,20 +119,38 @@ pub enum ColorArg {
     Never,
 }
 
-/// How the human formats draw on this stdout: as wide as `COLUMNS` says,
-/// else as the terminal is, else 80 columns; coloured per `--color`
-/// (`auto`: on a terminal, unless `NO_COLOR` is set and not empty, or
-/// `TERM` is `dumb`).
-pub fn style(color: ColorArg) -> oomctl::output::Style {
+/// The columns of this stdout: `COLUMNS` if set, else the terminal's, else
+/// 80.
+pub fn width() -> usize {
     use std::io::IsTerminal;
     let stdout = std::io::stdout();
     let tty = stdout.is_terminal();
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let width = env("COLUMNS")
+    std::env::var("COLUMNS")
+        .ok()
         .and_then(|c| c.trim().parse::<usize>().ok())
         .filter(|&c| c > 0)
         .or_else(|| terminal_columns(&stdout, tty))
-        .unwrap_or(oomctl::output::Style::DEFAULT_WIDTH);
+        .unwrap_or(oomctl::output::Style::DEFAULT_WIDTH)
+}
+
+/// The width `--help` wraps to: [`width`] on a terminal or with `COLUMNS`
+/// set; else 0, clap's "as written" (a pipe, a script reading the help).
+pub fn help_width(width: usize) -> usize {
+    use std::io::IsTerminal;
+    let asked = std::env::var("COLUMNS").is_ok_and(|c| !c.is_empty());
+    match std::io::stdout().is_terminal() || asked {
+        true => width,
+        false => 0,
+    }
+}
+
+/// How the human formats draw on this stdout: `width` columns ([`width`]),
+/// coloured per `--color` (`auto`: on a terminal, unless `NO_COLOR` is set
+/// and not empty, or `TERM` is `dumb`).
+pub fn style(color: ColorArg, width: usize) -> oomctl::output::Style {
+    use std::io::IsTerminal;
+    let tty = std::io::stdout().is_terminal();
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let color = match color {
         ColorArg::Always => true,
         ColorArg::Never => false,

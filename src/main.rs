@@ -5,12 +5,20 @@ mod cli;
 mod man;
 mod systemd_oomctl;
 
-use clap::Parser;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args = match cli::Cli::try_parse() {
+    // Help and errors wrap to the width the human formats draw in.
+    let width = cli::width();
+    let parsed = {
+        use clap::{CommandFactory, FromArgMatches};
+        cli::Cli::command()
+            .term_width(cli::help_width(width))
+            .try_get_matches()
+            .and_then(|m| cli::Cli::from_arg_matches(&m))
+    };
+    let args = match parsed {
         Ok(args) => args,
         // systemd-oomd's `oomctl dump`: say which oomctl this is (src/systemd_oomctl.rs).
         Err(e) if cli::is_systemd_command(&e) => {
@@ -21,7 +29,7 @@ fn main() -> ExitCode {
         }
         Err(e) => e.exit(),
     };
-    let style = cli::style(args.color);
+    let style = cli::style(args.color, width);
     match args.command {
         cli::Command::Snapshot(a) => snapshot(a),
         cli::Command::Watch(a) => {

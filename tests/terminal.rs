@@ -133,6 +133,11 @@ fn the_table_fits_the_terminal_one_line_per_episode() {
         let (text, _) = in_terminal(30, &format!("{args} corpus/real/6.18-v1-k8s.dmesg.log"), &[]);
         assert!(plain(&text).lines().all(|l| l.width() <= 30), "{text}");
     }
+    // --help wraps to the terminal too.
+    for args in ["--help", "analyze --help", "simulate --help", "guard --help"] {
+        let (text, _) = in_terminal(80, args, &[]);
+        assert!(plain(&text).lines().all(|l| l.width() <= 80), "{args}: {text}");
+    }
     // COLUMNS wins over the terminal's width.
     let (text, _) = in_terminal(80, "analyze corpus/real/6.18-v1-k8s.dmesg.log", &[("COLUMNS", "60")]);
     assert!(plain(&text).lines().all(|l| l.width() <= 60), "{text}");
