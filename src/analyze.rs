@@ -30,8 +30,9 @@ pub struct AnalyzeConfig {
     pub jobs: usize,
     /// `kubectl get pods -A -o json` output naming pods and containers.
     pub pods: Option<PathBuf>,
-    /// Cgroup snapshots, copied cgroupfs directories, oom-guard events.
-    pub cgroups: Vec<PathBuf>,
+    /// `--snapshots`: cgroup snapshots, copied cgroupfs directories,
+    /// oom-guard events.
+    pub snapshots: Vec<PathBuf>,
     /// `simulate`: what this guard would have done, per episode.
     pub guard: Option<GuardPolicy>,
     /// `simulate --sweep`: outcome counts for each of its settings.
@@ -42,18 +43,18 @@ pub struct AnalyzeConfig {
     pub style: output::Style,
 }
 
-/// What `--pods` and `--cgroup` add to every episode.
+/// What `--pods` and `--snapshots` add to every episode.
 #[derive(Debug, Default)]
 pub struct Context {
     pub pods: Option<PodIndex>,
     pub snapshots: Vec<Snapshot>,
     pub guard: Option<GuardPolicy>,
-    /// For each snapshot: the `--cgroup` input and its position there.
+    /// For each snapshot: the `--snapshots` input and its position there.
     pub origins: Vec<(String, u64)>,
 }
 
 impl Context {
-    /// Load `--pods` and `--cgroup`; any failure is an error of the run.
+    /// Load `--pods` and `--snapshots`; any failure is an error of the run.
     pub fn load(cfg: &AnalyzeConfig) -> Result<Context, String> {
         let pods = match &cfg.pods {
             Some(p) => {
@@ -64,8 +65,8 @@ impl Context {
         };
         let mut snapshots = Vec::new();
         let mut origins = Vec::new();
-        for c in &cfg.cgroups {
-            let loaded = snapshot::load(c).map_err(|e| format!("--cgroup {}: {e}", c.display()))?;
+        for c in &cfg.snapshots {
+            let loaded = snapshot::load(c).map_err(|e| format!("--snapshots {}: {e}", c.display()))?;
             origins.extend((1..=loaded.len() as u64).map(|i| (c.display().to_string(), i)));
             snapshots.extend(loaded);
         }
@@ -273,7 +274,7 @@ struct Emitter<'s> {
     seen: Seen,
     summary: Summary,
     ctx: &'s Context,
-    /// Which `--cgroup` snapshots joined an episode.
+    /// Which `--snapshots` snapshots joined an episode.
     used: Vec<bool>,
 }
 

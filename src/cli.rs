@@ -86,7 +86,7 @@ pub enum Command {
     ///
     /// Limit, usage, peak, failcnt or events, memory.stat, oom_control,
     /// pressure and the processes with their oom_score, oom_score_adj and
-    /// RSS, for cgroup v1 and v2. Give the output to `analyze --cgroup`.
+    /// RSS, for cgroup v1 and v2. Give the output to `analyze --snapshots`.
     Snapshot(SnapshotArgs),
     /// Report OOM episodes live from /dev/kmsg as they happen.
     ///
@@ -544,8 +544,12 @@ pub struct AnalyzeArgs {
     /// Cgroup snapshots to join to episodes by path: `oomctl snapshot`
     /// output, a directory copied from cgroupfs, or oom-guard events.
     /// Repeatable. oom-guard events that match no episode become episodes.
-    #[arg(long = "cgroup", value_name = "PATH")]
-    pub cgroups: Vec<std::path::PathBuf>,
+    /// An input, not a filter (see --match).
+    #[arg(long = "snapshots", value_name = "FILE")]
+    pub snapshots: Vec<std::path::PathBuf>,
+    /// Deprecated name of --snapshots: it read like a filter.
+    #[arg(long = "cgroup", value_name = "FILE", hide = true)]
+    pub cgroup_deprecated: Vec<std::path::PathBuf>,
 }
 
 impl AnalyzeArgs {
@@ -583,6 +587,11 @@ impl AnalyzeArgs {
         } else {
             self.paths
         };
+        if !self.cgroup_deprecated.is_empty() {
+            oomctl::diag!("oomctl: warning: --cgroup is deprecated in analyze and simulate: it reads like a filter but joins snapshots; use --snapshots FILE");
+        }
+        let mut snapshots = self.snapshots;
+        snapshots.extend(self.cgroup_deprecated);
         let jobs = self
             .jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -591,7 +600,7 @@ impl AnalyzeArgs {
             format,
             jobs,
             pods: self.pods,
-            cgroups: self.cgroups,
+            snapshots,
             guard: None,
             sweep: None,
             scan: ScanOptions {
