@@ -10,6 +10,7 @@
 
 use crate::builder::{Builder, BuilderOptions};
 use crate::envelope::Container;
+use crate::filter::{Filter, Verdict};
 use crate::guard::GuardPolicy;
 use crate::input::{self, Input};
 use crate::k8s::PodIndex;
@@ -41,6 +42,8 @@ pub struct AnalyzeConfig {
     pub builder: BuilderOptions,
     /// How the human formats draw (width, colour).
     pub style: output::Style,
+    /// `--since`, `--until`, `--match`: which episodes are printed.
+    pub filter: Filter,
 }
 
 /// What `--pods` and `--snapshots` add to every episode.
@@ -276,6 +279,9 @@ struct Emitter<'s> {
     ctx: &'s Context,
     /// Which `--snapshots` snapshots joined an episode.
     used: Vec<bool>,
+    filter: &'s Filter,
+    /// Episodes a time window kept because they have no wall clock.
+    no_wall: u64,
 }
 
 impl Emitter<'_> {
@@ -286,6 +292,13 @@ impl Emitter<'_> {
                 self.summary.duplicates += 1;
                 return Ok(());
             }
+        }
+        // After de-duplication, so a second capture is recognised as one
+        // whether or not its first was printed.
+        match self.filter.verdict(&ep) {
+            Verdict::Keep => {}
+            Verdict::Drop => return Ok(()),
+            Verdict::KeepNoWall => self.no_wall += 1,
         }
         self.summary.count(&ep);
         self.sink.episode(&ep)
@@ -667,6 +680,8 @@ pub fn run(cfg: &AnalyzeConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -
         summary: Summary::default(),
         ctx: &ctx,
         used: vec![false; ctx.snapshots.len()],
+        filter: &cfg.filter,
+        no_wall: 0,
     };
     em.summary.errors = input_errors.len() as u64;
     if cfg.jobs > 1 && inputs.len() > 1 {
@@ -697,6 +712,16 @@ pub fn run(cfg: &AnalyzeConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -
         let _ = writeln!(
             err,
             "oomctl: warning: more than {SEEN_MAX} episodes: second captures of a report were only detected within {SEEN_MAX} episodes of each other"
+        );
+    }
+    if em.no_wall > 0 {
+        let eps = match em.no_wall {
+            1 => "1 episode has".to_owned(),
+            n => format!("{n} episodes have"),
+        };
+        let _ = writeln!(
+            err,
+            "oomctl: warning: {eps} no wall clock to place in --since/--until, and were kept. Give --year YEAR where syslog printed no year; uptime-only dmesg cannot be placed"
         );
     }
     em.sink.finish(&em.summary)?;

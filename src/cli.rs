@@ -547,6 +547,24 @@ pub struct AnalyzeArgs {
     /// An input, not a filter (see --match).
     #[arg(long = "snapshots", value_name = "FILE")]
     pub snapshots: Vec<std::path::PathBuf>,
+    /// Only episodes at or after TIME (their wall clock), in journalctl's
+    /// forms: `2026-11-22 10:00:20`, `2026-11-22`, `10:00` (today), `now`,
+    /// `today`, `yesterday`, `tomorrow`, `-2h`, `+1d`, `2h ago`,
+    /// `@1700000000`. Times without a zone are compared as the log writes
+    /// them; now, today and @EPOCH are UTC. Episodes without a wall clock
+    /// are kept and counted in a warning.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub since: Option<String>,
+    /// Only episodes at or before TIME (the forms of --since).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub until: Option<String>,
+    /// Only episodes whose KEY matches the glob (`*`, `?`, `[...]`; the
+    /// whole value): cgroup (the OOM's or the victim's memcg), pod (name
+    /// or UID), namespace, container (name or id), comm (a victim's, or
+    /// the trigger's when nothing was killed), cause, scope, host.
+    /// Repeatable; all must match. A field the episode lacks never matches.
+    #[arg(long = "match", value_name = "KEY=GLOB")]
+    pub matches: Vec<String>,
     /// Deprecated name of --snapshots: it read like a filter.
     #[arg(long = "cgroup", value_name = "FILE", hide = true)]
     pub cgroup_deprecated: Vec<std::path::PathBuf>,
@@ -590,6 +608,7 @@ impl AnalyzeArgs {
         if !self.cgroup_deprecated.is_empty() {
             oomctl::diag!("oomctl: warning: --cgroup is deprecated in analyze and simulate: it reads like a filter but joins snapshots; use --snapshots FILE");
         }
+        let filter = filter(self.since.as_deref(), self.until.as_deref(), &self.matches)?;
         let mut snapshots = self.snapshots;
         snapshots.extend(self.cgroup_deprecated);
         let jobs = self
@@ -614,8 +633,42 @@ impl AnalyzeArgs {
                 page_size: self.page_size,
             },
             style: oomctl::output::Style::plain(),
+            filter,
         })
     }
+}
+
+/// `--since`, `--until` and `--match` as the library's filter; "now" is
+/// read here, at the door, only when a time needs it.
+fn filter(since: Option<&str>, until: Option<&str>, matches: &[String]) -> Result<oomctl::filter::Filter, String> {
+    use oomctl::filter::{parse_time, Filter, Match};
+    let now = || {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        chrono::DateTime::from_timestamp(d.as_secs() as i64, d.subsec_nanos())
+            .unwrap_or_default()
+            .naive_utc()
+    };
+    let time = |flag: &str, v: Option<&str>| {
+        v.map(|v| parse_time(flag, v, now()))
+            .transpose()
+            .map_err(|e| e.to_string())
+    };
+    let since = time("--since", since)?;
+    let until = time("--until", until)?;
+    if let (Some(s), Some(u)) = (since, until) {
+        if s > u {
+            return Err(format!(
+                "--since {s} is after --until {u}: no episode can be in that window"
+            ));
+        }
+    }
+    let matches = matches
+        .iter()
+        .map(|m| Match::parse(m).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
+    Ok(Filter { since, until, matches })
 }
 
 #[cfg(test)]

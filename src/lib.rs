@@ -14,6 +14,7 @@ pub mod builder;
 pub mod cgroup;
 pub mod diagnose;
 pub mod envelope;
+pub mod filter;
 pub mod guard;
 pub mod input;
 pub mod k8s;

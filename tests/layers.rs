@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 /// Floors, ground first. A module may use the modules of lower floors.
 const FLOORS: &[&[&str]] = &[
     &["model", "units"],
-    &["envelope", "kline", "input", "cgroup", "recording"],
+    &["envelope", "kline", "input", "cgroup", "recording", "filter"],
     &["scan"],
     &["builder"],
     &["k8s"],
