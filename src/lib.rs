@@ -22,6 +22,7 @@ pub mod kline;
 pub mod live;
 pub mod metrics;
 pub mod model;
+pub mod order;
 pub mod output;
 pub mod pipeline;
 pub mod recording;

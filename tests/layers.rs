@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 const FLOORS: &[&[&str]] = &[
     &["model", "units"],
     &["envelope", "kline", "input", "cgroup", "recording", "filter"],
-    &["scan"],
+    &["scan", "order"],
     &["builder"],
     &["k8s"],
     &["diagnose"],

@@ -140,3 +140,81 @@ fn bad_filters_are_usage_errors_that_name_the_flag() {
         assert!(out.stdout_str().is_empty());
     }
 }
+
+/// `kern.log kern.log.1 kern.log.2.gz`, as a glob gives them, and a second
+/// host's log over the same days, and an uptime-only dmesg.
+fn rotated(d: &TempDir) -> Vec<String> {
+    use std::io::Write;
+    let a = |w: &str, pid| kill(w, "node-a", pid, "java");
+    let log = write(
+        d,
+        "kern.log",
+        (a("2026-11-22T10:00:00", 30) + &a("2026-11-22T12:00:00", 31)).as_bytes(),
+    );
+    let log1 = write(
+        d,
+        "kern.log.1",
+        (a("2026-11-21T10:00:00", 20) + &a("2026-11-22T10:00:00", 21)).as_bytes(),
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all((a("2026-11-20T10:00:00", 10) + &a("2026-11-20T12:00:00", 11)).as_bytes())
+        .unwrap();
+    let log2 = write(d, "kern.log.2.gz", &gz.finish().unwrap());
+    let mut b = kill("2026-11-20T11:00:00", "node-b", 100, "nginx");
+    b += &kill("2026-11-21T11:00:00", "node-b", 101, "nginx");
+    b += "[ 7.000000] Memory cgroup out of memory: Killed process 109 (nginx) total-vm:49460kB, anon-rss:39552kB, file-rss:6704kB, shmem-rss:0kB, UID:0 pgtables:140kB oom_score_adj:0\n";
+    b += &kill("2026-11-22T11:00:00", "node-b", 102, "nginx");
+    let other = write(d, "node-b.log", b.as_bytes());
+    let dmesg = write(d, "dmesg.txt", b"[ 5636.239815] Memory cgroup out of memory: Killed process 1 (java) total-vm:49460kB, anon-rss:39552kB, file-rss:6704kB, shmem-rss:0kB, UID:0 pgtables:140kB oom_score_adj:0\n");
+    vec![log, log1, log2, other, dmesg]
+}
+
+#[test]
+fn rotated_logs_come_oldest_first_in_any_order_given() {
+    let d = TempDir::new("rotated");
+    let files = rotated(&d);
+    let want = [10, 11, 20, 21, 30, 31];
+    for order in [[0, 1, 2], [2, 1, 0], [1, 0, 2]] {
+        let mut a = vec!["analyze", "-f", "jsonl", "-j1"];
+        a.extend(order.iter().map(|&i| files[i].as_str()));
+        let out = oomctl(&a);
+        assert_eq!(pids(&out.stdout_str()), want, "{order:?}: {}", out.stderr_str());
+    }
+}
+
+#[test]
+fn hosts_merge_by_wall_time_and_timeless_inputs_lead_the_same_with_any_jobs() {
+    let d = TempDir::new("merge");
+    let files = rotated(&d);
+    let run = |jobs: &str| {
+        let mut a = vec!["analyze", "-f", "jsonl", jobs];
+        a.extend(files.iter().map(String::as_str));
+        oomctl(&a)
+    };
+    let one = run("-j1");
+    assert_eq!(one.code(), 0, "{}", one.stderr_str());
+    // dmesg.txt has no wall time: it leads. node-b's uptime-only kill
+    // keeps its place after the kill before it in its own log.
+    assert_eq!(
+        printed(&one.stdout_str()),
+        [
+            ("-", 1),
+            ("node-a", 10),
+            ("node-b", 100),
+            ("node-a", 11),
+            ("node-a", 20),
+            ("node-b", 101),
+            ("-", 109),
+            ("node-a", 21),
+            ("node-a", 30),
+            ("node-b", 102),
+            ("node-a", 31),
+        ]
+        .map(|(h, p)| (h.to_owned(), p))
+    );
+    for jobs in ["-j2", "-j4"] {
+        let many = run(jobs);
+        assert_eq!(many.stdout_str(), one.stdout_str(), "{jobs}");
+        assert_eq!(many.stderr_str(), one.stderr_str(), "{jobs}");
+    }
+}
