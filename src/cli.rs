@@ -639,19 +639,18 @@ impl AnalyzeArgs {
 }
 
 /// `--since`, `--until` and `--match` as the library's filter; "now" is
-/// read here, at the door, only when a time needs it.
+/// read here, at the door, and handed in.
 fn filter(since: Option<&str>, until: Option<&str>, matches: &[String]) -> Result<oomctl::filter::Filter, String> {
     use oomctl::filter::{parse_time, Filter, Match};
-    let now = || {
-        let d = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        chrono::DateTime::from_timestamp(d.as_secs() as i64, d.subsec_nanos())
-            .unwrap_or_default()
-            .naive_utc()
-    };
+    // One reading, so `--since -2h --until now` is exactly two hours.
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let now = chrono::DateTime::from_timestamp(d.as_secs() as i64, d.subsec_nanos())
+        .unwrap_or_default()
+        .naive_utc();
     let time = |flag: &str, v: Option<&str>| {
-        v.map(|v| parse_time(flag, v, now()))
+        v.map(|v| parse_time(flag, v, now))
             .transpose()
             .map_err(|e| e.to_string())
     };
