@@ -40,9 +40,12 @@ pub fn spans(inputs: &[Input], container: Container, assume_year: Option<i32>) -
         .iter()
         .map(|i| match i {
             Input::Stdin => None,
-            Input::File(p) => File::open(p)
+            // Only regular files: opening a pipe (`<(zcat …)`) to look
+            // would take what its writer sends, or end it.
+            Input::File(p) if std::fs::metadata(p).is_ok_and(|m| m.is_file()) => File::open(p)
                 .ok()
                 .and_then(|f| span_of(f, container, assume_year).ok().flatten()),
+            Input::File(_) => None,
         })
         .collect()
 }
