@@ -218,3 +218,43 @@ fn hosts_merge_by_wall_time_and_timeless_inputs_lead_the_same_with_any_jobs() {
         assert_eq!(many.stderr_str(), one.stderr_str(), "{jobs}");
     }
 }
+
+/// A reader that stops early (`| head`) ends a merge at once: the scans of
+/// every merged input stop, none is left waiting on a full channel.
+#[test]
+fn a_closed_output_ends_a_merge() {
+    use std::io::Read;
+    let d = TempDir::new("merge-closed");
+    // Three hosts over the same hours: one group, merged.
+    let mut files = Vec::new();
+    for host in ["node-a", "node-b", "node-c"] {
+        let mut log = String::new();
+        for i in 0..20_000u32 {
+            let wall = format!("2026-11-22T{:02}:{:02}:{:02}", i / 3600 % 24, i / 60 % 60, i % 60);
+            log += &kill(&wall, host, i + 1, "java");
+        }
+        files.push(write(&d, &format!("{host}.log"), log.as_bytes()));
+    }
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_oomctl"))
+        .args(["analyze", "-f", "jsonl", "-j1"])
+        .args(&files)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut first = [0u8; 4096];
+    out.read_exact(&mut first).unwrap();
+    drop(out);
+    let started = std::time::Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("oomctl did not end after its output was closed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
