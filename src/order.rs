@@ -64,34 +64,45 @@ fn span_of(mut f: File, container: Container, assume_year: Option<i32>) -> io::R
     let decoder = || Decoder::new(container, assume_year).with_mtime(mtime_s);
     let mut head = Vec::with_capacity(PROBE.min(meta.len() as usize));
     (&mut f).take(PROBE as u64).read_to_end(&mut head)?;
-    let (head, tail, cut) = if head.starts_with(&[0x1f, 0x8b]) {
+    let gzip = head.starts_with(&[0x1f, 0x8b]);
+    let mut unzipped = None;
+    if gzip {
         f.seek(SeekFrom::Start(0))?;
-        gzip_ends(f)?
-    } else if meta.len() as usize > PROBE {
-        let from = meta.len() - PROBE as u64;
-        f.seek(SeekFrom::Start(from))?;
-        let mut tail = Vec::with_capacity(PROBE);
-        f.take(PROBE as u64).read_to_end(&mut tail)?;
-        (head, tail, true)
-    } else {
-        (head.clone(), head, false)
-    };
-    let (Some(first), Some(last)) = (first_wall(&head, decoder()), last_wall(&tail, cut, decoder())) else {
+        let mut r = flate2::read::MultiGzDecoder::new(io::BufReader::new(&f));
+        head.clear();
+        (&mut r).take(PROBE as u64).read_to_end(&mut head)?;
+        unzipped = Some(r);
+    }
+    // A head without a wall clock (uptime-only dmesg) has no span: its
+    // tail is not read, nor a gzip file decompressed to its end.
+    let Some(first) = first_wall(&head, decoder()) else {
         return Ok(None);
+    };
+    let last = match unzipped {
+        Some(r) => {
+            let (tail, cut) = gzip_tail(r, head)?;
+            last_wall(&tail, cut, decoder())
+        }
+        None if meta.len() > PROBE as u64 => {
+            let mut f = &f;
+            f.seek(SeekFrom::Start(meta.len() - PROBE as u64))?;
+            let mut tail = Vec::with_capacity(PROBE);
+            f.take(PROBE as u64).read_to_end(&mut tail)?;
+            last_wall(&tail, true, decoder())
+        }
+        None => last_wall(&head, false, decoder()),
     };
     Ok(Some(Span {
         first,
-        last: last.max(first),
+        last: last.map_or(first, |l| l.max(first)),
     }))
 }
 
-/// A gzip file's first and last `PROBE` bytes, decompressed, and whether
-/// the tail starts inside a line.
-fn gzip_ends(f: File) -> io::Result<(Vec<u8>, Vec<u8>, bool)> {
-    let mut r = flate2::read::MultiGzDecoder::new(io::BufReader::new(f));
-    let mut head = Vec::new();
-    (&mut r).take(PROBE as u64).read_to_end(&mut head)?;
-    let mut tail = head.clone();
+/// The rest of a gzip stream read to its end, keeping its last `PROBE`
+/// bytes or more (from `head`, the part read already), and whether they
+/// start inside a line.
+fn gzip_tail(mut r: impl Read, head: Vec<u8>) -> io::Result<(Vec<u8>, bool)> {
+    let mut tail = head;
     let mut cut = false;
     let mut buf = vec![0u8; 64 << 10];
     loop {
@@ -107,7 +118,7 @@ fn gzip_ends(f: File) -> io::Result<(Vec<u8>, Vec<u8>, bool)> {
             cut = true;
         }
     }
-    Ok((head, tail, cut))
+    Ok((tail, cut))
 }
 
 /// The wall time of the first stamped line of `buf` (a file's head).
