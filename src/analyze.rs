@@ -1,5 +1,8 @@
 //! `oomctl analyze`: scan every input, drop second captures of a report,
-//! and hand episodes to the output sink in input order.
+//! keep what `--since`, `--until` and `--match` ask for (`filter`), and
+//! hand episodes to the output sink oldest first: inputs in the order of
+//! their spans of wall time, those that overlap merged by it (`order`,
+//! `run_merged`).
 //!
 //! Inputs are scanned in parallel with rayon when there are several and
 //! `jobs > 1`; each input's episodes stream, in input order, through the
@@ -10,10 +13,12 @@
 
 use crate::builder::{Builder, BuilderOptions};
 use crate::envelope::Container;
+use crate::filter::{Filter, Verdict};
 use crate::guard::GuardPolicy;
 use crate::input::{self, Input};
 use crate::k8s::PodIndex;
 use crate::model::{Episode, Killer, Text};
+use crate::order;
 use crate::output::{self, Format, Summary, Sweep};
 use crate::scan::{self, ScanOptions, ScanStats};
 use crate::snapshot::{self, Snapshot};
@@ -30,8 +35,9 @@ pub struct AnalyzeConfig {
     pub jobs: usize,
     /// `kubectl get pods -A -o json` output naming pods and containers.
     pub pods: Option<PathBuf>,
-    /// Cgroup snapshots, copied cgroupfs directories, oom-guard events.
-    pub cgroups: Vec<PathBuf>,
+    /// `--snapshots`: cgroup snapshots, copied cgroupfs directories,
+    /// oom-guard events.
+    pub snapshots: Vec<PathBuf>,
     /// `simulate`: what this guard would have done, per episode.
     pub guard: Option<GuardPolicy>,
     /// `simulate --sweep`: outcome counts for each of its settings.
@@ -42,20 +48,22 @@ pub struct AnalyzeConfig {
     pub builder: BuilderOptions,
     /// How the human formats draw (width, colour).
     pub style: output::Style,
+    /// `--since`, `--until`, `--match`: which episodes are printed.
+    pub filter: Filter,
 }
 
-/// What `--pods` and `--cgroup` add to every episode.
+/// What `--pods` and `--snapshots` add to every episode.
 #[derive(Debug, Default)]
 pub struct Context {
     pub pods: Option<PodIndex>,
     pub snapshots: Vec<Snapshot>,
     pub guard: Option<GuardPolicy>,
-    /// For each snapshot: the `--cgroup` input and its position there.
+    /// For each snapshot: the `--snapshots` input and its position there.
     pub origins: Vec<(String, u64)>,
 }
 
 impl Context {
-    /// Load `--pods` and `--cgroup`; any failure is an error of the run.
+    /// Load `--pods` and `--snapshots`; any failure is an error of the run.
     pub fn load(cfg: &AnalyzeConfig) -> Result<Context, String> {
         let pods = match &cfg.pods {
             Some(p) => {
@@ -66,8 +74,8 @@ impl Context {
         };
         let mut snapshots = Vec::new();
         let mut origins = Vec::new();
-        for c in &cfg.cgroups {
-            let loaded = snapshot::load(c).map_err(|e| format!("--cgroup {}: {e}", c.display()))?;
+        for c in &cfg.snapshots {
+            let loaded = snapshot::load(c).map_err(|e| format!("--snapshots {}: {e}", c.display()))?;
             origins.extend((1..=loaded.len() as u64).map(|i| (c.display().to_string(), i)));
             snapshots.extend(loaded);
         }
@@ -275,8 +283,11 @@ struct Emitter<'s> {
     seen: Seen,
     summary: Summary,
     ctx: &'s Context,
-    /// Which `--cgroup` snapshots joined an episode.
+    /// Which `--snapshots` snapshots joined an episode.
     used: Vec<bool>,
+    filter: &'s Filter,
+    /// Episodes a time window kept because they have no wall clock.
+    no_wall: u64,
 }
 
 impl Emitter<'_> {
@@ -287,6 +298,13 @@ impl Emitter<'_> {
                 self.summary.duplicates += 1;
                 return Ok(());
             }
+        }
+        // After de-duplication, so a second capture is recognised as one
+        // whether or not its first was printed.
+        match self.filter.verdict(&ep) {
+            Verdict::Keep => {}
+            Verdict::Drop => return Ok(()),
+            Verdict::KeepNoWall => self.no_wall += 1,
         }
         self.summary.count(&ep);
         self.sink.episode(&ep)
@@ -544,6 +562,28 @@ enum Found {
 const BATCH: usize = 64;
 const IN_FLIGHT: usize = 4;
 
+/// Scan one input, sending its episodes in batches of `BATCH` to `tx`,
+/// then its end; stops early when the receiver is gone (output failed).
+fn scan_batched(inp: &Input, cfg: &AnalyzeConfig, tx: &std::sync::mpsc::SyncSender<Found>) {
+    let name = inp.name();
+    let done = inp.open().map_err(|e| format!("{name}: {e}")).and_then(|opened| {
+        let mut batch = Vec::with_capacity(BATCH);
+        let st = scan_input(opened, &name, &cfg.scan, &cfg.builder, |ep| {
+            batch.push(ep);
+            if batch.len() < BATCH {
+                return Ok(());
+            }
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            tx.send(Found::Episodes(full))
+                .map_err(|_| io::Error::other("output closed"))
+        })
+        .map_err(|e| format!("{name}: {e}"))?;
+        let _ = tx.send(Found::Episodes(batch));
+        Ok(st)
+    });
+    let _ = tx.send(Found::Done(done));
+}
+
 /// Scan `inputs` on `jobs` threads and emit in input order, as the serial
 /// path does. Workers take inputs in order and stream each input's
 /// episodes through a bounded channel; the emitter drains the lowest input,
@@ -580,24 +620,7 @@ fn run_parallel(
                 if reg_tx.send((i, rx)).is_err() {
                     return;
                 }
-                let inp = &inputs[i];
-                let name = inp.name();
-                let done = inp.open().map_err(|e| format!("{name}: {e}")).and_then(|opened| {
-                    let mut batch = Vec::with_capacity(BATCH);
-                    let st = scan_input(opened, &name, &cfg.scan, &cfg.builder, |ep| {
-                        batch.push(ep);
-                        if batch.len() < BATCH {
-                            return Ok(());
-                        }
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                        tx.send(Found::Episodes(full))
-                            .map_err(|_| io::Error::other("output closed"))
-                    })
-                    .map_err(|e| format!("{name}: {e}"))?;
-                    let _ = tx.send(Found::Episodes(batch));
-                    Ok(st)
-                });
-                let _ = tx.send(Found::Done(done));
+                scan_batched(&inputs[i], cfg, &tx);
             });
         }
         drop(reg_tx);
@@ -646,6 +669,119 @@ fn sink_of<'w>(cfg: &AnalyzeConfig, out: Box<dyn Write + 'w>) -> Box<dyn output:
     }
 }
 
+/// Emit `inputs` one after the other: on `jobs` threads, or serially.
+fn run_in_order(
+    inputs: &[Input],
+    cfg: &AnalyzeConfig,
+    em: &mut Emitter<'_>,
+    errors: &mut Vec<String>,
+    err: &mut dyn Write,
+) -> io::Result<()> {
+    if cfg.jobs > 1 && inputs.len() > 1 {
+        return run_parallel(inputs, cfg, em, errors, err);
+    }
+    for inp in inputs {
+        let name = inp.name();
+        let reader = match inp.open() {
+            Ok(r) => r,
+            Err(e) => {
+                open_error(em, errors, err, format!("{name}: {e}"));
+                continue;
+            }
+        };
+        let st = scan_input(reader, &name, &cfg.scan, &cfg.builder, |ep| em.episode(ep))?;
+        em.stats(&name, &st, errors, err);
+    }
+    Ok(())
+}
+
+/// One input of a merge: its episodes as they come, each with the wall
+/// time it is merged by.
+struct Stream {
+    rx: std::sync::mpsc::Receiver<Found>,
+    queue: std::collections::VecDeque<(chrono::NaiveDateTime, Episode)>,
+    /// The time of the last episode received: an episode without a wall
+    /// clock keeps its place after the one before it.
+    at: chrono::NaiveDateTime,
+    done: Option<Result<ScanStats, String>>,
+}
+
+impl Stream {
+    /// The time of the next episode, waiting for it; None at the end.
+    fn head(&mut self) -> Option<chrono::NaiveDateTime> {
+        while self.queue.is_empty() && self.done.is_none() {
+            match self.rx.recv() {
+                Ok(Found::Episodes(eps)) => {
+                    for ep in eps {
+                        if let Some(t) = ep.time.wall.as_deref().and_then(crate::filter::wall_time) {
+                            self.at = t;
+                        }
+                        self.queue.push_back((self.at, ep));
+                    }
+                }
+                Ok(Found::Done(d)) => self.done = Some(d),
+                Err(_) => self.done = Some(Err("the scan stopped".to_owned())),
+            }
+        }
+        self.queue.front().map(|(t, _)| *t)
+    }
+}
+
+/// Emit inputs whose spans overlap (logs of several hosts over one time)
+/// merged by wall time, ties in group order. Each input is scanned on a
+/// thread of its own into a bounded channel, whatever `jobs` says, so
+/// `-j1` and `-jN` print the same; memory stays at (`IN_FLIGHT` + 1) ×
+/// `BATCH` episodes per input of the group. Each input's statistics and
+/// warnings follow the merge, in group order.
+fn run_merged(
+    group: &[(Input, Option<order::Span>)],
+    cfg: &AnalyzeConfig,
+    em: &mut Emitter<'_>,
+    errors: &mut Vec<String>,
+    err: &mut dyn Write,
+) -> io::Result<()> {
+    use std::sync::mpsc;
+    std::thread::scope(|scope| {
+        let mut streams: Vec<Stream> = group
+            .iter()
+            .map(|(inp, span)| {
+                let (tx, rx) = mpsc::sync_channel(IN_FLIGHT);
+                scope.spawn(move || scan_batched(inp, cfg, &tx));
+                Stream {
+                    rx,
+                    queue: std::collections::VecDeque::new(),
+                    at: span.map_or(chrono::NaiveDateTime::MIN, |s| s.first),
+                    done: None,
+                }
+            })
+            .collect();
+        loop {
+            let mut next: Option<(chrono::NaiveDateTime, usize)> = None;
+            for (k, st) in streams.iter_mut().enumerate() {
+                if let Some(t) = st.head() {
+                    if next.is_none_or(|(best, _)| t < best) {
+                        next = Some((t, k));
+                    }
+                }
+            }
+            let Some((_, k)) = next else { break };
+            if let Some((_, ep)) = streams[k].queue.pop_front() {
+                // On an output error the streams are dropped on return,
+                // which ends the scans (their sends fail).
+                em.episode(ep)?;
+            }
+        }
+        for ((inp, _), st) in group.iter().zip(streams) {
+            match st.done {
+                Some(Ok(stats)) => em.stats(&inp.name(), &stats, errors, err),
+                Some(Err(msg)) => open_error(em, errors, err, msg),
+                None => {}
+            }
+        }
+        Ok(())
+    })
+}
+
 /// Run analyze, writing the format to `out` and diagnostics to `err`.
 /// An `Err` is an output failure (e.g. a closed pipe).
 pub fn run(cfg: &AnalyzeConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> io::Result<Outcome> {
@@ -681,23 +817,32 @@ pub fn run(cfg: &AnalyzeConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -
         summary: Summary::default(),
         ctx: &ctx,
         used: vec![false; ctx.snapshots.len()],
+        filter: &cfg.filter,
+        no_wall: 0,
     };
     em.summary.errors = input_errors.len() as u64;
-    if cfg.jobs > 1 && inputs.len() > 1 {
-        run_parallel(&inputs, cfg, &mut em, &mut errors, err)?;
-    } else {
-        for inp in &inputs {
-            let name = inp.name();
-            let reader = match inp.open() {
-                Ok(r) => r,
-                Err(e) => {
-                    open_error(&mut em, &mut errors, err, format!("{name}: {e}"));
-                    continue;
-                }
-            };
-            let st = scan_input(reader, &name, &cfg.scan, &cfg.builder, |ep| em.episode(ep))?;
-            em.stats(&name, &st, &mut errors, err);
+    // Oldest first: inputs in the order of their spans of wall time, those
+    // that overlap merged (`order`). One input has nothing to order.
+    let spans = match inputs.len() {
+        0 | 1 => vec![None; inputs.len()],
+        _ => order::spans(&inputs, cfg.scan.container, cfg.scan.assume_year),
+    };
+    let plan = order::plan(&spans);
+    let mut p = 0;
+    while p < plan.len() {
+        if plan[p].len() > 1 {
+            let group: Vec<_> = plan[p].iter().map(|&i| (inputs[i].clone(), spans[i])).collect();
+            run_merged(&group, cfg, &mut em, &mut errors, err)?;
+            p += 1;
+            continue;
         }
+        // A run of inputs that follow each other: scanned as before.
+        let mut run = Vec::new();
+        while p < plan.len() && plan[p].len() == 1 {
+            run.push(inputs[plan[p][0]].clone());
+            p += 1;
+        }
+        run_in_order(&run, cfg, &mut em, &mut errors, err)?;
     }
     // oom-guard events that no kernel report explains are episodes of
     // their own: the guard killed before the kernel had to.
@@ -711,6 +856,16 @@ pub fn run(cfg: &AnalyzeConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -
         let _ = writeln!(
             err,
             "oomctl: warning: more than {SEEN_MAX} episodes: second captures of a report were only detected within {SEEN_MAX} episodes of each other"
+        );
+    }
+    if em.no_wall > 0 {
+        let eps = match em.no_wall {
+            1 => "1 episode has".to_owned(),
+            n => format!("{n} episodes have"),
+        };
+        let _ = writeln!(
+            err,
+            "oomctl: warning: {eps} no wall clock to place in --since/--until, and were kept. Give --year YEAR where syslog printed no year; uptime-only dmesg cannot be placed"
         );
     }
     em.sink.finish(&em.summary)?;

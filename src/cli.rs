@@ -185,7 +185,7 @@ pub enum Command {
     ///
     /// Limit, usage, peak, failcnt or events, memory.stat, oom_control,
     /// pressure and the processes with their oom_score, oom_score_adj and
-    /// RSS, for cgroup v1 and v2. Give the output to `analyze --cgroup`.
+    /// RSS, for cgroup v1 and v2. Give the output to `analyze --snapshots`.
     #[command(after_help = exit_help(Some("snapshot")))]
     Snapshot(SnapshotArgs),
     /// Report OOM episodes live from /dev/kmsg as they happen.
@@ -689,8 +689,30 @@ pub struct AnalyzeArgs {
     /// Cgroup snapshots to join to episodes by path: `oomctl snapshot`
     /// output, a directory copied from cgroupfs, or oom-guard events.
     /// Repeatable. oom-guard events that match no episode become episodes.
-    #[arg(long = "cgroup", value_name = "PATH")]
-    pub cgroups: Vec<std::path::PathBuf>,
+    /// An input, not a filter (see --match).
+    #[arg(long = "snapshots", value_name = "FILE")]
+    pub snapshots: Vec<std::path::PathBuf>,
+    /// Only episodes at or after TIME (their wall clock), in journalctl's
+    /// forms: `2026-11-22 10:00:20`, `2026-11-22`, `10:00` (today), `now`,
+    /// `today`, `yesterday`, `tomorrow`, `-2h`, `+1d`, `2h ago`,
+    /// `@1700000000`. Times without a zone are compared as the log writes
+    /// them; now, today and @EPOCH are UTC. Episodes without a wall clock
+    /// are kept and counted in a warning.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub since: Option<String>,
+    /// Only episodes at or before TIME (the forms of --since).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub until: Option<String>,
+    /// Only episodes whose KEY matches the glob (`*`, `?`, `[...]`; the
+    /// whole value): cgroup (the OOM's or the victim's memcg), pod (name
+    /// or UID), namespace, container (name or id), comm (a victim's, or
+    /// the trigger's when nothing was killed), cause, scope, host.
+    /// Repeatable; all must match. A field the episode lacks never matches.
+    #[arg(long = "match", value_name = "KEY=GLOB")]
+    pub matches: Vec<String>,
+    /// Deprecated name of --snapshots: it read like a filter.
+    #[arg(long = "cgroup", value_name = "FILE", hide = true)]
+    pub cgroup_deprecated: Vec<std::path::PathBuf>,
     /// One row per group of episodes instead of one per episode: their
     /// count, first and last time, causes, most frequent victim, peak
     /// usage and limit. KEYs: pod, namespace, container, cgroup, unit,
@@ -738,6 +760,12 @@ impl AnalyzeArgs {
         } else {
             self.paths
         };
+        if !self.cgroup_deprecated.is_empty() {
+            oomctl::diag!("oomctl: warning: --cgroup is deprecated in analyze and simulate: it reads like a filter but joins snapshots; use --snapshots FILE");
+        }
+        let filter = filter(self.since.as_deref(), self.until.as_deref(), &self.matches)?;
+        let mut snapshots = self.snapshots;
+        snapshots.extend(self.cgroup_deprecated);
         let jobs = self
             .jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -746,7 +774,7 @@ impl AnalyzeArgs {
             format,
             jobs,
             pods: self.pods,
-            cgroups: self.cgroups,
+            snapshots,
             guard: None,
             sweep: None,
             group,
@@ -761,6 +789,7 @@ impl AnalyzeArgs {
                 page_size: self.page_size,
             },
             style: oomctl::output::Style::plain(),
+            filter,
         })
     }
 }
@@ -807,6 +836,38 @@ fn format_name(f: Format) -> String {
         .find(|a| format_of(**a) == f)
         .and_then(|a| a.to_possible_value())
         .map_or_else(String::new, |v| v.get_name().to_owned())
+}
+
+/// `--since`, `--until` and `--match` as the library's filter; "now" is
+/// read here, at the door, and handed in.
+fn filter(since: Option<&str>, until: Option<&str>, matches: &[String]) -> Result<oomctl::filter::Filter, String> {
+    use oomctl::filter::{parse_time, Filter, Match};
+    // One reading, so `--since -2h --until now` is exactly two hours.
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let now = chrono::DateTime::from_timestamp(d.as_secs() as i64, d.subsec_nanos())
+        .unwrap_or_default()
+        .naive_utc();
+    let time = |flag: &str, v: Option<&str>| {
+        v.map(|v| parse_time(flag, v, now))
+            .transpose()
+            .map_err(|e| e.to_string())
+    };
+    let since = time("--since", since)?;
+    let until = time("--until", until)?;
+    if let (Some(s), Some(u)) = (since, until) {
+        if s > u {
+            return Err(format!(
+                "--since {s} is after --until {u}: no episode can be in that window"
+            ));
+        }
+    }
+    let matches = matches
+        .iter()
+        .map(|m| Match::parse(m).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
+    Ok(Filter { since, until, matches })
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Cgroup snapshots: the numbers cgroupfs holds about a memory cgroup, which
 //! vanish with the container, captured as JSON (`oomctl snapshot`) and joined
-//! to episodes by cgroup path (`oomctl analyze --cgroup`), where they stand in
+//! to episodes by cgroup path (`oomctl analyze --snapshots`), where they stand in
 //! for numbers the kernel report lacks.
 //!
 //! A snapshot comes from a live cgroup (cgroup v1 or v2 file names), from a
@@ -32,7 +32,7 @@ fn read_mark(dir: &Path, name: &str) -> Option<u64> {
 }
 
 /// Read a cgroup directory's memory files: a directory copied out of
-/// cgroupfs (`analyze --cgroup`), or a live one, which `crate::live`
+/// cgroupfs (`analyze --snapshots`), or a live one, which `crate::live`
 /// stamps with the moment and its processes.
 pub fn read_dir(dir: &Path) -> io::Result<Snapshot> {
     let v2 = dir.join("memory.current").exists();
@@ -314,7 +314,7 @@ fn parse_snapshot_line(t: &str) -> Option<Snapshot> {
     Some(s)
 }
 
-/// Read `--cgroup` inputs: snapshot JSON lines (from `oomctl snapshot`),
+/// Read `--snapshots` inputs: snapshot JSON lines (from `oomctl snapshot`),
 /// oom-guard events (JSON or a line ending in one), or a directory copied
 /// from cgroupfs (read recursively: every memory cgroup below it).
 pub fn load(path: &Path) -> io::Result<Vec<Snapshot>> {

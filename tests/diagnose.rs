@@ -1,5 +1,5 @@
 //! Diagnosis, attribution and their outputs end to end: the binary on the
-//! seed documents and on small reports, with `--pods` and `--cgroup`.
+//! seed documents and on small reports, with `--pods` and `--snapshots`.
 
 mod util;
 
@@ -98,7 +98,7 @@ fn seed_002_guard_event_is_an_episode() {
         "{events}"
     );
 
-    // The same event given with --cgroup and no log is an episode too.
+    // The same event given with --snapshots and no log is an episode too.
     let d = TempDir::new("guard");
     let ev = d.path("event.txt");
     let line = std::fs::read_to_string(SEED_002)
@@ -108,7 +108,10 @@ fn seed_002_guard_event_is_an_episode() {
         .unwrap()
         .to_owned();
     std::fs::write(&ev, line).unwrap();
-    let out = oomctl_stdin(&["analyze", "-f", "jsonl", "--cgroup", &ev.display().to_string()], b"");
+    let out = oomctl_stdin(
+        &["analyze", "-f", "jsonl", "--snapshots", &ev.display().to_string()],
+        b"",
+    );
     let eps = episodes(&out.stdout_str());
     assert_eq!(eps.len(), 1, "{}", out.stderr_str());
     assert_eq!(eps[0]["killer"], "oom_guard");
@@ -153,15 +156,35 @@ fn cgroup_snapshot_stands_in_for_missing_stats() {
     let without = oomctl_stdin(&["analyze", "-f", "jsonl"], report.as_bytes());
     let e = &episodes(&without.stdout_str())[0];
     assert_eq!(e["diagnosis"]["evidence"]["source"], "task_table");
-    let with = oomctl_stdin(&["analyze", "-f", "jsonl", "--cgroup", &copy], report.as_bytes());
+    let with = oomctl_stdin(&["analyze", "-f", "jsonl", "--snapshots", &copy], report.as_bytes());
     let e = &episodes(&with.stdout_str())[0];
     assert_eq!(e["diagnosis"]["evidence"]["source"], "snapshot", "{e}");
     assert_eq!(e["diagnosis"]["cause"], "write_cache");
     assert_eq!(e["diagnosis"]["evidence"]["dirty_bytes"], 30 * mib);
     assert_eq!(e["snapshots"][0]["origin"], "dir");
-    // A --cgroup path that is not one is an error.
-    let bad = oomctl_stdin(&["analyze", "--cgroup", &d.path("nothing").display().to_string()], b"");
+    // The old name, --cgroup, still joins, and says which flag to use.
+    let old = oomctl_stdin(&["analyze", "-f", "jsonl", "--cgroup", &copy], report.as_bytes());
+    assert_eq!(old.stdout_str(), with.stdout_str());
+    let warned: Vec<_> = old
+        .stderr_str()
+        .lines()
+        .filter(|l| l.contains("--cgroup"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(warned.len(), 1, "{}", old.stderr_str());
+    assert!(
+        warned[0].contains("deprecated") && warned[0].contains("--snapshots"),
+        "{}",
+        warned[0]
+    );
+    assert!(!with.stderr_str().contains("deprecated"), "{}", with.stderr_str());
+    // A --snapshots path that is not one is an error that names the flag.
+    let bad = oomctl_stdin(
+        &["analyze", "--snapshots", &d.path("nothing").display().to_string()],
+        b"",
+    );
     assert_eq!(bad.code(), 2);
+    assert!(bad.stderr_str().contains("--snapshots "), "{}", bad.stderr_str());
 }
 
 #[test]

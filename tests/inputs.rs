@@ -365,5 +365,6 @@ fn each_input_is_dated_by_its_own_mtime_serially_and_in_parallel() {
         .iter()
         .map(|(w, _)| w.as_str().unwrap()[..4].to_owned())
         .collect();
-    assert_eq!(years, ["2025", "2026", "2030", "2031", "2023", "2024"]);
+    // Oldest first (issue 16): the files are ordered by their dated times.
+    assert_eq!(years, ["2023", "2024", "2025", "2026", "2030", "2031"]);
 }

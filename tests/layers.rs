@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 /// Floors, ground first. A module may use the modules of lower floors.
 const FLOORS: &[&[&str]] = &[
     &["model", "units"],
-    &["envelope", "kline", "input", "cgroup", "recording"],
-    &["scan"],
+    &["envelope", "kline", "input", "cgroup", "recording", "filter"],
+    &["scan", "order"],
     &["builder"],
     &["k8s"],
     &["diagnose"],

@@ -5,7 +5,7 @@
 //!    `file_dirty`, `kernel`…; v2 `file` includes shmem), or the pre-5.3
 //!    one-line blocks summed over the hierarchy;
 //! 2. Mem-Info for a global OOM (shmem sits on the anon LRU there);
-//! 3. a cgroup snapshot of the OOM memcg joined by `analyze --cgroup`;
+//! 3. a cgroup snapshot of the OOM memcg joined by `analyze --snapshots`;
 //! 4. the task table: Σ RSS against usage, the rest unattributed.
 
 use super::{share, Evidence, Source, TopTask, AT_LIMIT, RSS_EXPLAINS_AT_MOST};

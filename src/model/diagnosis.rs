@@ -11,7 +11,7 @@ pub enum EvidenceSource {
     MemcgStats,
     MemInfo,
     TaskTable,
-    /// A cgroup snapshot joined by path (`analyze --cgroup`), used when the
+    /// A cgroup snapshot joined by path (`analyze --snapshots`), used when the
     /// report carries no stats of its own.
     Snapshot,
 }

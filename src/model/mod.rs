@@ -107,7 +107,7 @@ pub struct Episode {
     pub unit: Option<Text>,
     /// Why it happened, with evidence and advice.
     pub diagnosis: Option<Diagnosis>,
-    /// Cgroup snapshots joined to this episode by path (`analyze --cgroup`).
+    /// Cgroup snapshots joined to this episode by path (`analyze --snapshots`).
     pub snapshots: Vec<Snapshot>,
     /// What an oom-guard would have done (`oomctl simulate` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,5 +1,5 @@
 //! Cgroup snapshots, as the schema carries them: `snapshots[]`, the lines
-//! `oomctl snapshot` writes and `analyze --cgroup` reads. Made by
+//! `oomctl snapshot` writes and `analyze --snapshots` reads. Made by
 //! `crate::snapshot` (files, oom-guard events) and `crate::live` (cgroupfs).
 
 use super::Text;
