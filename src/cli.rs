@@ -700,6 +700,12 @@ pub struct AnalyzeArgs {
     /// With --group-by: only the N groups with the most episodes.
     #[arg(long, value_name = "N", requires = "group_by")]
     pub top: Option<usize>,
+    /// Read FILE as `tail -F` does, never ending: appended lines, a
+    /// rotation (the path names a new file: the old one is finished, the
+    /// new one read from its start), a truncation, a file that does not
+    /// exist yet. Episodes are printed as they complete.
+    #[arg(long, value_name = "FILE", conflicts_with = "paths")]
+    pub follow: Option<std::path::PathBuf>,
 }
 
 impl AnalyzeArgs {
@@ -761,6 +767,11 @@ impl AnalyzeArgs {
                 page_size: self.page_size,
             },
             style: oomctl::output::Style::plain(),
+            follow: self.follow,
+            #[cfg(target_os = "linux")]
+            live: Some(oomctl::live::stream::HOOKS),
+            #[cfg(not(target_os = "linux"))]
+            live: None,
         })
     }
 }
