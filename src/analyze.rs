@@ -460,9 +460,9 @@ pub fn episodes<R: io::Read>(
     episodes_of(|feed| scan::scan(input, opts, feed), name, opts, builder, emit)
 }
 
-/// [`episodes`] of a live input; `emit` gets None when the input makes
-/// the scanner wait (then push out what was emitted).
-fn episodes_live(
+/// [`episodes`] of a live input (`scan::scan_live`); `emit` gets None when
+/// the input makes the scanner wait (then push out what was emitted).
+pub fn episodes_live(
     input: &mut dyn input::Source,
     name: &str,
     opts: &ScanOptions,

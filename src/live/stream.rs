@@ -204,3 +204,150 @@ impl Source for Follow {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::analyze::{episodes, episodes_live};
+    use crate::input::{Source, Wait, Waited};
+    use crate::model::Episode;
+    use crate::scan::ScanOptions;
+    use std::io::{self, Read};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// A live input that plays a script: each read hands over the next
+    /// chunk; a wait says `Ready` while chunks remain, unless the writer
+    /// pauses before the next one (`Quiet`), and `Ready` at the end (the
+    /// read then finds it). `reads` counts the chunks handed over.
+    struct Script {
+        chunks: Vec<(Vec<u8>, bool)>,
+        next: usize,
+        reads: Arc<AtomicUsize>,
+    }
+
+    impl Script {
+        /// `pauses`: the writer goes quiet after these chunks (0-based).
+        fn new(chunks: Vec<Vec<u8>>, pauses: &[usize], reads: Arc<AtomicUsize>) -> Script {
+            let chunks = chunks
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| (c, pauses.contains(&i)))
+                .collect();
+            Script { chunks, next: 0, reads }
+        }
+    }
+
+    impl Read for Script {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let Some((chunk, _)) = self.chunks.get_mut(self.next) else {
+                return Ok(0);
+            };
+            let n = chunk.len().min(buf.len());
+            buf[..n].copy_from_slice(&chunk[..n]);
+            chunk.drain(..n);
+            if chunk.is_empty() {
+                self.next += 1;
+                self.reads.store(self.next, Ordering::Relaxed);
+            }
+            Ok(n)
+        }
+    }
+
+    impl Source for Script {
+        fn wait(&mut self, _: Wait) -> io::Result<Waited> {
+            // Quiet once after a paused chunk, then the next comes.
+            match self.next.checked_sub(1).and_then(|i| self.chunks.get_mut(i)) {
+                Some((_, pause)) if *pause => {
+                    *pause = false;
+                    Ok(Waited::Quiet)
+                }
+                _ => Ok(Waited::Ready),
+            }
+        }
+    }
+
+    fn opts() -> ScanOptions {
+        ScanOptions {
+            assume_year: Some(2024),
+            ..ScanOptions::default()
+        }
+    }
+
+    fn whole(data: &[u8]) -> Vec<Episode> {
+        let mut eps = Vec::new();
+        episodes(data, "t", &opts(), &Default::default(), |e| {
+            eps.push(e);
+            Ok(())
+        })
+        .unwrap();
+        eps
+    }
+
+    /// Episodes of a scripted live input, each with the chunks read when
+    /// it was emitted.
+    fn live(chunks: Vec<Vec<u8>>, pauses: &[usize]) -> Vec<(usize, Episode)> {
+        let reads = Arc::new(AtomicUsize::new(0));
+        let mut src = Script::new(chunks, pauses, reads.clone());
+        let mut eps = Vec::new();
+        episodes_live(&mut src, "t", &opts(), &Default::default(), |e| {
+            eps.extend(e.map(|e| (reads.load(Ordering::Relaxed), e)));
+            Ok(())
+        })
+        .unwrap();
+        eps
+    }
+
+    fn corpus() -> Vec<std::path::PathBuf> {
+        let mut files = Vec::new();
+        for dir in [
+            "corpus/kernels",
+            "corpus/real",
+            "corpus/containers",
+            "corpus/damage",
+            "corpus/fragments",
+            "corpus/public",
+        ] {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                let name = p.to_string_lossy();
+                if !name.contains(".expected.") && !name.ends_with(".facts.json") {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+        files
+    }
+
+    /// A writer that writes one line at a time, or cuts lines anywhere,
+    /// without pausing for the grace: the episodes of the same bytes in a
+    /// file, for every log of the corpus (wrapped lines, fragments and
+    /// damage included).
+    #[test]
+    fn a_live_input_without_pauses_reads_as_a_file() {
+        for f in corpus() {
+            let data = std::fs::read(&f).unwrap();
+            let want = whole(&data);
+            let lines: Vec<Vec<u8>> = data.split_inclusive(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
+            let got: Vec<Episode> = live(lines, &[]).into_iter().map(|(_, e)| e).collect();
+            assert_eq!(got, want, "{}: one line per write", f.display());
+            let cuts: Vec<Vec<u8>> = data.chunks(37).map(<[u8]>::to_vec).collect();
+            let got: Vec<Episode> = live(cuts, &[]).into_iter().map(|(_, e)| e).collect();
+            assert_eq!(got, want, "{}: 37 bytes per write", f.display());
+        }
+    }
+
+    /// Two reports (4.19 and 5.0 kernels, corpus/kernels) with the writer
+    /// quiet after the first: the first is emitted before the second is
+    /// read, and both are the episodes of the file.
+    #[test]
+    fn an_episode_is_emitted_when_its_writer_goes_quiet() {
+        let a = std::fs::read("corpus/kernels/4.19-debian10-memcg.log").unwrap();
+        let b = std::fs::read("corpus/kernels/5.0-ubuntu-hwe-memcg.log").unwrap();
+        let got = live(vec![a.clone(), b.clone()], &[0]);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].0, 1, "the first episode before the second write was read");
+        let want = whole(&[a, b].concat());
+        assert_eq!(got.into_iter().map(|(_, e)| e).collect::<Vec<_>>(), want);
+    }
+}
