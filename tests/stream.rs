@@ -215,3 +215,36 @@ fn follow_joins_a_report_written_in_two_pieces() {
         "one episode, as the file gives it"
     );
 }
+
+/// SIGTERM ends `--follow` as a file's end does: the report still open
+/// is finished and `-f json` closes with its summary.
+#[test]
+fn a_signal_ends_follow_with_the_summary() {
+    let d = TempDir::new("stream-follow-stop");
+    let log = d.path("kern.log");
+    std::fs::write(&log, report(0)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oomctl"))
+        .args(["analyze", "-f", "json", "--follow", &log.display().to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run oomctl");
+    std::thread::sleep(Duration::from_millis(1000));
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let t = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if t.elapsed() > DEADLINE {
+            let _ = child.kill();
+            panic!("--follow did not end within {DEADLINE:?} of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a whole JSON document");
+    assert_eq!(v["summary"]["episodes"], 1);
+}

@@ -17,6 +17,8 @@ use std::fs::File;
 use std::io::{self, Read, Seek};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Quiet after a kill line before its report is final and printed, and
@@ -39,7 +41,14 @@ pub const HOOKS: LiveHooks = LiveHooks {
             clock: Clock::default(),
         })
     },
-    follow: |path| Box::new(Follow::new(path)),
+    follow: |path| {
+        let follow = Follow::new(path);
+        let stop = follow.stop.clone();
+        // Without the handler a signal still ends the process, only less
+        // cleanly: nothing to report.
+        let _ = super::signal::on_stop(move || stop.store(true, Ordering::Relaxed));
+        Box::new(follow)
+    },
 };
 
 /// The deadlines of a live input's waits.
@@ -109,7 +118,9 @@ impl Source for Pipe {
 /// shrinks (truncated), it is read again from its start; while the path
 /// names nothing (not yet created, or between a rotation's rename and the
 /// new file), the old file, if any, stays open and the path is looked at
-/// again every [`FOLLOW_POLL`]. It never ends: reads wait for more.
+/// again every [`FOLLOW_POLL`]. It ends only when SIGINT, SIGTERM or
+/// SIGHUP comes, where it has read all there was: the reports still open
+/// are finished and the run's summary printed, as at a file's end.
 pub struct Follow {
     path: PathBuf,
     file: Option<File>,
@@ -118,6 +129,8 @@ pub struct Follow {
     /// Bytes read of `file`.
     pos: u64,
     clock: Clock,
+    /// Set by a signal: end at the next wait.
+    stop: Arc<AtomicBool>,
 }
 
 impl Follow {
@@ -129,6 +142,7 @@ impl Follow {
             id: (0, 0),
             pos: 0,
             clock: Clock::default(),
+            stop: Arc::new(AtomicBool::new(false)),
         };
         f.reopen();
         f
@@ -182,6 +196,9 @@ impl Read for Follow {
                     return Ok(n);
                 }
             }
+            if self.stop.load(Ordering::Relaxed) {
+                return Ok(0);
+            }
             if !self.ready()? {
                 std::thread::sleep(FOLLOW_POLL);
             }
@@ -193,7 +210,8 @@ impl Source for Follow {
     fn wait(&mut self, what: Wait) -> io::Result<Waited> {
         let (until, passed) = self.clock.deadline(what);
         loop {
-            if self.ready()? {
+            // Stopped: the read finds the end.
+            if self.stop.load(Ordering::Relaxed) || self.ready()? {
                 return Ok(Waited::Ready);
             }
             let left = until.saturating_duration_since(Instant::now());
