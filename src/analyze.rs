@@ -738,10 +738,10 @@ pub fn run(cfg: &AnalyzeConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -
     };
     em.summary.errors = input_errors.len() as u64;
     // Live inputs are read as they come, one after another.
-    let live = cfg.live.is_some() && inputs.iter().any(Input::is_live);
+    let live = || cfg.live.is_some() && inputs.iter().any(Input::is_live);
     if let Some(path) = &cfg.follow {
         follow(path, cfg, &mut em, &mut errors, err)?;
-    } else if cfg.jobs > 1 && inputs.len() > 1 && !live {
+    } else if cfg.jobs > 1 && inputs.len() > 1 && !live() {
         run_parallel(&inputs, cfg, &mut em, &mut errors, err)?;
     } else {
         for inp in &inputs {
