@@ -35,6 +35,9 @@ pub const FOLLOW_POLL: Duration = Duration::from_millis(200);
 /// The live sources, for `analyze` (see [`LiveHooks`]).
 pub const HOOKS: LiveHooks = LiveHooks {
     pipe: |reader, fd| {
+        // Fewer, larger reads (and so waits) when the writer is ahead: a
+        // pipe holds 64 KiB by default, the scanner reads blocks of 1 MiB.
+        let _ = sys::grow_pipe(fd, crate::scan::BLOCK);
         Box::new(Pipe {
             reader,
             fd,
