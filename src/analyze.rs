@@ -10,6 +10,11 @@
 //! print the same bytes, and memory stays bounded either way (see
 //! `run_parallel`). With one input (or `-j1`) episodes go straight to the
 //! sink as they are found.
+//!
+//! A live input (a pipe, `--follow FILE`) is scanned as it comes, through
+//! the source the live layer lends ([`input::LiveHooks`]): each episode is
+//! printed once it is complete, and the output is flushed whenever the
+//! input makes the scanner wait (`scan::scan_live`).
 
 use crate::builder::{Builder, BuilderOptions};
 use crate::envelope::Container;
@@ -50,6 +55,11 @@ pub struct AnalyzeConfig {
     pub style: output::Style,
     /// `--since`, `--until`, `--match`: which episodes are printed.
     pub filter: Filter,
+    /// `--follow FILE`: read this file as `tail -F` does, instead of `paths`.
+    pub follow: Option<PathBuf>,
+    /// The live layer's sources for live inputs; None reads them to their
+    /// end before anything is printed.
+    pub live: Option<input::LiveHooks>,
 }
 
 /// What `--pods` and `--snapshots` add to every episode.
@@ -371,12 +381,13 @@ impl Emitter<'_> {
 /// episodes in their place (`snapshot::guard_episode`).
 struct EpisodeFeed<F> {
     builder: Builder,
+    /// An episode, or None: the input waits, push out what was emitted.
     emit: F,
     /// Episodes whose time printed no year that nothing dated.
     undated: u64,
 }
 
-impl<F: FnMut(Episode) -> io::Result<()>> EpisodeFeed<F> {
+impl<F: FnMut(Option<Episode>) -> io::Result<()>> EpisodeFeed<F> {
     fn drain(&mut self) -> io::Result<()> {
         while let Some(mut ep) = self.builder.pop_ready() {
             if ep.diagnosis.is_none() {
@@ -386,7 +397,7 @@ impl<F: FnMut(Episode) -> io::Result<()>> EpisodeFeed<F> {
             if ep.time.wall.is_none() && ep.time.wall_raw.as_deref().is_some_and(crate::envelope::yearless) {
                 self.undated += 1;
             }
-            (self.emit)(ep)?;
+            (self.emit)(Some(ep))?;
         }
         Ok(())
     }
@@ -407,7 +418,7 @@ fn undated_message(name: &str, n: u64, mtime: bool) -> String {
     format!("{name}: {eps} no wall clock: {why}. Give --year YEAR")
 }
 
-impl<F: FnMut(Episode) -> io::Result<()>> scan::Feed for EpisodeFeed<F> {
+impl<F: FnMut(Option<Episode>) -> io::Result<()>> scan::Feed for EpisodeFeed<F> {
     fn wants_every_line(&self) -> bool {
         self.builder.wants_every_line()
     }
@@ -438,6 +449,19 @@ impl<F: FnMut(Episode) -> io::Result<()>> scan::Feed for EpisodeFeed<F> {
         }
         self.drain()
     }
+
+    fn pending(&self) -> Option<bool> {
+        self.builder.pending()
+    }
+
+    fn settle(&mut self, all: bool) -> io::Result<()> {
+        self.builder.settle(all);
+        self.drain()
+    }
+
+    fn idle(&mut self) -> io::Result<()> {
+        (self.emit)(None)
+    }
 }
 
 /// Every episode of one log, as soon as it is final, to `emit`: the
@@ -448,14 +472,37 @@ pub fn episodes<R: io::Read>(
     name: &str,
     opts: &ScanOptions,
     builder: &BuilderOptions,
-    emit: impl FnMut(Episode) -> io::Result<()>,
+    mut emit: impl FnMut(Episode) -> io::Result<()>,
+) -> io::Result<ScanStats> {
+    let emit = move |ep: Option<Episode>| ep.map_or(Ok(()), &mut emit);
+    episodes_of(|feed| scan::scan(input, opts, feed), name, opts, builder, emit)
+}
+
+/// [`episodes`] of a live input (`scan::scan_live`); `emit` gets None when
+/// the input makes the scanner wait (then push out what was emitted).
+pub fn episodes_live(
+    input: &mut dyn input::Source,
+    name: &str,
+    opts: &ScanOptions,
+    builder: &BuilderOptions,
+    emit: impl FnMut(Option<Episode>) -> io::Result<()>,
+) -> io::Result<ScanStats> {
+    episodes_of(|feed| scan::scan_live(input, opts, feed), name, opts, builder, emit)
+}
+
+fn episodes_of<F: FnMut(Option<Episode>) -> io::Result<()>>(
+    scan: impl FnOnce(&mut EpisodeFeed<F>) -> io::Result<ScanStats>,
+    name: &str,
+    opts: &ScanOptions,
+    builder: &BuilderOptions,
+    emit: F,
 ) -> io::Result<ScanStats> {
     let mut feed = EpisodeFeed {
         builder: Builder::new(name, builder.clone()),
         emit,
         undated: 0,
     };
-    let mut stats = scan::scan(input, opts, &mut feed)?;
+    let mut stats = scan(&mut feed)?;
     feed.builder.finish();
     feed.drain()?;
     if feed.undated > 0 && opts.assume_year.is_none() {
@@ -475,15 +522,18 @@ pub fn episodes<R: io::Read>(
 /// A recording's first bytes (`oomctl watch --record`, `oomctl record`).
 const RECORDING_MAGIC: &[u8] = b"{\"t\":\"header\"";
 
-/// Scan one input, calling `emit` per episode: a log through the scanner,
-/// a recording through the live pipeline (as `replay` does).
+/// Scan one input, calling `emit` per episode (and with None where a live
+/// input waits, `live` given): a log through the scanner, a recording
+/// through the live pipeline (as `replay` does).
 fn scan_input(
     input: input::Opened,
     name: &str,
     opts: &ScanOptions,
     builder: &BuilderOptions,
-    mut emit: impl FnMut(Episode) -> io::Result<()>,
+    live: Option<&input::LiveHooks>,
+    mut emit: impl FnMut(Option<Episode>) -> io::Result<()>,
 ) -> io::Result<ScanStats> {
+    let live_fd = input.live_fd;
     let opts = &ScanOptions {
         mtime_s: input.mtime_s,
         ..opts.clone()
@@ -506,7 +556,10 @@ fn scan_input(
     // extra copy of every byte).
     let r = io::Cursor::new(head).chain(reader);
     if !is_recording {
-        return episodes(r, name, opts, builder, emit);
+        return match (live, live_fd) {
+            (Some(hooks), Some(fd)) => episodes_live(&mut *(hooks.pipe)(Box::new(r), fd), name, opts, builder, emit),
+            _ => episodes_of(|feed| scan::scan(r, opts, feed), name, opts, builder, emit),
+        };
     }
     let mut st = ScanStats::default();
     let rec = match crate::recording::read(io::BufReader::new(r), name) {
@@ -532,7 +585,7 @@ fn scan_input(
     st.malformed_total = summary.malformed_lines;
     st.duplicate_lines = summary.duplicate_lines;
     for ep in eps {
-        emit(ep)?;
+        emit(Some(ep))?;
     }
     Ok(st)
 }
@@ -568,7 +621,8 @@ fn scan_batched(inp: &Input, cfg: &AnalyzeConfig, tx: &std::sync::mpsc::SyncSend
     let name = inp.name();
     let done = inp.open().map_err(|e| format!("{name}: {e}")).and_then(|opened| {
         let mut batch = Vec::with_capacity(BATCH);
-        let st = scan_input(opened, &name, &cfg.scan, &cfg.builder, |ep| {
+        let st = scan_input(opened, &name, &cfg.scan, &cfg.builder, None, |ep| {
+            let Some(ep) = ep else { return Ok(()) };
             batch.push(ep);
             if batch.len() < BATCH {
                 return Ok(());
@@ -677,7 +731,9 @@ fn run_in_order(
     errors: &mut Vec<String>,
     err: &mut dyn Write,
 ) -> io::Result<()> {
-    if cfg.jobs > 1 && inputs.len() > 1 {
+    // Live inputs are read as they come, one after another.
+    let live = cfg.live.is_some() && inputs.iter().any(Input::is_live);
+    if cfg.jobs > 1 && inputs.len() > 1 && !live {
         return run_parallel(inputs, cfg, em, errors, err);
     }
     for inp in inputs {
@@ -689,7 +745,17 @@ fn run_in_order(
                 continue;
             }
         };
-        let st = scan_input(reader, &name, &cfg.scan, &cfg.builder, |ep| em.episode(ep))?;
+        let st = scan_input(
+            reader,
+            &name,
+            &cfg.scan,
+            &cfg.builder,
+            cfg.live.as_ref(),
+            |ep| match ep {
+                Some(ep) => em.episode(ep),
+                None => em.sink.flush(),
+            },
+        )?;
         em.stats(&name, &st, errors, err);
     }
     Ok(())
@@ -821,13 +887,19 @@ pub fn run(cfg: &AnalyzeConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -
         no_wall: 0,
     };
     em.summary.errors = input_errors.len() as u64;
+    if let Some(path) = &cfg.follow {
+        follow(path, cfg, &mut em, &mut errors, err)?;
+    }
     // Oldest first: inputs in the order of their spans of wall time, those
     // that overlap merged (`order`). One input has nothing to order.
     let spans = match inputs.len() {
         0 | 1 => vec![None; inputs.len()],
         _ => order::spans(&inputs, cfg.scan.container, cfg.scan.assume_year),
     };
-    let plan = order::plan(&spans);
+    let plan = match cfg.follow {
+        Some(_) => Vec::new(),
+        None => order::plan(&spans),
+    };
     let mut p = 0;
     while p < plan.len() {
         if plan[p].len() > 1 {
@@ -873,6 +945,33 @@ pub fn run(cfg: &AnalyzeConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -
         summary: em.summary,
         errors,
     })
+}
+
+/// `--follow FILE`: its lines as they come, through the live layer's
+/// follower, until the output closes or a signal ends the process.
+fn follow(
+    path: &std::path::Path,
+    cfg: &AnalyzeConfig,
+    em: &mut Emitter<'_>,
+    errors: &mut Vec<String>,
+    err: &mut dyn Write,
+) -> io::Result<()> {
+    let name = Input::File(path.to_owned()).name();
+    let Some(hooks) = &cfg.live else {
+        open_error(em, errors, err, format!("{name}: --follow needs the live layer"));
+        return Ok(());
+    };
+    let opts = ScanOptions {
+        mtime_s: input::file_mtime(path),
+        ..cfg.scan.clone()
+    };
+    let mut source = (hooks.follow)(path);
+    let st = episodes_live(&mut *source, &name, &opts, &cfg.builder, |ep| match ep {
+        Some(ep) => em.episode(ep),
+        None => em.sink.flush(),
+    })?;
+    em.stats(&name, &st, errors, err);
+    Ok(())
 }
 
 fn open_error(em: &mut Emitter<'_>, errors: &mut Vec<String>, err: &mut dyn Write, msg: String) {

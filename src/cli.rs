@@ -722,6 +722,12 @@ pub struct AnalyzeArgs {
     /// With --group-by: only the N groups with the most episodes.
     #[arg(long, value_name = "N", requires = "group_by")]
     pub top: Option<usize>,
+    /// Read FILE as `tail -F` does, until SIGINT or SIGTERM: appended
+    /// lines, a rotation (the path names a new file: the old one is
+    /// finished, the new one read from its start), a truncation, a file
+    /// that does not exist yet. Episodes are printed as they complete.
+    #[arg(long, value_name = "FILE", conflicts_with = "paths")]
+    pub follow: Option<std::path::PathBuf>,
 }
 
 impl AnalyzeArgs {
@@ -790,6 +796,11 @@ impl AnalyzeArgs {
             },
             style: oomctl::output::Style::plain(),
             filter,
+            follow: self.follow,
+            #[cfg(target_os = "linux")]
+            live: Some(oomctl::live::stream::HOOKS),
+            #[cfg(not(target_os = "linux"))]
+            live: None,
         })
     }
 }

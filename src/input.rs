@@ -5,6 +5,11 @@
 //! both work). With the stream comes the file's modification time, the one
 //! fact about an input the core uses beyond its bytes (it dates syslog
 //! times that print no year).
+//!
+//! A pipe, socket or terminal is a live input: its reads block until the
+//! writer writes. Such an input says so ([`Opened::live_fd`]), and the live
+//! layer, which alone may wait with a timeout, lends a [`Source`] around it
+//! through [`LiveHooks`], so the scanner learns when it went quiet.
 
 use flate2::read::MultiGzDecoder;
 use std::fmt;
@@ -30,22 +35,102 @@ impl Input {
         }
     }
 
+    /// Whether the input is live: standard input or a path that is not a
+    /// regular file (a pipe, a socket, a terminal).
+    pub fn is_live(&self) -> bool {
+        let meta = match self {
+            Input::Stdin => stdin_file().and_then(|f| f.metadata().ok()),
+            Input::File(p) => std::fs::metadata(p).ok(),
+        };
+        meta.is_some_and(|m| is_live(&m))
+    }
+
     /// Open for reading, decompressing gzip.
     pub fn open(&self) -> io::Result<Opened> {
-        match self {
-            Input::Stdin => Ok(Opened {
-                reader: sniff(Box::new(io::stdin()))?,
-                mtime_s: stdin_mtime(),
-            }),
-            Input::File(p) => {
-                let f = File::open(p)?;
-                let mtime_s = f.metadata().ok().and_then(|m| mtime_s(&m));
-                Ok(Opened {
-                    reader: sniff(Box::new(f))?,
-                    mtime_s,
-                })
-            }
-        }
+        let f = match self {
+            Input::Stdin => match stdin_file() {
+                Some(f) => f,
+                None => {
+                    return Ok(Opened {
+                        reader: sniff(Box::new(io::stdin()))?.0,
+                        mtime_s: None,
+                        live_fd: None,
+                    })
+                }
+            },
+            Input::File(p) => File::open(p)?,
+        };
+        let meta = f.metadata().ok();
+        let mtime_s = meta.as_ref().and_then(mtime_s);
+        let live = meta.is_some_and(|m| is_live(&m));
+        #[cfg(unix)]
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&f);
+        let (reader, gzip) = sniff(Box::new(f))?;
+        Ok(Opened {
+            reader,
+            mtime_s,
+            // A gzip decoder holds bytes the descriptor no longer shows.
+            #[cfg(unix)]
+            live_fd: (live && !gzip).then_some(fd),
+            #[cfg(not(unix))]
+            live_fd: None,
+        })
+    }
+}
+
+/// Whether reads of a file of this kind wait for a writer: anything but a
+/// regular file (a pipe, a socket, a terminal).
+fn is_live(meta: &std::fs::Metadata) -> bool {
+    let t = meta.file_type();
+    !t.is_file() && !t.is_dir()
+}
+
+/// A live input, as the live layer makes it: reads block until bytes come
+/// (or the input ends), and between reads the scanner asks how long the
+/// input stays quiet.
+pub trait Source: Read + Send {
+    /// Wait for bytes (or the end) to read, at most the period `what`
+    /// asks for.
+    fn wait(&mut self, what: Wait) -> io::Result<Waited>;
+}
+
+/// What a live input is waited for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// Bytes were read and are gathered while more follow: the grace
+    /// period, and no longer than the live layer's hold since the bytes
+    /// gathered began to come (`first`: they begin now).
+    More { first: bool },
+    /// A report waits for the lines that may follow its kill: the grace.
+    Grace,
+    /// A report waits for its kill line: the live layer's longest wait.
+    Kill,
+}
+
+/// How a wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waited {
+    /// Bytes, or the end, can be read.
+    Ready,
+    /// The input stayed quiet for the period.
+    Quiet,
+    /// More keeps coming, but what was gathered was held long enough.
+    Held,
+}
+
+/// What the live layer lends to make live inputs: `analyze` sits on the
+/// floor of `live` and cannot reach it, so the binary hands these over.
+#[derive(Clone, Copy)]
+pub struct LiveHooks {
+    /// A live input's reader around the descriptor it reads.
+    pub pipe: fn(Box<dyn Read + Send>, i32) -> Box<dyn Source>,
+    /// `--follow PATH`: the path read as `tail -F` does, never ending.
+    pub follow: fn(&Path) -> Box<dyn Source>,
+}
+
+impl fmt::Debug for LiveHooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LiveHooks")
     }
 }
 
@@ -57,6 +142,15 @@ pub struct Opened {
     /// gzip file: the compressed file's, which gzip and logrotate keep
     /// from the log). None for a pipe, whose time says nothing of the log.
     pub mtime_s: Option<i64>,
+    /// The descriptor the reader reads when the input is live (a pipe, a
+    /// socket, a terminal; not gzip): what the live layer waits on.
+    pub live_fd: Option<i32>,
+}
+
+/// The modification time of the file at `path` (None: not a regular file,
+/// or none there yet).
+pub fn file_mtime(path: &Path) -> Option<i64> {
+    mtime_s(&std::fs::metadata(path).ok()?)
 }
 
 /// A regular file's modification time, seconds since the epoch.
@@ -69,22 +163,23 @@ fn mtime_s(meta: &std::fs::Metadata) -> Option<i64> {
     i64::try_from(s).ok()
 }
 
-/// Standard input's modification time when it is a file (`< kern.log`),
-/// not a pipe or a terminal.
+/// Standard input as a file of its own descriptor: read unbuffered, so
+/// that what the descriptor shows is all there is to read (`io::stdin`
+/// keeps bytes of its own), and with its metadata (a modification time
+/// when it is a file, `< kern.log`).
 #[cfg(unix)]
-fn stdin_mtime() -> Option<i64> {
+fn stdin_file() -> Option<File> {
     use std::os::fd::AsFd;
-    let fd = io::stdin().as_fd().try_clone_to_owned().ok()?;
-    mtime_s(&File::from(fd).metadata().ok()?)
+    Some(File::from(io::stdin().as_fd().try_clone_to_owned().ok()?))
 }
 
 #[cfg(not(unix))]
-fn stdin_mtime() -> Option<i64> {
+fn stdin_file() -> Option<File> {
     None
 }
 
-/// Peek at the first bytes and wrap gzip streams in a decoder.
-fn sniff(mut r: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
+/// Peek at the first bytes and wrap gzip streams in a decoder (true).
+fn sniff(mut r: Box<dyn Read + Send>) -> io::Result<(Box<dyn Read + Send>, bool)> {
     let mut magic = [0u8; 2];
     let mut got = 0;
     while got < 2 {
@@ -97,9 +192,9 @@ fn sniff(mut r: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
     }
     let head = Cursor::new(magic[..got].to_vec()).chain(r);
     if got == 2 && magic == [0x1f, 0x8b] {
-        Ok(Box::new(MultiGzDecoder::new(head)))
+        Ok((Box::new(MultiGzDecoder::new(head)), true))
     } else {
-        Ok(Box::new(head))
+        Ok((Box::new(head), false))
     }
 }
 

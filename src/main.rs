@@ -76,8 +76,14 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        cli::Command::Simulate(a) if a.analyze.paths.is_empty() && a_reads_terminal("simulate") => ExitCode::from(2),
-        cli::Command::Analyze(a) if a.paths.is_empty() && a_reads_terminal("analyze") => ExitCode::from(2),
+        cli::Command::Simulate(a)
+            if a.analyze.paths.is_empty() && a.analyze.follow.is_none() && a_reads_terminal("simulate") =>
+        {
+            ExitCode::from(2)
+        }
+        cli::Command::Analyze(a) if a.paths.is_empty() && a.follow.is_none() && a_reads_terminal("analyze") => {
+            ExitCode::from(2)
+        }
         cli::Command::Simulate(a) => match a.into_config(io::stdout().is_terminal()) {
             Ok(mut cfg) => {
                 cfg.style = style;

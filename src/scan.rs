@@ -16,6 +16,7 @@
 //! large and however hostile, runs in constant memory.
 
 use crate::envelope::{Container, Decoder, LogLine, Stamp};
+use crate::input::{Source, Wait, Waited};
 use crate::kline::{self, KLine};
 use crate::model::Malformed;
 use memchr::memmem::Finder;
@@ -307,6 +308,56 @@ pub trait Feed {
     ) -> io::Result<()> {
         let _ = first_kind;
         self.messages(first_no, last_no, lines)
+    }
+    /// Of a live input: None when nothing waits for more lines, else
+    /// whether a report waits for its kill line (`Some(true)`) or only for
+    /// the lines that may follow a kill (`Some(false)`).
+    fn pending(&self) -> Option<bool> {
+        None
+    }
+    /// A live input stayed quiet while [`Feed::pending`]: finish what can be
+    /// finished (`all`: also a report still waiting for its kill).
+    fn settle(&mut self, all: bool) -> io::Result<()> {
+        let _ = all;
+        Ok(())
+    }
+    /// A live input is about to wait for its writer: push out what was
+    /// made so far.
+    fn idle(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What the scan loop reads from: a plain reader, or a live [`Source`]
+/// that can wait. `LIVE` is a constant so that a plain reader's loop has
+/// no trace of the quiet check.
+trait Reads {
+    const LIVE: bool;
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+    fn wait(&mut self, what: Wait) -> io::Result<Waited>;
+}
+
+struct Plain<R>(R);
+
+impl<R: Read> Reads for Plain<R> {
+    const LIVE: bool = false;
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+    fn wait(&mut self, _: Wait) -> io::Result<Waited> {
+        Ok(Waited::Ready)
+    }
+}
+
+struct Live<'s>(&'s mut dyn Source);
+
+impl Reads for Live<'_> {
+    const LIVE: bool = true;
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+    fn wait(&mut self, what: Wait) -> io::Result<Waited> {
+        self.0.wait(what)
     }
 }
 
@@ -1085,7 +1136,25 @@ impl<F: Feed> Scanner<'_, F> {
 /// Scan one input into `feed`. An error from the feed (a closed stdout)
 /// ends the scan with that error; a read error ends the input and is
 /// reported in the stats.
-pub fn scan<R: Read, F: Feed>(mut input: R, opts: &ScanOptions, feed: &mut F) -> io::Result<ScanStats> {
+pub fn scan<R: Read, F: Feed>(input: R, opts: &ScanOptions, feed: &mut F) -> io::Result<ScanStats> {
+    scan_from(Plain(input), opts, feed)
+}
+
+/// [`scan`] of a live input (a pipe, a followed file), whose lines are
+/// read as they come. Bytes are gathered into the block while more follow
+/// within the grace period, so a block ends where a file's would (full)
+/// or where the input went quiet, which is read as a file's end is, and
+/// where reports that have their kill are settled ([`Feed::settle`]).
+/// Only a writer that trickles for longer than the live layer's hold
+/// without a pause cuts a block elsewhere ([`Waited::Held`]), as a full
+/// block is cut. Before each read that may wait, the feed pushes out what
+/// it made ([`Feed::idle`]); a report waiting for its kill is finished
+/// incomplete after the live layer's longest wait.
+pub fn scan_live<F: Feed>(input: &mut dyn Source, opts: &ScanOptions, feed: &mut F) -> io::Result<ScanStats> {
+    scan_from(Live(input), opts, feed)
+}
+
+fn scan_from<R: Reads, F: Feed>(mut input: R, opts: &ScanOptions, feed: &mut F) -> io::Result<ScanStats> {
     let block = opts.block.max(4096);
     let mut s = Scanner {
         feed,
@@ -1107,7 +1176,12 @@ pub fn scan<R: Read, F: Feed>(mut input: R, opts: &ScanOptions, feed: &mut F) ->
     let mut filled = 0;
     // True while skipping the rest of an over-long line.
     let mut skipping = false;
+    // Bytes gathered from a live input: the block is not cut yet.
+    let mut gathering = false;
     loop {
+        if R::LIVE && !gathering {
+            filled = quiet(&mut input, &mut s, &mut buf, filled)?;
+        }
         let n = match input.read(&mut buf[filled..]) {
             Ok(0) => break,
             Ok(n) => n,
@@ -1132,14 +1206,41 @@ pub fn scan<R: Read, F: Feed>(mut input: R, opts: &ScanOptions, feed: &mut F) ->
                 }
             }
         }
+        let mut held = false;
+        if R::LIVE && end < buf.len() {
+            let first = !gathering;
+            gathering = false;
+            match input.wait(Wait::More { first })? {
+                Waited::Ready => {
+                    buf.copy_within(begin..end, 0);
+                    filled = end - begin;
+                    gathering = true;
+                    continue;
+                }
+                Waited::Held => held = true,
+                Waited::Quiet => {
+                    // Read as a file's end: every whole line.
+                    let whole = memrchr(b'\n', &buf[begin..end]).map_or(begin, |i| begin + i + 1);
+                    if whole > begin {
+                        s.block(&buf[begin..whole])?;
+                    }
+                    buf.copy_within(whole..end, 0);
+                    filled = end - whole;
+                    if s.feed.pending() == Some(false) {
+                        s.feed.settle(false)?;
+                    }
+                    continue;
+                }
+            }
+        }
         match memrchr(b'\n', &buf[begin..end]) {
             Some(i) => {
                 let mut cut = begin + i + 1;
                 // The block's last logical line waits for the next read:
                 // its wrapped remainders, or the message of a prefix left
-                // alone, may be there. (Only from a full buffer: a short
-                // read is mostly the end.)
-                if end == buf.len() {
+                // alone, may be there. (Only from a full buffer, or one
+                // held long enough: a short read is mostly the end.)
+                if end == buf.len() || held {
                     let keep = begin + s.last_line_start(&buf[begin..cut]);
                     if keep > begin && cut - keep <= buf.len() / 4 {
                         cut = keep;
@@ -1179,6 +1280,46 @@ pub fn scan<R: Read, F: Feed>(mut input: R, opts: &ScanOptions, feed: &mut F) ->
     stats.unformed_lines = s.unformed;
     stats.first_unformed = s.first_unformed;
     Ok(stats)
+}
+
+/// Before a live read: push out what was made, then, while lines wait
+/// (the feed's or the whole lines held in `buf[..filled]`), wait a quiet
+/// period at most; when it passes, read the held lines, or else settle.
+/// Returns how much of `buf` is still filled (a partial line).
+fn quiet<R: Reads, F: Feed>(
+    input: &mut R,
+    s: &mut Scanner<'_, F>,
+    buf: &mut [u8],
+    mut filled: usize,
+) -> io::Result<usize> {
+    loop {
+        s.feed.idle()?;
+        let whole = memrchr(b'\n', &buf[..filled]).map_or(0, |i| i + 1);
+        let pending = s.feed.pending();
+        if pending.is_none() && whole == 0 {
+            return Ok(filled);
+        }
+        // Held lines may hold the kill line: the short wait first.
+        let what = match pending == Some(true) && whole == 0 {
+            true => Wait::Kill,
+            false => Wait::Grace,
+        };
+        if input.wait(what)? == Waited::Ready {
+            return Ok(filled);
+        }
+        if whole > 0 {
+            s.block(&buf[..whole])?;
+            buf.copy_within(whole..filled, 0);
+            filled -= whole;
+            // They came a grace ago: what waits only for the lines after
+            // a kill is final now.
+            if s.feed.pending() == Some(false) {
+                s.feed.settle(false)?;
+            }
+        } else {
+            s.feed.settle(pending == Some(true))?;
+        }
+    }
 }
 
 #[cfg(test)]

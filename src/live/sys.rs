@@ -39,6 +39,7 @@ extern "C" {
     fn capget(header: *mut CapHeader, data: *mut CapData) -> c_int;
     fn capset(header: *mut CapHeader, data: *const CapData) -> c_int;
     fn poll(fds: *mut PollFd, nfds: std::ffi::c_ulong, timeout: c_int) -> c_int;
+    fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
     fn getxattr(path: *const std::ffi::c_char, name: *const std::ffi::c_char, value: *mut c_void, size: usize)
         -> isize;
     fn setxattr(
@@ -126,6 +127,18 @@ pub fn poll_fds(fds: &mut [PollFd], timeout: Option<std::time::Duration>) -> io:
         };
     }
     Ok(n as usize)
+}
+
+/// Ask for a pipe's buffer to hold `bytes` (rounded up by the kernel, at
+/// most /proc/sys/fs/pipe-max-size for a user); false if `fd` is no pipe
+/// or the size was refused.
+pub fn grow_pipe(fd: c_int, bytes: usize) -> bool {
+    const F_SETPIPE_SZ: c_int = 1031;
+    let Ok(n) = c_int::try_from(bytes) else {
+        return false;
+    };
+    // SAFETY: fcntl on a descriptor we read; F_SETPIPE_SZ takes an int.
+    unsafe { fcntl(fd, F_SETPIPE_SZ, n) >= 0 }
 }
 
 /// A new non-blocking eventfd, as a File (8-byte reads and writes; a read
