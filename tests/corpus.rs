@@ -19,25 +19,6 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use util::{diff, oomctl};
 
-/// Inputs: every file under corpus/ that is not a golden, facts or readme.
-fn corpus_logs() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![PathBuf::from("corpus")];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).expect("corpus dir") {
-            let p = e.expect("entry").path();
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            if p.is_dir() {
-                stack.push(p);
-            } else if !(name.ends_with(".expected.jsonl") || name.ends_with(".facts.json") || name.ends_with(".md")) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// The mtime of a corpus log whose facts give none: when the corpus was
 /// put together (the lab captures are of 2026-11-23).
 const CORPUS_MTIME: &str = "2026-11-28T12:00:00Z";
@@ -66,7 +47,7 @@ fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
 #[test]
 fn corpus_matches_goldens_and_facts() {
     let bless = std::env::var_os("OOMCTL_BLESS").is_some();
-    let logs = corpus_logs();
+    let logs = util::corpus_logs();
     assert!(logs.len() >= 10, "corpus has only {} logs", logs.len());
     let mut failures = Vec::new();
     for log in &logs {

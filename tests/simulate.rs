@@ -405,35 +405,14 @@ fn prom_counts_simulated_guard_outcomes() {
     }
 }
 
-/// The corpus's logs, as tests/corpus.rs and scripts/simulate-corpus.py
-/// read them: a directory argument would read the goldens and facts too.
-fn corpus_logs() -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![std::path::PathBuf::from("corpus")];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).expect("corpus dir") {
-            let p = e.expect("entry").path();
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            if p.is_dir() {
-                stack.push(p);
-            } else if ![".expected.jsonl", ".facts.json", ".md"]
-                .iter()
-                .any(|s| name.ends_with(s))
-            {
-                out.push(p.display().to_string());
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// The README's claim: on the corpus, the badness rule picks the kernel's
 /// own victim in every memcg OOM where both are known, at every setting
 /// of the default sweep (scripts/simulate-corpus.py prints the counts).
 #[test]
 fn on_the_corpus_the_guard_picks_the_kernels_victim() {
-    let logs = corpus_logs();
+    // The corpus's logs, as tests/corpus.rs and scripts/simulate-corpus.py
+    // read them.
+    let logs: Vec<String> = util::corpus_logs().iter().map(|p| p.display().to_string()).collect();
     let args: Vec<&str> = ["simulate", "--sweep", "-f", "jsonl"]
         .into_iter()
         .chain(logs.iter().map(String::as_str))

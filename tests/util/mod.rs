@@ -187,3 +187,26 @@ pub fn wait_until(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
 pub fn words(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+/// Every log under corpus/: each file that is not a golden, facts or
+/// readme (a directory argument would read those too), sorted.
+pub fn corpus_logs() -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![std::path::PathBuf::from("corpus")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).expect("corpus dir") {
+            let p = e.expect("entry").path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if p.is_dir() {
+                stack.push(p);
+            } else if ![".expected.jsonl", ".facts.json", ".md"]
+                .iter()
+                .any(|s| name.ends_with(s))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
