@@ -68,23 +68,30 @@ impl GuardPolicy {
     }
 }
 
+/// The `memory.stat` keys of the cache rule, v2: cache, shmem, dirty,
+/// writeback, each the first key present of its list.
+pub const CACHE_KEYS_V2: [&[&str]; 4] = [&["file"], &["shmem"], &["file_dirty"], &["file_writeback"]];
+/// v1's: the hierarchical `total_*` key, else the cgroup's own.
+pub const CACHE_KEYS_V1: [&[&str]; 4] = [
+    &["total_cache", "cache"],
+    &["total_shmem", "shmem"],
+    &["total_dirty", "dirty"],
+    &["total_writeback", "writeback"],
+];
+
+/// The keys of the cache rule for stats of `format`.
+pub fn cache_keys(format: StatsFormat) -> [&'static [&'static str]; 4] {
+    match format {
+        StatsFormat::V2 => CACHE_KEYS_V2,
+        _ => CACHE_KEYS_V1,
+    }
+}
+
 /// Clean, reclaimable page cache from `memory.stat` keys (v1 or v2).
 pub fn clean_cache(format: StatsFormat, s: &std::collections::BTreeMap<Text, Option<u64>>) -> Option<u64> {
     let get = |keys: &[&str]| keys.iter().find_map(|k| s.get(*k).copied().flatten());
-    let (cache, shmem, dirty, wb) = match format {
-        StatsFormat::V2 => (
-            get(&["file"])?,
-            get(&["shmem"]),
-            get(&["file_dirty"]),
-            get(&["file_writeback"]),
-        ),
-        _ => (
-            get(&["total_cache", "cache"])?,
-            get(&["total_shmem", "shmem"]),
-            get(&["total_dirty", "dirty"]),
-            get(&["total_writeback", "writeback"]),
-        ),
-    };
+    let [cache, shmem, dirty, wb] = cache_keys(format);
+    let (cache, shmem, dirty, wb) = (get(cache)?, get(shmem), get(dirty), get(wb));
     Some(
         cache
             .saturating_sub(shmem.unwrap_or(0))
