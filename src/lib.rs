@@ -26,6 +26,7 @@ pub mod order;
 pub mod output;
 pub mod pipeline;
 pub mod recording;
+pub mod sampling;
 pub mod scan;
 pub mod snapshot;
 pub mod units;

@@ -3,7 +3,7 @@
 //! bytes. Every entry is written and flushed whole, so a recorder that
 //! crashes leaves at most a torn last line, which the reader tolerates.
 //!
-//! Format (version 2), one JSON object per line, tagged by `t`:
+//! Format (version 3), one JSON object per line, tagged by `t`:
 //! - `header`: `{version, source, host}` — first line; `host` holds the
 //!   facts the pipeline needs (boot time, page size…);
 //! - `record`: `{r}` — one raw `/dev/kmsg` record, as read;
@@ -11,7 +11,16 @@
 //! - `settle`: `{all}` — the live reader went quiet and finished reports;
 //! - `snap`: `{episode, snapshot}` — a cgroup snapshot taken when the
 //!   `episode`-th episode (1-based) was emitted;
-//! - `sample`: `{snapshot}` — a periodic snapshot (`record --interval`);
+//! - `sample`: `{snapshot}` — a periodic snapshot (`record --interval`),
+//!   whole: since version 3 only when `crate::sampling`'s rule says so;
+//! - `sampling`: `{cgroups, interval_s}` — (version 3) sampling begins:
+//!   the sampled cgroups' kernel paths, which `compact` names by index;
+//! - `compact`: `{c, up, usage, limit, unlimited?, failcnt?, max?,
+//!   oom_kill?, cache}` — (version 3) a periodic sample of cgroup
+//!   `cgroups[c]` that is not whole: seconds since boot, usage, limit, the
+//!   failure and kill counters (`?`: written where the cgroup version has
+//!   them) and the cache rule's four `memory.stat` counters
+//!   `[cache, shmem, dirty, writeback]` (`crate::sampling::Compact`);
 //! - `counting`: `{root}` — the watcher counts kills in the
 //!   memory.events.local of every cgroup under `root` from here on;
 //! - `counter`: `{path, oom_kill, at_us, fresh}` — a cgroup's
@@ -26,13 +35,16 @@
 //! Version 2 made "no limit" explicit in snapshots (`unlimited`, and a
 //! `*_limit` stat at no limit is null). A version 1 recording is read as
 //! version 2 (`upgrade_snapshot`), so it replays to the same episodes.
+//! Version 3 added `sampling` and `compact` (a day of 1 s samples was
+//! 1.6 KB each); versions 1 and 2 have neither and read as they did.
 
 use crate::model::{Snapshot, Text};
+use crate::sampling::Compact;
 use serde::{Deserialize, Serialize};
 use std::io::{self, BufRead, Write};
 
 /// Version of the recording format written by this build.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// Bring a snapshot written before "no limit" was explicit (recording
 /// version 1, and `oomctl snapshot` lines of the same builds, which have
@@ -98,6 +110,14 @@ pub enum Entry {
     Sample {
         snapshot: Snapshot,
     },
+    /// Periodic sampling begins (version 3): `compact` entries name these
+    /// cgroups (kernel paths) by index.
+    Sampling {
+        cgroups: Vec<Text>,
+        interval_s: f64,
+    },
+    /// A periodic sample that is not whole (version 3).
+    Compact(Compact),
     /// Counting kills in memory.events.local under `root` begins: from
     /// here on kill lines are matched with counts, even before a count is
     /// read (a root with no cgroups below it yet).
@@ -218,7 +238,8 @@ impl std::fmt::Display for RecordingError {
             RecordingError::BadEntry { name, line, detail } => write!(
                 f,
                 "{name}:{line}: not a recording entry (a JSON object whose \"t\" is header, record, \
-                 lost, settle, snap, sample, counting, counter, gone, victim or release): {detail}"
+                 lost, settle, snap, sample, sampling, compact, counting, counter, gone, victim or \
+                 release): {detail}"
             ),
             RecordingError::Newer { name, version } => write!(
                 f,
@@ -275,6 +296,7 @@ pub fn read(mut input: impl BufRead, name: &str) -> Result<Recording, RecordingE
     let (source, host) = header(first).map_err(not)?;
     let mut entries = Vec::with_capacity(n);
     let mut torn = false;
+    let mut sampled = 0;
     for (i, l) in lines.iter().enumerate().skip(1) {
         if l.trim_ascii().is_empty() {
             continue;
@@ -292,6 +314,19 @@ pub fn read(mut input: impl BufRead, name: &str) -> Result<Recording, RecordingE
                     m
                 })
             });
+        // A compact sample names its cgroup by index into the last
+        // `sampling` entry: one that names none is not a compact sample.
+        let parsed = parsed.and_then(|e| match &e {
+            Entry::Sampling { cgroups, .. } => {
+                sampled = cgroups.len();
+                Ok(e)
+            }
+            Entry::Compact(c) if c.c >= sampled => Err(format!(
+                "compact sample of cgroup {} but the sampling entry before it names {sampled}",
+                c.c
+            )),
+            _ => Ok(e),
+        });
         match parsed {
             Ok(e) => entries.push(e),
             Err(_) if i + 1 == n => torn = true,
@@ -319,6 +354,20 @@ pub fn read(mut input: impl BufRead, name: &str) -> Result<Recording, RecordingE
         entries,
         torn,
         cut,
+    })
+}
+
+/// The compact samples of a recording, each with its cgroup's path (the
+/// reader has checked that every index names one).
+pub fn compact_samples(entries: &[Entry]) -> impl Iterator<Item = (&Text, &Compact)> {
+    let mut cgroups: &[Text] = &[];
+    entries.iter().filter_map(move |e| match e {
+        Entry::Sampling { cgroups: cg, .. } => {
+            cgroups = cg;
+            None
+        }
+        Entry::Compact(c) => cgroups.get(c.c).map(|p| (p, c)),
+        _ => None,
     })
 }
 
@@ -420,7 +469,7 @@ mod tests {
         let e = read(&newer[..], "r").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "r: recording version 9 is newer than this oomctl reads (2)"
+            "r: recording version 9 is newer than this oomctl reads (3)"
         );
     }
 
@@ -461,5 +510,43 @@ mod tests {
         assert!(line.contains("\"hierarchical_memsw_limit\":null"), "{line}");
         let v2 = format!("{}\n{line}\n", header.replace("\"version\":1", "\"version\":2"));
         assert_eq!(read(v2.as_bytes(), "r").unwrap().entries, vec![again]);
+    }
+
+    /// Version 3: `sampling` names the cgroups, `compact` samples name one
+    /// by index (lines as `oomctl record --interval 0.25` wrote them on
+    /// 6.18, cgroup v1, 2026-11-28); an index no `sampling` entry names is
+    /// an error naming the line.
+    #[test]
+    fn version_3_compact_samples_name_their_cgroup() {
+        let head = r#"{"t":"header","version":3,"source":"/dev/kmsg","host":{"hostname":"vm","kernel":"6.18.44-fc-v657","boot_id":null,"page_size":4096,"boot_time_us":1795857096895901,"started":null}}"#;
+        let sampling = r#"{"t":"sampling","cgroups":["/process_api/x/oomctl-samples-m"],"interval_s":0.25}"#;
+        let compact = r#"{"t":"compact","c":0,"up":37099.09,"usage":28573696,"limit":100663296,"failcnt":0,"oom_kill":0,"cache":[24576,0,0,0]}"#;
+        let text = format!("{head}\n{sampling}\n{compact}\n");
+        let r = read(text.as_bytes(), "r").unwrap();
+        let got: Vec<_> = compact_samples(&r.entries).collect();
+        assert_eq!(got.len(), 1);
+        let (path, c) = got[0];
+        assert_eq!(path, "/process_api/x/oomctl-samples-m");
+        assert_eq!(
+            (c.up, c.usage, c.limit, c.unlimited),
+            (Some(37099.09), Some(28573696), Some(100663296), false)
+        );
+        assert_eq!(c.clean_cache(), Some(24576));
+        // Written again, the same line.
+        assert_eq!(serde_json::to_string(&r.entries[1]).unwrap(), compact);
+        let orphan = format!("{head}\n{compact}\n{sampling}\n");
+        assert_eq!(
+            read(orphan.as_bytes(), "r").unwrap_err().to_string(),
+            "r:2: not a recording entry (a JSON object whose \"t\" is header, record, lost, settle, snap, \
+             sample, sampling, compact, counting, counter, gone, victim or release): compact sample of cgroup 0 \
+             but the sampling entry before it names 0"
+        );
+        // An unknown field is still an error (a newer entry would say so
+        // by its version first).
+        let extra = format!(
+            "{head}\n{sampling}\n{}\n{compact}\n",
+            compact.replace("\"c\":0", "\"c\":0,\"x\":1")
+        );
+        assert!(read(extra.as_bytes(), "r").is_err());
     }
 }

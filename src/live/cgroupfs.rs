@@ -11,6 +11,15 @@ use std::path::{Path, PathBuf};
 /// A live cgroup's snapshot: its memory files, the wall clock and uptime
 /// now, the host name, and the processes in it.
 pub fn snapshot(dir: &Path) -> io::Result<Snapshot> {
+    let mut s = reading(dir)?;
+    add_processes(&mut s, dir);
+    Ok(s)
+}
+
+/// A live cgroup's memory files, the moment and the host, without its
+/// processes (a compact sample needs none: /proc is read only for a whole
+/// one).
+pub fn reading(dir: &Path) -> io::Result<Snapshot> {
     let mut s = crate::snapshot::read_dir(dir)?;
     s.origin = Text::new("live");
     s.time = super::now_iso().map(Text::from);
@@ -18,13 +27,17 @@ pub fn snapshot(dir: &Path) -> io::Result<Snapshot> {
         .ok()
         .and_then(|u| u.split_whitespace().next()?.parse().ok());
     s.host = super::hostname().map(Text::from);
+    Ok(s)
+}
+
+/// The processes in the cgroup at `dir`, from /proc.
+pub fn add_processes(s: &mut Snapshot, dir: &Path) {
     s.processes = crate::input::read_lossy(dir.join("cgroup.procs"))
         .unwrap_or_default()
         .lines()
         .filter_map(|l| l.trim().parse().ok())
         .filter_map(process)
         .collect();
-    Ok(s)
 }
 
 /// A process's comm, OOM score and RSS from /proc; None if it has exited.

@@ -15,6 +15,7 @@ use crate::model::{Episode, Text};
 use crate::output::{self, Format, Summary};
 use crate::pipeline::{Enrich, Pipeline};
 use crate::recording::{self, lost_message, torn_message, Entry, HostFacts, Recorder};
+use crate::sampling::{Compact, SampleRule, Sampler};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -343,16 +344,35 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
         }
     };
     let mut next_sample = cfg.interval.map(|i| Instant::now() + i);
-    let take_samples = |live: &mut Live| -> io::Result<()> {
-        for d in &cfg.sample {
-            if let Ok(s) = super::cgroupfs::snapshot(d) {
+    let mut sampler = Sampler::new(SampleRule::default());
+    // Each interval a compact sample per cgroup, whole where the rule says
+    // (`crate::sampling`): a node can record for days.
+    let take_samples = |live: &mut Live, sampler: &mut Sampler| -> io::Result<()> {
+        for (c, d) in cfg.sample.iter().enumerate() {
+            let Ok(mut s) = super::cgroupfs::reading(d) else {
+                continue;
+            };
+            let compact = Compact::of(c, &s);
+            if sampler.full(c, &s, &compact) {
+                super::cgroupfs::add_processes(&mut s, d);
                 live.log(&Entry::Sample { snapshot: s })?;
+            } else {
+                live.log(&Entry::Compact(compact))?;
             }
         }
         Ok(())
     };
-    if next_sample.is_some() {
-        take_samples(&mut live).map_err(io_err)?;
+    if let Some(i) = cfg.interval {
+        live.log(&Entry::Sampling {
+            cgroups: cfg
+                .sample
+                .iter()
+                .map(|d| Text::from(crate::cgroup::kernel_path(d)))
+                .collect(),
+            interval_s: i.as_secs_f64(),
+        })
+        .map_err(io_err)?;
+        take_samples(&mut live, &mut sampler).map_err(io_err)?;
     }
     loop {
         // A deadline runs from when the pending state last changed: a kill
@@ -383,7 +403,7 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
                     save(last_seq)?;
                 }
                 if next_sample.is_some_and(|t| t <= now) {
-                    take_samples(&mut live).map_err(io_err)?;
+                    take_samples(&mut live, &mut sampler).map_err(io_err)?;
                     next_sample = cfg.interval.map(|i| now + i);
                 }
                 if next_tick.is_some_and(|t| t <= now) {

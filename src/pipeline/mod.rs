@@ -256,9 +256,76 @@ pub fn run_recording(rec: &Recording, sink: Box<dyn Sink + '_>) -> io::Result<(S
             Entry::Counting { .. } => pipe.counting(),
             Entry::Gone { path } => pipe.counter_gone(path),
             Entry::Release => pipe.release(false, &mut enrich)?,
-            Entry::Header { .. } | Entry::Snap { .. } | Entry::Sample { .. } => {}
+            // Compact samples carry no more than the guard needs: episodes
+            // get the latest whole sample before them (`Recorded`).
+            Entry::Header { .. }
+            | Entry::Snap { .. }
+            | Entry::Sample { .. }
+            | Entry::Sampling { .. }
+            | Entry::Compact(_) => {}
         }
     }
     let lost = (pipe.lost, pipe.overruns);
     Ok((pipe.finish(&mut enrich)?, lost))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sampling::Compact;
+
+    fn replay(rec: &Recording) -> String {
+        let mut out = Vec::new();
+        let sink = crate::output::sink(
+            crate::output::Format::Jsonl,
+            Box::new(&mut out),
+            crate::output::Style::default(),
+        );
+        run_recording(rec, sink).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Compact samples add nothing to episodes: corpus/recordings' version 1
+    /// recording (6.18, cgroup v1), written again as version 3 with a
+    /// compact sample after every whole one, replays to the same bytes.
+    #[test]
+    fn compact_samples_leave_episodes_as_they_were() {
+        let v1 = include_str!("../../corpus/recordings/6.18-v1-multi.rec");
+        let old = crate::recording::read(v1.as_bytes(), "r").unwrap();
+        let mut text = v1.lines().next().unwrap().replace("\"version\":1", "\"version\":3");
+        let mut line = |e: &Entry| {
+            text.push('\n');
+            text.push_str(&serde_json::to_string(e).unwrap());
+        };
+        let mut paths: Vec<Text> = Vec::new();
+        for e in &old.entries {
+            if let Entry::Sample { snapshot } = e {
+                if !paths.contains(&snapshot.path) {
+                    paths.push(snapshot.path.clone());
+                }
+            }
+        }
+        line(&Entry::Sampling {
+            cgroups: paths.clone(),
+            interval_s: 0.25,
+        });
+        let mut compacts = 0;
+        for e in &old.entries {
+            line(e);
+            if let Entry::Sample { snapshot } = e {
+                let c = paths.iter().position(|p| *p == snapshot.path).unwrap();
+                let mut later = snapshot.clone();
+                later.uptime_s = later.uptime_s.map(|u| u + 0.1);
+                line(&Entry::Compact(Compact::of(c, &later)));
+                compacts += 1;
+            }
+        }
+        text.push('\n');
+        let new = crate::recording::read(text.as_bytes(), "r").unwrap();
+        assert_eq!(crate::recording::compact_samples(&new.entries).count(), compacts);
+        assert!(compacts > 0);
+        let got = replay(&new);
+        assert!(got.contains("\"snapshots\":[{"), "{got}");
+        assert_eq!(got, replay(&old));
+    }
 }
