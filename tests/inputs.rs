@@ -92,7 +92,7 @@ fn replay_says_when_a_file_is_not_a_recording() {
             err.starts_with(&format!("oomctl: error: {path}: not an oomctl recording: {what}")),
             "{path}: {err}"
         );
-        assert!(err.contains("{\"t\":\"header\",\"version\":2,…}"), "{path}: {err}");
+        assert!(err.contains("{\"t\":\"header\",\"version\":3,…}"), "{path}: {err}");
         assert_eq!(err.lines().count(), 1, "{path}: one line: {err}");
     }
     let out = oomctl(&["replay", dmesg]);
