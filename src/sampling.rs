@@ -21,11 +21,11 @@
 //! - else every [`SampleRule::every_s`] (5 min), so that an episode of a
 //!   cgroup far from its limit still finds recent full stats.
 //!
-//! A full sample is ~1.6 KB (more with many processes), a compact one ~170
-//! bytes plus the cgroup's path, which a compact sample names by index
-//! into the `sampling` entry instead. At 1 s the worst case (near the limit
-//! all hour) is 3600 compact + 120 full ≈ 0.8 MiB per cgroup-hour; the
-//! README has the measurement.
+//! A whole sample is ~1.2-2 KB (more with many processes), a compact one
+//! ~120 bytes (it names its cgroup by index into the `sampling` entry, not
+//! by path). At 1 s the worst case (near the limit all hour) is 3,600
+//! compact + 120 whole samples, 0.6-0.75 MiB per cgroup-hour; the README
+//! has the measurement.
 
 use crate::model::{Snapshot, StatsFormat, Text};
 use serde::{Deserialize, Serialize};

@@ -100,7 +100,7 @@ fn near_the_limit_whole_every_thirty_seconds() {
             full.push(t);
         }
     }
-    // Half-second steps: whole at 0 s, then 30 s and 60 s... once near.
+    // Half-second steps: whole at 0 s, then 30 s later (near since 5 s).
     assert_eq!(full, vec![0, 60]);
 }
 
@@ -191,7 +191,7 @@ fn a_day_of_one_second_samples_stays_under_the_budget() {
     let per_hour = *counted.0.lock().unwrap() / 24;
     assert_eq!(whole, 86_400 / 30);
     assert!(per_hour <= MIB, "{per_hour} bytes per cgroup-hour");
-    // What the README states (worst case, 1 s): 0.77 MiB.
+    // What the README states (worst case, 1 s): 787,320 bytes, 0.75 MiB.
     assert!(
         per_hour > MIB * 7 / 10 && per_hour < MIB * 8 / 10,
         "{per_hour}: update the README"
