@@ -39,7 +39,6 @@
 //! 1.6 KB each); versions 1 and 2 have neither and read as they did.
 
 use crate::model::{Snapshot, Text};
-use crate::sampling::Compact;
 use serde::{Deserialize, Serialize};
 use std::io::{self, BufRead, Write};
 
@@ -421,6 +420,38 @@ pub fn cut_message(name: &str, err: &str) -> String {
 
 pub fn torn_message(name: &str) -> String {
     format!("{name}: the last line was torn (the recorder stopped mid-write); ignored")
+}
+
+/// One compact sample (version 3; written and read by `crate::sampling`): a cgroup's usage, limit and guard counters at an
+/// instant. `c` is the cgroup's index in the recording's `sampling` entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Compact {
+    pub c: usize,
+    /// Seconds since boot (`/proc/uptime`, 10 ms steps).
+    pub up: Option<f64>,
+    pub usage: Option<u64>,
+    /// Null when unknown or unlimited (then `unlimited` is true).
+    pub limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unlimited: bool,
+    /// v1 `memory.failcnt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failcnt: Option<u64>,
+    /// v2 `memory.events` `max`: times usage hit the limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u64>,
+    /// v1 `memory.oom_control` / v2 `memory.events` `oom_kill`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oom_kill: Option<u64>,
+    /// The `memory.stat` counters of the cache rule, in its order: page
+    /// cache, shmem, dirty, writeback (`crate::guard::cache_keys`: v1's
+    /// hierarchical `total_*` where the kernel has it; null: absent).
+    pub cache: [Option<u64>; 4],
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[cfg(test)]

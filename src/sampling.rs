@@ -28,36 +28,9 @@
 //! has the measurement.
 
 use crate::model::{Snapshot, StatsFormat, Text};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// One compact sample: a cgroup's usage, limit and guard counters at an
-/// instant. `c` is the cgroup's index in the recording's `sampling` entry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Compact {
-    pub c: usize,
-    /// Seconds since boot (`/proc/uptime`, 10 ms steps).
-    pub up: Option<f64>,
-    pub usage: Option<u64>,
-    /// Null when unknown or unlimited (then `unlimited` is true).
-    pub limit: Option<u64>,
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub unlimited: bool,
-    /// v1 `memory.failcnt`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failcnt: Option<u64>,
-    /// v2 `memory.events` `max`: times usage hit the limit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max: Option<u64>,
-    /// v1 `memory.oom_control` / v2 `memory.events` `oom_kill`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub oom_kill: Option<u64>,
-    /// The `memory.stat` counters of the cache rule, in its order: page
-    /// cache, shmem, dirty, writeback (`crate::guard::cache_keys`: v1's
-    /// hierarchical `total_*` where the kernel has it; null: absent).
-    pub cache: [Option<u64>; 4],
-}
+pub use crate::recording::Compact;
 
 /// Of each of the cache rule's counters, the value it reads in `s.stat`.
 fn cache_stat(s: &Snapshot) -> [Option<u64>; 4] {
@@ -67,10 +40,6 @@ fn cache_stat(s: &Snapshot) -> [Option<u64>; 4] {
         StatsFormat::V1
     };
     crate::guard::cache_keys(format).map(|keys| keys.iter().find_map(|k| s.stat.get(*k).copied().flatten()))
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
 }
 
 impl Compact {

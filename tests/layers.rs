@@ -22,7 +22,7 @@ const FLOORS: &[&[&str]] = &[
     &["k8s"],
     &["diagnose"],
     &["snapshot", "guard", "metrics"],
-    &["output"],
+    &["output", "sampling"],
     &["pipeline"],
     &["analyze", "live"],
 ];
