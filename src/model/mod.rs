@@ -131,6 +131,17 @@ pub enum Killer {
     OomGuard,
 }
 
+impl Episode {
+    /// The cgroup the episode is of, as every output names it: the memcg
+    /// whose limit was hit, else the victim's own.
+    pub fn cgroup(&self) -> Option<&str> {
+        self.memcg
+            .as_ref()
+            .and_then(|m| m.path.as_deref())
+            .or(self.task_memcg.as_deref())
+    }
+}
+
 /// A Kubernetes pod, as far as the cgroup path (and `--pods`) tell.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -147,6 +158,16 @@ pub struct K8s {
     pub container_name: Option<Text>,
 }
 
+impl K8s {
+    /// `namespace/pod` when `--pods` named it, else the pod UID.
+    pub fn pod_name(&self) -> String {
+        match (&self.namespace, &self.pod) {
+            (Some(ns), Some(p)) => format!("{ns}/{p}"),
+            _ => self.pod_uid.to_string(),
+        }
+    }
+}
+
 /// A container, as far as the cgroup path tells.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -155,6 +176,14 @@ pub struct ContainerRef {
     pub id: Text,
     /// `docker`, `containerd` or `cri-o` when the path names it.
     pub runtime: Option<Text>,
+}
+
+impl ContainerRef {
+    /// The id as `docker ps` and `crictl ps` show it: its first 12
+    /// characters.
+    pub fn short_id(&self) -> String {
+        self.id.chars().take(12).collect()
+    }
 }
 
 /// Position of an episode in its input.

@@ -210,7 +210,7 @@ pub fn workload(ep: &Episode) -> Workload {
     if let Some(k) = &ep.k8s {
         let container = match (&k.container_name, &ep.container) {
             (Some(n), _) => Some(n.to_string()),
-            (None, Some(c)) => Some(c.id.chars().take(12).collect::<String>()),
+            (None, Some(c)) => Some(c.short_id()),
             (None, None) => None,
         };
         let pod = match (&k.namespace, &k.pod) {
@@ -222,13 +222,8 @@ pub fn workload(ep: &Episode) -> Workload {
             None => Workload::Name(pod),
         };
     }
-    let path = ep
-        .memcg
-        .as_ref()
-        .and_then(|m| m.path.as_deref())
-        .or(ep.task_memcg.as_deref());
     if let Some(c) = &ep.container {
-        let id: String = c.id.chars().take(12).collect();
+        let id = c.short_id();
         return Workload::Name(match &c.runtime {
             Some(r) => format!("{r} {id}"),
             None => format!("container {id}"),
@@ -237,7 +232,7 @@ pub fn workload(ep: &Episode) -> Workload {
     if let Some(u) = &ep.unit {
         return Workload::Name(u.to_string());
     }
-    match path {
+    match ep.cgroup() {
         Some(p) => Workload::Path(p.to_owned()),
         None => Workload::Name("-".to_owned()),
     }

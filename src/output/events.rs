@@ -133,12 +133,7 @@ fn line(ep: &Episode) -> [String; 5] {
         (None, Some(c)) => format!("container {}: ", &c.id[..12.min(c.id.len())]),
         (None, None) => String::new(),
     };
-    let cgroup = ep
-        .memcg
-        .as_ref()
-        .and_then(|m| m.path.as_deref())
-        .or(ep.task_memcg.as_deref())
-        .unwrap_or("-");
+    let cgroup = ep.cgroup().unwrap_or("-");
     let (reason, object, message) = if ep.killer == Killer::OomGuard {
         let policy = ep
             .snapshots

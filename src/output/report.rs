@@ -205,23 +205,17 @@ fn tasks(page: &mut Page<'_>, ep: &Episode) -> io::Result<()> {
 fn where_fields(page: &mut Page<'_>, ep: &Episode) -> io::Result<()> {
     let mut facts = Vec::new();
     if let Some(k) = &ep.k8s {
-        let pod = match (&k.namespace, &k.pod) {
-            (Some(ns), Some(p)) => format!("pod {ns}/{p}"),
-            _ => format!("pod {}", k.pod_uid),
-        };
+        let pod = format!("pod {}", k.pod_name());
         let qos = k.qos.as_ref().map_or(String::new(), |q| format!(" ({q})"));
         let container = match (&k.container_name, &ep.container) {
             (Some(n), _) => format!(", container {n}"),
-            (None, Some(c)) => format!(", container {}", c.id.chars().take(12).collect::<String>()),
+            (None, Some(c)) => format!(", container {}", c.short_id()),
             (None, None) => String::new(),
         };
         facts.push(format!("{pod}{qos}{container}"));
     } else if let Some(c) = &ep.container {
         let runtime = c.runtime.as_ref().map_or(String::new(), |r| format!("{r} "));
-        facts.push(format!(
-            "{runtime}container {}",
-            c.id.chars().take(12).collect::<String>()
-        ));
+        facts.push(format!("{runtime}container {}", c.short_id()));
     }
     if let Some(u) = &ep.unit {
         facts.push(format!("unit {u}"));

@@ -74,19 +74,12 @@ impl GroupKey {
     pub fn value(self, ep: &Episode) -> Option<Text> {
         let k = ep.k8s.as_ref();
         match self {
-            GroupKey::Pod => k.map(|k| match (&k.namespace, &k.pod) {
-                (Some(ns), Some(p)) => Text::new(&format!("{ns}/{p}")),
-                _ => k.pod_uid.clone(),
-            }),
+            GroupKey::Pod => k.map(|k| Text::new(&k.pod_name())),
             GroupKey::Namespace => k.and_then(|k| k.namespace.clone()),
             GroupKey::Container => k
                 .and_then(|k| k.container_name.clone())
                 .or_else(|| ep.container.as_ref().map(|c| c.id.clone())),
-            GroupKey::Cgroup => ep
-                .memcg
-                .as_ref()
-                .and_then(|m| m.path.clone())
-                .or_else(|| ep.task_memcg.clone()),
+            GroupKey::Cgroup => ep.cgroup().map(Text::new),
             GroupKey::Unit => ep.unit.clone(),
             GroupKey::Cause => Some(Text::new(cause(ep))),
             GroupKey::Comm => ep

@@ -177,17 +177,9 @@ fn epoch_s(w: &str) -> Option<f64> {
 /// one, else the cgroup, else the workload as the table names it.
 fn group_name(ep: &Episode) -> String {
     if let Some(k) = &ep.k8s {
-        return match (&k.namespace, &k.pod) {
-            (Some(ns), Some(p)) => format!("pod {ns}/{p}"),
-            _ => format!("pod {}", k.pod_uid),
-        };
+        return format!("pod {}", k.pod_name());
     }
-    match ep
-        .memcg
-        .as_ref()
-        .and_then(|m| m.path.as_deref())
-        .or(ep.task_memcg.as_deref())
-    {
+    match ep.cgroup() {
         Some(p) => p.to_owned(),
         None => match cells::workload(ep).fit(200) {
             w if w == "-" => "(no cgroup in the log)".to_owned(),
