@@ -250,109 +250,242 @@ impl std::fmt::Display for RecordingError {
 
 impl std::error::Error for RecordingError {}
 
-/// Read a recording. A torn last line is dropped and flagged; any other bad
-/// line is an error naming it. `name` names the input in errors.
-pub fn read(mut input: impl BufRead, name: &str) -> Result<Recording, RecordingError> {
-    let io_err = |err| RecordingError::Io {
-        name: name.to_owned(),
-        err,
-    };
-    let mut lines: Vec<Vec<u8>> = Vec::new();
-    let mut cut = None;
-    loop {
-        let mut l = Vec::new();
-        match input.read_until(b'\n', &mut l) {
-            Ok(0) => break,
-            Ok(_) => {}
-            // Past the header, a read error ends the input where it is (the
-            // line it cut is torn); before it, nothing can be replayed.
-            Err(e) if !lines.is_empty() => {
-                cut = Some(e.to_string());
-                break;
-            }
-            Err(e) => return Err(io_err(e)),
-        }
-        if l.last() == Some(&b'\n') {
-            l.pop();
-        }
-        lines.push(l);
-    }
-    let n = lines.len();
-    let not = |first| RecordingError::NotRecording {
-        name: name.to_owned(),
-        first,
-    };
-    let Some(first) = lines.first() else {
-        return Err(not(FirstLine::Empty));
-    };
-    // A newer version may hold entries this build does not know.
-    if let Some(version) = first_version(first).filter(|&v| v > VERSION) {
-        return Err(RecordingError::Newer {
-            name: name.to_owned(),
-            version,
-        });
-    }
-    let (source, host) = header(first).map_err(not)?;
-    let mut entries = Vec::with_capacity(n);
-    let mut torn = false;
-    let mut sampled = 0;
-    for (i, l) in lines.iter().enumerate().skip(1) {
-        if l.trim_ascii().is_empty() {
-            continue;
-        }
-        let parsed = std::str::from_utf8(l)
-            .map_err(|_| "not UTF-8 text".to_owned())
-            .and_then(|s| {
-                // serde's own "at line 1 column N" is of this line alone:
-                // the error names the file's line instead.
-                serde_json::from_str::<Entry>(s).map_err(|e| {
-                    let mut m = e.to_string();
-                    if let Some(i) = m.rfind(" at line ") {
-                        m.truncate(i);
-                    }
-                    m
-                })
-            });
-        // A compact sample names its cgroup by index into the last
-        // `sampling` entry: one that names none is not a compact sample.
-        let parsed = parsed.and_then(|e| match &e {
-            Entry::Sampling { cgroups, .. } => {
-                sampled = cgroups.len();
-                Ok(e)
-            }
-            Entry::Compact(c) if c.c >= sampled => Err(format!(
-                "compact sample of cgroup {} but the sampling entry before it names {sampled}",
-                c.c
-            )),
-            _ => Ok(e),
-        });
-        match parsed {
-            Ok(e) => entries.push(e),
-            Err(_) if i + 1 == n => torn = true,
-            Err(detail) => {
-                return Err(RecordingError::BadEntry {
-                    name: name.to_owned(),
-                    line: i + 1,
-                    detail,
-                })
-            }
-        }
-    }
-    // Version 1 wrote "no limit" as the kernel's number: held as null with
-    // `unlimited` since version 2.
-    if first_version(first).unwrap_or(1) < 2 {
-        for e in &mut entries {
-            if let Entry::Snap { snapshot, .. } | Entry::Sample { snapshot } = e {
-                upgrade_snapshot(snapshot);
-            }
-        }
+/// Read a recording whole. A torn last line is dropped and flagged; any
+/// other bad line is an error naming it. `name` names the input in errors.
+pub fn read(input: impl BufRead, name: &str) -> Result<Recording, RecordingError> {
+    let mut r = Reader::open(input, name)?;
+    let mut entries = Vec::new();
+    while let Some(e) = r.next_entry()? {
+        entries.push(e);
     }
     Ok(Recording {
-        source,
-        host,
+        source: r.source,
+        host: r.host,
         entries,
-        torn,
-        cut,
+        torn: r.torn,
+        cut: r.cut,
+    })
+}
+
+/// A recording read one entry at a time, in memory bounded by its longest
+/// line: what reads a node-day of samples. The same rules as [`read`]: a
+/// torn last line is dropped and flagged, a read error past the header
+/// ends the input where it is (`cut`), any other bad line is an error.
+pub struct Reader<R> {
+    input: R,
+    name: String,
+    pub source: String,
+    pub host: HostFacts,
+    pub version: u32,
+    /// Lines read so far (the header is line 1).
+    line: usize,
+    /// How many cgroups the last `sampling` entry named.
+    sampled: usize,
+    /// A line read ahead (to tell a torn last line from a bad one).
+    ahead: Option<Vec<u8>>,
+    buf: Vec<u8>,
+    done: bool,
+    /// The last line was torn (the recorder died mid-write).
+    pub torn: bool,
+    /// The read error that ended the input early.
+    pub cut: Option<String>,
+}
+
+impl<R: BufRead> Reader<R> {
+    /// Read the header: the first line must be a recording's.
+    pub fn open(mut input: R, name: &str) -> Result<Reader<R>, RecordingError> {
+        let mut first = Vec::new();
+        if let Err(err) = input.read_until(b'\n', &mut first) {
+            return Err(RecordingError::Io {
+                name: name.to_owned(),
+                err,
+            });
+        }
+        if first.last() == Some(&b'\n') {
+            first.pop();
+        }
+        let not = |first| RecordingError::NotRecording {
+            name: name.to_owned(),
+            first,
+        };
+        if first.is_empty() {
+            return Err(not(FirstLine::Empty));
+        }
+        // A newer version may hold entries this build does not know.
+        let version = first_version(&first);
+        if let Some(version) = version.filter(|&v| v > VERSION) {
+            return Err(RecordingError::Newer {
+                name: name.to_owned(),
+                version,
+            });
+        }
+        let (source, host) = header(&first).map_err(not)?;
+        Ok(Reader {
+            input,
+            name: name.to_owned(),
+            source,
+            host,
+            version: version.unwrap_or(1),
+            line: 1,
+            sampled: 0,
+            ahead: None,
+            buf: Vec::new(),
+            done: false,
+            torn: false,
+            cut: None,
+        })
+    }
+
+    /// The next line into `self.buf` (without its newline); false at the
+    /// end of the input or at a read error (then `cut` says which).
+    fn next_line(&mut self) -> bool {
+        if let Some(l) = self.ahead.take() {
+            self.buf = l;
+            return true;
+        }
+        if self.done {
+            return false;
+        }
+        self.buf.clear();
+        match self.input.read_until(b'\n', &mut self.buf) {
+            Ok(0) => {
+                self.done = true;
+                false
+            }
+            Ok(_) => {
+                if self.buf.last() == Some(&b'\n') {
+                    self.buf.pop();
+                }
+                true
+            }
+            // The line it cut is torn: dropped.
+            Err(e) => {
+                self.cut = Some(e.to_string());
+                self.done = true;
+                false
+            }
+        }
+    }
+
+    /// Whether another line follows the current one (read ahead).
+    fn more(&mut self) -> bool {
+        let current = std::mem::take(&mut self.buf);
+        let more = self.next_line();
+        if more {
+            self.ahead = Some(std::mem::replace(&mut self.buf, current));
+        } else {
+            self.buf = current;
+        }
+        more
+    }
+
+    /// The next entry; None at the end.
+    pub fn next_entry(&mut self) -> Result<Option<Entry>, RecordingError> {
+        loop {
+            if !self.next_line() {
+                return Ok(None);
+            }
+            self.line += 1;
+            if self.buf.trim_ascii().is_empty() {
+                continue;
+            }
+            match self.parse() {
+                Ok(e) => return Ok(Some(e)),
+                Err(_) if !self.more() => {
+                    self.torn = true;
+                    return Ok(None);
+                }
+                Err(detail) => {
+                    return Err(RecordingError::BadEntry {
+                        name: self.name.clone(),
+                        line: self.line,
+                        detail,
+                    })
+                }
+            }
+        }
+    }
+
+    fn parse(&mut self) -> Result<Entry, String> {
+        let mut e = match compact_line(&self.buf) {
+            Some(c) => Entry::Compact(c),
+            None => std::str::from_utf8(&self.buf)
+                .map_err(|_| "not UTF-8 text".to_owned())
+                .and_then(|s| {
+                    // serde's own "at line 1 column N" is of this line
+                    // alone: the error names the file's line instead.
+                    serde_json::from_str::<Entry>(s).map_err(|e| {
+                        let mut m = e.to_string();
+                        if let Some(i) = m.rfind(" at line ") {
+                            m.truncate(i);
+                        }
+                        m
+                    })
+                })?,
+        };
+        // A compact sample names its cgroup by index into the last
+        // `sampling` entry: one that names none is not a compact sample.
+        match &mut e {
+            Entry::Sampling { cgroups, .. } => self.sampled = cgroups.len(),
+            Entry::Compact(c) if c.c >= self.sampled => {
+                return Err(format!(
+                    "compact sample of cgroup {} but the sampling entry before it names {}",
+                    c.c, self.sampled
+                ))
+            }
+            // Version 1 wrote "no limit" as the kernel's number: held as
+            // null with `unlimited` since version 2.
+            Entry::Snap { snapshot, .. } | Entry::Sample { snapshot } if self.version < 2 => {
+                upgrade_snapshot(snapshot)
+            }
+            _ => {}
+        }
+        Ok(e)
+    }
+}
+
+/// A `compact` line as `Recorder` writes it, read straight into its struct
+/// (what a day of samples is made of: serde's internally tagged enum reads
+/// each through a buffer of its own first). None for any other line, which
+/// the enum then reads, so both accept and refuse the same lines.
+fn compact_line(line: &[u8]) -> Option<Compact> {
+    // `Compact`'s fields and rules, and `t`; tests hold the two to the
+    // same lines.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Line {
+        #[allow(dead_code)]
+        t: Tag,
+        c: usize,
+        up: Option<f64>,
+        usage: Option<u64>,
+        limit: Option<u64>,
+        #[serde(default)]
+        unlimited: bool,
+        failcnt: Option<u64>,
+        max: Option<u64>,
+        oom_kill: Option<u64>,
+        cache: [Option<u64>; 4],
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Tag {
+        Compact,
+    }
+    if !line.starts_with(b"{\"t\":\"compact\",") {
+        return None;
+    }
+    let l: Line = serde_json::from_slice(line).ok()?;
+    Some(Compact {
+        c: l.c,
+        up: l.up,
+        usage: l.usage,
+        limit: l.limit,
+        unlimited: l.unlimited,
+        failcnt: l.failcnt,
+        max: l.max,
+        oom_kill: l.oom_kill,
+        cache: l.cache,
     })
 }
 
@@ -579,5 +712,68 @@ mod tests {
             compact.replace("\"c\":0", "\"c\":0,\"x\":1")
         );
         assert!(read(extra.as_bytes(), "r").is_err());
+    }
+
+    /// The fast reading of `compact` lines and the enum's accept and refuse
+    /// the same lines, the same way.
+    #[test]
+    fn compact_lines_read_as_the_enum_reads_them() {
+        let base = r#"{"t":"compact","c":0,"up":37099.09,"usage":28573696,"limit":100663296,"failcnt":0,"oom_kill":0,"cache":[24576,0,0,0]}"#;
+        let lines = [
+            base.to_owned(),
+            base.replace(",\"failcnt\":0", ""),
+            base.replace("\"limit\":100663296", "\"limit\":null,\"unlimited\":true"),
+            base.replace(",\"oom_kill\":0", ",\"max\":3,\"oom_kill\":1"),
+            base.replace("\"up\":37099.09", "\"up\":null"),
+            base.replace("[24576,0,0,0]", "[null,null,null,null]"),
+            base.replace("[24576,0,0,0]", "[1,2,3]"),
+            base.replace("\"c\":0", "\"c\":0,\"x\":1"),
+            base.replace("\"c\":0", "\"c\":-1"),
+            base.replace("\"usage\":28573696", "\"usage\":\"1\""),
+            base.replace(",\"cache\":[24576,0,0,0]", ""),
+            base.replace("\"usage\":28573696", "\"usage\":28573696,\"usage\":1"),
+            base.replace("compact", "sample"),
+            base[..40].to_owned(),
+            format!("{base} "),
+            format!("{base}x"),
+        ];
+        for l in &lines {
+            let fast = compact_line(l.as_bytes()).map(Entry::Compact);
+            let slow = serde_json::from_str::<Entry>(l).ok();
+            if l.starts_with("{\"t\":\"compact\",") || fast.is_some() {
+                assert_eq!(fast, slow, "{l}");
+            }
+        }
+        assert!(compact_line(base.as_bytes()).is_some());
+    }
+
+    /// Read one entry at a time: what `read` returns whole, and its torn,
+    /// cut and bad lines the same way.
+    #[test]
+    fn the_reader_streams_what_read_returns() {
+        let text = include_str!("../corpus/recordings/6.18-v1-multi.rec");
+        let whole = read(text.as_bytes(), "r").unwrap();
+        let mut r = Reader::open(text.as_bytes(), "r").unwrap();
+        let mut n = 0;
+        while let Some(e) = r.next_entry().unwrap() {
+            assert_eq!(e, whole.entries[n]);
+            n += 1;
+        }
+        assert_eq!(n, whole.entries.len());
+        assert!(!r.torn);
+        let torn = format!("{}{{\"t\":\"rec", text);
+        let mut r = Reader::open(torn.as_bytes(), "r").unwrap();
+        while r.next_entry().unwrap().is_some() {}
+        assert!(r.torn);
+        let bad = format!("{}{{\"t\":\"rec\n{{\"t\":\"release\"}}\n", text);
+        let mut r = Reader::open(bad.as_bytes(), "r").unwrap();
+        let err = loop {
+            match r.next_entry() {
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("a bad line in the middle was not refused"),
+                Err(e) => break e.to_string(),
+            }
+        };
+        assert!(err.starts_with(&format!("r:{}: not a recording entry", text.lines().count() + 1)), "{err}");
     }
 }
