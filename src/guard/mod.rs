@@ -16,6 +16,8 @@ use crate::model::{Episode, MemcgStats, StatsFormat, TaskRow, Text};
 pub use crate::model::{GuardOutcome, Policy, Proc};
 use serde::{Deserialize, Serialize};
 
+pub mod timeline;
+
 /// OOM_SCORE_ADJ_MIN: never killed.
 pub const ADJ_MIN: i32 = -1000;
 

@@ -20,7 +20,7 @@ mod text;
 
 pub use diagnosis::{Cause, Diagnosis, Evidence, EvidenceSource, TopTask};
 pub use group::{GroupRow, GroupTime, GroupVictim};
-pub use guard::{GuardOutcome, Policy, Proc};
+pub use guard::{GuardOutcome, MissReason, Policy, Proc, TimelineOutcome, TimelineSummary, Verdict, VictimFrom};
 pub use snapshot::{GuardAction, Process, Snapshot, Usage};
 pub use summary::Summary;
 pub use text::{first_unsafe_char, Text};
