@@ -410,9 +410,66 @@ pub struct SimulateArgs {
     /// Cache-hold ratios of the sweep.
     #[arg(long, value_name = "R,R,…", value_delimiter = ',', default_value = "0.1")]
     pub sweep_cache_holds: Vec<f64>,
+    /// Judge the guard over the cgroup samples of recordings (`record
+    /// --cgroup … --interval …`) beside the kernel's OOMs: one row per
+    /// crossing of the threshold (prevented, false_kill, held_back) and per
+    /// OOM with none before it (missed); with --sweep, one row per setting.
+    #[arg(long)]
+    pub over_time: bool,
+    /// A recording whose cgroup samples the OOMs of the log inputs are
+    /// judged by (its own kernel records are not read). Repeat for one
+    /// boot's recordings in time order. Implies --over-time.
+    #[arg(long, value_name = "RECORDING")]
+    pub samples: Vec<std::path::PathBuf>,
 }
 
 impl SimulateArgs {
+    /// `--over-time` (or `--samples`): the run and the guard's settings.
+    pub fn over_time(self, tty: bool) -> Result<Option<(AnalyzeConfig, oomctl::simulate::OverTime)>, String> {
+        if !self.over_time && self.samples.is_empty() {
+            return Ok(None);
+        }
+        use oomctl::output::timeline::TimelineFormat as T;
+        let format = match self.analyze.format {
+            Some(FormatArg::Table) => T::Table,
+            Some(FormatArg::Report) => T::Report,
+            Some(FormatArg::Json) => T::Json,
+            Some(FormatArg::Jsonl) => T::Jsonl,
+            Some(FormatArg::Csv) => T::Csv,
+            Some(FormatArg::Html) => T::Html,
+            None if tty => T::Table,
+            None => T::Jsonl,
+            Some(f) => {
+                let name = f.to_possible_value().map_or(String::new(), |v| v.get_name().to_owned());
+                return Err(format!(
+                    "--over-time writes table, report, json, jsonl, csv or html, not {name}"
+                ));
+            }
+        };
+        if self.analyze.follow.is_some() {
+            return Err("--over-time reads recordings and logs to their end, not --follow".to_owned());
+        }
+        let samples = self.samples.clone();
+        // The format is the timeline's (above), not the episodes'.
+        let mut me = self;
+        me.analyze.format = None;
+        let cfg = me.into_config(tty)?;
+        let settings = match &cfg.sweep {
+            Some(s) => s.settings.clone(),
+            None => cfg.guard.into_iter().collect(),
+        };
+        let over = oomctl::simulate::OverTime {
+            sink: oomctl::output::timeline::Options {
+                format,
+                style: cfg.style,
+                sweep: cfg.sweep.is_some(),
+            },
+            settings,
+            samples,
+        };
+        Ok(Some((cfg, over)))
+    }
+
     pub fn into_config(self, tty: bool) -> Result<AnalyzeConfig, String> {
         let base = self.guard.policy()?;
         let format = self.analyze.format;

@@ -28,6 +28,7 @@ pub mod pipeline;
 pub mod recording;
 pub mod sampling;
 pub mod scan;
+pub mod simulate;
 pub mod snapshot;
 pub mod units;
 

@@ -84,6 +84,20 @@ fn main() -> ExitCode {
         cli::Command::Analyze(a) if a.paths.is_empty() && a.follow.is_none() && a_reads_terminal("analyze") => {
             ExitCode::from(2)
         }
+        cli::Command::Simulate(a) if a.over_time || !a.samples.is_empty() => {
+            match a.over_time(io::stdout().is_terminal()) {
+                Ok(Some((mut cfg, mut over))) => {
+                    cfg.style = style;
+                    over.sink.style = style;
+                    run_over_time(&cfg, &over)
+                }
+                Ok(None) => unreachable!("--over-time was given"),
+                Err(msg) => {
+                    oomctl::diag!("oomctl: error: {msg}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         cli::Command::Simulate(a) => match a.into_config(io::stdout().is_terminal()) {
             Ok(mut cfg) => {
                 cfg.style = style;
@@ -298,6 +312,23 @@ fn run_analyze(cfg: &oomctl::analyze::AnalyzeConfig) -> ExitCode {
         Ok(o) if o.summary.episodes > 0 => ExitCode::SUCCESS,
         Ok(_) => ExitCode::from(1),
         // A reader that went away (`| head`) is not an error.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            oomctl::diag!("oomctl: error: writing output: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Run simulate --over-time: 0 when something was judged, 1 when the
+/// inputs held no sample and no OOM to judge, 2 on an error.
+fn run_over_time(cfg: &oomctl::analyze::AnalyzeConfig, over: &oomctl::simulate::OverTime) -> ExitCode {
+    let stdout = io::stdout().lock();
+    let out: Box<dyn Write> = Box::new(io::BufWriter::with_capacity(1 << 16, stdout));
+    match oomctl::simulate::run(cfg, over, out, &mut oomctl::output::SafeLines::new(io::stderr())) {
+        Ok(o) if !o.errors.is_empty() => ExitCode::from(2),
+        Ok(o) if o.judged => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(1),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             oomctl::diag!("oomctl: error: writing output: {e}");

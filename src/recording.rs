@@ -435,9 +435,7 @@ impl<R: BufRead> Reader<R> {
             }
             // Version 1 wrote "no limit" as the kernel's number: held as
             // null with `unlimited` since version 2.
-            Entry::Snap { snapshot, .. } | Entry::Sample { snapshot } if self.version < 2 => {
-                upgrade_snapshot(snapshot)
-            }
+            Entry::Snap { snapshot, .. } | Entry::Sample { snapshot } if self.version < 2 => upgrade_snapshot(snapshot),
             _ => {}
         }
         Ok(e)
@@ -774,6 +772,9 @@ mod tests {
                 Err(e) => break e.to_string(),
             }
         };
-        assert!(err.starts_with(&format!("r:{}: not a recording entry", text.lines().count() + 1)), "{err}");
+        assert!(
+            err.starts_with(&format!("r:{}: not a recording entry", text.lines().count() + 1)),
+            "{err}"
+        );
     }
 }

@@ -25,6 +25,7 @@ const FLOORS: &[&[&str]] = &[
     &["output", "sampling"],
     &["pipeline"],
     &["analyze", "live"],
+    &["simulate"],
 ];
 
 /// The crate root and the binary's own modules sit above every floor.

@@ -3,15 +3,17 @@
 //! of that cgroup. Pure: samples and OOMs come in, outcomes go out.
 //!
 //! Per cgroup and setting, a *crossing* runs from the first sample at or
-//! above the threshold (`limit − margin`) to the first one below it again
-//! (or the end of the samples). At each sample of a crossing the guard
-//! looks as the live guard does: the cache rule holds it back while clean
+//! above the threshold (`limit − margin`) to the first one below the
+//! reclaim mark (`limit − 2 × margin`, where the live guard disarms), or
+//! the end of the samples. At each sample of a crossing at or above the
+//! threshold the guard looks as the live guard does: the cache rule holds it back while clean
 //! page cache is at least `cache_hold_ratio × limit`, else it acts (once
 //! per crossing). Each crossing is one outcome:
 //! - `prevented` (noop: `warned`): it acted, and a kernel OOM of the
 //!   cgroup followed during the crossing; `lead_s` is how much earlier;
 //! - `false_kill` (noop: `false_alarm`): it acted, and no kernel OOM
-//!   followed before usage fell below the threshold, or the samples ended;
+//!   followed before usage fell below the reclaim mark, or the samples
+//!   ended;
 //! - `held_back`: the cache rule held it back until a kernel OOM came, or
 //!   for the whole crossing (`oom_at` null).
 //!
@@ -177,14 +179,71 @@ struct Cgroup {
     runs: Vec<Option<Run>>,
 }
 
-/// Per setting, what the summary counts.
-#[derive(Debug, Clone, Default)]
-struct Tally {
+/// Per setting, what its summary counts; tallies of several timelines add
+/// up ([`Tally::add`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tally {
     counts: HashMap<Verdict, u64>,
     held_back_oom: u64,
     leads: Vec<f64>,
     same: u64,
     other: u64,
+}
+
+impl Tally {
+    pub fn add(&mut self, o: Tally) {
+        for (k, v) in o.counts {
+            *self.counts.entry(k).or_default() += v;
+        }
+        self.held_back_oom += o.held_back_oom;
+        self.leads.extend(o.leads);
+        self.same += o.same;
+        self.other += o.other;
+    }
+
+    /// The summary of setting `p`.
+    pub fn summary(&self, p: &GuardPolicy) -> TimelineSummary {
+        let n = |v| self.counts.get(&v).copied().unwrap_or(0);
+        let mut leads = self.leads.clone();
+        leads.sort_by(f64::total_cmp);
+        let median = match leads.len() {
+            0 => None,
+            k if k % 2 == 1 => Some(leads[k / 2]),
+            k => Some(secs((leads[k / 2 - 1] + leads[k / 2]) / 2.0)),
+        };
+        TimelineSummary {
+            policy: p.policy,
+            margin_ratio: p.margin_ratio,
+            min_margin_bytes: p.min_margin,
+            max_margin_bytes: p.max_margin,
+            cache_hold_ratio: p.cache_hold_ratio,
+            prevented: n(Verdict::Prevented),
+            false_kill: n(Verdict::FalseKill),
+            warned: n(Verdict::Warned),
+            false_alarm: n(Verdict::FalseAlarm),
+            held_back: n(Verdict::HeldBack),
+            held_back_oom: self.held_back_oom,
+            missed: n(Verdict::Missed),
+            median_lead_s: median,
+            same_victim: self.same,
+            other_victim: self.other,
+        }
+    }
+}
+
+impl Totals {
+    pub fn add(&mut self, t: &Totals) {
+        self.cgroups += t.cgroups;
+        self.samples += t.samples;
+        self.samples_dropped += t.samples_dropped;
+        self.ooms += t.ooms;
+        self.ooms_unsampled += t.ooms_unsampled;
+        self.ooms_late += t.ooms_late;
+        self.span = match (self.span, t.span) {
+            (Some((a0, a1)), Some((b0, b1))) => Some((a0.min(b0), a1.max(b1))),
+            (x, y) => x.or(y),
+        };
+    }
 }
 
 /// An OOM waiting for the samples' clock to pass it.
@@ -348,25 +407,31 @@ impl Timeline {
             cg.procs = Some((p.up, procs.clone()));
         }
         for (s, set) in self.settings.iter().enumerate() {
-            let threshold = p.limit.map(|l| (l, set.margin(l), set.threshold(l)));
-            let above = match (threshold, p.usage) {
-                (Some((_, _, t)), Some(u)) => u >= t,
-                _ => false,
-            };
-            if !above {
-                if let Some(run) = cg.runs[s].take() {
-                    let row = close(&cg.path, set, run, Some(p.up), self.boot_time_us);
-                    tally(&mut self.tally[s], &row);
-                    out(row);
+            // A crossing starts at the threshold and lasts until usage
+            // falls below the reclaim mark, one margin lower (where the
+            // live guard disarms): a cgroup that hovers around its
+            // threshold is one crossing, not one per dip.
+            let marks = p
+                .limit
+                .zip(p.usage)
+                .map(|(l, u)| (l, u, set.threshold(l), set.reclaim_at(l)));
+            let (limit, usage, thr) = match (marks, &cg.runs[s]) {
+                (Some((l, u, thr, _)), None) if u >= thr => (l, u, thr),
+                (Some((l, u, thr, low)), Some(_)) if u >= low => (l, u, thr),
+                (_, run) => {
+                    if run.is_some() {
+                        let run = cg.runs[s].take().expect("some");
+                        let row = close(&cg.path, set, run, Some(p.up), self.boot_time_us);
+                        tally(&mut self.tally[s], &row);
+                        out(row);
+                    }
+                    continue;
                 }
-                continue;
-            }
-            let (limit, margin, thr) = threshold.expect("above");
-            let usage = p.usage.unwrap_or(0);
+            };
             let run = cg.runs[s].get_or_insert(Run {
                 crossed_at: p.up,
                 limit,
-                margin,
+                margin: set.margin(limit),
                 threshold: thr,
                 peak: usage,
                 fired: None,
@@ -374,9 +439,10 @@ impl Timeline {
                 ooms: 0,
             });
             run.peak = run.peak.max(usage);
-            // The live guard looks again at every sample of a crossing
-            // until it acts; once the kernel has killed, it is over.
-            if run.fired.is_none() && run.oom.is_none() && !set.holds_back(limit, p.clean) {
+            // The live guard looks again at every sample at or above the
+            // threshold until it acts; once the kernel has killed, the
+            // crossing is over.
+            if usage >= thr && run.fired.is_none() && run.oom.is_none() && !set.holds_back(limit, p.clean) {
                 let choice = cg
                     .procs
                     .as_ref()
@@ -424,8 +490,9 @@ impl Timeline {
         }
     }
 
-    /// The end of the samples: judge everything, close every crossing.
-    pub fn finish(mut self, out: Out<'_>) -> (Totals, Vec<TimelineSummary>) {
+    /// The end of the samples: judge everything, close every crossing; the
+    /// counts, and a tally per setting (in the order given).
+    pub fn finish(mut self, out: Out<'_>) -> (Totals, Vec<Tally>) {
         self.release(true, out);
         for cg in &mut self.cgroups {
             for (s, set) in self.settings.iter().enumerate() {
@@ -436,14 +503,20 @@ impl Timeline {
                 }
             }
         }
-        let sums = self.settings.iter().zip(self.tally).map(|(p, t)| summary(p, t)).collect();
-        (self.totals, sums)
+        (self.totals, self.tally)
     }
 }
 
 /// The guard's victim among `procs` (and, for a container kill, every
 /// killable process).
-fn choice(p: &GuardPolicy, procs: &[Candidate], limit: u64, page_size: u64, from: VictimFrom, at: f64) -> Option<Choice> {
+fn choice(
+    p: &GuardPolicy,
+    procs: &[Candidate],
+    limit: u64,
+    page_size: u64,
+    from: VictimFrom,
+    at: f64,
+) -> Option<Choice> {
     let total = limit / page_size.max(1);
     let c = choose(procs, total, page_size)?;
     let proc_of = |c: &Candidate| Proc {
@@ -469,6 +542,11 @@ fn choice(p: &GuardPolicy, procs: &[Candidate], limit: u64, page_size: u64, from
 /// Seconds, to the microsecond (the clocks' own precision at best).
 fn secs(s: f64) -> f64 {
     (s * 1e6).round() / 1e6
+}
+
+/// A time since boot in a note: to the hundredth, as samples are taken.
+fn t2(s: f64) -> String {
+    format!("{s:.2}")
 }
 
 fn wall(boot_time_us: Option<i64>, up: f64) -> Option<Text> {
@@ -527,22 +605,23 @@ fn close(cgroup: &Text, p: &GuardPolicy, run: Run, below_at: Option<f64>, boot: 
     r.kernel_victim = run.oom.as_ref().and_then(|o| o.kernel_victim.clone());
     let human = crate::units::human_bytes;
     let ended = match below_at {
-        Some(t) => format!("usage fell below it at {}", secs(t)),
-        None => "usage was still above it when the samples ended".to_owned(),
+        Some(t) => format!("usage fell below the reclaim mark at {t:.2} s"),
+        None => "usage was still above the reclaim mark when the samples ended".to_owned(),
     };
+    let threshold = format!("the threshold (the limit less {})", human(run.margin));
     let Some(fired) = run.fired else {
         r.wall = wall(boot, run.crossed_at);
         r.note = match &run.oom {
             Some(o) => format!(
-                "clean page cache held the guard back from {} at {}; the kernel killed at {} anyway",
-                human(run.threshold),
-                secs(run.crossed_at),
-                secs(o.at)
+                "usage reached {threshold} at {} s; clean page cache held the guard back, and the kernel killed \
+                 at {} s anyway",
+                t2(run.crossed_at),
+                t2(o.at)
             ),
             None => format!(
-                "clean page cache held the guard back at {} from {}; no kernel OOM followed; {ended}",
-                human(run.threshold),
-                secs(run.crossed_at)
+                "usage reached {threshold} at {} s; clean page cache held the guard back, and no kernel OOM \
+                 followed: {ended}",
+                t2(run.crossed_at)
             ),
         }
         .into();
@@ -564,17 +643,17 @@ fn close(cgroup: &Text, p: &GuardPolicy, run: Run, below_at: Option<f64>, boot: 
         r.killed = c.killed;
         r.victim_from = Some(c.from);
     }
-    let verb = match p.policy {
-        Policy::Process => "kills",
-        Policy::Container => "kills the container of",
-        Policy::Noop => "names",
-    };
     let whom = r
         .victim
         .as_ref()
         .map_or("a process (no process list was sampled)".to_owned(), |v| {
             format!("{} ({})", v.comm, v.pid)
         });
+    let act = match p.policy {
+        Policy::Process => format!("the guard kills {whom}"),
+        Policy::Container => format!("the guard kills the container of {whom}"),
+        Policy::Noop => format!("the guard reports (it would name {whom})"),
+    };
     r.note = match &run.oom {
         Some(o) => {
             let lead = secs(o.at - fired.at);
@@ -585,18 +664,15 @@ fn close(cgroup: &Text, p: &GuardPolicy, run: Run, below_at: Option<f64>, boot: 
                 .zip(r.kernel_victim.as_ref())
                 .map(|(a, b)| a.pid == b.pid);
             format!(
-                "at {} ({} of {}) the guard {verb} {whom}, {lead} s before the kernel's OOM",
-                secs(fired.at),
-                human(run.threshold),
-                human(run.limit)
+                "at {} s usage was at {threshold}: {act}, {lead:.2} s before the kernel's OOM",
+                t2(fired.at)
             )
         }
         None => format!(
-            "at {} ({} of {}) the guard {verb} {whom}; the kernel never reached its limit (peak {}); {ended}",
-            secs(fired.at),
-            human(run.threshold),
-            human(run.limit),
-            human(run.peak)
+            "at {} s usage was at {threshold}: {act}; the kernel never had to: usage peaked at {} of {}, and {ended}",
+            t2(fired.at),
+            human(run.peak),
+            human(run.limit)
         ),
     }
     .into();
@@ -619,9 +695,12 @@ fn missed(
     r.wall = wall(boot, oom.up);
     let human = crate::units::human_bytes;
     let (reason, note) = match last {
-        None => (MissReason::NoSample, "no sample of the cgroup came before the OOM".to_owned()),
+        None => (
+            MissReason::NoSample,
+            "no sample of the cgroup came before the OOM".to_owned(),
+        ),
         Some(l) => {
-            let ago = secs(oom.up - l.up);
+            let ago = format!("{:.2}", oom.up - l.up);
             match l.limit {
                 None => (
                     MissReason::NoLimit,
@@ -671,33 +750,6 @@ fn tally(t: &mut Tally, r: &TimelineOutcome) {
         Some(true) => t.same += 1,
         Some(false) => t.other += 1,
         None => {}
-    }
-}
-
-fn summary(p: &GuardPolicy, mut t: Tally) -> TimelineSummary {
-    let n = |v| t.counts.get(&v).copied().unwrap_or(0);
-    t.leads.sort_by(f64::total_cmp);
-    let median = match t.leads.len() {
-        0 => None,
-        k if k % 2 == 1 => Some(t.leads[k / 2]),
-        k => Some(secs((t.leads[k / 2 - 1] + t.leads[k / 2]) / 2.0)),
-    };
-    TimelineSummary {
-        policy: p.policy,
-        margin_ratio: p.margin_ratio,
-        min_margin_bytes: p.min_margin,
-        max_margin_bytes: p.max_margin,
-        cache_hold_ratio: p.cache_hold_ratio,
-        prevented: n(Verdict::Prevented),
-        false_kill: n(Verdict::FalseKill),
-        warned: n(Verdict::Warned),
-        false_alarm: n(Verdict::FalseAlarm),
-        held_back: n(Verdict::HeldBack),
-        held_back_oom: t.held_back_oom,
-        missed: n(Verdict::Missed),
-        median_lead_s: median,
-        same_victim: t.same,
-        other_victim: t.other,
     }
 }
 

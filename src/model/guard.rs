@@ -74,7 +74,7 @@ pub enum Verdict {
     /// The guard acted (killed) before a kernel OOM of the cgroup.
     Prevented,
     /// The guard acted, and no kernel OOM followed before usage fell back
-    /// below the threshold (or the samples ended).
+    /// below the reclaim mark (or the samples ended).
     FalseKill,
     /// Policy noop: it reported before a kernel OOM.
     Warned,
@@ -163,8 +163,8 @@ pub struct TimelineOutcome {
     pub oom_at: Option<f64>,
     /// `oom_at − fired_at`: how much earlier the guard acted.
     pub lead_s: Option<f64>,
-    /// The first sample back below the threshold; null when the samples
-    /// ended first.
+    /// The first sample back below the reclaim mark (limit − 2 × margin),
+    /// which ends the crossing; null when the samples ended first.
     pub below_at: Option<f64>,
     /// The highest usage sampled during the crossing.
     pub peak_bytes: Option<u64>,

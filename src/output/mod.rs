@@ -31,6 +31,7 @@ mod otel;
 mod report;
 mod sweep;
 mod table;
+pub mod timeline;
 
 use crate::model::Episode;
 pub use crate::model::Summary;

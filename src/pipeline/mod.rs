@@ -180,6 +180,34 @@ impl<'s> Pipeline<'s> {
         Ok(())
     }
 
+    /// One entry of a recording. Snapshots and samples are the enricher's:
+    /// they add nothing here (compact samples carry no more than the guard
+    /// needs; episodes get the latest whole sample before them through
+    /// `Recorded`).
+    pub fn entry(&mut self, e: &Entry, enrich: &mut dyn Enrich) -> io::Result<()> {
+        match e {
+            Entry::Record { r } => self.record(r, enrich)?,
+            Entry::Lost { n } => self.lost(*n),
+            Entry::Settle { all } => self.settle(*all, enrich)?,
+            Entry::Counter {
+                path,
+                oom_kill,
+                at_us,
+                fresh,
+            } => self.counter(path, *oom_kill, *at_us, *fresh, enrich)?,
+            Entry::Victim { pid, cgroup } => self.victim(*pid, cgroup),
+            Entry::Counting { .. } => self.counting(),
+            Entry::Gone { path } => self.counter_gone(path),
+            Entry::Release => self.release(false, enrich)?,
+            Entry::Header { .. }
+            | Entry::Snap { .. }
+            | Entry::Sample { .. }
+            | Entry::Sampling { .. }
+            | Entry::Compact(_) => {}
+        }
+        Ok(())
+    }
+
     /// The end: finish everything, print the summary.
     pub fn finish(mut self, enrich: &mut dyn Enrich) -> io::Result<Summary> {
         self.builder.finish();
@@ -242,28 +270,7 @@ pub fn run_recording(rec: &Recording, sink: Box<dyn Sink + '_>) -> io::Result<(S
     }
     let mut pipe = Pipeline::new(&rec.source, rec.host.clone(), sink);
     for e in &rec.entries {
-        match e {
-            Entry::Record { r } => pipe.record(r, &mut enrich)?,
-            Entry::Lost { n } => pipe.lost(*n),
-            Entry::Settle { all } => pipe.settle(*all, &mut enrich)?,
-            Entry::Counter {
-                path,
-                oom_kill,
-                at_us,
-                fresh,
-            } => pipe.counter(path, *oom_kill, *at_us, *fresh, &mut enrich)?,
-            Entry::Victim { pid, cgroup } => pipe.victim(*pid, cgroup),
-            Entry::Counting { .. } => pipe.counting(),
-            Entry::Gone { path } => pipe.counter_gone(path),
-            Entry::Release => pipe.release(false, &mut enrich)?,
-            // Compact samples carry no more than the guard needs: episodes
-            // get the latest whole sample before them (`Recorded`).
-            Entry::Header { .. }
-            | Entry::Snap { .. }
-            | Entry::Sample { .. }
-            | Entry::Sampling { .. }
-            | Entry::Compact(_) => {}
-        }
+        pipe.entry(e, &mut enrich)?;
     }
     let lost = (pipe.lost, pipe.overruns);
     Ok((pipe.finish(&mut enrich)?, lost))

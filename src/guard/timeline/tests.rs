@@ -41,8 +41,12 @@ fn oom(cg: &str, up: f64, pid: u32) -> Oom {
 
 /// Run samples (of `/a`) and OOMs through one timeline: its rows and
 /// summaries.
-fn run(settings: Vec<GuardPolicy>, samples: Vec<Point>, ooms: Vec<Oom>) -> (Vec<TimelineOutcome>, Totals, Vec<TimelineSummary>) {
-    let mut t = Timeline::new(settings, 4096, None);
+fn run(
+    settings: Vec<GuardPolicy>,
+    samples: Vec<Point>,
+    ooms: Vec<Oom>,
+) -> (Vec<TimelineOutcome>, Totals, Vec<TimelineSummary>) {
+    let mut t = Timeline::new(settings.clone(), 4096, None);
     t.interval(1.0);
     let mut rows = Vec::new();
     let mut out = |r| rows.push(r);
@@ -52,7 +56,8 @@ fn run(settings: Vec<GuardPolicy>, samples: Vec<Point>, ooms: Vec<Oom>) -> (Vec<
     for p in samples {
         t.sample(&"/a".into(), p, &mut out);
     }
-    let (totals, sums) = t.finish(&mut out);
+    let (totals, tallies) = t.finish(&mut out);
+    let sums = tallies.iter().zip(&settings).map(|(t, p)| t.summary(p)).collect();
     (rows, totals, sums)
 }
 
@@ -65,14 +70,20 @@ fn a_crossing_before_the_kernel_oom_is_prevented_with_its_lead() {
     assert_eq!(rows.len(), 1, "{rows:#?}");
     let r = &rows[0];
     assert_eq!(r.outcome, Verdict::Prevented);
-    assert_eq!((r.crossed_at, r.fired_at, r.oom_at, r.below_at), (Some(2.0), Some(2.0), Some(2.5), Some(3.0)));
+    assert_eq!(
+        (r.crossed_at, r.fired_at, r.oom_at, r.below_at),
+        (Some(2.0), Some(2.0), Some(2.5), Some(3.0))
+    );
     assert_eq!(r.lead_s, Some(0.5));
     assert_eq!(r.threshold_bytes, Some(64 * MIB - policy().margin(64 * MIB)));
     assert_eq!(r.victim.as_ref().map(|v| v.pid), Some(7));
     assert_eq!(r.victim_from, Some(VictimFrom::Sample));
     assert_eq!(r.same_victim, Some(true));
     assert_eq!((totals.samples, totals.cgroups, totals.ooms), (4, 1, 1));
-    assert_eq!((sums[0].prevented, sums[0].median_lead_s, sums[0].same_victim), (1, Some(0.5), 1));
+    assert_eq!(
+        (sums[0].prevented, sums[0].median_lead_s, sums[0].same_victim),
+        (1, Some(0.5), 1)
+    );
 }
 
 #[test]
@@ -83,7 +94,10 @@ fn a_crossing_that_falls_back_without_an_oom_is_a_false_kill() {
     let (rows, _, sums) = run(vec![policy()], samples, vec![]);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].outcome, Verdict::FalseKill);
-    assert_eq!((rows[0].fired_at, rows[0].below_at, rows[0].oom_at), (Some(1.0), Some(3.0), None));
+    assert_eq!(
+        (rows[0].fired_at, rows[0].below_at, rows[0].oom_at),
+        (Some(1.0), Some(3.0), None)
+    );
     assert_eq!(rows[0].victim.as_ref().map(|v| v.comm.as_str()), Some("cache-warm"));
     assert_eq!(sums[0].false_kill, 1);
     // Still above when the samples end: the kernel never killed either.
@@ -98,8 +112,15 @@ fn the_cache_rule_holds_back_and_says_whether_the_kernel_killed_anyway() {
         clean: Some(20 * MIB),
         ..at(up, usage, 64)
     };
-    let (rows, _, sums) = run(vec![policy()], vec![cached(0.0, 63), cached(1.0, 63), at(2.0, 5, 64)], vec![]);
-    assert_eq!((rows[0].outcome, rows[0].oom_at, rows[0].fired_at), (Verdict::HeldBack, None, None));
+    let (rows, _, sums) = run(
+        vec![policy()],
+        vec![cached(0.0, 63), cached(1.0, 63), at(2.0, 5, 64)],
+        vec![],
+    );
+    assert_eq!(
+        (rows[0].outcome, rows[0].oom_at, rows[0].fired_at),
+        (Verdict::HeldBack, None, None)
+    );
     assert_eq!((sums[0].held_back, sums[0].held_back_oom), (1, 0));
     let (rows, _, sums) = run(
         vec![policy()],
@@ -114,7 +135,10 @@ fn the_cache_rule_holds_back_and_says_whether_the_kernel_killed_anyway() {
         vec![cached(0.0, 63), at(1.0, 63, 64), at(2.0, 5, 64)],
         vec![oom("/a", 1.5, 3)],
     );
-    assert_eq!((rows[0].outcome, rows[0].crossed_at, rows[0].fired_at), (Verdict::Prevented, Some(0.0), Some(1.0)));
+    assert_eq!(
+        (rows[0].outcome, rows[0].crossed_at, rows[0].fired_at),
+        (Verdict::Prevented, Some(0.0), Some(1.0))
+    );
 }
 
 #[test]
@@ -126,9 +150,15 @@ fn an_oom_without_a_crossing_is_missed_with_its_reason() {
         rows[0].reason
     };
     // Below the threshold one interval before: growth outran the sampling.
-    assert_eq!(reason(vec![at(0.0, 10, 64), at(1.0, 20, 64), at(2.0, 1, 64)], 1.8), Some(MissReason::TooFast));
+    assert_eq!(
+        reason(vec![at(0.0, 10, 64), at(1.0, 20, 64), at(2.0, 1, 64)], 1.8),
+        Some(MissReason::TooFast)
+    );
     // The last sample long before.
-    assert_eq!(reason(vec![at(0.0, 10, 64), at(10.0, 1, 64)], 9.0), Some(MissReason::SamplingGap));
+    assert_eq!(
+        reason(vec![at(0.0, 10, 64), at(10.0, 1, 64)], 9.0),
+        Some(MissReason::SamplingGap)
+    );
     // No sample before it.
     assert_eq!(reason(vec![at(5.0, 1, 64)], 1.0), Some(MissReason::NoSample));
     // No limit.
@@ -155,7 +185,11 @@ fn an_oom_the_pipeline_finished_late_still_comes_before_later_samples() {
 
 #[test]
 fn ooms_of_cgroups_not_sampled_are_counted_not_judged() {
-    let (rows, totals, _) = run(vec![policy()], vec![at(0.0, 1, 64), at(2.0, 1, 64)], vec![oom("/b", 1.0, 3)]);
+    let (rows, totals, _) = run(
+        vec![policy()],
+        vec![at(0.0, 1, 64), at(2.0, 1, 64)],
+        vec![oom("/b", 1.0, 3)],
+    );
     assert!(rows.is_empty());
     assert_eq!((totals.ooms, totals.ooms_unsampled), (0, 1));
     // Declared by sampling but not sampled yet: judged (no sample).
@@ -187,7 +221,10 @@ fn each_setting_is_judged_on_its_own_threshold() {
             .find(|r| r.margin_ratio == ratio && r.policy == p)
             .map(|r| (r.outcome, r.lead_s, r.reason))
     };
-    assert_eq!(of(0.02, Policy::Process), Some((Verdict::Missed, None, Some(MissReason::TooFast))));
+    assert_eq!(
+        of(0.02, Policy::Process),
+        Some((Verdict::Missed, None, Some(MissReason::TooFast)))
+    );
     assert_eq!(of(0.1, Policy::Process), Some((Verdict::Prevented, Some(1.2), None)));
     assert_eq!(of(0.1, Policy::Noop), Some((Verdict::Warned, Some(1.2), None)));
     assert_eq!((sums[0].missed, sums[1].prevented, sums[2].warned), (1, 1, 1));
@@ -203,7 +240,13 @@ fn a_container_kill_takes_every_killable_process_and_the_nearest_list_names_the_
     old.procs = Some(vec![proc_(7, "old", 8), proc_(1, "init", 1)]);
     let mut o = oom("/a", 30.2, 12);
     o.tasks = vec![proc_(11, "side", 4), proc_(12, "grower", 55)];
-    let samples = vec![old, at(10.0, 20, 64), at(20.0, 40, 64), at(30.0, 63, 64), at(31.0, 1, 64)];
+    let samples = vec![
+        old,
+        at(10.0, 20, 64),
+        at(20.0, 40, 64),
+        at(30.0, 63, 64),
+        at(31.0, 1, 64),
+    ];
     let (rows, _, _) = run(vec![container], samples, vec![o]);
     let r = &rows[0];
     assert_eq!(r.outcome, Verdict::Prevented);
@@ -227,4 +270,28 @@ fn the_median_lead_is_of_prevented_outcomes() {
     let (rows, _, sums) = run(vec![policy()], samples, ooms);
     assert_eq!(rows.len(), 4);
     assert_eq!(sums[0].median_lead_s, Some(0.8));
+}
+
+#[test]
+fn a_cgroup_that_hovers_around_its_threshold_is_one_crossing() {
+    // 64 MiB, margin 1.28 MiB: threshold 62.72, reclaim mark 61.44 MiB.
+    let cached = |up, usage| Point {
+        clean: Some(20 * MIB),
+        ..at(up, usage, 64)
+    };
+    let samples = vec![
+        cached(0.0, 63),
+        cached(1.0, 62),
+        cached(2.0, 63),
+        cached(3.0, 62),
+        cached(4.0, 40),
+    ];
+    let (rows, _, sums) = run(vec![policy()], samples, vec![]);
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!((rows[0].crossed_at, rows[0].below_at), (Some(0.0), Some(4.0)));
+    assert_eq!(sums[0].held_back, 1);
+    // Between the marks the guard does not act: only at the threshold.
+    let samples = vec![cached(0.0, 63), at(1.0, 62, 64), at(2.0, 62, 64), at(3.0, 40, 64)];
+    let (rows, _, _) = run(vec![policy()], samples, vec![]);
+    assert_eq!((rows[0].outcome, rows[0].fired_at), (Verdict::HeldBack, None));
 }

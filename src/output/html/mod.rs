@@ -52,7 +52,7 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-const STYLE: &str = "\
+pub const STYLE: &str = "\
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;display:flex;flex-direction:column}
 h1{font-size:1.4em;margin:0 0 .5em}h2{font-size:1.15em;margin:1.2em 0 .4em}
 h1{order:-2}#overview{order:-1}td{white-space:nowrap}td.mono{white-space:normal}
