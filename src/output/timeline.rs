@@ -412,67 +412,95 @@ const OUTCOME: usize = 12;
 const LEAD: usize = 6;
 const SIZE: usize = 5;
 
-/// The table's columns at a width: cgroup, the guard's victim and the
-/// kernel's (0: not drawn), and whether peak and threshold are. Below 70
-/// columns only time, cgroup, outcome and lead are drawn; below 100 no
-/// peak and threshold.
-fn flex(width: usize) -> ([usize; 3], bool) {
-    let base = TIME + OUTCOME + LEAD + 3;
-    if width < 70 {
-        return ([width.saturating_sub(base + 1).max(6), 0, 0], false);
+/// The table's columns at a width: which are drawn, and the widths of
+/// the cgroup and of the two victims. Below 100 columns no peak and
+/// threshold, below 70 no victims, below 50 no time, below 32 no lead.
+struct Layout {
+    time: bool,
+    lead: bool,
+    sizes: bool,
+    cgroup: usize,
+    victim: usize,
+}
+
+fn layout(width: usize) -> Layout {
+    let (time, lead, victims, sizes) = (width >= 50, width >= 32, width >= 70, width >= 100);
+    let mut fixed = OUTCOME + 1;
+    if time {
+        fixed += TIME + 1;
     }
-    let sizes = width >= 100;
-    let fixed = base + 3 + if sizes { 2 * (SIZE + 1) } else { 0 };
+    if lead {
+        fixed += LEAD + 1;
+    }
+    if sizes {
+        fixed += 2 * (SIZE + 1);
+    }
     let room = width.saturating_sub(fixed).max(6);
-    let victim = (room / 4).clamp(2, 22);
-    ([room - 2 * victim, victim, victim], sizes)
+    let victim = if victims { (room / 4).clamp(2, 22) } else { 0 };
+    let cgroup = room.saturating_sub(2 * (victim + 1) * usize::from(victims)).max(6);
+    Layout {
+        time,
+        lead,
+        sizes,
+        cgroup,
+        victim,
+    }
 }
 
 fn table_header(style: Style) -> String {
-    let ([c, gv, kv], sizes) = flex(style.width);
-    let mut cols = vec![
-        pad("TIME", TIME),
-        pad(&cut_end("CGROUP", c), c),
-        pad("OUTCOME", OUTCOME),
-        pad_left("LEAD", LEAD),
-    ];
-    if sizes {
+    let l = layout(style.width);
+    let mut cols = Vec::new();
+    if l.time {
+        cols.push(pad("TIME", TIME));
+    }
+    cols.extend([pad(&cut_end("CGROUP", l.cgroup), l.cgroup), pad("OUTCOME", OUTCOME)]);
+    if l.lead {
+        cols.push(pad_left("LEAD", LEAD));
+    }
+    if l.sizes {
         cols.extend([pad_left("PEAK", SIZE), pad_left("THRSH", SIZE)]);
     }
-    if gv > 0 {
-        cols.extend([pad(&cut_end("ITS VICTIM", gv), gv), cut_end("KERNEL'S", kv)]);
+    if l.victim > 0 {
+        cols.extend([
+            pad(&cut_end("ITS VICTIM", l.victim), l.victim),
+            cut_end("KERNEL'S", l.victim),
+        ]);
     }
     cols.join(" ")
 }
 
 fn table_line(r: &TimelineOutcome, style: Style) -> String {
-    let ([c, gv, kv], sizes) = flex(style.width);
+    let l = layout(style.width);
     let name = |p: Option<&Proc>| p.map_or("-".to_owned(), |p| format!("{} {}", p.comm, p.pid));
     let outcome = pad(&short(r), OUTCOME);
     let outcome = match paint_of(r.outcome) {
         Some(p) => p.paint(&outcome, style.color),
         None => outcome,
     };
-    let lead = r.lead_s.map_or("-".to_owned(), |l| format!("{l:.1}s"));
-    let mut cols = vec![
-        pad(&cut_end(&time_cell(r), TIME), TIME),
-        pad(&cut_path(&r.cgroup, c), c),
-        outcome,
-        pad_left(&lead, LEAD),
-    ];
-    if sizes {
+    let mut cols = Vec::new();
+    if l.time {
+        cols.push(pad(&cut_end(&time_cell(r), TIME), TIME));
+    }
+    cols.extend([pad(&cut_path(&r.cgroup, l.cgroup), l.cgroup), outcome]);
+    if l.lead {
+        cols.push(pad_left(&r.lead_s.map_or("-".to_owned(), |s| format!("{s:.1}s")), LEAD));
+    }
+    if l.sizes {
         let size = |b: Option<u64>| b.map_or("-".to_owned(), compact_bytes);
         cols.extend([
             pad_left(&size(r.peak_bytes), SIZE),
             pad_left(&size(r.threshold_bytes), SIZE),
         ]);
     }
-    if gv > 0 {
+    if l.victim > 0 {
         let kernel = match r.same_victim {
             Some(true) => "(same)".to_owned(),
             _ => name(r.kernel_victim.as_ref()),
         };
-        cols.extend([pad(&cut_end(&name(r.victim.as_ref()), gv), gv), cut_end(&kernel, kv)]);
+        cols.extend([
+            pad(&cut_end(&name(r.victim.as_ref()), l.victim), l.victim),
+            cut_end(&kernel, l.victim),
+        ]);
     }
     cols.join(" ")
 }
@@ -651,6 +679,25 @@ fn tradeoff(settings: &[TimelineSummary], style: Style, explain: bool) -> Vec<St
     for (key, rows) in groups {
         let is_noop = rows.first().is_some_and(|s| noop(s));
         lines.push(Paint::Bold.paint(&cut_end(&key, style.width), style.color));
+        if style.width < 50 {
+            // No room for bars: a sentence per margin.
+            for s in rows {
+                let line = format!(
+                    "{}: {} {}, {} {}, {} held back, {} missed{}",
+                    percent(s.margin_ratio),
+                    if is_noop { s.warned } else { s.prevented },
+                    if is_noop { "warned" } else { "prevented" },
+                    if is_noop { s.false_alarm } else { s.false_kill },
+                    if is_noop { "false alarms" } else { "false kills" },
+                    s.held_back,
+                    s.missed,
+                    s.median_lead_s
+                        .map_or(String::new(), |l| format!(", lead {}", human_s(l)))
+                );
+                lines.extend(cells::wrap(&line, style.width, "  "));
+            }
+            continue;
+        }
         let (h, f) = if is_noop {
             ("warned", "false alarms")
         } else {
@@ -687,11 +734,12 @@ fn tradeoff(settings: &[TimelineSummary], style: Style, explain: bool) -> Vec<St
         }
     }
     if let Some(s) = settings.first() {
-        lines.push(format!(
+        let line = format!(
             "Margin: limit × ratio, within [{}, {}].",
             crate::units::human_bytes(s.min_margin_bytes),
             crate::units::human_bytes(s.max_margin_bytes)
-        ));
+        );
+        lines.extend(cells::wrap(&line, style.width, ""));
     }
     lines
 }
