@@ -294,7 +294,8 @@ fn stream<R: BufRead>(
             }
         }
     };
-    let mut cgroups: Vec<Text> = Vec::new();
+    // The timeline's index of each cgroup the last `sampling` entry named.
+    let mut ids: Vec<usize> = Vec::new();
     let mut result = Ok(());
     loop {
         let e = match rd.next_entry() {
@@ -306,19 +307,14 @@ fn stream<R: BufRead>(
             }
         };
         match &e {
-            Entry::Sampling {
-                cgroups: cg,
-                interval_s,
-            } => {
-                for c in cg {
-                    t.declare(c);
-                }
+            Entry::Sampling { cgroups, interval_s } => {
+                ids = cgroups.iter().map(|c| t.declare(c)).collect();
                 t.interval(*interval_s);
-                cgroups.clone_from(cg);
             }
             Entry::Compact(c) => {
-                if let (Some(path), Some(p)) = (cgroups.get(c.c), Point::compact(c)) {
-                    t.sample(path, p, out);
+                // The reader checked that the index names a cgroup.
+                if let (Some(&i), Some(p)) = (ids.get(c.c), Point::compact(c)) {
+                    t.sample_of(i, p, out);
                 }
             }
             Entry::Sample { snapshot } => {

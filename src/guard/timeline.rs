@@ -336,16 +336,21 @@ impl Timeline {
     }
 
     /// A cgroup that sampling names: its OOMs are judged even before its
-    /// first sample.
-    pub fn declare(&mut self, path: &Text) {
+    /// first sample. Its index, for [`Timeline::sample_of`].
+    pub fn declare(&mut self, path: &Text) -> usize {
         let i = self.cgroup(path);
         self.cgroups[i].sampled = true;
+        i
     }
 
     /// A sample of `path`.
     pub fn sample(&mut self, path: &Text, p: Point, out: Out<'_>) {
-        let i = self.cgroup(path);
-        self.cgroups[i].sampled = true;
+        let i = self.declare(path);
+        self.sample_of(i, p, out);
+    }
+
+    /// A sample of the cgroup [`Timeline::declare`] gave index `i`.
+    pub fn sample_of(&mut self, i: usize, p: Point, out: Out<'_>) {
         if !p.up.is_finite() {
             self.totals.samples_dropped += 1;
             return;
