@@ -659,14 +659,6 @@ fn tradeoff(settings: &[TimelineSummary], style: Style, explain: bool) -> Vec<St
         let w = if n > 0 { w.max(1) } else { 0 };
         pad(&ch.to_string().repeat(w), bar)
     };
-    let mut groups: Vec<(String, Vec<&TimelineSummary>)> = Vec::new();
-    for s in settings {
-        let key = format!("{}, cache hold {}", s.policy.as_str(), percent(s.cache_hold_ratio));
-        match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => v.push(s),
-            None => groups.push((key, vec![s])),
-        }
-    }
     if explain {
         lines.extend(cells::wrap(
             "The guard over time, per setting: how many OOMs it prevented (█: it acted first), how many \
@@ -676,7 +668,7 @@ fn tradeoff(settings: &[TimelineSummary], style: Style, explain: bool) -> Vec<St
             "",
         ));
     }
-    for (key, rows) in groups {
+    for (key, rows) in groups(settings) {
         let is_noop = rows.first().is_some_and(|s| noop(s));
         lines.push(Paint::Bold.paint(&cut_end(&key, style.width), style.color));
         if style.width < 50 {
@@ -825,16 +817,40 @@ fn html_page(run: &Run, kept: &[TimelineOutcome], rows: u64, sweep: bool) -> Str
     h
 }
 
-/// The trade-off as an SVG: per policy and cache hold, prevented OOMs and
-/// false kills against the margin ratio.
+/// Settings by policy and cache hold, in the order given: one line of the
+/// plot (terminal) or one curve (html) each.
+fn groups(settings: &[TimelineSummary]) -> Vec<(String, Vec<&TimelineSummary>)> {
+    let mut groups: Vec<(String, Vec<&TimelineSummary>)> = Vec::new();
+    for t in settings {
+        let key = format!("{}, cache hold {}", t.policy.as_str(), percent(t.cache_hold_ratio));
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(t),
+            None => groups.push((key, vec![t])),
+        }
+    }
+    groups
+}
+
+/// What each curve of the chart counts.
+type Count = fn(&TimelineSummary) -> u64;
+
+/// The trade-off as an SVG: per policy and cache hold, prevented OOMs,
+/// false kills and missed OOMs against the margin ratio.
 fn chart(settings: &[TimelineSummary]) -> String {
     const W: f64 = 640.0;
-    const H: f64 = 220.0;
+    const H: f64 = 260.0;
     const L: f64 = 40.0;
     const B: f64 = 30.0;
+    // Above the plot: the legend, one line per group.
+    const TOP: f64 = 60.0;
+    let curves: [(&str, &str, Count); 3] = [
+        ("#077", "prevented", |t| t.prevented + t.warned),
+        ("#b00", "false kills", |t| t.false_kill + t.false_alarm),
+        ("#c80", "missed", |t| t.missed),
+    ];
     let most = settings
         .iter()
-        .flat_map(|s| [s.prevented + s.warned, s.false_kill + s.false_alarm, s.missed])
+        .flat_map(|t| curves.map(|(_, _, f)| f(t)))
         .max()
         .unwrap_or(0)
         .max(1) as f64;
@@ -845,10 +861,10 @@ fn chart(settings: &[TimelineSummary]) -> String {
         let i = ratios.iter().position(|&v| v == r).unwrap_or(0) as f64;
         L + (i + 0.5) * (W - L - 10.0) / ratios.len().max(1) as f64
     };
-    let y = |n: u64| H - B - (n as f64 / most) * (H - B - 10.0);
+    let y = |n: u64| H - B - (n as f64 / most) * (H - B - TOP);
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" role=\"img\" \
-         aria-label=\"prevented OOMs and false kills by margin\">\n\
+         aria-label=\"prevented OOMs, false kills and missed OOMs by margin\">\n\
          <line x1=\"{L}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#999\"/>\n",
         H - B,
         W - 10.0,
@@ -857,7 +873,7 @@ fn chart(settings: &[TimelineSummary]) -> String {
     for r in &ratios {
         let _ = writeln!(
             s,
-            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">margin {}</text>",
             x(*r),
             H - B + 16.0,
             percent(*r)
@@ -865,30 +881,14 @@ fn chart(settings: &[TimelineSummary]) -> String {
     }
     let _ = writeln!(
         s,
-        "<text x=\"4\" y=\"14\">{most}</text><text x=\"4\" y=\"{}\">0</text>",
+        "<text x=\"4\" y=\"{}\">{most}</text><text x=\"4\" y=\"{}\">0</text>",
+        TOP + 4.0,
         H - B
     );
-    let mut groups: Vec<(String, Vec<&TimelineSummary>)> = Vec::new();
-    for t in settings {
-        let key = format!("{}, cache hold {}", t.policy.as_str(), percent(t.cache_hold_ratio));
-        match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => v.push(t),
-            None => groups.push((key, vec![t])),
-        }
-    }
     let dashes = ["", "6 3", "2 3", "8 3 2 3"];
-    for (g, (key, rows)) in groups.iter().enumerate() {
+    for (g, (key, rows)) in groups(settings).iter().enumerate() {
         let dash = dashes[g % dashes.len()];
-        for (color, what, f) in [
-            (
-                "#077",
-                "prevented",
-                (|t: &TimelineSummary| t.prevented + t.warned) as fn(&TimelineSummary) -> u64,
-            ),
-            ("#b00", "false kills", |t: &TimelineSummary| {
-                t.false_kill + t.false_alarm
-            }),
-        ] {
+        for (color, what, f) in curves {
             let pts: Vec<String> = rows
                 .iter()
                 .map(|t| format!("{:.1},{:.1}", x(t.margin_ratio), y(f(t))))
@@ -901,25 +901,21 @@ fn chart(settings: &[TimelineSummary]) -> String {
                 esc(key)
             );
         }
+        let line = if dash.is_empty() { "solid" } else { "dashed" };
         let _ = writeln!(
             s,
-            "<text x=\"{}\" y=\"{}\">{}</text>",
-            L + 8.0,
-            14.0 + 13.0 * g as f64,
-            esc(&format!(
-                "{key}{}",
-                if dash.is_empty() { " (solid)" } else { " (dashed)" }
-            ))
+            "<text x=\"{L}\" y=\"{}\">{} ({line})</text>",
+            14.0 + 14.0 * g.min(3) as f64,
+            esc(key)
         );
     }
-    let _ = writeln!(
-        s,
-        "<text x=\"{}\" y=\"{}\" fill=\"#077\">prevented</text><text x=\"{}\" y=\"{}\" fill=\"#b00\">false kills</text>",
-        W - 170.0,
-        14.0,
-        W - 90.0,
-        14.0
-    );
+    for (k, (color, what, _)) in curves.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "<text x=\"{}\" y=\"14\" fill=\"{color}\">{what}</text>",
+            W - 230.0 + 80.0 * k as f64
+        );
+    }
     s.push_str("</svg>\n");
     s
 }
