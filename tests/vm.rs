@@ -148,6 +148,33 @@ fn v1_memcg_oom_is_rebuilt_from_dmesg_and_kmsg() {
     assert!(e["memsw"].is_object(), "v1 reports print memory+swap: {}", e["memsw"]);
 }
 
+/// `--disk`: a fresh disk at $DISK, write-throttled to 64 KiB/s; the
+/// guest powers off without a sync, so 8 MiB of dirty pages left on it
+/// (two minutes of writeback) do not hold the run up. ext4: XFS's mount
+/// alone writes about 1.3 MB, 20 s at this rate.
+#[test]
+fn lab_gives_a_throttled_disk_and_powers_off_with_dirty_pages() {
+    let Some(lab) = util::need(vm::lab()) else {
+        return;
+    };
+    let scenario = r#"
+grep " $DISK " /proc/mounts > /out/mount
+dd if=/dev/zero of=$DISK/dirty bs=1M count=8 2> /out/dd.err || exit 10
+grep '^Dirty:' /proc/meminfo > /out/dirty
+"#;
+    let started = std::time::Instant::now();
+    let run = lab.run_with(scenario, false, &[], &["--disk", "ext4", "--disk-write-bps", "65536"]);
+    run.expect_status(0);
+    assert!(
+        run.read("mount").starts_with("/dev/vda /mnt ext4 "),
+        "{}",
+        run.read("mount")
+    );
+    let dirty: u64 = run.read("dirty").split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(dirty > 4096, "pages still dirty at power-off: {dirty} kB");
+    assert!(started.elapsed().as_secs() < 40, "took {:?}", started.elapsed());
+}
+
 /// Ported from tests/live.rs `guard_spares_protected_processes`, which
 /// cannot run on a host whose root lacks CAP_SYS_RESOURCE: in one cgroup
 /// limited to 128 MiB a big process (112 MiB, the largest by far) protected
@@ -1040,4 +1067,114 @@ $OOMCTL snapshot $CG_ROOT/free > /out/free.jsonl 2>> /out/snap.err || exit 13
         "{free}"
     );
     assert_eq!(free["high_bytes"], Value::Null, "{free}");
+}
+
+/// The timeline of issue 17 (`scripts/vm-lab.d/timeline.sh`, the scenario
+/// `scripts/capture-vm-timeline.sh` records for the corpus): `oomctl record`
+/// samples three cgroups every 0.2 s for 32 s while /grow (64 MiB) grows
+/// into one kernel OOM kill, /plateau (128 MiB) sits at 96% of its limit
+/// and frees down to half, and /cache (64 MiB) fills with clean page cache
+/// read from an ext4 disk. The kernel kills in /grow only; the recording
+/// has compact samples of all three at about 0.2 s; replay of it is what
+/// analyze says, here and in the guest.
+fn check_timeline(v1: bool) {
+    let Some(lab) = util::need(vm::lab()) else {
+        return;
+    };
+    let run = lab.run_with(
+        include_str!("../scripts/vm-lab.d/timeline.sh"),
+        v1,
+        &[],
+        &["--disk", "ext4"],
+    );
+    // The scenario exits 0 only if the kernel killed exactly the grower.
+    run.expect_status(0);
+    let what = run.read("what.txt");
+    for (c, status) in [("grow", "137"), ("plateau", "0"), ("cache", "0")] {
+        assert_eq!(run.read(&format!("{c}.status")).trim(), status, "{c}: {what}");
+        let events = run.read(&format!("{c}.events"));
+        let kills = if c == "grow" { 1 } else { 0 };
+        assert_eq!(counter(&events, "oom_kill"), Some(kills), "{c}:\n{events}");
+        if !v1 {
+            assert_eq!(counter(&events, "oom"), Some(kills), "{c}:\n{events}");
+        }
+    }
+    // /cache: full of clean page cache near its limit, nothing else.
+    let stat = run.read("cache.stat");
+    let (file, dirty, writeback, anon) = if v1 {
+        ("cache", "dirty", "writeback", "rss")
+    } else {
+        ("file", "file_dirty", "file_writeback", "anon")
+    };
+    let get = |k: &str| counter(&stat, k).unwrap_or_else(|| panic!("no {k} in memory.stat:\n{stat}"));
+    assert!(
+        get(file) > LIMIT * 9 / 10,
+        "/cache holds page cache near its limit:\n{stat}"
+    );
+    assert!(
+        get(dirty) + get(writeback) + get(anon) < 1 << 20,
+        "and it is clean:\n{stat}"
+    );
+
+    // The recording: compact samples of the three cgroups, 0.2 s apart.
+    let rec = run.read("timeline.rec");
+    let entries: Vec<Value> = rec.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(entries[0]["t"], "header");
+    assert_eq!(entries[0]["version"], 3);
+    let sampling = entries.iter().find(|e| e["t"] == "sampling").expect("a sampling entry");
+    assert_eq!(sampling["cgroups"], serde_json::json!(["/grow", "/plateau", "/cache"]));
+    assert_eq!(sampling["interval_s"], 0.2);
+    let mib = |x: f64| x * (1u64 << 20) as f64;
+    for (i, c) in ["/grow", "/plateau", "/cache"].iter().enumerate() {
+        let samples: Vec<&Value> = entries.iter().filter(|e| e["t"] == "compact" && e["c"] == i).collect();
+        assert!(samples.len() >= 120, "{c}: {} compact samples in 32 s", samples.len());
+        let ups: Vec<f64> = samples.iter().map(|s| s["up"].as_f64().unwrap()).collect();
+        let mut gaps: Vec<f64> = ups.windows(2).map(|w| w[1] - w[0]).collect();
+        gaps.sort_by(f64::total_cmp);
+        let median = gaps[gaps.len() / 2];
+        assert!((0.15..0.3).contains(&median), "{c}: samples {median} s apart");
+        assert!(gaps[gaps.len() - 1] < 1.0, "{c}: a gap of {} s", gaps[gaps.len() - 1]);
+        let usage = |s: &&Value| s["usage"].as_u64().unwrap();
+        let peak = samples.iter().map(usage).max().unwrap() as f64;
+        match *c {
+            "/grow" => assert!(peak > mib(56.0), "{c}: grew to the limit: {peak}"),
+            // Past the guard's threshold for ratio 0.05 (121.6 MiB), below
+            // the limit.
+            "/plateau" => assert!(peak > mib(121.6) && peak < mib(128.0), "{c}: {peak}"),
+            _ => {
+                let full: Vec<&&Value> = samples.iter().filter(|s| usage(s) as f64 > mib(60.0)).collect();
+                assert!(full.len() >= 100, "{c}: near its limit in {} samples", full.len());
+                for s in full {
+                    let cache = s["cache"][0].as_u64().unwrap();
+                    assert!(cache as f64 > 0.95 * usage(s) as f64, "{c}: clean cache: {s}");
+                }
+            }
+        }
+    }
+
+    // One episode, the kill in /grow; replay = analyze, in the guest and here.
+    let pids = run.read("pids");
+    let grow_pid: u64 = pids.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let replay = run.read("replay.jsonl");
+    assert_eq!(run.read("analyze.jsonl"), replay, "replay = analyze in the guest");
+    let eps: Vec<Value> = replay.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(eps.len(), 1, "{replay}");
+    let e = &eps[0];
+    assert_eq!(e["task_memcg"], "/grow", "{e}");
+    assert_eq!(e["memcg"]["limit_bytes"], LIMIT);
+    assert_eq!(e["victims"][0]["pid"], grow_pid, "{e}");
+    assert_eq!(e["diagnosis"]["cause"], "anon");
+    let path = run.out.path("timeline.rec").display().to_string();
+    let here = util::oomctl(&["replay", "-f", "jsonl", &path]);
+    assert_eq!(here.stdout_str(), replay, "replay here = replay in the guest");
+}
+
+#[test]
+fn v2_timeline_records_an_oom_a_plateau_and_clean_cache() {
+    check_timeline(false);
+}
+
+#[test]
+fn v1_timeline_records_an_oom_a_plateau_and_clean_cache() {
+    check_timeline(true);
 }

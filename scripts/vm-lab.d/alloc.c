@@ -1,7 +1,7 @@
 /*
  * alloc: the VM lab's allocator (built once, statically, by scripts/vm-lab).
  *
- *   alloc [--mb N] [--rate MBPS] [--ready FILE] [--thread]
+ *   alloc [--mb N] [--rate MBPS] [--ready FILE] [--hold S [--then-free-to M]] [--thread]
  *
  * Allocates anonymous memory in 1 MiB chunks and writes to every page, so
  * each chunk is charged to the process's memory cgroup at once.
@@ -9,12 +9,19 @@
  *                killed)
  *   --rate MBPS  at most MBPS MiB per second (default: as fast as it can)
  *   --ready FILE create FILE once N MiB are held (with --mb)
+ *   --hold S     hold the N MiB for S seconds (fractions work), then exit 0
+ *                instead of holding forever (with --mb)
+ *   --then-free-to M
+ *                after the hold, unmap all but M MiB (M < N; the kernel
+ *                uncharges them at once), hold those S seconds more, then
+ *                exit 0 (with --hold)
  *   --thread     allocate in a second thread while the main thread exits
  *                (pthread_exit): the thread-group leader is a zombie whose
  *                /proc status shows no memory, the process still grows
  *
  * Exit status: 3 when the kernel refuses memory (mmap fails) instead of
- * killing, 2 on a bad argument. Otherwise it never exits by itself.
+ * killing, 2 on a bad argument, 0 after --hold. Otherwise it never exits
+ * by itself.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,13 +45,24 @@ static double now(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: alloc [--mb N] [--rate MBPS] [--ready FILE] [--thread]\n");
+	fprintf(stderr, "usage: alloc [--mb N] [--rate MBPS] [--ready FILE] [--hold S [--then-free-to M]] [--thread]\n");
 	exit(2);
 }
 
 static long mb = -1;
 static double rate;
 static const char *ready;
+static double hold = -1;
+static long free_to = -1;
+/* The chunks, to unmap some of them (--then-free-to); with --mb only. */
+static char **chunks;
+
+static void sleep_for(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
 
 static void *grow(void *unused)
 {
@@ -59,6 +77,8 @@ static void *grow(void *unused)
 				strerror(errno));
 			exit(3);
 		}
+		if (chunks)
+			chunks[n] = p;
 		for (unsigned long off = 0; off < CHUNK; off += page)
 			p[off] = 1;
 		if (rate > 0) {
@@ -78,6 +98,15 @@ static void *grow(void *unused)
 			exit(2);
 		}
 		close(fd);
+	}
+	if (hold >= 0) {
+		sleep_for(hold);
+		if (free_to >= 0) {
+			for (long n = free_to; n < mb; n++)
+				munmap(chunks[n], CHUNK);
+			sleep_for(hold);
+		}
+		exit(0);
 	}
 	for (;;)
 		pause();
@@ -99,11 +128,21 @@ int main(int argc, char **argv)
 			rate = strtod(argv[++i], NULL);
 		else if (!strcmp(argv[i], "--ready"))
 			ready = argv[++i];
+		else if (!strcmp(argv[i], "--hold"))
+			hold = strtod(argv[++i], NULL);
+		else if (!strcmp(argv[i], "--then-free-to"))
+			free_to = strtol(argv[++i], NULL, 10);
 		else
 			usage();
 	}
-	if (ready && mb < 0)
+	if ((ready || hold >= 0) && mb < 0)
 		usage();
+	if (free_to >= 0 && (hold < 0 || free_to >= mb))
+		usage();
+	if (mb >= 0 && !(chunks = calloc(mb + 1, sizeof *chunks))) {
+		fprintf(stderr, "alloc: calloc failed\n");
+		return 2;
+	}
 	if (!thread)
 		grow(NULL);
 	pthread_t t;

@@ -10,8 +10,9 @@
 //! assert_eq!(run.read("hi"), "hi\n");
 //! ```
 //!
-//! The scenario sees `OOMCTL`, `ALLOC`, `CG_VERSION`, `CG_ROOT` and the
-//! helpers `in-cgroup` and `wait-for` (see `scripts/vm-lab`).
+//! The scenario sees `OOMCTL`, `ALLOC`, `CG_VERSION`, `CG_ROOT` (with
+//! `--disk`, `DISK`) and the helpers `in-cgroup` and `wait-for` (see
+//! `scripts/vm-lab`).
 
 use super::TempDir;
 use std::path::{Path, PathBuf};
@@ -75,6 +76,12 @@ impl Lab {
     /// lays out cgroup v1 memory like a hybrid host; `files` are copied in
     /// (host path, absolute guest path).
     pub fn run(&self, scenario: &str, v1: bool, files: &[(&Path, &str)]) -> VmRun {
+        self.run_with(scenario, v1, files, &[])
+    }
+
+    /// [`Lab::run`] with more `scripts/vm-lab run` options: `--disk ext4`
+    /// (a disk mounted at `$DISK`, /mnt, in the guest), `--disk-write-bps N`.
+    pub fn run_with(&self, scenario: &str, v1: bool, files: &[(&Path, &str)], options: &[&str]) -> VmRun {
         static N: AtomicUsize = AtomicUsize::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
         let out = TempDir::new(&format!("vm-out-{n}"));
@@ -90,6 +97,7 @@ impl Lab {
         if v1 {
             cmd.arg("--v1");
         }
+        cmd.args(options);
         for (host, guest) in files {
             cmd.arg("--file").arg(format!("{}:{guest}", host.display()));
         }
