@@ -614,8 +614,9 @@ pub struct RecordArgs {
     #[arg(long = "cgroup", value_name = "CGROUP")]
     pub cgroups: Vec<String>,
     /// Seconds between cgroup samples; fractions work (0.25). Each is
-    /// compact (usage, limit, counters), whole only near the limit, when a
-    /// counter moved (at most every 30 s) or every 5 minutes.
+    /// compact (usage, limit, counters), whole only when it first comes
+    /// near the limit, near it or when a counter moved (at most every
+    /// 30 s), or every 5 minutes.
     #[arg(long, value_name = "SECONDS", default_value = "10")]
     pub interval: f64,
     #[command(flatten)]

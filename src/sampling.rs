@@ -12,6 +12,10 @@
 //! `memory.stat`, the processes) goes out as a `sample` entry only when
 //! [`SampleRule::full`] says so:
 //! - the first sample of a cgroup (and when its cgroup version changed);
+//! - the first sample near the limit (see below) after a whole one that
+//!   was not: so that the processes a guard would choose from near its
+//!   threshold are on record (at most one more whole sample per whole one
+//!   far from the limit: a cgroup hovering at the edge does not repeat it);
 //! - at most every [`SampleRule::near_gap_s`] (30 s) while usage is within
 //!   [`SampleRule::near_bytes`] of the limit: 2 × the guard's default
 //!   `max_margin` (60 MiB), the reclaim point of the widest default margin,
@@ -107,6 +111,8 @@ struct LastFull {
     up: f64,
     version: Text,
     counters: (Option<u64>, Option<u64>, Option<u64>),
+    /// It was near the limit.
+    near: bool,
 }
 
 /// The rule applied over time, per cgroup index.
@@ -129,15 +135,15 @@ impl Sampler {
     /// written whole (nothing to measure gaps by).
     pub fn full(&mut self, c: usize, s: &Snapshot, compact: &Compact) -> bool {
         let r = self.rule;
+        let near = match (s.usage_bytes, s.limit_bytes) {
+            (Some(u), Some(l)) => u.saturating_add(r.near_bytes) >= l,
+            _ => false,
+        };
         let full = match (self.last.get(&c), s.uptime_s) {
             (Some(last), Some(up)) if last.version == s.version => {
                 let since = up - last.up;
-                let near = match (s.usage_bytes, s.limit_bytes) {
-                    (Some(u), Some(l)) => u.saturating_add(r.near_bytes) >= l,
-                    _ => false,
-                };
                 let moved = compact.counters() != last.counters;
-                since >= r.every_s || ((near || moved) && since >= r.near_gap_s)
+                since >= r.every_s || (near && !last.near) || ((near || moved) && since >= r.near_gap_s)
             }
             _ => true,
         };
@@ -148,6 +154,7 @@ impl Sampler {
                     up: s.uptime_s.unwrap_or(0.0),
                     version: s.version.clone(),
                     counters: compact.counters(),
+                    near,
                 },
             );
         }

@@ -100,8 +100,27 @@ fn near_the_limit_whole_every_thirty_seconds() {
             full.push(t);
         }
     }
-    // Half-second steps: whole at 0 s, then 30 s later (near since 5 s).
-    assert_eq!(full, vec![0, 60]);
+    // Half-second steps: whole at 0 s, at 5 s when it came near (the
+    // processes near the threshold), then 30 s later.
+    assert_eq!(full, vec![0, 10, 70]);
+}
+
+#[test]
+fn hovering_at_the_edge_of_near_repeats_no_whole_sample() {
+    let base = v1_snapshot();
+    let mut r = Sampler::new(SampleRule::default());
+    let mut full = Vec::new();
+    for t in 0..=200 {
+        // In and out of near (36 MiB) every second.
+        let usage = if t % 2 == 0 { 30 * MIB } else { 36 * MIB };
+        let s = at(base.clone(), f64::from(t), usage);
+        let c = Compact::of(0, &s);
+        if r.full(0, &s, &c) {
+            full.push(t);
+        }
+    }
+    // The first, the first near one, then every 30 s (near at odd seconds).
+    assert_eq!(full, vec![0, 1, 31, 61, 91, 121, 151, 181]);
 }
 
 #[test]
