@@ -126,6 +126,95 @@ fn corpus_matches_goldens_and_facts() {
     );
 }
 
+/// Every recording of the corpus, judged over time: `simulate --over-time
+/// --margin-ratio 0.05 -f jsonl REC` (a margin wide enough that a lab
+/// cgroup crosses it) must print exactly `REC.over-time.expected.jsonl`, and
+/// `--sweep` exactly `REC.sweep.expected.jsonl` (`scripts/bless` writes both). Where
+/// the facts have `over_time` (read by a person from the samples and the
+/// kernel's records), each outcome they list must be there, field by field.
+#[test]
+fn recordings_pin_their_outcomes_over_time() {
+    let bless = std::env::var_os("OOMCTL_BLESS").is_some();
+    let recs: Vec<PathBuf> = util::corpus_logs()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "rec"))
+        .collect();
+    assert!(recs.len() >= 4, "{recs:?}");
+    let mut failures = Vec::new();
+    for rec in &recs {
+        let r = rec.display().to_string();
+        for (suffix, args) in [
+            (
+                ".over-time.expected.jsonl",
+                vec!["simulate", "--over-time", "--margin-ratio", "0.05", "-f", "jsonl", &r],
+            ),
+            (
+                ".sweep.expected.jsonl",
+                vec!["simulate", "--over-time", "--sweep", "-f", "jsonl", &r],
+            ),
+        ] {
+            let out = oomctl(&args);
+            assert!(out.code() <= 1, "{r}: {args:?}: {}", out.stderr_str());
+            let got = out.stdout_str();
+            let golden = with_suffix(rec, suffix);
+            if bless {
+                std::fs::write(&golden, &got).expect("write golden");
+                continue;
+            }
+            match std::fs::read_to_string(&golden) {
+                Ok(want) if want == got => {}
+                Ok(want) => failures.push(format!("{r}: {args:?} differs from {suffix}\n{}", diff(&want, &got))),
+                Err(_) => failures.push(format!("{r}: no golden {suffix} (run scripts/bless)")),
+            }
+            if suffix != ".over-time.expected.jsonl" {
+                continue;
+            }
+            let rows: Vec<Value> = got.lines().map(|l| serde_json::from_str(l).expect("a row")).collect();
+            let facts: Option<Value> = std::fs::read_to_string(with_suffix(rec, ".facts.json"))
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok());
+            let Some(want) = facts.as_ref().and_then(|f| f.get("over_time")) else {
+                continue;
+            };
+            let listed = want["outcomes"].as_array().expect("over_time.outcomes");
+            if listed.len() != rows.len() {
+                failures.push(format!(
+                    "{r}: facts list {} outcomes, simulate gave {}",
+                    listed.len(),
+                    rows.len()
+                ));
+            }
+            for w in listed {
+                let found = rows
+                    .iter()
+                    .find(|row| row["cgroup"] == w["cgroup"] && row["outcome"] == w["outcome"]);
+                let Some(row) = found else {
+                    failures.push(format!("{r}: no {} outcome for {}", w["outcome"], w["cgroup"]));
+                    continue;
+                };
+                for (k, v) in w.as_object().expect("an outcome") {
+                    let close = match (v.as_f64(), row[k].as_f64()) {
+                        (Some(a), Some(b)) => (a - b).abs() < 1e-6,
+                        _ => *v == row[k],
+                    };
+                    if !close {
+                        failures.push(format!(
+                            "{r}: {} {}: {k} is {}, facts say {v}",
+                            w["cgroup"], w["outcome"], row[k]
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
 /// What every episode's facts must say: the cause, host, wall clock,
 /// memcg usage and limit (`null` for a global OOM), task-table rows and
 /// victims (`[]` when none was killed).
