@@ -28,7 +28,19 @@ pub fn exit_statuses(sub: Option<&str>) -> &'static [ExitStatus] {
                  oomctl dump, a command of systemd-oomd's oomctl, not of this one",
             ),
         ],
-        Some("analyze" | "simulate") => &[
+        Some("simulate") => &[
+            (
+                0,
+                "at least one OOM episode was found (--over-time: samples or OOMs were judged)",
+            ),
+            (1, "no OOM episode was found (--over-time: no sample and no OOM)"),
+            (
+                2,
+                "an error: an unreadable input (the other inputs are still reported), \
+                 a bad argument, or failed output",
+            ),
+        ],
+        Some("analyze") => &[
             (0, "at least one OOM episode was found"),
             (1, "no OOM episode was found"),
             (
@@ -211,7 +223,9 @@ pub enum Command {
     /// Simulates the policy on every memcg episode of logs or recordings:
     /// fired or not, held back by the cache rule, whom it would have killed
     /// against the kernel's victim. --sweep counts outcomes across several
-    /// margins and policies.
+    /// margins and policies. --over-time judges it over a recording's cgroup
+    /// samples instead: what it would have prevented, and how much earlier,
+    /// whom it would have killed for nothing, what it would have missed.
     #[command(after_help = exit_help(Some("simulate")))]
     Simulate(SimulateArgs),
     /// Be the oom-guard: kill in user space before the kernel's memcg OOM.
@@ -448,6 +462,25 @@ impl SimulateArgs {
         };
         if self.analyze.follow.is_some() {
             return Err("--over-time reads recordings and logs to their end, not --follow".to_owned());
+        }
+        // What would silently do nothing here is refused.
+        let a = &self.analyze;
+        for (given, flag) in [
+            (a.since.is_some(), "--since"),
+            (a.until.is_some(), "--until"),
+            (!a.matches.is_empty(), "--match"),
+            (a.pods.is_some(), "--pods"),
+            (
+                !a.snapshots.is_empty() || !a.cgroup_deprecated.is_empty(),
+                "--snapshots",
+            ),
+        ] {
+            if given {
+                return Err(format!(
+                    "{flag} picks or adds to episodes; --over-time judges every sample of the recordings \
+                     (give it the recording of the time you want)"
+                ));
+            }
         }
         let samples = self.samples.clone();
         // The format is the timeline's (above), not the episodes'.

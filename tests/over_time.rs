@@ -314,6 +314,16 @@ fn every_format_carries_the_outcomes_and_the_summary() {
     assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<svg") && page.contains("false kills"));
     let page = oomctl(&["simulate", "--over-time", "-f", "html", rec]).stdout_str();
     assert!(page.contains("<td class=\"prevented\">prevented</td>"), "{page}");
+    // Flags that pick or add to episodes would do nothing: refused.
+    for flag in [
+        ["--since", "1 hour ago"],
+        ["--match", "comm=x"],
+        ["--pods", "pods.json"],
+    ] {
+        let out = oomctl(&["simulate", "--over-time", flag[0], flag[1], rec]);
+        assert_eq!(out.code(), 2, "{flag:?}");
+        assert!(out.stderr_str().contains(flag[0]), "{}", out.stderr_str());
+    }
     // Not for the episode formats.
     let out = oomctl(&["simulate", "--over-time", "-f", "prom", rec]);
     assert_eq!(out.code(), 2);
