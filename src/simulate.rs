@@ -123,7 +123,7 @@ pub fn run(cfg: &AnalyzeConfig, over: &OverTime, out: Box<dyn Write + '_>, err: 
                     }
                 };
                 let mut t = timeline(over, &rd.host);
-                match stream(&mut rd, &mut t, true, &mut emit) {
+                match stream(&mut rd, &mut t, true, &mut emit, &|| failed.borrow().is_some()) {
                     Ok(not_memcg) => run.not_memcg += not_memcg,
                     Err(msg) => fail(err, msg),
                 }
@@ -199,7 +199,7 @@ pub fn run(cfg: &AnalyzeConfig, over: &OverTime, out: Box<dyn Write + '_>, err: 
         for o in log_ooms.drain(..) {
             t.oom(o, &mut emit);
         }
-        if let Err(msg) = stream(&mut rd, t, false, &mut emit) {
+        if let Err(msg) = stream(&mut rd, t, false, &mut emit, &|| failed.borrow().is_some()) {
             fail(err, msg);
         }
         warn_cut(&rd, &inp.name(), err);
@@ -282,6 +282,7 @@ fn stream<R: BufRead>(
     t: &mut Timeline,
     records: bool,
     out: &mut dyn FnMut(TimelineOutcome),
+    stopped: &dyn Fn() -> bool,
 ) -> Result<u64, String> {
     let queue = Rc::new(RefCell::new(Vec::new()));
     let mut pipe = records.then(|| Pipeline::new(&rd.source, rd.host.clone(), Box::new(Queue(queue.clone()))));
@@ -298,6 +299,10 @@ fn stream<R: BufRead>(
     let mut ids: Vec<usize> = Vec::new();
     let mut result = Ok(());
     loop {
+        // The output went away (`| head`): no need to read the rest.
+        if stopped() {
+            break;
+        }
         let e = match rd.next_entry() {
             Ok(Some(e)) => e,
             Ok(None) => break,

@@ -286,6 +286,8 @@ pub struct Timeline {
     seq: u64,
     /// The time of the last sample judged.
     clock: f64,
+    /// The newest sample time seen.
+    newest: f64,
     tally: Vec<Tally>,
     totals: Totals,
 }
@@ -306,6 +308,7 @@ impl Timeline {
             ooms: BinaryHeap::new(),
             seq: 0,
             clock: f64::NEG_INFINITY,
+            newest: f64::NEG_INFINITY,
             tally,
             totals: Totals::default(),
         }
@@ -355,6 +358,14 @@ impl Timeline {
             self.totals.samples_dropped += 1;
             return;
         }
+        if p.up < self.newest - DELAY_S {
+            // Older than the window (a second recording of an earlier
+            // hour): judged now, as out of order if it is, not queued
+            // behind the window.
+            self.judge_sample(i, p, out);
+            return;
+        }
+        self.newest = self.newest.max(p.up);
         self.waiting.push_back((i, p));
         self.release(false, out);
     }
@@ -375,7 +386,7 @@ impl Timeline {
 
     /// Judge what waited long enough (`all`: everything).
     fn release(&mut self, all: bool, out: Out<'_>) {
-        let newest = self.waiting.back().map_or(f64::NEG_INFINITY, |(_, p)| p.up);
+        let newest = self.newest;
         while let Some((_, p)) = self.waiting.front() {
             if !all && p.up > newest - DELAY_S {
                 break;

@@ -295,3 +295,21 @@ fn a_cgroup_that_hovers_around_its_threshold_is_one_crossing() {
     let (rows, _, _) = run(vec![policy()], samples, vec![]);
     assert_eq!((rows[0].outcome, rows[0].fired_at), (Verdict::HeldBack, None));
 }
+
+#[test]
+fn samples_that_go_back_in_time_are_dropped_not_held() {
+    let mut t = Timeline::new(vec![policy()], 4096, None);
+    let mut rows = Vec::new();
+    let mut out = |r| rows.push(r);
+    for k in 0..100 {
+        t.sample(&"/a".into(), at(1000.0 + f64::from(k), 10, 64), &mut out);
+    }
+    // An earlier hour after a later one: judged (as dropped) at once, the
+    // window stays the window.
+    for k in 0..100 {
+        t.sample(&"/a".into(), at(f64::from(k), 10, 64), &mut out);
+        assert!(t.waiting.len() <= 7, "{}", t.waiting.len());
+    }
+    let (totals, _) = t.finish(&mut out);
+    assert_eq!((totals.samples, totals.samples_dropped), (100, 100));
+}
