@@ -590,6 +590,9 @@ pub struct WatchArgs {
     /// Also write everything read to FILE, for `oomctl replay`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<std::path::PathBuf>,
+    /// With --record: cgroup samples into the recording.
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
     /// Serve Prometheus metrics (/metrics) and /healthz on ADDR, e.g. :9742.
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<String>,
@@ -642,8 +645,17 @@ pub struct RecordArgs {
     /// The recording to write.
     #[arg(short, long, value_name = "FILE")]
     pub output: std::path::PathBuf,
-    /// Cgroups to snapshot every --interval (cgroupfs directories or kernel
-    /// paths).
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+    #[command(flatten)]
+    pub live: LiveArgs,
+}
+
+/// Periodic cgroup samples into a recording (`record`, `watch --record`).
+#[derive(Debug, Clone, Args)]
+pub struct SamplingArgs {
+    /// Cgroups to snapshot every --interval into the recording (cgroupfs
+    /// directories or kernel paths).
     #[arg(long = "cgroup", value_name = "CGROUP")]
     pub cgroups: Vec<String>,
     /// Seconds between cgroup samples; fractions work (0.25). Each is
@@ -652,8 +664,6 @@ pub struct RecordArgs {
     /// 30 s), or every 5 minutes.
     #[arg(long, value_name = "SECONDS", default_value = "10")]
     pub interval: f64,
-    #[command(flatten)]
-    pub live: LiveArgs,
 }
 
 #[derive(Debug, Args)]

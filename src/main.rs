@@ -41,25 +41,22 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let extra = (a.metrics, a.webhook_url, events);
-            live(a.live, Some(format), a.record, Vec::new(), None, extra, style)
-        }
-        cli::Command::Record(a) => {
-            if !(a.interval.is_finite() && a.interval > 0.0) {
-                oomctl::diag!("oomctl: error: --interval {}: expected seconds > 0", a.interval);
+            if a.record.is_none() && !a.sampling.cgroups.is_empty() {
+                oomctl::diag!("oomctl: error: --cgroup samples go into the recording: give --record FILE too");
                 return ExitCode::from(2);
             }
-            let mut dirs = Vec::new();
-            for c in &a.cgroups {
-                match oomctl::live::cgroupfs::resolve(c) {
-                    Ok(d) => dirs.push(d),
-                    Err(e) => {
-                        oomctl::diag!("oomctl: error: --cgroup {e}");
-                        return ExitCode::from(2);
-                    }
-                }
-            }
-            let interval = (!dirs.is_empty()).then(|| std::time::Duration::from_secs_f64(a.interval));
+            let (dirs, interval) = match sampling(&a.sampling) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            let extra = (a.metrics, a.webhook_url, events);
+            live(a.live, Some(format), a.record, dirs, interval, extra, style)
+        }
+        cli::Command::Record(a) => {
+            let (dirs, interval) = match sampling(&a.sampling) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
             live(a.live, None, Some(a.output), dirs, interval, (None, None, None), style)
         }
         cli::Command::Replay(a) => replay(a, style),
@@ -120,6 +117,27 @@ fn main() -> ExitCode {
             run_analyze(&cfg)
         }
     }
+}
+
+/// `--cgroup … --interval …`: the cgroup directories and the period, or
+/// the exit code of a bad argument (said on stderr).
+fn sampling(a: &cli::SamplingArgs) -> Result<(Vec<std::path::PathBuf>, Option<std::time::Duration>), ExitCode> {
+    if !(a.interval.is_finite() && a.interval > 0.0) {
+        oomctl::diag!("oomctl: error: --interval {}: expected seconds > 0", a.interval);
+        return Err(ExitCode::from(2));
+    }
+    let mut dirs = Vec::new();
+    for c in &a.cgroups {
+        match oomctl::live::cgroupfs::resolve(c) {
+            Ok(d) => dirs.push(d),
+            Err(e) => {
+                oomctl::diag!("oomctl: error: --cgroup {e}");
+                return Err(ExitCode::from(2));
+            }
+        }
+    }
+    let interval = (!dirs.is_empty()).then(|| std::time::Duration::from_secs_f64(a.interval));
+    Ok((dirs, interval))
 }
 
 /// With no input named, analyze and simulate read standard input; on a

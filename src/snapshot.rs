@@ -243,6 +243,39 @@ pub fn join(ep: &mut Episode, snaps: &[Snapshot]) -> bool {
     join_where(ep, snaps, |_| true)
 }
 
+/// The latest whole samples of each cgroup (at most [`Recent::PER_CGROUP`]
+/// each, the newest last), as `watch` took them and `replay` reads them:
+/// both join an episode with the same ones, so they print the same bytes,
+/// and a days-long recording does not keep every sample.
+#[derive(Debug, Default)]
+pub struct Recent {
+    by_path: std::collections::HashMap<Text, std::collections::VecDeque<Snapshot>>,
+}
+
+impl Recent {
+    /// Whole samples kept per cgroup: an episode is emitted within about a
+    /// second of its OOM, and whole samples of one cgroup come at most a
+    /// few a second (the first, the first near the limit, a moved counter).
+    pub const PER_CGROUP: usize = 8;
+
+    pub fn push(&mut self, s: Snapshot) {
+        let q = self.by_path.entry(s.path.clone()).or_default();
+        if q.len() == Self::PER_CGROUP {
+            q.pop_front();
+        }
+        q.push_back(s);
+    }
+
+    /// [`join_before`] with the samples kept.
+    pub fn join(&self, ep: &mut Episode) {
+        if self.by_path.is_empty() {
+            return;
+        }
+        let snaps: Vec<Snapshot> = self.by_path.values().flatten().cloned().collect();
+        join_before(ep, &snaps);
+    }
+}
+
 /// Like [`join`], but only snapshots taken no later than the episode: the
 /// cgroup as it was on the way to the OOM (recorded samples; one taken after
 /// a later OOM of the same cgroup says nothing about this one). Compared by

@@ -152,6 +152,71 @@ fn watch_sees_a_real_oom_and_replay_repeats_it() {
     assert!(text.contains(&format!("Killed:  tail (pid {pid})")), "{text}");
 }
 
+/// `watch --record --cgroup CG --interval S`: the samples go into the
+/// recording, the episode gets the latest whole sample before it, and
+/// replay still prints what watch printed, byte for byte.
+#[test]
+fn watch_with_cgroup_samples_replays_to_the_same_bytes() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some((parent, parent_path)) = lab(false) else {
+        return;
+    };
+    let d = TempDir::new("live-samples");
+    let rec = d.path("rec.jsonl");
+    let rec_arg = rec.display().to_string();
+    let cg = Memcg::create(&parent, &parent_path, &format!("oomctl-test-s{}", std::process::id()));
+    let cg_arg = cg.dir.display().to_string();
+    let (watch, lines, _err) = start_watch(&[
+        "-f",
+        "jsonl",
+        "--record",
+        &rec_arg,
+        "--cgroup",
+        &cg_arg,
+        "--interval",
+        "0.1",
+    ]);
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = oom_in(&cg);
+    let (_, line) = lines
+        .recv_timeout(Duration::from_secs(5))
+        .expect("watch reports the OOM");
+    std::thread::sleep(Duration::from_millis(300));
+    stop(watch);
+    let e: Value = serde_json::from_str(&line).expect("one JSON episode");
+    assert_eq!(e["victims"][0]["pid"], pid, "{line}");
+    // The snapshot at emit time, then the latest whole sample before the OOM.
+    let snaps = e["snapshots"].as_array().expect("snapshots");
+    assert_eq!(snaps.len(), 2, "{line}");
+    assert!(
+        snaps[1]["uptime_s"].as_f64() <= e["time"]["uptime_s"].as_f64(),
+        "{line}"
+    );
+    let text = std::fs::read_to_string(&rec).unwrap();
+    assert!(
+        text.contains("\"t\":\"sampling\"") && text.contains("\"t\":\"compact\""),
+        "samples recorded"
+    );
+    let replay = Command::new(env!("CARGO_BIN_EXE_oomctl"))
+        .args(["replay", "-f", "jsonl"])
+        .arg(&rec)
+        .output()
+        .expect("replay");
+    assert_eq!(
+        String::from_utf8_lossy(&replay.stdout),
+        format!("{line}\n"),
+        "replay = watch"
+    );
+    // And the guard over time judges the same OOM from the recording.
+    let over = Command::new(env!("CARGO_BIN_EXE_oomctl"))
+        .args(["simulate", "--over-time", "-f", "jsonl"])
+        .arg(&rec)
+        .output()
+        .expect("simulate");
+    let rows = String::from_utf8_lossy(&over.stdout);
+    assert!(rows.contains(&format!("\"kernel_victim\":{{\"pid\":{pid}")), "{rows}");
+}
+
 /// An allocator growing by ~100 MB/s, started in `dir`.
 const GROW: &str = "import time\nb=[]\nwhile True:\n    x=bytearray(1<<20)\n    for i in range(0,len(x),4096): x[i]=1\n    b.append(x); time.sleep(0.01)\n";
 

@@ -108,6 +108,9 @@ pub fn host_facts() -> HostFacts {
 
 /// Live enrichment: snapshots of the episode's cgroups, recorded.
 struct Live {
+    /// The latest whole samples (`--cgroup`), joined to episodes as
+    /// `replay` joins them from the recording.
+    samples: crate::snapshot::Recent,
     recorder: Option<Recorder>,
     record_failed: u64,
     metrics: Option<Metrics>,
@@ -181,6 +184,7 @@ impl Enrich for Live {
         if !ep.snapshots.is_empty() {
             ep.diagnosis = Some(crate::diagnose::diagnose(ep));
         }
+        self.samples.join(ep);
         if let Some(m) = &self.metrics {
             m.episode(ep);
         }
@@ -256,6 +260,7 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
     // A slow API server must not hold up the watcher: post from a thread.
     let events = cfg.k8s_events.clone().map(super::k8s_events::spawn_poster);
     let mut live = Live {
+        samples: crate::snapshot::Recent::default(),
         recorder,
         record_failed: 0,
         metrics: metrics.clone(),
@@ -355,7 +360,8 @@ pub fn run(cfg: &WatchConfig, out: Box<dyn Write + '_>, err: &mut dyn Write) -> 
             let compact = Compact::of(c, &s);
             if sampler.full(c, &s, &compact) {
                 super::cgroupfs::add_processes(&mut s, d);
-                live.log(&Entry::Sample { snapshot: s })?;
+                live.log(&Entry::Sample { snapshot: s.clone() })?;
+                live.samples.push(s);
             } else {
                 live.log(&Entry::Compact(compact))?;
             }

@@ -235,10 +235,12 @@ fn counted_only(source: &Text, records: u64, path: &Text, at_us: u64) -> Episode
     ep
 }
 
-/// Replay enrichment: the snapshots recorded for each episode.
+/// Replay enrichment: the snapshots recorded for each episode, and the
+/// latest whole samples read before it was emitted (as `watch` joined
+/// them).
 pub struct Recorded {
     by_episode: HashMap<u64, Vec<Snapshot>>,
-    samples: Vec<Snapshot>,
+    samples: snapshot::Recent,
 }
 
 impl Enrich for Recorded {
@@ -247,9 +249,7 @@ impl Enrich for Recorded {
             ep.snapshots.extend(snaps);
             ep.diagnosis = Some(crate::diagnose::diagnose(ep));
         }
-        if !self.samples.is_empty() {
-            snapshot::join_before(ep, &self.samples);
-        }
+        self.samples.join(ep);
         Ok(())
     }
 }
@@ -259,17 +259,19 @@ impl Enrich for Recorded {
 pub fn run_recording(rec: &Recording, sink: Box<dyn Sink + '_>) -> io::Result<(Summary, (u64, u64))> {
     let mut enrich = Recorded {
         by_episode: HashMap::new(),
-        samples: Vec::new(),
+        samples: snapshot::Recent::default(),
     };
+    // A `snap` entry follows the records that made its episode: read first.
     for e in &rec.entries {
-        match e {
-            Entry::Snap { episode, snapshot } => enrich.by_episode.entry(*episode).or_default().push(snapshot.clone()),
-            Entry::Sample { snapshot } => enrich.samples.push(snapshot.clone()),
-            _ => {}
+        if let Entry::Snap { episode, snapshot } = e {
+            enrich.by_episode.entry(*episode).or_default().push(snapshot.clone());
         }
     }
     let mut pipe = Pipeline::new(&rec.source, rec.host.clone(), sink);
     for e in &rec.entries {
+        if let Entry::Sample { snapshot } = e {
+            enrich.samples.push(snapshot.clone());
+        }
         pipe.entry(e, &mut enrich)?;
     }
     let lost = (pipe.lost, pipe.overruns);
