@@ -16,7 +16,9 @@
 # a buffered dd into XFS in a memcg, with the seed's dirty limits, under
 # `oomctl watch --record --cgroup /wc --interval 0.2`. Cases:
 #   6.1-v1-writecache-32m   cgroup v1 (the lab's --v1), limit 32M: OOM
-#   6.1-v1-writecache-64m   cgroup v1, limit 64M: OOM a few seconds later
+#   6.1-v1-writecache-64m   cgroup v1, limit 64M: on this lab machine
+#                           no OOM (2 runs of 2): dd waits for writeback;
+#                           the scenario stops it after 20 s
 #   6.1-v2-writecache-64m   cgroup v2, limit 64M: no OOM (dd throttled;
 #                           the scenario stops it after 20 s)
 # Writes NAME.dmesg.log (v1 cases: the report as dmesg printed it) and
@@ -48,7 +50,7 @@ cases=(v1-32m v1-64m v2-64m)
 for c in "${cases[@]}"; do
     case $c in
         v1-32m) flags=(--v1); limit=32M; oom=1 ;;
-        v1-64m) flags=(--v1); limit=64M; oom=1 ;;
+        v1-64m) flags=(--v1); limit=64M; oom=0 ;;
         v2-64m) flags=(); limit=64M; oom=0 ;;
         *) say "CAPTURE_ONLY takes v1-32m, v1-64m and v2-64m, not $c"; exit 1 ;;
     esac

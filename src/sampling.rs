@@ -19,7 +19,9 @@
 //! - at most every [`SampleRule::near_gap_s`] (30 s) while usage is within
 //!   [`SampleRule::near_bytes`] of the limit: 2 × the guard's default
 //!   `max_margin` (60 MiB), the reclaim point of the widest default margin,
-//!   so the last full sample before an OOM shows the cgroup near it;
+//!   so the last full sample before an OOM shows the cgroup near it; and
+//!   within a quarter of a limit smaller than 240 MiB (else every sample of
+//!   a 32 MiB cgroup, its first included, would be "near");
 //! - at most every `near_gap_s` when a failure or kill counter moved since
 //!   the last full sample (the cgroup hit its limit);
 //! - else every [`SampleRule::every_s`] (5 min), so that an episode of a
@@ -86,7 +88,8 @@ impl Compact {
 /// When a sample is written whole. See the module's rule.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SampleRule {
-    /// "Near the limit": usage ≥ limit − this.
+    /// "Near the limit": usage ≥ limit − this (or a quarter of the limit,
+    /// if that is less).
     pub near_bytes: u64,
     /// Shortest time between full samples of a cgroup near its limit or
     /// whose counters moved.
@@ -136,7 +139,7 @@ impl Sampler {
     pub fn full(&mut self, c: usize, s: &Snapshot, compact: &Compact) -> bool {
         let r = self.rule;
         let near = match (s.usage_bytes, s.limit_bytes) {
-            (Some(u), Some(l)) => u.saturating_add(r.near_bytes) >= l,
+            (Some(u), Some(l)) => u.saturating_add(r.near_bytes.min(l / 4)) >= l,
             _ => false,
         };
         let full = match (self.last.get(&c), s.uptime_s) {

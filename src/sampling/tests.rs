@@ -92,8 +92,8 @@ fn near_the_limit_whole_every_thirty_seconds() {
     let mut r = Sampler::new(SampleRule::default());
     let mut full = Vec::new();
     for t in 0..=100 {
-        // 96 MiB − 60 MiB = 36 MiB: near from t = 10 on.
-        let usage = if t < 10 { 30 * MIB } else { 36 * MIB };
+        // A 96 MiB limit: near in its last quarter, from 72 MiB, from t = 10 on.
+        let usage = if t < 10 { 70 * MIB } else { 72 * MIB };
         let s = at(base.clone(), f64::from(t) / 2.0, usage);
         let c = Compact::of(0, &s);
         if r.full(0, &s, &c) {
@@ -106,13 +106,30 @@ fn near_the_limit_whole_every_thirty_seconds() {
 }
 
 #[test]
+fn a_small_limit_is_near_in_its_last_quarter() {
+    let mut base = v1_snapshot();
+    base.limit_bytes = Some(32 * MIB);
+    let mut r = Sampler::new(SampleRule::default());
+    let mut full = Vec::new();
+    for t in 0..=40u32 {
+        // 1 MiB a second into 32 MiB: near (≥ 24 MiB) from t = 24.
+        let s = at(base.clone(), f64::from(t), u64::from(t.min(31)) * MIB);
+        let c = Compact::of(0, &s);
+        if r.full(0, &s, &c) {
+            full.push(t);
+        }
+    }
+    assert_eq!(full, vec![0, 24]);
+}
+
+#[test]
 fn hovering_at_the_edge_of_near_repeats_no_whole_sample() {
     let base = v1_snapshot();
     let mut r = Sampler::new(SampleRule::default());
     let mut full = Vec::new();
     for t in 0..=200 {
-        // In and out of near (36 MiB) every second.
-        let usage = if t % 2 == 0 { 30 * MIB } else { 36 * MIB };
+        // In and out of near (72 MiB of 96) every second.
+        let usage = if t % 2 == 0 { 70 * MIB } else { 72 * MIB };
         let s = at(base.clone(), f64::from(t), usage);
         let c = Compact::of(0, &s);
         if r.full(0, &s, &c) {
