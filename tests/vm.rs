@@ -1178,3 +1178,87 @@ fn v2_timeline_records_an_oom_a_plateau_and_clean_cache() {
 fn v1_timeline_records_an_oom_a_plateau_and_clean_cache() {
     check_timeline(true);
 }
+
+/// Issue 20 (seed 004 for real): a buffered dd into XFS at 64 KiB/s in a
+/// memcg, with the seed's dirty limits, under `watch --record --cgroup`
+/// (scripts/vm-lab.d/writecache.sh). The scenario exits 0 only when replay
+/// printed in the guest exactly what watch printed.
+fn writecache(v1: bool, limit: &str, run_s: u32) -> Option<vm::VmRun> {
+    let lab = util::need(vm::lab())?;
+    let conf = util::TempDir::new(&format!("wc-conf-{v1}-{limit}"));
+    let path = conf.path("wc.conf");
+    std::fs::write(&path, format!("LIMIT={limit}\nRUN_S={run_s}\n")).unwrap();
+    let run = lab.run_with(
+        include_str!("../scripts/vm-lab.d/writecache.sh"),
+        v1,
+        &[(&path, "/wc.conf")],
+        &["--disk", "xfs", "--disk-write-bps", "65536"],
+    );
+    run.expect_status(0);
+    Some(run)
+}
+
+#[test]
+fn v1_write_cache_oom_is_caught_live_and_named_write_cache() {
+    let Some(run) = writecache(true, "32M", 20) else {
+        return;
+    };
+    let what = run.read("what.txt");
+    // The kernel killed dd (not the scenario) once.
+    assert_eq!(run.read("dd.status").trim(), "137 0", "{what}");
+    assert_eq!(counter(&run.read("wc.events"), "oom_kill"), Some(1), "{what}");
+    // What watch said live: one episode, write_cache, from a page-cache
+    // write allocation of XFS's buffered write path.
+    let watch = run.read("watch.jsonl");
+    let eps: Vec<Value> = watch.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(eps.len(), 1, "{watch}");
+    let e = &eps[0];
+    assert_eq!(e["victims"][0]["comm"], "dd", "{e}");
+    assert_eq!(e["memcg"]["limit_bytes"], 32u64 << 20);
+    assert!(
+        e["trigger"]["gfp_mask"].as_str().unwrap().starts_with("0x101c4a"),
+        "{e}"
+    );
+    let d = &e["diagnosis"];
+    assert_eq!(d["cause"], "write_cache", "{d}");
+    let ev = &d["evidence"];
+    let dirty = ev["dirty_bytes"].as_u64().unwrap_or(0) + ev["writeback_bytes"].as_u64().unwrap_or(0);
+    assert!(
+        dirty as f64 > 0.8 * (32u64 << 20) as f64,
+        "dirty or under writeback: {ev}"
+    );
+    // The dmesg of the same OOM says the same.
+    let analyzed: Value = serde_json::from_str(run.read("analyze.jsonl").lines().next().unwrap()).unwrap();
+    assert_eq!(analyzed["diagnosis"]["cause"], "write_cache");
+    // Replayed here: what watch printed in the guest, byte for byte.
+    let rec = run.out.path("wc.rec").display().to_string();
+    assert_eq!(util::oomctl(&["replay", "-f", "jsonl", &rec]).stdout_str(), watch);
+    // The guard over time: the cache is dirty or under writeback, not clean,
+    // so its cache rule never holds it back here.
+    let over = util::oomctl(&["simulate", "--over-time", "-f", "jsonl", &rec]).stdout_str();
+    let rows: Vec<Value> = over.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(!rows.is_empty(), "{over}");
+    assert!(rows.iter().all(|r| r["outcome"] != "held_back"), "{over}");
+    assert!(rows.iter().any(|r| r["kernel_victim"]["comm"] == "dd"), "{over}");
+}
+
+#[test]
+fn v2_write_cache_is_throttled_not_killed() {
+    let Some(run) = writecache(false, "64M", 10) else {
+        return;
+    };
+    let what = run.read("what.txt");
+    // dd was still writing when the scenario stopped it: no OOM, and usage
+    // never reached the limit (memory.events max 0).
+    assert_eq!(run.read("dd.status").trim(), "137 1", "{what}");
+    let events = run.read("wc.events");
+    assert_eq!(counter(&events, "oom_kill"), Some(0), "{events}");
+    assert_eq!(counter(&events, "oom"), Some(0), "{events}");
+    assert_eq!(run.read("watch.jsonl"), "", "{what}");
+    let peak: u64 = run.read("wc.peak").trim().parse().unwrap();
+    assert!(peak < 64 << 20, "peak {peak}");
+    // The recording has its samples, and replays to nothing, as watch printed.
+    let rec = run.out.path("wc.rec").display().to_string();
+    assert!(run.read("wc.rec").contains("\"t\":\"compact\""));
+    assert_eq!(util::oomctl(&["replay", "-f", "jsonl", &rec]).stdout_str(), "");
+}

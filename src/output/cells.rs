@@ -298,13 +298,27 @@ pub fn wrap(text: &str, cols: usize, indent: &str) -> Vec<String> {
                 used = 0;
                 continue;
             }
-            // Alone on its line and still too wide: split it, after a `/`,
-            // `-`, `_` or `.` in its second half if there is one (a path,
-            // a pod name), else where the line ends.
+            // Alone on its line and still too wide: split it, after a `|`
+            // or `,` in its second half if there is one (a list of flags),
+            // else after a `/`, `-`, `_` or `.` that does not start a run of
+            // them (a path, a pod name; not `_|_GFP_WRITE`), else where the
+            // line ends.
             let h = head(word, room);
-            let h = match h.rfind(['/', '-', '_', '.']) {
-                Some(i) if i + 1 > h.len() / 2 && i + 1 < word.len() => &h[..=i],
-                _ => h,
+            let fits = |i: usize| i + 1 > h.len() / 2 && i + 1 < word.len();
+            let cut = h.rfind(['|', ',']).filter(|&i| fits(i)).or_else(|| {
+                h.char_indices()
+                    .rev()
+                    .find(|&(i, c)| {
+                        matches!(c, '/' | '-' | '_' | '.')
+                            && fits(i)
+                            && !word[i + 1..].starts_with(['/', '-', '_', '.'])
+                            && !word[..i].ends_with(['/', '-', '_', '.'])
+                    })
+                    .map(|(i, _)| i)
+            });
+            let h = match cut {
+                Some(i) => &h[..=i],
+                None => h,
             };
             let h = match h.is_empty() {
                 true => &word[..word.chars().next().map_or(0, char::len_utf8)],
@@ -451,6 +465,11 @@ mod tests {
             ["/system.slice/", "celery-worker.", "service"]
         );
         assert_eq!(wrap("", 10, ""), [""]);
+        // A list of flags breaks after a `|`, never inside `__GFP`.
+        assert_eq!(
+            wrap("gfp_mask=0x101c4a(GFP_NOFS|__GFP_HIGHMEM|__GFP_WRITE)", 40, ""),
+            ["gfp_mask=0x101c4a(GFP_NOFS|", "__GFP_HIGHMEM|__GFP_WRITE)"]
+        );
     }
 
     #[test]
