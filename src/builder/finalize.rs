@@ -85,6 +85,7 @@ pub(super) fn finish(o: Open, opts: &super::BuilderOptions) -> Episode {
             }
         }
     }
+    ep.filesystem = trace.filesystem.map(crate::model::Text::new);
     infer_scope(&mut ep, trace, select_reason.as_deref());
     ep.complete = kill_line || ep.no_killable || ep.panic.is_some();
     ep

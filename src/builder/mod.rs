@@ -95,6 +95,9 @@ struct Open {
 struct Trace {
     memcg: bool,
     global: bool,
+    /// The first filesystem frame: the trace runs inward out, so the one
+    /// nearest the allocation (below a stacking filesystem's).
+    filesystem: Option<&'static str>,
 }
 
 impl Trace {
@@ -102,6 +105,9 @@ impl Trace {
         match kind {
             FrameKind::MemcgOom | FrameKind::MemcgCharge => self.memcg = true,
             FrameKind::GlobalOom | FrameKind::GlobalAlloc => self.global = true,
+            FrameKind::Filesystem(fs) => {
+                self.filesystem.get_or_insert(fs);
+            }
             FrameKind::Oom | FrameKind::Other => {}
         }
     }

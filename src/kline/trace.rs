@@ -32,9 +32,32 @@ pub enum FrameKind {
     /// The allocator's slow path (`__alloc_pages_slowpath`): global scope,
     /// but no OOM by itself (allocation-failure warnings print it too).
     GlobalAlloc,
+    /// A filesystem's own function (`xfs_file_buffered_write`,
+    /// `ext4_da_write_begin`, …): the allocation came through its path.
+    Filesystem(&'static str),
     /// Any other function.
     Other,
 }
+
+/// Filesystems by the prefix of their functions, as the schema names them
+/// (`filesystem`). Stacking ones (overlayfs, ecryptfs) are not listed: the
+/// filesystem that matters is the one below, which the trace shows too.
+const FILESYSTEMS: [(&str, &str); 14] = [
+    ("xfs_", "xfs"),
+    ("ext4_", "ext4"),
+    ("ext3_", "ext3"),
+    ("ext2_", "ext2"),
+    ("btrfs_", "btrfs"),
+    ("f2fs_", "f2fs"),
+    ("nfs_", "nfs"),
+    ("nfs4_", "nfs"),
+    ("fuse_", "fuse"),
+    ("ceph_", "ceph"),
+    ("gfs2_", "gfs2"),
+    ("ocfs2_", "ocfs2"),
+    ("zpl_", "zfs"),
+    ("cifs_", "cifs"),
+];
 
 impl FrameKind {
     /// True if the frame alone shows that an OOM happened.
@@ -153,13 +176,27 @@ pub fn frame_kind(function: &str) -> FrameKind {
         "__alloc_pages_slowpath" | "__alloc_pages_nodemask" | "__alloc_pages" | "__alloc_pages_noprof" => {
             FrameKind::GlobalAlloc
         }
-        _ => FrameKind::Other,
+        _ => FILESYSTEMS
+            .iter()
+            .find(|(prefix, _)| base.starts_with(prefix))
+            .map_or(FrameKind::Other, |&(_, fs)| FrameKind::Filesystem(fs)),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_filesystem_frame_names_its_filesystem() {
+        assert_eq!(frame_kind("xfs_file_buffered_write"), FrameKind::Filesystem("xfs"));
+        assert_eq!(frame_kind("ext4_da_write_begin.cold"), FrameKind::Filesystem("ext4"));
+        assert_eq!(frame_kind("nfs4_write_begin"), FrameKind::Filesystem("nfs"));
+        assert_eq!(frame_kind("zpl_iter_write"), FrameKind::Filesystem("zfs"));
+        assert_eq!(frame_kind("ovl_write_iter"), FrameKind::Other);
+        assert_eq!(frame_kind("xfsx"), FrameKind::Other);
+        assert_eq!(frame_kind("iomap_write_begin"), FrameKind::Other);
+    }
 
     #[test]
     fn frames_of_every_form() {

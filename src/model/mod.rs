@@ -53,6 +53,11 @@ pub struct Episode {
     pub constraint: Option<Text>,
     /// The allocation that invoked the OOM killer.
     pub trigger: Option<Trigger>,
+    /// The filesystem whose functions the call trace shows (`xfs`,
+    /// `ext4`, `btrfs`, …; the one nearest the allocation): a page-cache
+    /// write or read through it. Null when the trace shows none, or was not
+    /// printed.
+    pub filesystem: Option<Text>,
     /// The memory cgroup whose limit was hit (memcg OOMs only).
     pub memcg: Option<Memcg>,
     /// The victim's own memory cgroup (`task_memcg=`, or `Task in …`).

@@ -10,7 +10,7 @@ use crate::model::{Episode, Killer};
 use std::io::{self, Write};
 
 /// Column names, in order (stable; documented in README).
-pub const HEADER: [&str; 47] = [
+pub const HEADER: [&str; 48] = [
     "file",
     "first_line",
     "last_line",
@@ -58,6 +58,7 @@ pub const HEADER: [&str; 47] = [
     "printed",
     "unlimited",
     "wall_year",
+    "filesystem",
 ];
 
 pub struct CsvSink<'w> {
@@ -107,7 +108,7 @@ impl Sink for CsvSink<'_> {
         let k = ep.k8s.as_ref();
         let c = ep.container.as_ref();
         let d = ep.diagnosis.as_ref();
-        let row: [String; 47] = [
+        let row: [String; 48] = [
             text_cell(&ep.source.file),
             ep.source.first_line.to_string(),
             ep.source.last_line.to_string(),
@@ -158,6 +159,7 @@ impl Sink for CsvSink<'_> {
             ep.printed.as_str().to_owned(),
             m.is_some_and(|m| m.unlimited).to_string(),
             opt(ep.time.wall_year.map(|y| y.as_str())),
+            opt_text(ep.filesystem.as_deref()),
         ];
         self.w.write_record(&row)?;
         Ok(())
