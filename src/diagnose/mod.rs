@@ -10,6 +10,7 @@
 //! below, documented in README "Diagnosis" and tested at their edges.
 
 mod breakdown;
+mod write;
 
 pub use crate::model::{Cause, Diagnosis, Evidence, EvidenceSource as Source, TopTask};
 pub use breakdown::{breakdown, Breakdown};
@@ -157,7 +158,14 @@ fn diagnose_report(ep: &Episode) -> Diagnosis {
             .saturating_add(ev.writeback_bytes.unwrap_or(0));
         let of_cache = dirty as f64 / part.max(1) as f64;
         let of_usage = dirty as f64 / total.max(1) as f64;
-        if of_cache >= DIRTY_SHARE_OF_CACHE || of_usage >= DIRTY_SHARE_OF_USAGE || b.source == Some(Source::TaskTable) {
+        // Dirty counts unknown (stats that do not print them) and the
+        // allocation that failed was itself a page-cache write.
+        let writing = ev.dirty_bytes.is_none() && write::page_cache_write(ep) == Some(true);
+        if of_cache >= DIRTY_SHARE_OF_CACHE
+            || of_usage >= DIRTY_SHARE_OF_USAGE
+            || b.source == Some(Source::TaskTable)
+            || writing
+        {
             // From the task table alone the non-RSS part is inferred to be
             // cache the kernel could not drop: dirty or under writeback.
             cause = Cause::WriteCache;
@@ -271,6 +279,11 @@ fn ending(ep: &Episode, mut summary: String, mut advice: Vec<String>) -> (String
 /// it shows neither (a kill line, a task table alone).
 fn cgroup_version(ep: &Episode) -> Option<u8> {
     use crate::model::StatsFormat;
+    // The `memory+swap:` and `kmem:` lines exist only on v1; 6.1 prints its
+    // memcg stats in v2's keys on v1 too (corpus/vm/6.1-v1-*).
+    if ep.memsw.is_some() || ep.kmem.is_some() {
+        return Some(1);
+    }
     let v1 = ep.memsw.is_some()
         || ep.kmem.is_some()
         || ep
@@ -364,12 +377,15 @@ fn write_cache_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, V
             victim
         ),
     };
-    let advice = vec![
-        "Write with O_DIRECT or sync in bounded chunks in the writer (qemu-img: -t none or -t directsync instead of writeback; dd: oflag=direct).".to_owned(),
-        "Lower the dirty thresholds (vm.dirty_bytes / vm.dirty_background_bytes) so writeback starts sooner, or use cgroup v2, whose writeback is throttled per cgroup.".to_owned(),
-        "Raise the limit only as a stopgap: the cache grows to any limit while the disk is slower than the writer.".to_owned(),
-    ];
-    (summary, advice)
+    // What failed and where, before the victim's clause.
+    let summary = match write::clause(ep) {
+        Some(c) => match summary.rsplit_once("; ") {
+            Some((head, tail)) => format!("{head}; {c}; {tail}"),
+            None => format!("{summary} ({c})"),
+        },
+        None => summary,
+    };
+    (summary, write::advice(ep, cgroup_version(ep)))
 }
 
 fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<String>) {
