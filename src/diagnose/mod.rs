@@ -10,9 +10,11 @@
 //! below, documented in README "Diagnosis" and tested at their edges.
 
 mod breakdown;
+mod kill_line;
 
 pub use crate::model::{Cause, Diagnosis, Evidence, EvidenceSource as Source, TopTask};
 pub use breakdown::{breakdown, Breakdown};
+pub use kill_line::KILL_LINE_DECIDES;
 
 use crate::model::{Episode, Printed, Scope, Text};
 
@@ -73,9 +75,17 @@ fn of_total(part: Option<u64>, ev: &Evidence, ep: &Episode) -> String {
     )
 }
 
+/// True for an OOM of a memory cgroup's limit: its `oom-kill:` line says
+/// CONSTRAINT_MEMCG, or the report prints the memcg's `memory: usage …`
+/// counter or `Task in … killed as a result of limit of …`, as memcg OOMs
+/// of old kernels do whose constraint reads CONSTRAINT_NONE.
+fn memcg_oom(ep: &Episode) -> bool {
+    ep.scope == Some(Scope::Memcg) || ep.memcg.is_some()
+}
+
 /// What the evidence's total is: a memcg's usage, or the machine's RAM.
 fn base_word(ep: &Episode) -> &'static str {
-    if ep.scope == Some(Scope::Memcg) || ep.memcg.is_some() {
+    if memcg_oom(ep) {
         "usage"
     } else {
         "of RAM"
@@ -120,8 +130,16 @@ fn from_guard(ep: &Episode) -> bool {
 
 /// Diagnose a kernel report's episode.
 fn diagnose_report(ep: &Episode) -> Diagnosis {
-    let b = breakdown(ep);
+    let mut b = breakdown(ep);
+    if b.source.is_none() && memcg_oom(ep) {
+        if let Some(k) = kill_line::from_kill_line(ep) {
+            b = k;
+        }
+    }
     let mut ev = b.evidence(ep);
+    if b.source == Some(Source::KillLine) {
+        ev.top_task = kill_line::victim_task(ep, ev.total_bytes.unwrap_or(0));
+    }
     if ep.manual {
         return Diagnosis::new(
             Cause::Manual,
@@ -131,7 +149,7 @@ fn diagnose_report(ep: &Episode) -> Diagnosis {
         );
     }
     let total = ev.total_bytes.unwrap_or(0);
-    if ep.scope != Some(Scope::Memcg) {
+    if !memcg_oom(ep) {
         if let Some(d) = fragmentation(ep, &ev) {
             return d;
         }
@@ -147,6 +165,13 @@ fn diagnose_report(ep: &Episode) -> Diagnosis {
         .filter_map(|(c, v)| v.map(|v| (*c, v)))
         .max_by_key(|(_, v)| *v);
     let (mut cause, part) = match largest {
+        // The kill line shows the victims' RSS, not the rest of usage: it
+        // decides only when one kind of it is nearly all of usage.
+        Some((_, v)) if b.source == Some(Source::KillLine) && !kill_line::decides(v, total) => {
+            ev.share = share(v, total);
+            let (summary, advice) = ending(ep, kill_line_short(ep, &ev), unknown_text(ep).1);
+            return Diagnosis::new(Cause::Unknown, summary, ev, advice);
+        }
         Some((c, v)) if v > 0 && total > 0 => (c, v),
         _ => (Cause::Unknown, 0),
     };
@@ -164,7 +189,7 @@ fn diagnose_report(ep: &Episode) -> Diagnosis {
         }
     }
     ev.share = share(part, total);
-    let scope_word = if ep.scope == Some(Scope::Memcg) {
+    let scope_word = if memcg_oom(ep) {
         "the cgroup's"
     } else {
         "the machine's"
@@ -172,11 +197,19 @@ fn diagnose_report(ep: &Episode) -> Diagnosis {
     let (summary, advice) = match cause {
         Cause::WriteCache => write_cache_text(ep, &ev, scope_word),
         Cause::PageCache => (
-            format!(
-                "Page cache filled {} memory ({}) yet could not be reclaimed in time; little of it was dirty.",
-                scope_word,
-                of_total(ev.file_bytes, &ev, ep)
-            ),
+            match ev.source {
+                Some(Source::KillLine) => format!(
+                    "Files the victim mapped filled {} memory ({} was its file-rss{}) and could not be reclaimed while mapped; the report does not say how much was dirty.",
+                    scope_word,
+                    of_total(ev.file_bytes, &ev, ep),
+                    rests_on(&ev)
+                ),
+                _ => format!(
+                    "Page cache filled {} memory ({}) yet could not be reclaimed in time; little of it was dirty.",
+                    scope_word,
+                    of_total(ev.file_bytes, &ev, ep)
+                ),
+            },
             vec![
                 "Check for mlocked or actively re-read files (unevictable, active_file) and for memory.min/low protection.".to_owned(),
                 match cgroup_version(ep) {
@@ -188,7 +221,12 @@ fn diagnose_report(ep: &Episode) -> Diagnosis {
         ),
         Cause::Anon => anon_text(ep, &ev, scope_word),
         Cause::Shmem => (
-            format!("Shared memory (tmpfs, /dev/shm, memfd) filled {} memory ({}); it cannot be reclaimed without swap.", scope_word, of_total(ev.shmem_bytes, &ev, ep)),
+            format!(
+                "Shared memory (tmpfs, /dev/shm, memfd) filled {} memory ({}{}); it cannot be reclaimed without swap.",
+                scope_word,
+                of_total(ev.shmem_bytes, &ev, ep),
+                rests_on(&ev)
+            ),
             vec![
                 "Find large files in tmpfs mounts (emptyDir medium: Memory, /dev/shm) and size-limit them.".to_owned(),
                 "Count tmpfs usage in the memory limit or move the data to disk.".to_owned(),
@@ -205,6 +243,26 @@ fn diagnose_report(ep: &Episode) -> Diagnosis {
     };
     let (summary, advice) = ending(ep, summary, advice);
     Diagnosis::new(cause, summary, ev, advice)
+}
+
+/// The kill line's RSS does not decide: say what it shows.
+fn kill_line_short(ep: &Episode, ev: &Evidence) -> String {
+    format!(
+        "Usage was at the limit, but the report keeps only the kill line: the victim's RSS (anon {}, file {}, shmem {}) is, in its largest part, {}, too little to say what filled the rest.",
+        ev.anon_bytes.map_or("?".to_owned(), crate::units::human_bytes),
+        ev.file_bytes.map_or("?".to_owned(), crate::units::human_bytes),
+        ev.shmem_bytes.map_or("?".to_owned(), crate::units::human_bytes),
+        of_total(ev.anon_bytes.max(ev.file_bytes).max(ev.shmem_bytes), ev, ep)
+    )
+}
+
+/// What a share rests on, where that is not the report's own split: the
+/// victim's kill line.
+fn rests_on(ev: &Evidence) -> &'static str {
+    match ev.source {
+        Some(Source::KillLine) => " by the victim's kill line (the report keeps no stats or task table)",
+        _ => "",
+    }
 }
 
 /// Why nothing can be said, and what would let the next one be diagnosed:
@@ -397,6 +455,20 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
         "a leak or a limit too small for it"
     };
     let total = ev.total_bytes.unwrap_or(0);
+    if let (Some(Source::KillLine), Some(t)) = (ev.source, &ev.top_task) {
+        // The victim is the only process the report shows: its anon-rss is
+        // the whole figure, said once.
+        return (
+            format!(
+                "Process memory filled {scope_word} memory: the victim {} ({}) held {} of anonymous memory, {}, by its kill line's anon-rss (the report keeps no stats or task table): {ending}.",
+                t.name,
+                t.pid,
+                ev.anon_bytes.map_or("?".to_owned(), crate::units::human_bytes),
+                of_total(ev.anon_bytes, ev, ep),
+            ),
+            vec![profile_advice(t, machine), limit_advice(ep, machine)],
+        );
+    }
     match &ev.top_task {
         // Its own memory is more than all there was: its RSS counts file
         // pages charged elsewhere, so no share of the total can be said.
@@ -474,3 +546,5 @@ fn fragmentation(ep: &Episode, ev: &Evidence) -> Option<Diagnosis> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod cause_tests;

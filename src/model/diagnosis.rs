@@ -14,6 +14,10 @@ pub enum EvidenceSource {
     /// A cgroup snapshot joined by path (`analyze --snapshots`), used when the
     /// report carries no stats of its own.
     Snapshot,
+    /// Only the memcg's usage and limit and the victim's kill line (anon-,
+    /// file-, shmem-rss) survive: a `dmesg | grep` paste without the stats
+    /// and the task table.
+    KillLine,
 }
 
 /// Why an OOM happened.
@@ -58,7 +62,8 @@ impl Cause {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Evidence {
-    /// Where the split came from: `memcg_stats`, `mem_info`, `task_table`.
+    /// Where the split came from: `memcg_stats`, `mem_info`, `snapshot`,
+    /// `task_table`, `kill_line`.
     pub source: Option<EvidenceSource>,
     /// What the shares are of: memcg usage, or RAM for a global OOM.
     pub total_bytes: Option<u64>,
