@@ -78,3 +78,121 @@ fn kill_line_never_decides_a_global_oom() {
     e.scope = Some(Scope::Global);
     assert_eq!(diagnose(&e).cause, Cause::Unknown);
 }
+
+fn global(anon: u64, ram: u64) -> Episode {
+    use crate::model::MemInfo;
+    let counters = [
+        ("active_anon", anon),
+        ("inactive_anon", 0),
+        ("active_file", MIB),
+        ("inactive_file", 0),
+        ("free", MIB),
+    ];
+    Episode {
+        scope: Some(Scope::Global),
+        mem_info: Some(MemInfo {
+            counters_bytes: counters.iter().map(|(k, v)| (Text::new(k), *v)).collect(),
+            ram_bytes: Some(ram),
+            ..MemInfo::default()
+        }),
+        victims: vec![Victim {
+            pid: 7,
+            comm: "java".into(),
+            ..Victim::default()
+        }],
+        complete: true,
+        ..Episode::default()
+    }
+}
+
+#[test]
+fn no_killable_panic_is_not_panic_on_oom() {
+    let mut e = global(90 * MIB, 100 * MIB);
+    e.victims.clear();
+    e.panic = Some("Out of memory and no killable processes...".into());
+    explain(&mut e);
+    assert!(e.no_killable);
+    let d = e.diagnosis.expect("diagnosed");
+    assert!(!d.advice.iter().any(|a| a.contains("panic_on_oom is set")), "{:?}", d.advice);
+    assert!(d.advice[0].contains("no process could be killed"), "{:?}", d.advice);
+    assert!(!d.advice.iter().any(|a| a.contains("raise the limit")), "{:?}", d.advice);
+    e = global(90 * MIB, 100 * MIB);
+    e.panic = Some("Out of memory: system-wide panic_on_oom is enabled".into());
+    explain(&mut e);
+    assert!(!e.no_killable);
+    assert!(e.diagnosis.expect("diagnosed").advice[0].contains("vm.panic_on_oom is set"));
+}
+
+#[test]
+fn global_ooms_have_no_limit_to_raise_or_memory_high() {
+    let e = global(90 * MIB, 100 * MIB);
+    let d = diagnose(&e);
+    assert_eq!(d.cause, Cause::Anon);
+    for a in &d.advice {
+        assert!(!a.to_lowercase().contains("raise the limit"), "{a}");
+        assert!(!a.contains("memory.high"), "{a}");
+    }
+}
+
+#[test]
+fn memory_high_only_where_the_report_shows_cgroup_v2() {
+    let mut e = grep_paste(100 * MIB, 100 * MIB, 99 * MIB, 0, 0);
+    // Neither version shown: no memory.high.
+    assert!(!diagnose(&e).advice.iter().any(|a| a.contains("Set memory.high")));
+    // A 3.10 kernel has no cgroup v2.
+    e.kernel = Some("3.10.0-1160.el7.x86_64".into());
+    assert!(diagnose(&e).advice.iter().any(|a| a.contains("cgroup v1 has no memory.high")));
+    e.kernel = None;
+    e.swap = Some(crate::model::Counter {
+        usage_bytes: 0,
+        limit_bytes: None,
+        unlimited: true,
+        failcnt: 0,
+    });
+    assert!(diagnose(&e).advice.iter().any(|a| a.starts_with("Set memory.high")));
+}
+
+#[test]
+fn node_allocatable_oom_advises_pod_limits_and_eviction() {
+    let mut e = grep_paste(100 * MIB, 100 * MIB, 99 * MIB, 0, 0);
+    e.memcg.as_mut().unwrap().path = Some("/kubepods.slice".into());
+    let d = diagnose(&e);
+    assert!(d.advice[0].contains("every pod a memory limit"), "{:?}", d.advice);
+    assert!(d.advice.iter().any(|a| a.contains("eviction")), "{:?}", d.advice);
+    assert!(!d.advice.iter().any(|a| a.contains("raise the limit")), "{:?}", d.advice);
+}
+
+#[test]
+fn swap_of_the_top_task_and_exhausted_swap_are_said() {
+    let mut e = global(90 * MIB, 100 * MIB);
+    e.tasks = vec![crate::model::TaskRow {
+        pid: 7,
+        rss_bytes: Some(80 * MIB),
+        swap_bytes: Some(200 * MIB),
+        name: "java".into(),
+        ..Default::default()
+    }];
+    let mi = e.mem_info.as_mut().unwrap();
+    mi.total_swap_bytes = Some(200 * MIB);
+    mi.free_swap_bytes = Some(4 * MIB);
+    let d = diagnose(&e);
+    assert!(
+        d.summary
+            .contains("it also had 200.0 MiB in swap, and swap was exhausted (free swap 4.0 MiB of 200.0 MiB)"),
+        "{}",
+        d.summary
+    );
+    // Above 2% of swap free, swap is not exhausted.
+    e.mem_info.as_mut().unwrap().free_swap_bytes = Some(5 * MIB);
+    assert!(!diagnose(&e).summary.contains("exhausted"));
+}
+
+#[test]
+fn constraint_none_with_a_memcg_counter_is_the_cgroups_memory() {
+    let mut e = grep_paste(100 * MIB, 100 * MIB, 99 * MIB, 0, 0);
+    e.scope = Some(Scope::Global);
+    e.constraint = Some("CONSTRAINT_NONE".into());
+    let d = diagnose(&e);
+    assert!(d.summary.contains("the cgroup's memory"), "{}", d.summary);
+    assert!(!d.summary.contains("machine"), "{}", d.summary);
+}

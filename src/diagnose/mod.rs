@@ -10,6 +10,7 @@
 //! below, documented in README "Diagnosis" and tested at their edges.
 
 mod breakdown;
+mod fit;
 mod kill_line;
 
 pub use crate::model::{Cause, Diagnosis, Evidence, EvidenceSource as Source, TopTask};
@@ -98,6 +99,10 @@ fn base_word(ep: &Episode) -> &'static str {
 /// the same fields.
 pub fn explain(ep: &mut Episode) {
     crate::k8s::attribute_episode(ep);
+    // "Kernel panic - not syncing: Out of memory and no killable
+    // processes...": the panic is the ending of a report with nothing to
+    // kill, and says so.
+    ep.no_killable = fit::no_killable(ep);
     ep.diagnosis = Some(diagnose(ep));
 }
 
@@ -212,10 +217,11 @@ fn diagnose_report(ep: &Episode) -> Diagnosis {
             },
             vec![
                 "Check for mlocked or actively re-read files (unevictable, active_file) and for memory.min/low protection.".to_owned(),
-                match cgroup_version(ep) {
-                    Some(1) => "cgroup v1 reclaims only at the limit: leave room above the cache the workload keeps hot, or move to cgroup v2 and set memory.high below memory.max so reclaim starts earlier.".to_owned(),
-                    Some(_) => "Set memory.high below memory.max so reclaim starts before the OOM.".to_owned(),
-                    None => "On cgroup v2, set memory.high below memory.max so reclaim starts before the OOM.".to_owned(),
+                match (fit::whose(ep), cgroup_version(ep)) {
+                    (fit::Whose::Machine, _) => "The machine has no limit to reclaim at: raise vm.min_free_kbytes or vm.watermark_scale_factor so kswapd reclaims sooner, and look for what keeps the cache in use (mapped or locked files).".to_owned(),
+                    (_, Some(1)) => "cgroup v1 reclaims only at the limit: leave room above the cache the workload keeps hot, or move to cgroup v2 and set memory.high below memory.max so reclaim starts earlier.".to_owned(),
+                    (_, Some(_)) => "Set memory.high below memory.max so reclaim starts before the OOM.".to_owned(),
+                    (_, None) => "Reclaim starts only at the limit: leave room above the cache the workload keeps hot.".to_owned(),
                 },
             ],
         ),
@@ -236,7 +242,11 @@ fn diagnose_report(ep: &Episode) -> Diagnosis {
             format!("Kernel memory (slab, sockets, stacks, page tables) filled {} memory ({}).", scope_word, of_total(ev.kernel_bytes, &ev, ep)),
             vec![
                 "Look for socket buffers or dentry/inode slab growth (many connections or files).".to_owned(),
-                "On cgroup v1 set a kmem limit or move to cgroup v2, which accounts kernel memory with the rest.".to_owned(),
+                match fit::whose(ep) {
+                    fit::Whose::Machine => "Read slabtop or /proc/slabinfo for the cache that grows, and the socket counts (ss -s).",
+                    _ => "On cgroup v1 set a kmem limit or move to cgroup v2, which accounts kernel memory with the rest.",
+                }
+                .to_owned(),
             ],
         ),
         _ => unknown_text(ep),
@@ -304,29 +314,32 @@ fn unknown_text(ep: &Episode) -> (String, Vec<String>) {
 
 /// Reports that ended without a kill say so after the cause.
 fn ending(ep: &Episode, mut summary: String, mut advice: Vec<String>) -> (String, Vec<String>) {
-    if ep.no_killable {
-        summary.push_str(
-            " No process could be killed (all unkillable, oom_score_adj -1000, or already exiting): the cgroup stays at its limit and its allocations stall or fail.",
-        );
+    let machine = fit::whose(ep) == fit::Whose::Machine;
+    if fit::no_killable(ep) {
+        summary.push_str(match machine {
+            true => " No process could be killed (all unkillable, oom_score_adj -1000, or already exiting).",
+            false => " No process could be killed (all unkillable, oom_score_adj -1000, or already exiting): the cgroup stays at its limit and its allocations stall or fail.",
+        });
         advice.insert(
             0,
-            "Do not give every process of a limited cgroup oom_score_adj -1000; leave the kernel something to kill, or raise the limit.".to_owned(),
+            match machine {
+                true => "Do not give every process oom_score_adj -1000; leave the kernel something to kill.",
+                false => "Do not give every process of a limited cgroup oom_score_adj -1000; leave the kernel something to kill, or raise the limit.",
+            }
+            .to_owned(),
         );
     }
     if let Some(p) = &ep.panic {
         summary.push_str(&format!(" The kernel panicked instead of killing ({p})."));
-        advice.insert(
-            0,
-            "vm.panic_on_oom is set: the machine reboots on every OOM; set it to 0 unless a reboot is really wanted."
-                .to_owned(),
-        );
+        advice.insert(0, fit::panic_advice(p));
     }
     (summary, advice)
 }
 
 /// The cgroup version the report shows: v1 by its `memory+swap`/`kmem`
-/// counters or v1 stats, v2 by its `swap:` counter or v2 stats; None when
-/// it shows neither (a kill line, a task table alone).
+/// counters, v1 stats or a kernel older than 4.5, v2 by its `swap:`
+/// counter; None when it shows neither (a kill line, a task table alone,
+/// stats in 5.3+'s key names, which v1 prints too).
 fn cgroup_version(ep: &Episode) -> Option<u8> {
     use crate::model::StatsFormat;
     let v1 = ep.memsw.is_some()
@@ -335,7 +348,11 @@ fn cgroup_version(ep: &Episode) -> Option<u8> {
             .memcg_stats
             .iter()
             .any(|s| matches!(s.format, StatsFormat::V1 | StatsFormat::V1Oneline));
-    let v2 = ep.swap.is_some() || ep.memcg_stats.iter().any(|s| s.format == StatsFormat::V2);
+    // Not the stats' key names: 5.3+ kernels print memory.stat's v2 keys
+    // on cgroup v1 too. v2's own counter is `swap:`.
+    let v2 = ep.swap.is_some();
+    // A kernel older than cgroup v2's memory controller (4.5) has only v1.
+    let v1 = v1 || (!v2 && fit::before_cgroup_v2(ep));
     match (v1, v2) {
         (true, false) => Some(1),
         (false, true) => Some(2),
@@ -349,19 +366,21 @@ fn throttle_advice(ep: &Episode) -> String {
     match cgroup_version(ep) {
         Some(2) => "Set memory.high a little below memory.max to throttle the growth and observe it before the kill.".to_owned(),
         Some(_) => "cgroup v1 has no memory.high: alert before the limit instead (a memory.usage_in_bytes threshold, or oomctl guard), or move to cgroup v2 and set memory.high below memory.max.".to_owned(),
-        None => "On cgroup v2, set memory.high a little below memory.max to throttle the growth and observe it before the kill (v1 has no memory.high: alert on usage instead).".to_owned(),
+        // memory.high only where the report shows cgroup v2.
+        None => "Alert before the limit (oomctl guard, or a usage threshold) to see the growth before the kill.".to_owned(),
     }
 }
 
 /// To watch the process that held most of it.
-fn profile_advice(t: &crate::model::TopTask, machine: bool) -> String {
+fn profile_advice(t: &crate::model::TopTask, whose: fit::Whose) -> String {
     format!(
         "Profile {} ({}): if its memory grows without bound it leaks; if it plateaus, {}.",
         t.name,
         t.pid,
-        match machine {
-            true => "give the machine more memory or move work off it",
-            false => "raise the limit above that plateau",
+        match whose {
+            fit::Whose::Machine => "give the machine more memory or move work off it",
+            fit::Whose::Pods => "give its pod a memory limit above that plateau",
+            fit::Whose::Cgroup => "raise the limit above that plateau",
         }
     )
 }
@@ -422,15 +441,46 @@ fn write_cache_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, V
             victim
         ),
     };
-    let advice = vec![
+    let mut advice = vec![
         "Write with O_DIRECT or sync in bounded chunks in the writer (qemu-img: -t none or -t directsync instead of writeback; dd: oflag=direct).".to_owned(),
-        "Lower the dirty thresholds (vm.dirty_bytes / vm.dirty_background_bytes) so writeback starts sooner, or use cgroup v2, whose writeback is throttled per cgroup.".to_owned(),
-        "Raise the limit only as a stopgap: the cache grows to any limit while the disk is slower than the writer.".to_owned(),
+        match (fit::whose(ep), cgroup_version(ep)) {
+            (fit::Whose::Machine, _) | (_, Some(2)) => "Lower the dirty thresholds (vm.dirty_bytes / vm.dirty_background_bytes) so writeback starts sooner.",
+            _ => "Lower the dirty thresholds (vm.dirty_bytes / vm.dirty_background_bytes) so writeback starts sooner, or use cgroup v2, whose writeback is throttled per cgroup.",
+        }
+        .to_owned(),
     ];
+    // A machine has no limit to raise.
+    if fit::whose(ep) == fit::Whose::Cgroup {
+        advice.push("Raise the limit only as a stopgap: the cache grows to any limit while the disk is slower than the writer.".to_owned());
+    }
     (summary, advice)
 }
 
+/// Process memory, said with what the report shows beside it: the top
+/// task's swap and swap's exhaustion; for the pods' node-allocatable
+/// cgroup, the advice that fits it.
 fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<String>) {
+    let (mut summary, mut advice) = process_text(ep, ev, scope_word);
+    let note = match &ev.top_task {
+        Some(t) => fit::swap_note(ep, t.pid),
+        None => fit::swap_exhausted(ep).map(|why| format!("swap was exhausted ({why})")),
+    };
+    if let Some(note) = note {
+        if summary.ends_with('.') {
+            summary.pop();
+        }
+        summary.push_str(&format!("; {note}."));
+    }
+    if fit::whose(ep) == fit::Whose::Pods {
+        advice.retain(|a| a.starts_with("Profile ") || a.starts_with("Keep vm.oom_dump_tasks"));
+        for (i, a) in fit::pods_advice().into_iter().enumerate() {
+            advice.insert(i, a);
+        }
+    }
+    (summary, advice)
+}
+
+fn process_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<String>) {
     // From the task table alone the processes' part is their charged RSS
     // (anonymous and shared where the kernel splits it).
     let what = if ev.source == Some(Source::TaskTable) {
@@ -448,11 +498,12 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
         of_total(ev.anon_bytes, ev, ep),
         what
     );
-    let machine = base_word(ep) != "usage";
-    let ending = if machine {
-        "a leak, or more than this machine holds"
-    } else {
-        "a leak or a limit too small for it"
+    let whose = fit::whose(ep);
+    let machine = whose == fit::Whose::Machine;
+    let ending = match whose {
+        fit::Whose::Machine => "a leak, or more than this machine holds",
+        fit::Whose::Pods => "a leak, or a pod without a limit of its own outgrowing the node's allocatable memory",
+        fit::Whose::Cgroup => "a leak or a limit too small for it",
     };
     let total = ev.total_bytes.unwrap_or(0);
     if let (Some(Source::KillLine), Some(t)) = (ev.source, &ev.top_task) {
@@ -466,7 +517,7 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
                 ev.anon_bytes.map_or("?".to_owned(), crate::units::human_bytes),
                 of_total(ev.anon_bytes, ev, ep),
             ),
-            vec![profile_advice(t, machine), limit_advice(ep, machine)],
+            vec![profile_advice(t, whose), limit_advice(ep, machine)],
         );
     }
     match &ev.top_task {
@@ -479,7 +530,7 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
                 t.pid,
                 crate::units::human_bytes(t.rss_bytes)
             ),
-            vec![profile_advice(t, machine), limit_advice(ep, machine)],
+            vec![profile_advice(t, whose), limit_advice(ep, machine)],
         ),
         Some(t) if t.share.is_some_and(|s| s >= 0.5) => (
             format!(
@@ -489,7 +540,7 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
                 crate::units::human_bytes(t.charged_bytes),
                 of_total(Some(t.charged_bytes), ev, ep),
             ),
-            vec![profile_advice(t, machine), limit_advice(ep, machine)],
+            vec![profile_advice(t, whose), limit_advice(ep, machine)],
         ),
         None if from_guard(ep) => (
             format!("{filled}; the guard's event lists no task sizes to say whose."),
@@ -505,7 +556,11 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
         _ => (
             format!(
                 "{filled}, spread over several processes: the {} is too small for the workload.",
-                if machine { "machine" } else { "limit" }
+                match whose {
+                    fit::Whose::Machine => "machine",
+                    fit::Whose::Pods => "node's allocatable memory",
+                    fit::Whose::Cgroup => "limit",
+                }
             ),
             vec![
                 match machine {
