@@ -196,3 +196,118 @@ fn constraint_none_with_a_memcg_counter_is_the_cgroups_memory() {
     assert!(d.summary.contains("the cgroup's memory"), "{}", d.summary);
     assert!(!d.summary.contains("machine"), "{}", d.summary);
 }
+
+fn counter(usage: u64, limit: Option<u64>) -> crate::model::Counter {
+    crate::model::Counter {
+        usage_bytes: usage,
+        limit_bytes: limit,
+        unlimited: limit.is_none(),
+        failcnt: 0,
+    }
+}
+
+fn with_trigger(mut e: Episode, comm: &str, pid: u32) -> Episode {
+    e.trigger = Some(crate::model::Trigger {
+        comm: Some(comm.into()),
+        pid: Some(pid),
+        order: Some(0),
+        ..Default::default()
+    });
+    e
+}
+
+#[test]
+fn limit_lowered_needs_usage_over_the_limit_and_a_writer() {
+    // The 6.1 VM capture: usage 65772 kB over a 32768 kB limit, sh (94)
+    // outside /shrink.
+    let mut e = with_trigger(grep_paste(65772 * 1024, 32768 * 1024, 64 * MIB, 0, 0), "sh", 94);
+    let d = diagnose(&e);
+    assert_eq!(d.cause, Cause::LimitLowered);
+    assert!(d.summary.contains("sh (94)"), "{}", d.summary);
+    assert!(d.summary.contains("It held:"), "{}", d.summary);
+    // A task of the cgroup invoking it is no writer, whatever its usage.
+    e = with_trigger(grep_paste(65772 * 1024, 32768 * 1024, 64 * MIB, 0, 0), "alloc", 7);
+    assert_eq!(diagnose(&e).cause, Cause::Anon);
+    // Outside the cgroup by its task table.
+    e = with_trigger(grep_paste(65772 * 1024, 32768 * 1024, 64 * MIB, 0, 0), "vpa-updater", 94);
+    e.tasks = vec![crate::model::TaskRow {
+        pid: 7,
+        rss_bytes: Some(64 * MIB),
+        name: "java".into(),
+        ..Default::default()
+    }];
+    assert_eq!(diagnose(&e).cause, Cause::LimitLowered);
+    // Over by a charge's overshoot (1 MiB at most) is not a lowered limit.
+    e = with_trigger(grep_paste(200 * MIB + MIB, 200 * MIB, 199 * MIB, 0, 0), "sh", 94);
+    assert_eq!(diagnose(&e).cause, Cause::Anon);
+    // Over by 1% of a large limit is not either; above it is.
+    e = with_trigger(grep_paste(1010 * MIB, 1000 * MIB, 999 * MIB, 0, 0), "sh", 94);
+    assert_eq!(diagnose(&e).cause, Cause::Anon);
+    e = with_trigger(grep_paste(1011 * MIB, 1000 * MIB, 999 * MIB, 0, 0), "sh", 94);
+    assert_eq!(diagnose(&e).cause, Cause::LimitLowered);
+}
+
+#[test]
+fn memsw_binds_only_with_memory_below_its_limit() {
+    let mut e = grep_paste(60 * MIB, 100 * MIB, 59 * MIB, 0, 0);
+    e.memsw = Some(counter(100 * MIB, Some(100 * MIB)));
+    let d = diagnose(&e);
+    assert_eq!(d.cause, Cause::Memsw);
+    assert!(d.summary.contains("memory+swap usage 100.0 MiB at its limit of 100.0 MiB"), "{}", d.summary);
+    assert!(d.summary.contains("60% of it"), "{}", d.summary);
+    // memory+swap at 94% of its limit is not at it.
+    e.memsw = Some(counter(94 * MIB, Some(100 * MIB)));
+    assert_ne!(diagnose(&e).cause, Cause::Memsw);
+    // Both at their limits (Docker and kubelet set them equal): memory bound.
+    let mut e = grep_paste(100 * MIB, 100 * MIB, 99 * MIB, 0, 0);
+    e.memsw = Some(counter(100 * MIB, Some(100 * MIB)));
+    assert_eq!(diagnose(&e).cause, Cause::Anon);
+    // An unlimited memory+swap never binds.
+    e.memcg.as_mut().unwrap().usage_bytes = Some(50 * MIB);
+    e.memsw = Some(counter(50 * MIB, None));
+    assert_ne!(diagnose(&e).cause, Cause::Memsw);
+}
+
+#[test]
+fn constrained_needs_memory_free_elsewhere() {
+    let mut e = with_trigger(global(80 * MIB, 1000 * MIB), "redis-server", 9);
+    e.scope = Some(Scope::Mempolicy);
+    let free = |e: &mut Episode, v: u64| {
+        e.mem_info.as_mut().unwrap().counters_bytes.insert("free".into(), v);
+    };
+    free(&mut e, 100 * MIB);
+    let d = diagnose(&e);
+    assert_eq!(d.cause, Cause::Constrained);
+    assert!(d.summary.contains("memory policy"), "{}", d.summary);
+    assert!(d.summary.contains("10% of its 1000.0 MiB of RAM"), "{}", d.summary);
+    free(&mut e, 99 * MIB);
+    assert_eq!(diagnose(&e).cause, Cause::Anon);
+    // A global OOM with as much free is no constraint.
+    free(&mut e, 500 * MIB);
+    e.scope = Some(Scope::Global);
+    assert_ne!(diagnose(&e).cause, Cause::Constrained);
+}
+
+#[test]
+fn unevictable_at_half_of_the_total() {
+    let mut e = global(100 * MIB, 1000 * MIB);
+    let mi = e.mem_info.as_mut().unwrap();
+    mi.counters_bytes.insert("unevictable".into(), 500 * MIB);
+    let d = diagnose(&e);
+    assert_eq!(d.cause, Cause::Unevictable);
+    assert_eq!(d.evidence.share, Some(0.5));
+    assert!(d.summary.contains("50% of its 1000.0 MiB of RAM"), "{}", d.summary);
+    e.mem_info.as_mut().unwrap().counters_bytes.insert("unevictable".into(), 499 * MIB);
+    assert_eq!(diagnose(&e).cause, Cause::Anon);
+    // A cgroup's, from its stats (v1 total_unevictable preferred).
+    let mut e = grep_paste(100 * MIB, 100 * MIB, 10 * MIB, 0, 0);
+    e.memcg_stats = vec![crate::model::MemcgStats {
+        path: "/p".into(),
+        format: crate::model::StatsFormat::V1,
+        stats: [("rss", 95 * MIB), ("cache", MIB), ("unevictable", 0), ("total_unevictable", 60 * MIB)]
+            .iter()
+            .map(|(k, v)| (Text::new(k), Some(*v)))
+            .collect(),
+    }];
+    assert_eq!(diagnose(&e).cause, Cause::Unevictable);
+}

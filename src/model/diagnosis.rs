@@ -36,6 +36,17 @@ pub enum Cause {
     Kernel,
     /// A global high-order allocation failed while memory was free.
     Fragmentation,
+    /// The memcg's limit was lowered below its usage (memory.max or
+    /// limit_in_bytes written by someone outside the workload).
+    LimitLowered,
+    /// cgroup v1's memory+swap limit was the one hit, memory below its own.
+    Memsw,
+    /// Unevictable memory (mlocked pages, locked shmem) that neither reclaim
+    /// nor swap can take filled most of it.
+    Unevictable,
+    /// A cpuset or memory policy confined the allocation to full nodes while
+    /// the machine had memory elsewhere.
+    Constrained,
     /// sysrq-f.
     Manual,
     /// The report does not decide.
@@ -52,6 +63,10 @@ impl Cause {
             Cause::Shmem => "shmem",
             Cause::Kernel => "kernel",
             Cause::Fragmentation => "fragmentation",
+            Cause::LimitLowered => "limit_lowered",
+            Cause::Memsw => "memsw",
+            Cause::Unevictable => "unevictable",
+            Cause::Constrained => "constrained",
             Cause::Manual => "manual",
             Cause::Unknown => "unknown",
         }

@@ -359,6 +359,7 @@ pub enum Paint {
     Magenta,
     Cyan,
     Blue,
+    Green,
 }
 
 impl Paint {
@@ -372,6 +373,7 @@ impl Paint {
             Paint::Magenta => "35",
             Paint::Cyan => "36",
             Paint::Blue => "34",
+            Paint::Green => "32",
         }
     }
 
@@ -393,7 +395,9 @@ pub fn cause_paint(cause: &str) -> Option<Paint> {
         "anon" => Some(Paint::Red),
         "shmem" => Some(Paint::Magenta),
         "kernel" => Some(Paint::Cyan),
-        "fragmentation" => Some(Paint::Blue),
+        "fragmentation" | "constrained" => Some(Paint::Blue),
+        "limit_lowered" | "memsw" => Some(Paint::Green),
+        "unevictable" => Some(Paint::Magenta),
         "unknown" | "manual" => Some(Paint::Dim),
         _ => None,
     }

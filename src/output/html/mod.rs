@@ -74,6 +74,10 @@ fn cause_color(cause: &str) -> &'static str {
         "shmem" => "#a3a",
         "kernel" => "#199",
         "fragmentation" => "#33c",
+        "constrained" => "#36a",
+        "limit_lowered" => "#393",
+        "memsw" => "#6a3",
+        "unevictable" => "#836",
         _ => "#888",
     }
 }
