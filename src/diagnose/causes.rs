@@ -112,7 +112,7 @@ pub fn memsw(ep: &Episode) -> Option<(String, Vec<String>)> {
     };
     Some((
         format!(
-            "The memory+swap limit was the one hit: memory+swap usage {} at its limit of {}, while {memory}; the {} more were in swap, which could take no more.",
+            "The memory+swap limit was the one hit: memory+swap usage {} at its limit of {}, while {memory}; the other {} were in swap, which could take no more.",
             human_bytes(sw.usage_bytes),
             human_bytes(sw_limit),
             human_bytes(sw.usage_bytes.saturating_sub(usage)),
@@ -184,16 +184,26 @@ pub fn unevictable(ep: &Episode, ev: &Evidence, memcg: bool) -> Option<(String, 
     if (u as f64) < UNEVICTABLE_SHARE * total as f64 {
         return None;
     }
+    // The largest process is the usual locker (a database, a JVM).
+    let top = ev
+        .top_task
+        .as_ref()
+        .map(|t| format!(" The largest process, {} ({}), had {} resident.", t.name, t.pid, human_bytes(t.rss_bytes)))
+        .unwrap_or_default();
     Some((
         format!(
-            "Unevictable memory (mlocked pages, locked shared memory, ramfs) filled {} memory: {} of it, {}; neither reclaim nor swap can take it.",
+            "Unevictable memory (mlocked pages, locked shared memory, ramfs) filled {} memory: {}, {}; neither reclaim nor swap can take it.{top}",
             if memcg { "the cgroup's" } else { "the machine's" },
             human_bytes(u),
             super::of_total(Some(u), ev, ep),
         ),
         vec![
             "Find who locks memory: mlock/mlockall callers (databases, JVMs with -XX:+AlwaysPreTouch and locking, real-time tasks), SHM_LOCK segments, ramfs mounts; cap them with RLIMIT_MEMLOCK (ulimit -l).".to_owned(),
-            "Size the limit (or the machine) for the locked memory plus the workload's own, since locked pages never leave.".to_owned(),
+            match memcg {
+                true => "Size the limit for the locked memory plus the workload's own: locked pages never leave.",
+                false => "Give the machine memory for the locked memory plus the rest of its work: locked pages never leave.",
+            }
+            .to_owned(),
         ],
         share(u, total)?,
     ))

@@ -72,7 +72,7 @@ pub fn panic_advice(panic: &str) -> String {
     if panic.contains("panic_on_oom") {
         "vm.panic_on_oom is set: the machine reboots on every OOM; set it to 0 unless a reboot is really wanted.".to_owned()
     } else if panic.contains("no killable process") {
-        "The kernel panicked because no process could be killed (vm.panic_on_oom is not the reason): leave it processes it may kill; not every one at oom_score_adj -1000.".to_owned()
+        "The kernel panicked because no process could be killed (vm.panic_on_oom is not the reason): leave it processes it may kill, not every one at oom_score_adj -1000; early in boot, with no processes yet, the kernel and its initramfs do not fit in RAM.".to_owned()
     } else if panic.contains("deadlocked on memory") {
         "The kernel found itself deadlocked on memory (its OOM victims could not exit): look for tasks stuck in D state holding memory, and for a kernel update.".to_owned()
     } else {

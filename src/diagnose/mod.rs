@@ -358,14 +358,17 @@ fn unknown_text(ep: &Episode) -> (String, Vec<String>) {
 /// Reports that ended without a kill say so after the cause.
 fn ending(ep: &Episode, mut summary: String, mut advice: Vec<String>) -> (String, Vec<String>) {
     let machine = fit::whose(ep) == fit::Whose::Machine;
+    // A no-killable panic's advice says it all.
+    let panic_says = ep.panic.as_deref().is_some_and(|p| p.contains("no killable process"));
     if fit::no_killable(ep) {
         summary.push_str(match machine {
-            true => " No process could be killed (all unkillable, oom_score_adj -1000, or already exiting).",
+            true => " No process could be killed (all unkillable, oom_score_adj -1000, or already exiting; or none yet, early in boot).",
             false => " No process could be killed (all unkillable, oom_score_adj -1000, or already exiting): the cgroup stays at its limit and its allocations stall or fail.",
         });
         advice.insert(
             0,
             match machine {
+                _ if panic_says => "",
                 true => "Do not give every process oom_score_adj -1000; leave the kernel something to kill.",
                 false => "Do not give every process of a limited cgroup oom_score_adj -1000; leave the kernel something to kill, or raise the limit.",
             }
@@ -376,6 +379,7 @@ fn ending(ep: &Episode, mut summary: String, mut advice: Vec<String>) -> (String
         summary.push_str(&format!(" The kernel panicked instead of killing ({p})."));
         advice.insert(0, fit::panic_advice(p));
     }
+    advice.retain(|a| !a.is_empty());
     (summary, advice)
 }
 
