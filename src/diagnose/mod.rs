@@ -219,10 +219,10 @@ fn diagnose_report(ep: &Episode) -> Diagnosis {
         }
     }
     ev.share = share(part, total);
-    let scope_word = if memcg_oom(ep) {
-        "the cgroup's"
-    } else {
-        "the machine's"
+    let scope_word = match fit::whose(ep) {
+        fit::Whose::Cgroup => "the cgroup's",
+        fit::Whose::Pods => "the pods' (node allocatable)",
+        fit::Whose::Machine => "the machine's",
     };
     let (summary, advice) = match cause {
         Cause::WriteCache => write_cache_text(ep, &ev, scope_word),
