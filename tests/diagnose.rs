@@ -275,7 +275,11 @@ fn issue_18_causes_and_fitting_advice() {
         let eps = episodes(&out.stdout_str());
         let d = &eps[0]["diagnosis"];
         assert_eq!(d["cause"], *cause, "{log}: {d}");
-        assert!(d["summary"].as_str().unwrap().contains(summary), "{log}: {}", d["summary"]);
+        assert!(
+            d["summary"].as_str().unwrap().contains(summary),
+            "{log}: {}",
+            d["summary"]
+        );
         let advice_text = d["advice"].to_string();
         assert!(advice_text.contains(advice), "{log}: {advice_text}");
         // memory.high only where the report shows cgroup v2.
@@ -283,7 +287,12 @@ fn issue_18_causes_and_fitting_advice() {
             assert!(!advice_text.contains("Set memory.high"), "{log}: {advice_text}");
         }
     }
-    let out = oomctl(&["analyze", "-f", "jsonl", "corpus/public/riscv-4.18-boot-ramfs-no-killable-panic.log"]);
+    let out = oomctl(&[
+        "analyze",
+        "-f",
+        "jsonl",
+        "corpus/public/riscv-4.18-boot-ramfs-no-killable-panic.log",
+    ]);
     let e = &episodes(&out.stdout_str())[0];
     assert_eq!(e["no_killable"], true);
     assert!(!e["diagnosis"]["advice"].to_string().contains("vm.panic_on_oom is set"));

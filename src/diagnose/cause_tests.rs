@@ -113,9 +113,17 @@ fn no_killable_panic_is_not_panic_on_oom() {
     explain(&mut e);
     assert!(e.no_killable);
     let d = e.diagnosis.expect("diagnosed");
-    assert!(!d.advice.iter().any(|a| a.contains("panic_on_oom is set")), "{:?}", d.advice);
+    assert!(
+        !d.advice.iter().any(|a| a.contains("panic_on_oom is set")),
+        "{:?}",
+        d.advice
+    );
     assert!(d.advice[0].contains("no process could be killed"), "{:?}", d.advice);
-    assert!(!d.advice.iter().any(|a| a.contains("raise the limit")), "{:?}", d.advice);
+    assert!(
+        !d.advice.iter().any(|a| a.contains("raise the limit")),
+        "{:?}",
+        d.advice
+    );
     e = global(90 * MIB, 100 * MIB);
     e.panic = Some("Out of memory: system-wide panic_on_oom is enabled".into());
     explain(&mut e);
@@ -141,7 +149,10 @@ fn memory_high_only_where_the_report_shows_cgroup_v2() {
     assert!(!diagnose(&e).advice.iter().any(|a| a.contains("Set memory.high")));
     // A 3.10 kernel has no cgroup v2.
     e.kernel = Some("3.10.0-1160.el7.x86_64".into());
-    assert!(diagnose(&e).advice.iter().any(|a| a.contains("cgroup v1 has no memory.high")));
+    assert!(diagnose(&e)
+        .advice
+        .iter()
+        .any(|a| a.contains("cgroup v1 has no memory.high")));
     e.kernel = None;
     e.swap = Some(crate::model::Counter {
         usage_bytes: 0,
@@ -159,7 +170,11 @@ fn node_allocatable_oom_advises_pod_limits_and_eviction() {
     let d = diagnose(&e);
     assert!(d.advice[0].contains("every pod a memory limit"), "{:?}", d.advice);
     assert!(d.advice.iter().any(|a| a.contains("eviction")), "{:?}", d.advice);
-    assert!(!d.advice.iter().any(|a| a.contains("raise the limit")), "{:?}", d.advice);
+    assert!(
+        !d.advice.iter().any(|a| a.contains("raise the limit")),
+        "{:?}",
+        d.advice
+    );
 }
 
 #[test]
@@ -229,7 +244,11 @@ fn limit_lowered_needs_usage_over_the_limit_and_a_writer() {
     e = with_trigger(grep_paste(65772 * 1024, 32768 * 1024, 64 * MIB, 0, 0), "alloc", 7);
     assert_eq!(diagnose(&e).cause, Cause::Anon);
     // Outside the cgroup by its task table.
-    e = with_trigger(grep_paste(65772 * 1024, 32768 * 1024, 64 * MIB, 0, 0), "vpa-updater", 94);
+    e = with_trigger(
+        grep_paste(65772 * 1024, 32768 * 1024, 64 * MIB, 0, 0),
+        "vpa-updater",
+        94,
+    );
     e.tasks = vec![crate::model::TaskRow {
         pid: 7,
         rss_bytes: Some(64 * MIB),
@@ -253,7 +272,12 @@ fn memsw_binds_only_with_memory_below_its_limit() {
     e.memsw = Some(counter(100 * MIB, Some(100 * MIB)));
     let d = diagnose(&e);
     assert_eq!(d.cause, Cause::Memsw);
-    assert!(d.summary.contains("memory+swap usage 100.0 MiB at its limit of 100.0 MiB"), "{}", d.summary);
+    assert!(
+        d.summary
+            .contains("memory+swap usage 100.0 MiB at its limit of 100.0 MiB"),
+        "{}",
+        d.summary
+    );
     assert!(d.summary.contains("60% of it"), "{}", d.summary);
     // memory+swap at 94% of its limit is not at it.
     e.memsw = Some(counter(94 * MIB, Some(100 * MIB)));
@@ -297,17 +321,55 @@ fn unevictable_at_half_of_the_total() {
     assert_eq!(d.cause, Cause::Unevictable);
     assert_eq!(d.evidence.share, Some(0.5));
     assert!(d.summary.contains("50% of its 1000.0 MiB of RAM"), "{}", d.summary);
-    e.mem_info.as_mut().unwrap().counters_bytes.insert("unevictable".into(), 499 * MIB);
+    e.mem_info
+        .as_mut()
+        .unwrap()
+        .counters_bytes
+        .insert("unevictable".into(), 499 * MIB);
     assert_eq!(diagnose(&e).cause, Cause::Anon);
     // A cgroup's, from its stats (v1 total_unevictable preferred).
     let mut e = grep_paste(100 * MIB, 100 * MIB, 10 * MIB, 0, 0);
     e.memcg_stats = vec![crate::model::MemcgStats {
         path: "/p".into(),
         format: crate::model::StatsFormat::V1,
-        stats: [("rss", 95 * MIB), ("cache", MIB), ("unevictable", 0), ("total_unevictable", 60 * MIB)]
+        stats: [
+            ("rss", 95 * MIB),
+            ("cache", MIB),
+            ("unevictable", 0),
+            ("total_unevictable", 60 * MIB),
+        ]
+        .iter()
+        .map(|(k, v)| (Text::new(k), Some(*v)))
+        .collect(),
+    }];
+    assert_eq!(diagnose(&e).cause, Cause::Unevictable);
+}
+
+#[test]
+fn a_share_of_unsplit_rss_says_so() {
+    let mut e = grep_paste(100 * MIB, 100 * MIB, 0, 0, 0);
+    e.victims[0].pid = 8;
+    e.victims[0].anon_rss_bytes = None;
+    e.memcg_stats = vec![crate::model::MemcgStats {
+        path: "/p".into(),
+        format: crate::model::StatsFormat::V1,
+        stats: [("rss", 95 * MIB), ("cache", MIB)]
             .iter()
             .map(|(k, v)| (Text::new(k), Some(*v)))
             .collect(),
     }];
-    assert_eq!(diagnose(&e).cause, Cause::Unevictable);
+    e.tasks = vec![crate::model::TaskRow {
+        pid: 7,
+        rss_bytes: Some(60 * MIB),
+        name: "java".into(),
+        ..Default::default()
+    }];
+    let d = diagnose(&e);
+    assert!(d.summary.contains("its whole RSS"), "{}", d.summary);
+    // Split by a 6.8+ row: its anonymous and shared part, said plainly.
+    e.tasks[0].rss_anon_bytes = Some(55 * MIB);
+    e.tasks[0].rss_file_bytes = Some(5 * MIB);
+    let d = diagnose(&e);
+    assert!(!d.summary.contains("its whole RSS"), "{}", d.summary);
+    assert!(d.summary.contains("alone held 55.0 MiB"), "{}", d.summary);
 }

@@ -188,7 +188,14 @@ pub fn unevictable(ep: &Episode, ev: &Evidence, memcg: bool) -> Option<(String, 
     let top = ev
         .top_task
         .as_ref()
-        .map(|t| format!(" The largest process, {} ({}), had {} resident.", t.name, t.pid, human_bytes(t.rss_bytes)))
+        .map(|t| {
+            format!(
+                " The largest process, {} ({}), had {} resident.",
+                t.name,
+                t.pid,
+                human_bytes(t.rss_bytes)
+            )
+        })
         .unwrap_or_default();
     Some((
         format!(

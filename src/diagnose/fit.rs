@@ -34,7 +34,11 @@ pub fn whose(ep: &Episode) -> Whose {
 /// True for kubelet's node-allocatable cgroup and its QoS levels: cgroups
 /// that hold every pod (of a QoS class), not one pod.
 fn is_node_allocatable(path: &str) -> bool {
-    let segs: Vec<&str> = path.trim_end_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let segs: Vec<&str> = path
+        .trim_end_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
     let Some(at) = segs
         .iter()
         .position(|s| matches!(*s, "kubepods" | "kubepods.slice" | "kubelet-kubepods.slice"))
@@ -45,8 +49,12 @@ fn is_node_allocatable(path: &str) -> bool {
         [] => true,
         [qos] => matches!(
             *qos,
-            "burstable" | "besteffort" | "kubepods-burstable.slice" | "kubepods-besteffort.slice"
-                | "kubelet-kubepods-burstable.slice" | "kubelet-kubepods-besteffort.slice"
+            "burstable"
+                | "besteffort"
+                | "kubepods-burstable.slice"
+                | "kubepods-besteffort.slice"
+                | "kubelet-kubepods-burstable.slice"
+                | "kubelet-kubepods-besteffort.slice"
         ),
         _ => false,
     }
@@ -70,7 +78,8 @@ pub fn no_killable(ep: &Episode) -> bool {
 /// What the panic says of itself, and what to do about it.
 pub fn panic_advice(panic: &str) -> String {
     if panic.contains("panic_on_oom") {
-        "vm.panic_on_oom is set: the machine reboots on every OOM; set it to 0 unless a reboot is really wanted.".to_owned()
+        "vm.panic_on_oom is set: the machine reboots on every OOM; set it to 0 unless a reboot is really wanted."
+            .to_owned()
     } else if panic.contains("no killable process") {
         "The kernel panicked because no process could be killed (vm.panic_on_oom is not the reason): leave it processes it may kill, not every one at oom_score_adj -1000; early in boot, with no processes yet, the kernel and its initramfs do not fit in RAM.".to_owned()
     } else if panic.contains("deadlocked on memory") {
@@ -95,6 +104,13 @@ pub fn before_cgroup_v2(ep: &Episode) -> bool {
     release(ep).is_some_and(|r| r < (4, 5))
 }
 
+/// True when the report splits this task's RSS into anonymous, file and
+/// shared memory: a 6.8+ task row, or the victim's kill line.
+pub fn rss_split(ep: &Episode, pid: u32) -> bool {
+    ep.tasks.iter().any(|t| t.pid == pid && t.rss_anon_bytes.is_some())
+        || ep.victims.iter().any(|v| v.pid == pid && v.anon_rss_bytes.is_some())
+}
+
 /// Free swap at or below this share of total swap counts as exhausted.
 pub const SWAP_EXHAUSTED: f64 = 0.02;
 
@@ -111,7 +127,10 @@ pub fn swap_note(ep: &Episode, pid: u32) -> Option<String> {
         .filter(|&s| s > 0);
     let exhausted = swap_exhausted(ep);
     match (swapped, exhausted) {
-        (Some(s), Some(why)) => Some(format!("it also had {} in swap, and swap was exhausted ({why})", human_bytes(s))),
+        (Some(s), Some(why)) => Some(format!(
+            "it also had {} in swap, and swap was exhausted ({why})",
+            human_bytes(s)
+        )),
         (Some(s), None) => Some(format!("it also had {} in swap", human_bytes(s))),
         (None, Some(why)) => Some(format!("swap was exhausted ({why})")),
         (None, None) => None,

@@ -295,7 +295,11 @@ fn held(ep: &Episode, ev: &Evidence) -> Option<String> {
         .filter_map(|(k, v)| v.map(|v| (*k, v)))
         .max_by_key(|(_, v)| *v)
         .filter(|(_, v)| *v > 0 && ev.total_bytes.unwrap_or(0) > 0)?;
-    Some(format!("It held: {} was {kind}{}.", of_total(Some(v), ev, ep), rests_on(ev)))
+    Some(format!(
+        "It held: {} was {kind}{}.",
+        of_total(Some(v), ev, ep),
+        rests_on(ev)
+    ))
 }
 
 /// The kill line's RSS does not decide: say what it shows.
@@ -498,7 +502,10 @@ fn write_cache_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, V
     ];
     // A machine has no limit to raise.
     if fit::whose(ep) == fit::Whose::Cgroup {
-        advice.push("Raise the limit only as a stopgap: the cache grows to any limit while the disk is slower than the writer.".to_owned());
+        advice.push(
+            "Raise the limit only as a stopgap: the cache grows to any limit while the disk is slower than the writer."
+                .to_owned(),
+        );
     }
     (summary, advice)
 }
@@ -581,11 +588,17 @@ fn process_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<S
         ),
         Some(t) if t.share.is_some_and(|s| s >= 0.5) => (
             format!(
-                "{filled}; {} ({}) alone held {} of it ({}): {ending}.",
+                "{filled}; {} ({}) alone held {} of it ({}{}): {ending}.",
                 t.name,
                 t.pid,
                 crate::units::human_bytes(t.charged_bytes),
                 of_total(Some(t.charged_bytes), ev, ep),
+                // Without the kernel's split its file pages count too.
+                if fit::rss_split(ep, t.pid) {
+                    ""
+                } else {
+                    "; its whole RSS: the report does not split out its file pages"
+                },
             ),
             vec![profile_advice(t, whose), limit_advice(ep, machine)],
         ),
@@ -647,6 +660,6 @@ fn fragmentation(ep: &Episode, ev: &Evidence) -> Option<Diagnosis> {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod cause_tests;
+#[cfg(test)]
+mod tests;
