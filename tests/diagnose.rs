@@ -264,6 +264,12 @@ fn issue_18_causes_and_fitting_advice() {
             "eviction thresholds",
         ),
         (
+            "corpus/causes/5.4-global-swap-exhausted.log",
+            "anon",
+            "it also had 8.0 GiB in swap, and swap was exhausted (free swap 0 B of 8.0 GiB)",
+            "give the machine more memory",
+        ),
+        (
             "corpus/public/riscv-4.18-boot-ramfs-no-killable-panic.log",
             "unknown",
             "No process could be killed",
