@@ -228,6 +228,12 @@ fn issue_18_causes_and_fitting_advice() {
             "cgroup v1 has no memory.high",
         ),
         (
+            "corpus/causes/5.10-grep-kill-line-only-shmem.log",
+            "shmem",
+            "95% of its 8.0 GiB usage was the victim's shmem-rss (by the kill line alone",
+            "tmpfs",
+        ),
+        (
             "corpus/causes/4.19-v1-memsw-limit-swap-full.log",
             "memsw",
             "The memory+swap limit was the one hit",

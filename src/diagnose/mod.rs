@@ -229,7 +229,7 @@ fn diagnose_report(ep: &Episode) -> Diagnosis {
         Cause::PageCache => (
             match ev.source {
                 Some(Source::KillLine) => format!(
-                    "Files the victim mapped filled {} memory ({} was its file-rss{}) and could not be reclaimed while mapped; the report does not say how much was dirty.",
+                    "Files the victim mapped filled {} memory: {} was its file-rss{}, which could not be reclaimed while mapped; the report does not say how much was dirty.",
                     scope_word,
                     of_total(ev.file_bytes, &ev, ep),
                     rests_on(&ev)
@@ -252,12 +252,19 @@ fn diagnose_report(ep: &Episode) -> Diagnosis {
         ),
         Cause::Anon => anon_text(ep, &ev, scope_word),
         Cause::Shmem => (
-            format!(
-                "Shared memory (tmpfs, /dev/shm, memfd) filled {} memory ({}{}); it cannot be reclaimed without swap.",
-                scope_word,
-                of_total(ev.shmem_bytes, &ev, ep),
-                rests_on(&ev)
-            ),
+            match ev.source {
+                Some(Source::KillLine) => format!(
+                    "Shared memory (tmpfs, /dev/shm, memfd) filled {} memory: {} was the victim's shmem-rss{}; it cannot be reclaimed without swap.",
+                    scope_word,
+                    of_total(ev.shmem_bytes, &ev, ep),
+                    rests_on(&ev)
+                ),
+                _ => format!(
+                    "Shared memory (tmpfs, /dev/shm, memfd) filled {} memory ({}); it cannot be reclaimed without swap.",
+                    scope_word,
+                    of_total(ev.shmem_bytes, &ev, ep)
+                ),
+            },
             vec![
                 "Find large files in tmpfs mounts (emptyDir medium: Memory, /dev/shm) and size-limit them.".to_owned(),
                 "Count tmpfs usage in the memory limit or move the data to disk.".to_owned(),
@@ -317,7 +324,7 @@ fn kill_line_short(ep: &Episode, ev: &Evidence) -> String {
 /// victim's kill line.
 fn rests_on(ev: &Evidence) -> &'static str {
     match ev.source {
-        Some(Source::KillLine) => " by the victim's kill line (the report keeps no stats or task table)",
+        Some(Source::KillLine) => " (by the kill line alone: the report keeps no stats or task table)",
         _ => "",
     }
 }
