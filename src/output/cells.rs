@@ -408,6 +408,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_cause_that_names_a_reason_is_coloured() {
+        use crate::model::Cause;
+        for c in [
+            Cause::WriteCache,
+            Cause::PageCache,
+            Cause::Anon,
+            Cause::Shmem,
+            Cause::Kernel,
+            Cause::Fragmentation,
+            Cause::LimitLowered,
+            Cause::Memsw,
+            Cause::Unevictable,
+            Cause::Constrained,
+        ] {
+            assert!(
+                !matches!(cause_paint(c.as_str()), None | Some(Paint::Dim)),
+                "{}",
+                c.as_str()
+            );
+        }
+    }
+
+    #[test]
     fn cuts_keep_within_width() {
         for w in 0..30 {
             for s in [

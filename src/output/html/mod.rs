@@ -394,6 +394,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_cause_that_names_a_reason_has_its_colour() {
+        use crate::model::Cause;
+        let causes = [
+            Cause::WriteCache,
+            Cause::Anon,
+            Cause::Shmem,
+            Cause::Kernel,
+            Cause::Fragmentation,
+            Cause::LimitLowered,
+            Cause::Memsw,
+            Cause::Unevictable,
+            Cause::Constrained,
+        ];
+        let colours: std::collections::BTreeSet<_> = causes.iter().map(|c| cause_color(c.as_str())).collect();
+        assert_eq!(colours.len(), causes.len(), "{colours:?}");
+        assert!(!colours.contains(cause_color("unknown")));
+    }
+
+    #[test]
     fn escapes_markup_quotes_and_controls() {
         assert_eq!(
             esc("<script>alert(1)</script>"),
