@@ -246,6 +246,12 @@ fn issue_18_causes_and_fitting_advice() {
             "RLIMIT_MEMLOCK",
         ),
         (
+            "corpus/causes/5.10-v2-memcg-mlocked-unevictable.log",
+            "unevictable",
+            "3.0 GiB, 75% of its 4.0 GiB usage",
+            "Size the limit for the locked memory",
+        ),
+        (
             "corpus/vm/6.1-v2-shrink.dmesg.log",
             "limit_lowered",
             "sh (94), a task outside the cgroup",
