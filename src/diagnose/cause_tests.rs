@@ -278,7 +278,7 @@ fn memsw_binds_only_with_memory_below_its_limit() {
         "{}",
         d.summary
     );
-    assert!(d.summary.contains("60% of it"), "{}", d.summary);
+    assert!(d.summary.contains("60% of that limit"), "{}", d.summary);
     // memory+swap at 94% of its limit is not at it.
     e.memsw = Some(counter(94 * MIB, Some(100 * MIB)));
     assert_ne!(diagnose(&e).cause, Cause::Memsw);

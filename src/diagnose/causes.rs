@@ -103,7 +103,7 @@ pub fn memsw(ep: &Episode) -> Option<(String, Vec<String>)> {
     }
     let memory = match m.limit_bytes {
         Some(l) => format!(
-            "memory usage {} was below its own limit of {} ({} of it)",
+            "memory usage {} was below its own limit of {} ({} of that limit)",
             human_bytes(usage),
             human_bytes(l),
             percent(usage, l)
