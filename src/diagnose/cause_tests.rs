@@ -373,3 +373,28 @@ fn a_share_of_unsplit_rss_says_so() {
     assert!(!d.summary.contains("its whole RSS"), "{}", d.summary);
     assert!(d.summary.contains("alone held 55.0 MiB"), "{}", d.summary);
 }
+
+#[test]
+fn kernel_memory_advice_fits_the_cgroup_version() {
+    let mut e = grep_paste(100 * MIB, 100 * MIB, 0, 0, 0);
+    e.victims[0].anon_rss_bytes = None;
+    e.memcg_stats = vec![crate::model::MemcgStats {
+        path: "/p".into(),
+        format: crate::model::StatsFormat::V2,
+        stats: [("anon", 5 * MIB), ("file", MIB), ("kernel", 90 * MIB)]
+            .iter()
+            .map(|(k, v)| (Text::new(k), Some(*v)))
+            .collect(),
+    }];
+    e.swap = Some(counter(0, None));
+    let d = diagnose(&e);
+    assert_eq!(d.cause, Cause::Kernel);
+    assert!(
+        d.advice.iter().any(|a| a.contains("cgroup v2 already counts")),
+        "{:?}",
+        d.advice
+    );
+    e.swap = None;
+    e.memsw = Some(counter(100 * MIB, None));
+    assert!(diagnose(&e).advice.iter().any(|a| a.contains("kmem limit")));
+}

@@ -274,8 +274,9 @@ fn diagnose_report(ep: &Episode) -> Diagnosis {
             format!("Kernel memory (slab, sockets, stacks, page tables) filled {} memory ({}).", scope_word, of_total(ev.kernel_bytes, &ev, ep)),
             vec![
                 "Look for socket buffers or dentry/inode slab growth (many connections or files).".to_owned(),
-                match fit::whose(ep) {
-                    fit::Whose::Machine => "Read slabtop or /proc/slabinfo for the cache that grows, and the socket counts (ss -s).",
+                match (fit::whose(ep), cgroup_version(ep)) {
+                    (fit::Whose::Machine, _) => "Read slabtop or /proc/slabinfo for the cache that grows, and the socket counts (ss -s).",
+                    (_, Some(2)) => "cgroup v2 already counts kernel memory in memory.max: read memory.stat's slab, sock and kernel_stack for the part that grows.",
                     _ => "On cgroup v1 set a kmem limit or move to cgroup v2, which accounts kernel memory with the rest.",
                 }
                 .to_owned(),
