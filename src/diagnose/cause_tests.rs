@@ -398,3 +398,17 @@ fn kernel_memory_advice_fits_the_cgroup_version() {
     e.memsw = Some(counter(100 * MIB, None));
     assert!(diagnose(&e).advice.iter().any(|a| a.contains("kmem limit")));
 }
+
+#[test]
+fn a_thread_of_a_task_in_the_cgroup_is_not_outside_it() {
+    // A forced charge's overshoot beyond the margin, invoked by a thread
+    // (its pid not a row) of python3, which is in the table: no writer.
+    let mut e = with_trigger(grep_paste(1100 * MIB, 1000 * MIB, 1000 * MIB, 0, 0), "python3", 95);
+    e.tasks = vec![crate::model::TaskRow {
+        pid: 7,
+        rss_bytes: Some(1000 * MIB),
+        name: "python3".into(),
+        ..Default::default()
+    }];
+    assert_eq!(diagnose(&e).cause, Cause::Anon);
+}

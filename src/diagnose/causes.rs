@@ -60,8 +60,12 @@ pub fn limit_lowered(ep: &Episode) -> Option<(String, Vec<String>)> {
     }
     let t = ep.trigger.as_ref()?;
     let comm = t.comm.as_deref()?;
-    // Outside the cgroup: not one of the tasks its table lists.
-    let outside = !ep.tasks.is_empty() && t.pid.is_some_and(|p| ep.tasks.iter().all(|r| r.pid != p));
+    // Outside the cgroup: not one of the tasks its table lists, by pid nor
+    // by name (the header's pid is a thread's, which the table, listing
+    // processes, does not show; threads mostly share their process's name).
+    let outside = !ep.tasks.is_empty()
+        && t.pid
+            .is_some_and(|p| ep.tasks.iter().all(|r| r.pid != p && r.name.as_str() != comm));
     let writer = WRITERS.contains(&comm);
     if !outside && !writer {
         return None;
