@@ -214,3 +214,104 @@ fn snapshot_of_a_live_cgroup() {
     );
     assert_eq!(oomctl(&["snapshot", "/no/such/cgroup"]).code(), 2);
 }
+
+/// Issue 18's cases in corpus/causes and corpus/public, end to end: the
+/// cause, and the words of the summary and advice that make it fit.
+#[test]
+fn issue_18_causes_and_fitting_advice() {
+    let cases: &[(&str, &str, &str, &str)] = &[
+        // (log, cause, in the summary, in the advice)
+        (
+            "corpus/causes/5.4-grep-kill-line-only-anon.log",
+            "anon",
+            "by its kill line's anon-rss",
+            "cgroup v1 has no memory.high",
+        ),
+        (
+            "corpus/causes/5.10-grep-kill-line-only-shmem.log",
+            "shmem",
+            "95% of its 8.0 GiB usage was the victim's shmem-rss (by the kill line alone",
+            "tmpfs",
+        ),
+        (
+            "corpus/causes/4.19-v1-memsw-limit-swap-full.log",
+            "memsw",
+            "The memory+swap limit was the one hit",
+            "memory.memsw.limit_in_bytes",
+        ),
+        (
+            "corpus/causes/5.4-global-mlocked-unevictable.log",
+            "unevictable",
+            "60% of its 8.0 GiB of RAM",
+            "RLIMIT_MEMLOCK",
+        ),
+        (
+            "corpus/causes/5.10-v2-memcg-mlocked-unevictable.log",
+            "unevictable",
+            "3.0 GiB, 75% of its 4.0 GiB usage",
+            "Size the limit for the locked memory",
+        ),
+        (
+            "corpus/vm/6.1-v2-shrink.dmesg.log",
+            "limit_lowered",
+            "sh (94), a task outside the cgroup",
+            "memory.reclaim",
+        ),
+        (
+            "corpus/kernels/6.6-mempolicy.log",
+            "constrained",
+            "42% of its 64.1 GiB of RAM",
+            "numactl --preferred",
+        ),
+        (
+            "corpus/causes/5.0-memcg-printed-constraint-none.log",
+            "anon",
+            "filled the cgroup's memory",
+            "raise the limit above that plateau",
+        ),
+        (
+            "corpus/causes/5.10-node-allocatable-kubepods-slice.log",
+            "anon",
+            "the pods' (node allocatable) memory",
+            "eviction thresholds",
+        ),
+        (
+            "corpus/causes/5.4-global-swap-exhausted.log",
+            "anon",
+            "it also had 8.0 GiB in swap, and swap was exhausted (free swap 0 B of 8.0 GiB)",
+            "give the machine more memory",
+        ),
+        (
+            "corpus/public/riscv-4.18-boot-ramfs-no-killable-panic.log",
+            "unknown",
+            "No process could be killed",
+            "vm.panic_on_oom is not the reason",
+        ),
+    ];
+    for (log, cause, summary, advice) in cases {
+        let out = oomctl(&["analyze", "-f", "jsonl", log]);
+        let eps = episodes(&out.stdout_str());
+        let d = &eps[0]["diagnosis"];
+        assert_eq!(d["cause"], *cause, "{log}: {d}");
+        assert!(
+            d["summary"].as_str().unwrap().contains(summary),
+            "{log}: {}",
+            d["summary"]
+        );
+        let advice_text = d["advice"].to_string();
+        assert!(advice_text.contains(advice), "{log}: {advice_text}");
+        // memory.high only where the report shows cgroup v2.
+        if !log.contains("v2") {
+            assert!(!advice_text.contains("Set memory.high"), "{log}: {advice_text}");
+        }
+    }
+    let out = oomctl(&[
+        "analyze",
+        "-f",
+        "jsonl",
+        "corpus/public/riscv-4.18-boot-ramfs-no-killable-panic.log",
+    ]);
+    let e = &episodes(&out.stdout_str())[0];
+    assert_eq!(e["no_killable"], true);
+    assert!(!e["diagnosis"]["advice"].to_string().contains("vm.panic_on_oom is set"));
+}

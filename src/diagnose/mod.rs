@@ -10,10 +10,15 @@
 //! below, documented in README "Diagnosis" and tested at their edges.
 
 mod breakdown;
+mod causes;
+mod fit;
+mod kill_line;
 mod write;
 
 pub use crate::model::{Cause, Diagnosis, Evidence, EvidenceSource as Source, TopTask};
 pub use breakdown::{breakdown, Breakdown};
+pub use causes::{CONSTRAINED_FREE_SHARE, LOWERED_OVER_MIN, LOWERED_OVER_SHARE, UNEVICTABLE_SHARE};
+pub use kill_line::KILL_LINE_DECIDES;
 
 use crate::model::{Episode, Printed, Scope, Text};
 
@@ -74,9 +79,17 @@ fn of_total(part: Option<u64>, ev: &Evidence, ep: &Episode) -> String {
     )
 }
 
+/// True for an OOM of a memory cgroup's limit: its `oom-kill:` line says
+/// CONSTRAINT_MEMCG, or the report prints the memcg's `memory: usage …`
+/// counter or `Task in … killed as a result of limit of …`, as memcg OOMs
+/// of old kernels do whose constraint reads CONSTRAINT_NONE.
+fn memcg_oom(ep: &Episode) -> bool {
+    ep.scope == Some(Scope::Memcg) || ep.memcg.is_some()
+}
+
 /// What the evidence's total is: a memcg's usage, or the machine's RAM.
 fn base_word(ep: &Episode) -> &'static str {
-    if ep.scope == Some(Scope::Memcg) || ep.memcg.is_some() {
+    if memcg_oom(ep) {
         "usage"
     } else {
         "of RAM"
@@ -89,6 +102,10 @@ fn base_word(ep: &Episode) -> &'static str {
 /// the same fields.
 pub fn explain(ep: &mut Episode) {
     crate::k8s::attribute_episode(ep);
+    // "Kernel panic - not syncing: Out of memory and no killable
+    // processes...": the panic is the ending of a report with nothing to
+    // kill, and says so.
+    ep.no_killable = fit::no_killable(ep);
     ep.diagnosis = Some(diagnose(ep));
 }
 
@@ -121,8 +138,16 @@ fn from_guard(ep: &Episode) -> bool {
 
 /// Diagnose a kernel report's episode.
 fn diagnose_report(ep: &Episode) -> Diagnosis {
-    let b = breakdown(ep);
+    let mut b = breakdown(ep);
+    if b.source.is_none() && memcg_oom(ep) {
+        if let Some(k) = kill_line::from_kill_line(ep) {
+            b = k;
+        }
+    }
     let mut ev = b.evidence(ep);
+    if b.source == Some(Source::KillLine) {
+        ev.top_task = kill_line::victim_task(ep, ev.total_bytes.unwrap_or(0));
+    }
     if ep.manual {
         return Diagnosis::new(
             Cause::Manual,
@@ -132,10 +157,33 @@ fn diagnose_report(ep: &Episode) -> Diagnosis {
         );
     }
     let total = ev.total_bytes.unwrap_or(0);
-    if ep.scope != Some(Scope::Memcg) {
+    // What bound, before what filled: a lowered limit, memory+swap, a
+    // cpuset or mempolicy with memory elsewhere.
+    let bound = if memcg_oom(ep) {
+        causes::limit_lowered(ep)
+            .map(|(s, a)| (Cause::LimitLowered, s, a, None))
+            .or_else(|| causes::memsw(ep).map(|(s, a)| (Cause::Memsw, s, a, None)))
+    } else {
+        causes::constrained(ep, &ev).map(|(s, a, sh)| (Cause::Constrained, s, a, Some(sh)))
+    };
+    if let Some((cause, summary, advice, sh)) = bound {
+        let summary = match held(ep, &ev) {
+            Some(h) => format!("{summary} {h}"),
+            None => summary,
+        };
+        ev.share = sh;
+        let (summary, advice) = ending(ep, summary, advice);
+        return Diagnosis::new(cause, summary, ev, advice);
+    }
+    if !memcg_oom(ep) {
         if let Some(d) = fragmentation(ep, &ev) {
             return d;
         }
+    }
+    if let Some((summary, advice, sh)) = causes::unevictable(ep, &ev, memcg_oom(ep)) {
+        ev.share = Some(sh);
+        let (summary, advice) = ending(ep, summary, advice);
+        return Diagnosis::new(Cause::Unevictable, summary, ev, advice);
     }
     let parts = [
         (Cause::Anon, ev.anon_bytes),
@@ -148,6 +196,13 @@ fn diagnose_report(ep: &Episode) -> Diagnosis {
         .filter_map(|(c, v)| v.map(|v| (*c, v)))
         .max_by_key(|(_, v)| *v);
     let (mut cause, part) = match largest {
+        // The kill line shows the victims' RSS, not the rest of usage: it
+        // decides only when one kind of it is nearly all of usage.
+        Some((_, v)) if b.source == Some(Source::KillLine) && !kill_line::decides(v, total) => {
+            ev.share = share(v, total);
+            let (summary, advice) = ending(ep, kill_line_short(ep, &ev), unknown_text(ep).1);
+            return Diagnosis::new(Cause::Unknown, summary, ev, advice);
+        }
         Some((c, v)) if v > 0 && total > 0 => (c, v),
         _ => (Cause::Unknown, 0),
     };
@@ -172,31 +227,52 @@ fn diagnose_report(ep: &Episode) -> Diagnosis {
         }
     }
     ev.share = share(part, total);
-    let scope_word = if ep.scope == Some(Scope::Memcg) {
-        "the cgroup's"
-    } else {
-        "the machine's"
+    let scope_word = match fit::whose(ep) {
+        fit::Whose::Cgroup => "the cgroup's",
+        fit::Whose::Pods => "the pods' (node allocatable)",
+        fit::Whose::Machine => "the machine's",
     };
     let (summary, advice) = match cause {
         Cause::WriteCache => write_cache_text(ep, &ev, scope_word),
         Cause::PageCache => (
-            format!(
-                "Page cache filled {} memory ({}) yet could not be reclaimed in time; little of it was dirty.",
-                scope_word,
-                of_total(ev.file_bytes, &ev, ep)
-            ),
+            match ev.source {
+                Some(Source::KillLine) => format!(
+                    "Files the victim mapped filled {} memory: {} was its file-rss{}, which could not be reclaimed while mapped; the report does not say how much was dirty.",
+                    scope_word,
+                    of_total(ev.file_bytes, &ev, ep),
+                    rests_on(&ev)
+                ),
+                _ => format!(
+                    "Page cache filled {} memory ({}) yet could not be reclaimed in time; little of it was dirty.",
+                    scope_word,
+                    of_total(ev.file_bytes, &ev, ep)
+                ),
+            },
             vec![
                 "Check for mlocked or actively re-read files (unevictable, active_file) and for memory.min/low protection.".to_owned(),
-                match cgroup_version(ep) {
-                    Some(1) => "cgroup v1 reclaims only at the limit: leave room above the cache the workload keeps hot, or move to cgroup v2 and set memory.high below memory.max so reclaim starts earlier.".to_owned(),
-                    Some(_) => "Set memory.high below memory.max so reclaim starts before the OOM.".to_owned(),
-                    None => "On cgroup v2, set memory.high below memory.max so reclaim starts before the OOM.".to_owned(),
+                match (fit::whose(ep), cgroup_version(ep)) {
+                    (fit::Whose::Machine, _) => "The machine has no limit to reclaim at: raise vm.min_free_kbytes or vm.watermark_scale_factor so kswapd reclaims sooner, and look for what keeps the cache in use (mapped or locked files).".to_owned(),
+                    (_, Some(1)) => "cgroup v1 reclaims only at the limit: leave room above the cache the workload keeps hot, or move to cgroup v2 and set memory.high below memory.max so reclaim starts earlier.".to_owned(),
+                    (_, Some(_)) => "Set memory.high below memory.max so reclaim starts before the OOM.".to_owned(),
+                    (_, None) => "Reclaim starts only at the limit: leave room above the cache the workload keeps hot.".to_owned(),
                 },
             ],
         ),
         Cause::Anon => anon_text(ep, &ev, scope_word),
         Cause::Shmem => (
-            format!("Shared memory (tmpfs, /dev/shm, memfd) filled {} memory ({}); it cannot be reclaimed without swap.", scope_word, of_total(ev.shmem_bytes, &ev, ep)),
+            match ev.source {
+                Some(Source::KillLine) => format!(
+                    "Shared memory (tmpfs, /dev/shm, memfd) filled {} memory: {} was the victim's shmem-rss{}; it cannot be reclaimed without swap.",
+                    scope_word,
+                    of_total(ev.shmem_bytes, &ev, ep),
+                    rests_on(&ev)
+                ),
+                _ => format!(
+                    "Shared memory (tmpfs, /dev/shm, memfd) filled {} memory ({}); it cannot be reclaimed without swap.",
+                    scope_word,
+                    of_total(ev.shmem_bytes, &ev, ep)
+                ),
+            },
             vec![
                 "Find large files in tmpfs mounts (emptyDir medium: Memory, /dev/shm) and size-limit them.".to_owned(),
                 "Count tmpfs usage in the memory limit or move the data to disk.".to_owned(),
@@ -206,13 +282,60 @@ fn diagnose_report(ep: &Episode) -> Diagnosis {
             format!("Kernel memory (slab, sockets, stacks, page tables) filled {} memory ({}).", scope_word, of_total(ev.kernel_bytes, &ev, ep)),
             vec![
                 "Look for socket buffers or dentry/inode slab growth (many connections or files).".to_owned(),
-                "On cgroup v1 set a kmem limit or move to cgroup v2, which accounts kernel memory with the rest.".to_owned(),
+                match (fit::whose(ep), cgroup_version(ep)) {
+                    (fit::Whose::Machine, _) => "Read slabtop or /proc/slabinfo for the cache that grows, and the socket counts (ss -s).",
+                    (_, Some(2)) => "cgroup v2 already counts kernel memory in memory.max: read memory.stat's slab, sock and kernel_stack for the part that grows.",
+                    _ => "On cgroup v1 set a kmem limit or move to cgroup v2, which accounts kernel memory with the rest.",
+                }
+                .to_owned(),
             ],
         ),
         _ => unknown_text(ep),
     };
     let (summary, advice) = ending(ep, summary, advice);
     Diagnosis::new(cause, summary, ev, advice)
+}
+
+/// What the memory held, by its largest part, for a cause that names what
+/// bound rather than what filled: "It held: 99% of its 64.2 MiB usage was
+/// anonymous."
+fn held(ep: &Episode, ev: &Evidence) -> Option<String> {
+    let parts = [
+        ("anonymous", ev.anon_bytes),
+        ("page cache", ev.file_bytes),
+        ("shared memory", ev.shmem_bytes),
+        ("kernel memory", ev.kernel_bytes),
+    ];
+    let (kind, v) = parts
+        .iter()
+        .filter_map(|(k, v)| v.map(|v| (*k, v)))
+        .max_by_key(|(_, v)| *v)
+        .filter(|(_, v)| *v > 0 && ev.total_bytes.unwrap_or(0) > 0)?;
+    Some(format!(
+        "It held: {} was {kind}{}.",
+        of_total(Some(v), ev, ep),
+        rests_on(ev)
+    ))
+}
+
+/// The kill line's RSS does not decide: say what it shows.
+fn kill_line_short(ep: &Episode, ev: &Evidence) -> String {
+    format!(
+        "Usage was at the limit, but the report keeps only the kill line: the victim's RSS (anon {}, file {}, shmem {}) is, in its largest part, {}, too little to say what filled the rest.",
+        ev.anon_bytes.map_or("?".to_owned(), crate::units::human_bytes),
+        ev.file_bytes.map_or("?".to_owned(), crate::units::human_bytes),
+        ev.shmem_bytes.map_or("?".to_owned(), crate::units::human_bytes),
+        of_total(ev.anon_bytes.max(ev.file_bytes).max(ev.shmem_bytes), ev, ep)
+    )
+}
+
+/// What a share rests on, where that is not the report's own split: the
+/// victim's kill line.
+fn rests_on(ev: &Evidence) -> &'static str {
+    match ev.source {
+        Some(Source::KillLine) => " (by the kill line alone: the report keeps no stats or task table)",
+        _ => "",
+    }
 }
 
 /// Why nothing can be said, and what would let the next one be diagnosed:
@@ -254,43 +377,49 @@ fn unknown_text(ep: &Episode) -> (String, Vec<String>) {
 
 /// Reports that ended without a kill say so after the cause.
 fn ending(ep: &Episode, mut summary: String, mut advice: Vec<String>) -> (String, Vec<String>) {
-    if ep.no_killable {
-        summary.push_str(
-            " No process could be killed (all unkillable, oom_score_adj -1000, or already exiting): the cgroup stays at its limit and its allocations stall or fail.",
-        );
+    let machine = fit::whose(ep) == fit::Whose::Machine;
+    // A no-killable panic's advice says it all.
+    let panic_says = ep.panic.as_deref().is_some_and(|p| p.contains("no killable process"));
+    if fit::no_killable(ep) {
+        summary.push_str(match machine {
+            true => " No process could be killed (all unkillable, oom_score_adj -1000, or already exiting; or none yet, early in boot).",
+            false => " No process could be killed (all unkillable, oom_score_adj -1000, or already exiting): the cgroup stays at its limit and its allocations stall or fail.",
+        });
         advice.insert(
             0,
-            "Do not give every process of a limited cgroup oom_score_adj -1000; leave the kernel something to kill, or raise the limit.".to_owned(),
+            match machine {
+                _ if panic_says => "",
+                true => "Do not give every process oom_score_adj -1000; leave the kernel something to kill.",
+                false => "Do not give every process of a limited cgroup oom_score_adj -1000; leave the kernel something to kill, or raise the limit.",
+            }
+            .to_owned(),
         );
     }
     if let Some(p) = &ep.panic {
         summary.push_str(&format!(" The kernel panicked instead of killing ({p})."));
-        advice.insert(
-            0,
-            "vm.panic_on_oom is set: the machine reboots on every OOM; set it to 0 unless a reboot is really wanted."
-                .to_owned(),
-        );
+        advice.insert(0, fit::panic_advice(p));
     }
+    advice.retain(|a| !a.is_empty());
     (summary, advice)
 }
 
 /// The cgroup version the report shows: v1 by its `memory+swap`/`kmem`
-/// counters or v1 stats, v2 by its `swap:` counter or v2 stats; None when
-/// it shows neither (a kill line, a task table alone).
+/// counters, v1 stats or a kernel older than 4.5, v2 by its `swap:`
+/// counter; None when it shows neither (a kill line, a task table alone,
+/// stats in 5.3+'s key names, which v1 prints too).
 fn cgroup_version(ep: &Episode) -> Option<u8> {
     use crate::model::StatsFormat;
-    // The `memory+swap:` and `kmem:` lines exist only on v1; 6.1 prints its
-    // memcg stats in v2's keys on v1 too (corpus/vm/6.1-v1-*).
-    if ep.memsw.is_some() || ep.kmem.is_some() {
-        return Some(1);
-    }
     let v1 = ep.memsw.is_some()
         || ep.kmem.is_some()
         || ep
             .memcg_stats
             .iter()
             .any(|s| matches!(s.format, StatsFormat::V1 | StatsFormat::V1Oneline));
-    let v2 = ep.swap.is_some() || ep.memcg_stats.iter().any(|s| s.format == StatsFormat::V2);
+    // Not the stats' key names: 5.3+ kernels print memory.stat's v2 keys
+    // on cgroup v1 too. v2's own counter is `swap:`.
+    let v2 = ep.swap.is_some();
+    // A kernel older than cgroup v2's memory controller (4.5) has only v1.
+    let v1 = v1 || (!v2 && fit::before_cgroup_v2(ep));
     match (v1, v2) {
         (true, false) => Some(1),
         (false, true) => Some(2),
@@ -304,19 +433,21 @@ fn throttle_advice(ep: &Episode) -> String {
     match cgroup_version(ep) {
         Some(2) => "Set memory.high a little below memory.max to throttle the growth and observe it before the kill.".to_owned(),
         Some(_) => "cgroup v1 has no memory.high: alert before the limit instead (a memory.usage_in_bytes threshold, or oomctl guard), or move to cgroup v2 and set memory.high below memory.max.".to_owned(),
-        None => "On cgroup v2, set memory.high a little below memory.max to throttle the growth and observe it before the kill (v1 has no memory.high: alert on usage instead).".to_owned(),
+        // memory.high only where the report shows cgroup v2.
+        None => "Alert before the limit (oomctl guard, or a usage threshold) to see the growth before the kill.".to_owned(),
     }
 }
 
 /// To watch the process that held most of it.
-fn profile_advice(t: &crate::model::TopTask, machine: bool) -> String {
+fn profile_advice(t: &crate::model::TopTask, whose: fit::Whose) -> String {
     format!(
         "Profile {} ({}): if its memory grows without bound it leaks; if it plateaus, {}.",
         t.name,
         t.pid,
-        match machine {
-            true => "give the machine more memory or move work off it",
-            false => "raise the limit above that plateau",
+        match whose {
+            fit::Whose::Machine => "give the machine more memory or move work off it",
+            fit::Whose::Pods => "give its pod a memory limit above that plateau",
+            fit::Whose::Cgroup => "raise the limit above that plateau",
         }
     )
 }
@@ -385,10 +516,37 @@ fn write_cache_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, V
         },
         None => summary,
     };
-    (summary, write::advice(ep, cgroup_version(ep)))
+    // A machine has no limit to raise, and no cgroup version to speak of.
+    let machine = fit::whose(ep) == fit::Whose::Machine;
+    let version = if machine { None } else { cgroup_version(ep) };
+    (summary, write::advice(ep, version, !machine))
 }
 
+/// Process memory, said with what the report shows beside it: the top
+/// task's swap and swap's exhaustion; for the pods' node-allocatable
+/// cgroup, the advice that fits it.
 fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<String>) {
+    let (mut summary, mut advice) = process_text(ep, ev, scope_word);
+    let note = match &ev.top_task {
+        Some(t) => fit::swap_note(ep, t.pid),
+        None => fit::swap_exhausted(ep).map(|why| format!("swap was exhausted ({why})")),
+    };
+    if let Some(note) = note {
+        if summary.ends_with('.') {
+            summary.pop();
+        }
+        summary.push_str(&format!("; {note}."));
+    }
+    if fit::whose(ep) == fit::Whose::Pods {
+        advice.retain(|a| a.starts_with("Profile ") || a.starts_with("Keep vm.oom_dump_tasks"));
+        for (i, a) in fit::pods_advice().into_iter().enumerate() {
+            advice.insert(i, a);
+        }
+    }
+    (summary, advice)
+}
+
+fn process_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<String>) {
     // From the task table alone the processes' part is their charged RSS
     // (anonymous and shared where the kernel splits it).
     let what = if ev.source == Some(Source::TaskTable) {
@@ -406,13 +564,28 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
         of_total(ev.anon_bytes, ev, ep),
         what
     );
-    let machine = base_word(ep) != "usage";
-    let ending = if machine {
-        "a leak, or more than this machine holds"
-    } else {
-        "a leak or a limit too small for it"
+    let whose = fit::whose(ep);
+    let machine = whose == fit::Whose::Machine;
+    let ending = match whose {
+        fit::Whose::Machine => "a leak, or more than this machine holds",
+        fit::Whose::Pods => "a leak, or a pod without a limit of its own outgrowing the node's allocatable memory",
+        fit::Whose::Cgroup => "a leak or a limit too small for it",
     };
     let total = ev.total_bytes.unwrap_or(0);
+    if let (Some(Source::KillLine), Some(t)) = (ev.source, &ev.top_task) {
+        // The victim is the only process the report shows: its anon-rss is
+        // the whole figure, said once.
+        return (
+            format!(
+                "Process memory filled {scope_word} memory: the victim {} ({}) held {} of anonymous memory, {}, by its kill line's anon-rss (the report keeps no stats or task table): {ending}.",
+                t.name,
+                t.pid,
+                ev.anon_bytes.map_or("?".to_owned(), crate::units::human_bytes),
+                of_total(ev.anon_bytes, ev, ep),
+            ),
+            vec![profile_advice(t, whose), limit_advice(ep, machine)],
+        );
+    }
     match &ev.top_task {
         // Its own memory is more than all there was: its RSS counts file
         // pages charged elsewhere, so no share of the total can be said.
@@ -423,17 +596,23 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
                 t.pid,
                 crate::units::human_bytes(t.rss_bytes)
             ),
-            vec![profile_advice(t, machine), limit_advice(ep, machine)],
+            vec![profile_advice(t, whose), limit_advice(ep, machine)],
         ),
         Some(t) if t.share.is_some_and(|s| s >= 0.5) => (
             format!(
-                "{filled}; {} ({}) alone held {} of it ({}): {ending}.",
+                "{filled}; {} ({}) alone held {} of it ({}{}): {ending}.",
                 t.name,
                 t.pid,
                 crate::units::human_bytes(t.charged_bytes),
                 of_total(Some(t.charged_bytes), ev, ep),
+                // Without the kernel's split its file pages count too.
+                if fit::rss_split(ep, t.pid) {
+                    ""
+                } else {
+                    "; its whole RSS: the report does not split out its file pages"
+                },
             ),
-            vec![profile_advice(t, machine), limit_advice(ep, machine)],
+            vec![profile_advice(t, whose), limit_advice(ep, machine)],
         ),
         None if from_guard(ep) => (
             format!("{filled}; the guard's event lists no task sizes to say whose."),
@@ -449,7 +628,11 @@ fn anon_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<Stri
         _ => (
             format!(
                 "{filled}, spread over several processes: the {} is too small for the workload.",
-                if machine { "machine" } else { "limit" }
+                match whose {
+                    fit::Whose::Machine => "machine",
+                    fit::Whose::Pods => "node's allocatable memory",
+                    fit::Whose::Cgroup => "limit",
+                }
             ),
             vec![
                 match machine {
@@ -488,5 +671,7 @@ fn fragmentation(ep: &Episode, ev: &Evidence) -> Option<Diagnosis> {
     ))
 }
 
+#[cfg(test)]
+mod cause_tests;
 #[cfg(test)]
 mod tests;

@@ -150,7 +150,7 @@ fn anon_names_the_process() {
     assert_eq!(d.cause, Cause::Anon);
     assert!(
         d.summary.contains(
-            "95% of its 100.0 MiB usage was anonymous; t1 (1) alone held 90.0 MiB of it (90% of its 100.0 MiB usage)"
+            "95% of its 100.0 MiB usage was anonymous; t1 (1) alone held 90.0 MiB of it (90% of its 100.0 MiB usage; its whole RSS"
         ),
         "{}",
         d.summary

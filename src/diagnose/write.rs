@@ -62,8 +62,9 @@ pub fn clause(ep: &Episode) -> Option<String> {
 }
 
 /// Advice for a write-cache OOM, for this report's cgroup version
-/// (`version`) and kernel.
-pub fn advice(ep: &Episode, version: Option<u8>) -> Vec<String> {
+/// (`version`) and kernel; `limit`: a memcg's, which can be raised (a
+/// machine has none).
+pub fn advice(ep: &Episode, version: Option<u8>, limit: bool) -> Vec<String> {
     let mut a = vec![
         "Write with O_DIRECT or sync in bounded chunks in the writer (qemu-img: -t none or -t directsync instead of \
          writeback; dd: oflag=direct)."
@@ -105,16 +106,22 @@ pub fn advice(ep: &Episode, version: Option<u8>) -> Vec<String> {
              lower vm.dirty_bytes."
                 .to_owned(),
         ),
+        None if !limit => a.push(
+            "Lower the dirty thresholds (vm.dirty_bytes / vm.dirty_background_bytes) so writeback starts sooner."
+                .to_owned(),
+        ),
         None => a.push(
             "Lower the dirty thresholds (vm.dirty_bytes / vm.dirty_background_bytes) so writeback starts sooner, or \
              use cgroup v2, whose writeback is throttled per cgroup."
                 .to_owned(),
         ),
     }
-    a.push(
-        "Raise the limit only as a stopgap: the cache grows to any limit while the disk is slower than the writer."
-            .to_owned(),
-    );
+    if limit {
+        a.push(
+            "Raise the limit only as a stopgap: the cache grows to any limit while the disk is slower than the writer."
+                .to_owned(),
+        );
+    }
     a
 }
 
@@ -168,14 +175,18 @@ mod tests {
         let old = ep(&[], None, "4.19.0-27-amd64");
         assert_eq!(release(&new), Some((6, 1)));
         assert_eq!(release(&old), Some((4, 19)));
-        assert!(advice(&new, Some(1))
+        assert!(advice(&new, Some(1), true)
             .iter()
             .any(|a| a.starts_with("This kernel has the upstream fix")));
-        assert!(advice(&old, Some(1))
+        assert!(advice(&old, Some(1), true)
             .iter()
             .any(|a| a.starts_with("Kernels before 6.0 lack")));
-        assert!(advice(&new, Some(2)).iter().any(|a| a.contains("balance_dirty_pages")));
-        assert!(!advice(&new, Some(2)).iter().any(|a| a.contains("upstream fix")));
-        assert!(advice(&new, None)[0].contains("O_DIRECT"));
+        assert!(advice(&new, Some(2), true)
+            .iter()
+            .any(|a| a.contains("balance_dirty_pages")));
+        assert!(!advice(&new, Some(2), true).iter().any(|a| a.contains("upstream fix")));
+        assert!(advice(&new, None, true)[0].contains("O_DIRECT"));
+        // A machine: no limit to raise.
+        assert!(!advice(&new, None, false).iter().any(|a| a.contains("Raise the limit")));
     }
 }

@@ -14,6 +14,10 @@ pub enum EvidenceSource {
     /// A cgroup snapshot joined by path (`analyze --snapshots`), used when the
     /// report carries no stats of its own.
     Snapshot,
+    /// Only the memcg's usage and limit and the victim's kill line (anon-,
+    /// file-, shmem-rss) survive: a `dmesg | grep` paste without the stats
+    /// and the task table.
+    KillLine,
 }
 
 /// Why an OOM happened.
@@ -32,6 +36,17 @@ pub enum Cause {
     Kernel,
     /// A global high-order allocation failed while memory was free.
     Fragmentation,
+    /// The memcg's limit was lowered below its usage (memory.max or
+    /// limit_in_bytes written by someone outside the workload).
+    LimitLowered,
+    /// cgroup v1's memory+swap limit was the one hit, memory below its own.
+    Memsw,
+    /// Unevictable memory (mlocked pages, locked shmem) that neither reclaim
+    /// nor swap can take filled most of it.
+    Unevictable,
+    /// A cpuset or memory policy confined the allocation to full nodes while
+    /// the machine had memory elsewhere.
+    Constrained,
     /// sysrq-f.
     Manual,
     /// The report does not decide.
@@ -48,6 +63,10 @@ impl Cause {
             Cause::Shmem => "shmem",
             Cause::Kernel => "kernel",
             Cause::Fragmentation => "fragmentation",
+            Cause::LimitLowered => "limit_lowered",
+            Cause::Memsw => "memsw",
+            Cause::Unevictable => "unevictable",
+            Cause::Constrained => "constrained",
             Cause::Manual => "manual",
             Cause::Unknown => "unknown",
         }
@@ -58,7 +77,8 @@ impl Cause {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Evidence {
-    /// Where the split came from: `memcg_stats`, `mem_info`, `task_table`.
+    /// Where the split came from: `memcg_stats`, `mem_info`, `snapshot`,
+    /// `task_table`, `kill_line`.
     pub source: Option<EvidenceSource>,
     /// What the shares are of: memcg usage, or RAM for a global OOM.
     pub total_bytes: Option<u64>,

@@ -373,6 +373,7 @@ pub enum Paint {
     Magenta,
     Cyan,
     Blue,
+    Green,
 }
 
 impl Paint {
@@ -386,6 +387,7 @@ impl Paint {
             Paint::Magenta => "35",
             Paint::Cyan => "36",
             Paint::Blue => "34",
+            Paint::Green => "32",
         }
     }
 
@@ -407,7 +409,9 @@ pub fn cause_paint(cause: &str) -> Option<Paint> {
         "anon" => Some(Paint::Red),
         "shmem" => Some(Paint::Magenta),
         "kernel" => Some(Paint::Cyan),
-        "fragmentation" => Some(Paint::Blue),
+        "fragmentation" | "constrained" => Some(Paint::Blue),
+        "limit_lowered" | "memsw" => Some(Paint::Green),
+        "unevictable" => Some(Paint::Magenta),
         "unknown" | "manual" => Some(Paint::Dim),
         _ => None,
     }
@@ -416,6 +420,29 @@ pub fn cause_paint(cause: &str) -> Option<Paint> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_cause_that_names_a_reason_is_coloured() {
+        use crate::model::Cause;
+        for c in [
+            Cause::WriteCache,
+            Cause::PageCache,
+            Cause::Anon,
+            Cause::Shmem,
+            Cause::Kernel,
+            Cause::Fragmentation,
+            Cause::LimitLowered,
+            Cause::Memsw,
+            Cause::Unevictable,
+            Cause::Constrained,
+        ] {
+            assert!(
+                !matches!(cause_paint(c.as_str()), None | Some(Paint::Dim)),
+                "{}",
+                c.as_str()
+            );
+        }
+    }
 
     #[test]
     fn cuts_keep_within_width() {

@@ -125,6 +125,7 @@ fn breakdown(page: &mut Page<'_>, d: &Diagnosis) -> io::Result<()> {
         EvidenceSource::MemInfo => "Mem-Info",
         EvidenceSource::TaskTable => "task table (the rest is inferred)",
         EvidenceSource::Snapshot => "cgroup snapshot",
+        EvidenceSource::KillLine => "kill line (usage, limit and the victim's RSS only)",
     });
     page.field(
         "Memory:",

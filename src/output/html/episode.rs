@@ -68,6 +68,7 @@ fn breakdown_svg(ep: &Episode) -> String {
         Some(EvidenceSource::MemInfo) => "Mem-Info",
         Some(EvidenceSource::TaskTable) => "the task table (the rest inferred)",
         Some(EvidenceSource::Snapshot) => "a cgroup snapshot",
+        Some(EvidenceSource::KillLine) => "the victim's kill line (no stats, no task table)",
         None => "?",
     };
     let mut s = format!(

@@ -74,6 +74,10 @@ fn cause_color(cause: &str) -> &'static str {
         "shmem" => "#a3a",
         "kernel" => "#199",
         "fragmentation" => "#33c",
+        "constrained" => "#36a",
+        "limit_lowered" => "#393",
+        "memsw" => "#6a3",
+        "unevictable" => "#836",
         _ => "#888",
     }
 }
@@ -388,6 +392,25 @@ fn timeline(h: &HtmlSink<'_>, rows: &[(&str, GroupRow)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_cause_that_names_a_reason_has_its_colour() {
+        use crate::model::Cause;
+        let causes = [
+            Cause::WriteCache,
+            Cause::Anon,
+            Cause::Shmem,
+            Cause::Kernel,
+            Cause::Fragmentation,
+            Cause::LimitLowered,
+            Cause::Memsw,
+            Cause::Unevictable,
+            Cause::Constrained,
+        ];
+        let colours: std::collections::BTreeSet<_> = causes.iter().map(|c| cause_color(c.as_str())).collect();
+        assert_eq!(colours.len(), causes.len(), "{colours:?}");
+        assert!(!colours.contains(cause_color("unknown")));
+    }
 
     #[test]
     fn escapes_markup_quotes_and_controls() {
