@@ -24,7 +24,9 @@ mod finalize;
 
 use crate::envelope::{LogLine, Stamp};
 use crate::kline::{self, CounterKind, FrameKind, KLine, Layout, MemInfoLine, RawRow};
-use crate::model::{Episode, Malformed, MemcgStats, Reaped, Selected, StatsFormat, Text, Trigger, Victim};
+use crate::model::{
+    Episode, FreeBlocks, Malformed, MemcgStats, Reaped, Selected, StatsFormat, Text, Trigger, Victim, Zone,
+};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -248,9 +250,14 @@ impl Builder {
         let kl = kind.unwrap_or_else(|| kline::classify(text));
         let consumed = !matches!(kl, KLine::Unrelated);
         let confirms = kl.shows_oom();
+        let counters = matches!(kl, KLine::MemInfoCounters);
         self.dispatch(idx, line_no, stamp, kl);
         if consumed {
             if let Some(open) = self.streams[idx].open.as_mut() {
+                if counters && matches!(open.section, Section::MemInfo) {
+                    // The block's first line is one of its counters.
+                    open.section_line(text);
+                }
                 open.seen.extend(key.or_else(|| line_key(stamp, text)));
                 open.tentative &= !confirms;
             }
@@ -530,7 +537,7 @@ impl Builder {
                 }
                 o.touch(stamp, line_no);
             }
-            KLine::MemInfoStart => {
+            KLine::MemInfoStart | KLine::MemInfoCounters => {
                 if live(&self.streams[idx]) {
                     let o = self.streams[idx].open.as_mut().expect("live");
                     if !o.has.mem_info {
@@ -1046,6 +1053,48 @@ impl Open {
                 }
                 Some(MemInfoLine::TotalSwap(b)) => {
                     self.mem_info_mut().total_swap_bytes = Some(b);
+                    true
+                }
+                Some(MemInfoLine::Zone(z)) => {
+                    self.mem_info_mut().zones.push(Zone {
+                        node: z.node,
+                        name: Text::new(z.name),
+                        free_bytes: z.free,
+                        min_bytes: z.min,
+                        low_bytes: z.low,
+                        high_bytes: z.high,
+                        managed_bytes: z.managed,
+                        ..Zone::default()
+                    });
+                    true
+                }
+                Some(MemInfoLine::LowmemReserve(pages)) => {
+                    // The reserve of the zone printed just before it.
+                    if let Some(z) = self.mem_info_mut().zones.last_mut().filter(|z| z.lowmem_reserve_pages.is_empty()) {
+                        z.lowmem_reserve_pages = pages;
+                    }
+                    true
+                }
+                Some(MemInfoLine::Buddy(b)) => {
+                    let blocks = b
+                        .blocks
+                        .iter()
+                        .map(|&(count, size_bytes)| FreeBlocks { size_bytes, count })
+                        .collect();
+                    let zones = &mut self.mem_info_mut().zones;
+                    match zones
+                        .iter_mut()
+                        .find(|z| z.node == b.node && z.name == Text::new(b.name) && z.free_blocks.is_empty())
+                    {
+                        Some(z) => z.free_blocks = blocks,
+                        // Its zone's line was cut out of the paste.
+                        None => zones.push(Zone {
+                            node: b.node,
+                            name: Text::new(b.name),
+                            free_blocks: blocks,
+                            ..Zone::default()
+                        }),
+                    }
                     true
                 }
                 Some(MemInfoLine::Other) => true,
