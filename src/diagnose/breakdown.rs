@@ -125,25 +125,45 @@ fn from_mem_info(ep: &Episode) -> Option<Breakdown> {
     let anon = get(c, &["active_anon"])
         .zip(get(c, &["inactive_anon"]))
         .map(|(a, i)| a.saturating_add(i).saturating_sub(shmem.unwrap_or(0)));
+    let mut file = get(c, &["active_file"])
+        .zip(get(c, &["inactive_file"]))
+        .map(|(a, i)| a.saturating_add(i));
+    let mut anon = anon;
+    if anon.is_none() && file.is_none() {
+        // Before 2.6.28 one LRU held anon and file pages (`Active:`,
+        // `inactive:`): the page cache (`N total pagecache pages`) is the
+        // file part, the rest anonymous.
+        if let (Some(lru), Some(cache)) = (
+            get(c, &["active"]).zip(get(c, &["inactive"])).map(|(a, i)| a.saturating_add(i)),
+            mi.pagecache_bytes,
+        ) {
+            file = Some(cache.min(lru));
+            anon = Some(lru.saturating_sub(cache));
+        }
+    }
     let slab = [
         get(c, &["slab_reclaimable"]),
         get(c, &["slab_unreclaimable"]),
+        // Before 2.6.30 one `slab:` counter.
+        get(c, &["slab"]),
         get(c, &["pagetables"]),
     ];
+    // The RAM the shares are of: `N pages RAM`, or where it was cut away
+    // the zones' own sizes.
+    let zones_ram = (!mi.zones.is_empty() && mi.zones.iter().all(|z| z.managed_bytes.is_some()))
+        .then(|| sat_sum(mi.zones.iter().filter_map(|z| z.managed_bytes)));
+    // Without the LRU's split by kind no part can be compared with the
+    // others: kernel memory alone is never the largest by default.
+    let split = anon.is_some() || file.is_some();
     Some(Breakdown {
         source: Some(Source::MemInfo),
-        total: mi.ram_bytes,
+        total: mi.ram_bytes.or(zones_ram),
         anon,
-        file: get(c, &["active_file"])
-            .zip(get(c, &["inactive_file"]))
-            .map(|(a, i)| a.saturating_add(i)),
+        file,
         dirty: get(c, &["dirty"]),
         writeback: get(c, &["writeback"]),
-        shmem,
-        kernel: slab
-            .iter()
-            .any(Option::is_some)
-            .then(|| sat_sum(slab.iter().flatten().copied())),
+        shmem: shmem.filter(|_| split),
+        kernel: (split && slab.iter().any(Option::is_some)).then(|| sat_sum(slab.iter().flatten().copied())),
         free: get(c, &["free"]),
     })
 }
@@ -266,4 +286,137 @@ impl Breakdown {
             top_task,
         }
     }
+}
+
+/// Zones in the kernel's order: an allocation may use its highest zone and
+/// every zone below it.
+const ZONE_ORDER: [&str; 6] = ["DMA", "DMA32", "Normal", "HighMem", "Movable", "Device"];
+
+fn zone_rank(name: &str) -> Option<usize> {
+    ZONE_ORDER.iter().position(|z| *z == name)
+}
+
+/// The highest zone an allocation may use, from its gfp mask's zone bits
+/// (`__GFP_DMA` 0x01, `__GFP_HIGHMEM` 0x02, `__GFP_DMA32` 0x04,
+/// `__GFP_MOVABLE` 0x08, the same from 2.6.23 to 6.x: `gfp_zone()`); Normal
+/// where the mask is not printed.
+fn highest_zone(ep: &Episode) -> usize {
+    let mask = ep
+        .trigger
+        .as_ref()
+        .and_then(|t| t.gfp_mask.as_deref())
+        .and_then(|m| u64::from_str_radix(m.trim_start_matches("0x"), 16).ok());
+    match mask {
+        Some(m) if m & 0x01 != 0 => 0,
+        Some(m) if m & 0x04 != 0 => 1,
+        Some(m) if m & 0x02 != 0 && m & 0x08 != 0 => 4,
+        Some(m) if m & 0x02 != 0 => 3,
+        _ => 2,
+    }
+}
+
+/// What the zones say of a failed allocation of `order`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ZoneVerdict {
+    /// Every zone the allocation may use was at or below its min watermark
+    /// plus its lowmem reserve: memory ran out. The zone with the most
+    /// free memory: its name, free bytes and the floor it needed to pass.
+    Exhausted { zone: String, free: u64, floor: u64 },
+    /// A usable zone had free memory above its watermark but no free
+    /// block of `wanted` bytes or more: the one with most free memory,
+    /// its min watermark and its largest free block (None where the
+    /// report prints no buddy lists).
+    Fragmented {
+        zone: String,
+        free: u64,
+        min: u64,
+        largest: Option<u64>,
+        wanted: u64,
+    },
+    /// A usable zone above its watermark had a block large enough: the
+    /// report, printed after the failure, does not show why it failed.
+    Fits,
+}
+
+/// The kernel's watermark test (`__zone_watermark_ok`) on every zone the
+/// allocation may use: `free − (2^order − 1) pages > min + lowmem_reserve`,
+/// and for order ≥ 1 a free block of the requested order or larger. None
+/// where the report has no zone lines with their watermarks.
+///
+/// The reserve is the entry of `lowmem_reserve[]` at the index of the
+/// highest usable zone, counted among the zones printed (an unpopulated
+/// zone between them is not printed, which would shift it).
+pub fn zone_verdict(ep: &Episode, order: i32) -> Option<ZoneVerdict> {
+    let zones = &ep.mem_info.as_ref()?.zones;
+    let order = u32::try_from(order).ok()?.min(20);
+    let top = highest_zone(ep);
+    let usable: Vec<_> = zones
+        .iter()
+        .filter(|z| zone_rank(&z.name).is_some_and(|r| r <= top))
+        .filter(|z| z.free_bytes.is_some() && z.min_bytes.is_some())
+        .collect();
+    let preferred = usable.iter().filter_map(|z| zone_rank(&z.name)).max()?;
+    // The reserve's index: how many distinct zones printed rank below it.
+    let mut below: Vec<usize> = zones
+        .iter()
+        .filter_map(|z| zone_rank(&z.name))
+        .filter(|r| *r < preferred)
+        .collect();
+    below.sort_unstable();
+    below.dedup();
+    let page = |z: &crate::model::Zone| z.free_blocks.first().map_or(ep.page_size, |b| b.size_bytes);
+    let name = |z: &crate::model::Zone| match z.node {
+        Some(n) => format!("{} (node {n})", z.name),
+        None => z.name.to_string(),
+    };
+    let floor = |z: &crate::model::Zone| {
+        let reserve = if zone_rank(&z.name) == Some(preferred) {
+            0
+        } else {
+            z.lowmem_reserve_pages.get(below.len()).copied().unwrap_or(0)
+        };
+        z.min_bytes
+            .unwrap_or(0)
+            .saturating_add(reserve.saturating_mul(page(z)))
+    };
+    let need = |z: &crate::model::Zone| z.free_bytes.unwrap_or(0).saturating_sub(((1u64 << order) - 1).saturating_mul(page(z)));
+    let above: Vec<_> = usable.iter().filter(|z| need(z) > floor(z)).collect();
+    if above.is_empty() {
+        let z = most_free(usable.iter().copied())?;
+        return Some(ZoneVerdict::Exhausted {
+            zone: name(z),
+            free: z.free_bytes.unwrap_or(0),
+            floor: floor(z),
+        });
+    }
+    if order == 0 {
+        return Some(ZoneVerdict::Fits);
+    }
+    let largest = |z: &crate::model::Zone| {
+        z.free_blocks
+            .iter()
+            .filter(|b| b.count > 0)
+            .map(|b| b.size_bytes)
+            .max()
+    };
+    let wanted = |z: &crate::model::Zone| page(z) << order;
+    if above
+        .iter()
+        .any(|z| !z.free_blocks.is_empty() && largest(z).is_some_and(|l| l >= wanted(z)))
+    {
+        return Some(ZoneVerdict::Fits);
+    }
+    let z = most_free(above.iter().map(|z| **z))?;
+    Some(ZoneVerdict::Fragmented {
+        zone: name(z),
+        free: z.free_bytes.unwrap_or(0),
+        min: z.min_bytes.unwrap_or(0),
+        largest: largest(z).or(if z.free_blocks.is_empty() { None } else { Some(0) }),
+        wanted: wanted(z),
+    })
+}
+
+/// The zone with the most free memory (the lower one of equals).
+fn most_free<'a>(zs: impl Iterator<Item = &'a crate::model::Zone>) -> Option<&'a crate::model::Zone> {
+    zs.max_by_key(|z| (z.free_bytes.unwrap_or(0), std::cmp::Reverse(zone_rank(&z.name))))
 }
