@@ -420,3 +420,151 @@ pub fn zone_verdict(ep: &Episode, order: i32) -> Option<ZoneVerdict> {
 fn most_free<'a>(zs: impl Iterator<Item = &'a crate::model::Zone>) -> Option<&'a crate::model::Zone> {
     zs.max_by_key(|z| (z.free_bytes.unwrap_or(0), std::cmp::Reverse(zone_rank(&z.name))))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{FreeBlocks, MemInfo, Trigger, Zone};
+
+    const KIB: u64 = 1024;
+
+    fn zone(name: &str, free_kb: u64, min_kb: u64, reserve: &[u64], blocks: &[u64]) -> Zone {
+        Zone {
+            node: Some(0),
+            name: name.into(),
+            free_bytes: Some(free_kb * KIB),
+            min_bytes: Some(min_kb * KIB),
+            lowmem_reserve_pages: reserve.to_vec(),
+            free_blocks: blocks
+                .iter()
+                .enumerate()
+                .map(|(o, &count)| FreeBlocks {
+                    size_bytes: 4096 << o,
+                    count,
+                })
+                .collect(),
+            ..Zone::default()
+        }
+    }
+
+    fn ep(gfp: &str, order: i32, zones: Vec<Zone>) -> Episode {
+        Episode {
+            page_size: 4096,
+            trigger: Some(Trigger {
+                gfp_mask: Some(gfp.into()),
+                order: Some(order),
+                ..Trigger::default()
+            }),
+            mem_info: Some(MemInfo {
+                zones,
+                ..MemInfo::default()
+            }),
+            ..Episode::default()
+        }
+    }
+
+    #[test]
+    fn watermark_edge_is_the_kernels() {
+        // Order 0: free must be above min (+ reserve), at it is exhausted.
+        let at = ep("0xcc0", 0, vec![zone("Normal", 1000, 1000, &[0, 0, 0], &[250])]);
+        assert!(matches!(zone_verdict(&at, 0), Some(ZoneVerdict::Exhausted { free, floor, .. }) if free == floor));
+        let above = ep("0xcc0", 0, vec![zone("Normal", 1004, 1000, &[0, 0, 0], &[251])]);
+        assert_eq!(zone_verdict(&above, 0), Some(ZoneVerdict::Fits));
+        // Order 2 takes its own 3 extra pages off first: 1012 kB - 12 = min.
+        let o2 = ep("0xcc0", 2, vec![zone("Normal", 1012, 1000, &[0, 0, 0], &[1, 1, 10])]);
+        assert!(matches!(zone_verdict(&o2, 2), Some(ZoneVerdict::Exhausted { .. })));
+        let o2 = ep("0xcc0", 2, vec![zone("Normal", 1016, 1000, &[0, 0, 0], &[2, 1, 10])]);
+        assert_eq!(zone_verdict(&o2, 2), Some(ZoneVerdict::Fits));
+    }
+
+    #[test]
+    fn fragmented_when_above_the_watermark_without_a_block_that_large() {
+        // 8 MiB free in 4 and 8 kB blocks, order 2 wants 16 kB.
+        let e = ep("0x40cc0", 2, vec![zone("Normal", 8192, 1000, &[0, 0, 0], &[1024, 512, 0, 0])]);
+        assert_eq!(
+            zone_verdict(&e, 2),
+            Some(ZoneVerdict::Fragmented {
+                zone: "Normal (node 0)".to_owned(),
+                free: 8192 * KIB,
+                min: 1000 * KIB,
+                largest: Some(8 * KIB),
+                wanted: 16 * KIB,
+            })
+        );
+        // One block of the order is enough.
+        let e = ep("0x40cc0", 2, vec![zone("Normal", 8192, 1000, &[0, 0, 0], &[1020, 512, 1, 0])]);
+        assert_eq!(zone_verdict(&e, 2), Some(ZoneVerdict::Fits));
+        // No buddy lists printed: the kernel's own test failed above the watermark.
+        let e = ep("0x40cc0", 2, vec![zone("Normal", 8192, 1000, &[0, 0, 0], &[])]);
+        assert!(matches!(zone_verdict(&e, 2), Some(ZoneVerdict::Fragmented { largest: None, .. })));
+    }
+
+    #[test]
+    fn lower_zones_keep_their_reserve_and_the_mask_limits_the_zones() {
+        // DMA32 (the preferred zone of a GFP_KERNEL allocation on a 2 GiB
+        // machine) below min; DMA above its min but not above min + its
+        // reserve against DMA32 (index 1 among the zones printed).
+        let zones = vec![
+            zone("DMA", 7980, 520, &[0, 1952, 1952, 1952], &[1, 1, 1, 1]),
+            zone("DMA32", 52840, 66968, &[0, 0, 0, 0], &[100, 100, 100, 100]),
+        ];
+        assert!(matches!(
+            zone_verdict(&ep("0x40cc0", 2, zones.clone()), 2),
+            Some(ZoneVerdict::Exhausted { zone, .. }) if zone == "DMA32 (node 0)"
+        ));
+        // A GFP_DMA allocation may use DMA alone: its own reserve entry is 0.
+        assert_eq!(zone_verdict(&ep("0x1", 0, zones.clone()), 0), Some(ZoneVerdict::Fits));
+        // A HighMem zone is beyond a GFP_KERNEL allocation.
+        let mut with_high = zones;
+        with_high.push(zone("HighMem", 900_000, 512, &[0, 0, 0, 0], &[0, 0, 0, 1000]));
+        assert!(matches!(
+            zone_verdict(&ep("0xcc0", 2, with_high.clone()), 2),
+            Some(ZoneVerdict::Exhausted { .. })
+        ));
+        // GFP_HIGHUSER_MOVABLE (0x...ca: HIGHMEM | MOVABLE) may use it.
+        assert_eq!(zone_verdict(&ep("0x201da", 2, with_high), 2), Some(ZoneVerdict::Fits));
+    }
+
+    #[test]
+    fn no_zones_no_verdict() {
+        assert_eq!(zone_verdict(&ep("0xcc0", 1, Vec::new()), 1), None);
+        // Zone lines cut before their watermarks.
+        let mut z = zone("Normal", 100, 0, &[], &[]);
+        z.min_bytes = None;
+        assert_eq!(zone_verdict(&ep("0xcc0", 1, vec![z]), 1), None);
+    }
+
+    #[test]
+    fn pre_2_6_28_lru_splits_by_the_pagecache_total() {
+        let c = |kv: &[(&str, u64)]| kv.iter().map(|(k, v)| (Text::new(k), *v)).collect();
+        let mut e = Episode {
+            mem_info: Some(MemInfo {
+                counters_bytes: c(&[("active", 700), ("inactive", 300), ("slab", 50), ("pagetables", 10)]),
+                pagecache_bytes: Some(200),
+                ram_bytes: Some(2000),
+                ..MemInfo::default()
+            }),
+            ..Episode::default()
+        };
+        let b = from_mem_info(&e).unwrap();
+        assert_eq!((b.anon, b.file, b.kernel), (Some(800), Some(200), Some(60)));
+        // Without the pagecache total no part is named, not even kernel.
+        e.mem_info.as_mut().unwrap().pagecache_bytes = None;
+        let b = from_mem_info(&e).unwrap();
+        assert_eq!((b.anon, b.file, b.kernel, b.total), (None, None, None, Some(2000)));
+        // RAM from the zones where `pages RAM` was cut.
+        let mi = e.mem_info.as_mut().unwrap();
+        mi.ram_bytes = None;
+        mi.zones = vec![
+            Zone {
+                managed_bytes: Some(1000),
+                ..Zone::default()
+            },
+            Zone {
+                managed_bytes: Some(500),
+                ..Zone::default()
+            },
+        ];
+        assert_eq!(from_mem_info(&e).unwrap().total, Some(1500));
+    }
+}
