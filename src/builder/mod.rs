@@ -1070,7 +1070,12 @@ impl Open {
                 }
                 Some(MemInfoLine::LowmemReserve(pages)) => {
                     // The reserve of the zone printed just before it.
-                    if let Some(z) = self.mem_info_mut().zones.last_mut().filter(|z| z.lowmem_reserve_pages.is_empty()) {
+                    if let Some(z) = self
+                        .mem_info_mut()
+                        .zones
+                        .last_mut()
+                        .filter(|z| z.lowmem_reserve_pages.is_empty())
+                    {
                         z.lowmem_reserve_pages = pages;
                     }
                     true

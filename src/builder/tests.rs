@@ -449,7 +449,11 @@ fn mem_info_without_numa_keeps_its_counters_zones_and_ram() {
     assert_eq!(mi.zones[0].lowmem_reserve_pages, [0, 3000, 3000, 3000]);
     assert_eq!(mi.zones[1].min_bytes, Some(100 * 1024));
     assert_eq!(
-        mi.zones[0].free_blocks.iter().map(|b| (b.size_bytes, b.count)).collect::<Vec<_>>(),
+        mi.zones[0]
+            .free_blocks
+            .iter()
+            .map(|b| (b.size_bytes, b.count))
+            .collect::<Vec<_>>(),
         [(4096, 2), (8192, 0), (16384, 2)]
     );
 }
@@ -488,5 +492,10 @@ fn mem_info_begins_at_its_counters_without_its_header() {
     assert_eq!(eps[0].source.first_line, 1);
     // Counters alone, no OOM line after them (an allocation failure's
     // show_mem): no episode.
-    assert!(texts(&["active_anon:1 inactive_anon:2 isolated_anon:0", " free:3 free_pcp:0 free_cma:0", "eth0: link up"]).is_empty());
+    assert!(texts(&[
+        "active_anon:1 inactive_anon:2 isolated_anon:0",
+        " free:3 free_pcp:0 free_cma:0",
+        "eth0: link up"
+    ])
+    .is_empty());
 }

@@ -134,7 +134,9 @@ fn from_mem_info(ep: &Episode) -> Option<Breakdown> {
         // `inactive:`): the page cache (`N total pagecache pages`) is the
         // file part, the rest anonymous.
         if let (Some(lru), Some(cache)) = (
-            get(c, &["active"]).zip(get(c, &["inactive"])).map(|(a, i)| a.saturating_add(i)),
+            get(c, &["active"])
+                .zip(get(c, &["inactive"]))
+                .map(|(a, i)| a.saturating_add(i)),
             mi.pagecache_bytes,
         ) {
             file = Some(cache.min(lru));
@@ -375,11 +377,13 @@ pub fn zone_verdict(ep: &Episode, order: i32) -> Option<ZoneVerdict> {
         } else {
             z.lowmem_reserve_pages.get(below.len()).copied().unwrap_or(0)
         };
-        z.min_bytes
-            .unwrap_or(0)
-            .saturating_add(reserve.saturating_mul(page(z)))
+        z.min_bytes.unwrap_or(0).saturating_add(reserve.saturating_mul(page(z)))
     };
-    let need = |z: &crate::model::Zone| z.free_bytes.unwrap_or(0).saturating_sub(((1u64 << order) - 1).saturating_mul(page(z)));
+    let need = |z: &crate::model::Zone| {
+        z.free_bytes
+            .unwrap_or(0)
+            .saturating_sub(((1u64 << order) - 1).saturating_mul(page(z)))
+    };
     let above: Vec<_> = usable.iter().filter(|z| need(z) > floor(z)).collect();
     if above.is_empty() {
         let z = most_free(usable.iter().copied())?;
@@ -392,13 +396,7 @@ pub fn zone_verdict(ep: &Episode, order: i32) -> Option<ZoneVerdict> {
     if order == 0 {
         return Some(ZoneVerdict::Fits);
     }
-    let largest = |z: &crate::model::Zone| {
-        z.free_blocks
-            .iter()
-            .filter(|b| b.count > 0)
-            .map(|b| b.size_bytes)
-            .max()
-    };
+    let largest = |z: &crate::model::Zone| z.free_blocks.iter().filter(|b| b.count > 0).map(|b| b.size_bytes).max();
     let wanted = |z: &crate::model::Zone| page(z) << order;
     if above
         .iter()
@@ -480,7 +478,11 @@ mod tests {
     #[test]
     fn fragmented_when_above_the_watermark_without_a_block_that_large() {
         // 8 MiB free in 4 and 8 kB blocks, order 2 wants 16 kB.
-        let e = ep("0x40cc0", 2, vec![zone("Normal", 8192, 1000, &[0, 0, 0], &[1024, 512, 0, 0])]);
+        let e = ep(
+            "0x40cc0",
+            2,
+            vec![zone("Normal", 8192, 1000, &[0, 0, 0], &[1024, 512, 0, 0])],
+        );
         assert_eq!(
             zone_verdict(&e, 2),
             Some(ZoneVerdict::Fragmented {
@@ -492,11 +494,18 @@ mod tests {
             })
         );
         // One block of the order is enough.
-        let e = ep("0x40cc0", 2, vec![zone("Normal", 8192, 1000, &[0, 0, 0], &[1020, 512, 1, 0])]);
+        let e = ep(
+            "0x40cc0",
+            2,
+            vec![zone("Normal", 8192, 1000, &[0, 0, 0], &[1020, 512, 1, 0])],
+        );
         assert_eq!(zone_verdict(&e, 2), Some(ZoneVerdict::Fits));
         // No buddy lists printed: the kernel's own test failed above the watermark.
         let e = ep("0x40cc0", 2, vec![zone("Normal", 8192, 1000, &[0, 0, 0], &[])]);
-        assert!(matches!(zone_verdict(&e, 2), Some(ZoneVerdict::Fragmented { largest: None, .. })));
+        assert!(matches!(
+            zone_verdict(&e, 2),
+            Some(ZoneVerdict::Fragmented { largest: None, .. })
+        ));
     }
 
     #[test]

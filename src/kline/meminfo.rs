@@ -385,21 +385,35 @@ mod tests {
             ]))
         );
         assert_eq!(
-            parse_mem_info_line(" free:21 slab:5 mapped:3 pagetables:2 bounce:0").map(|l| matches!(l, MemInfoLine::Counters(_))),
+            parse_mem_info_line(" free:21 slab:5 mapped:3 pagetables:2 bounce:0")
+                .map(|l| matches!(l, MemInfoLine::Counters(_))),
             Some(true)
         );
         // Other capitals are not counters.
         assert_eq!(parse_mem_info_line("Inactive:5"), None);
-        assert!(starts_counters("Active:1000 inactive:500 dirty:10 writeback:0 unstable:0"));
-        assert!(starts_counters("active_anon:1935364 inactive_anon:10234 isolated_anon:0"));
+        assert!(starts_counters(
+            "Active:1000 inactive:500 dirty:10 writeback:0 unstable:0"
+        ));
+        assert!(starts_counters(
+            "active_anon:1935364 inactive_anon:10234 isolated_anon:0"
+        ));
         assert!(starts_counters("Active_anon:120 active_file:30 inactive_anon:40"));
         assert!(!starts_counters(" active_file:1 inactive_file:2"));
         assert!(!starts_counters("active_anon: lots"));
         // 2.6 arch show_mem totals.
-        assert_eq!(parse_mem_info_line("1048576 pages of RAM"), Some(MemInfoLine::PagesRam(1048576)));
+        assert_eq!(
+            parse_mem_info_line("1048576 pages of RAM"),
+            Some(MemInfoLine::PagesRam(1048576))
+        );
         assert_eq!(parse_mem_info_line("8139 reserved pages"), Some(MemInfoLine::Other));
-        assert_eq!(parse_mem_info_line("Free swap:       2031608kB"), Some(MemInfoLine::FreeSwap(2031608 * 1024)));
-        assert_eq!(parse_mem_info_line("Free pages:       43060kB (1012kB HighMem)"), Some(MemInfoLine::Other));
+        assert_eq!(
+            parse_mem_info_line("Free swap:       2031608kB"),
+            Some(MemInfoLine::FreeSwap(2031608 * 1024))
+        );
+        assert_eq!(
+            parse_mem_info_line("Free pages:       43060kB (1012kB HighMem)"),
+            Some(MemInfoLine::Other)
+        );
         assert_eq!(
             parse_mem_info_line("CPU    0: Hot: hi:  186, btch:  31 usd:  30   Cold: hi:   62, btch:  15 usd:  56"),
             Some(MemInfoLine::Other)

@@ -674,7 +674,10 @@ mod tests {
         for p in crate::corpus_files() {
             let name = p.to_string_lossy();
             // A recording's outcomes over time (`.over-time`, `.sweep`) are rows, not episodes.
-            if name.ends_with(".expected.jsonl") && !name.ends_with(".over-time.expected.jsonl") && !name.ends_with(".sweep.expected.jsonl") {
+            if name.ends_with(".expected.jsonl")
+                && !name.ends_with(".over-time.expected.jsonl")
+                && !name.ends_with(".sweep.expected.jsonl")
+            {
                 for line in std::fs::read_to_string(&p).unwrap().lines() {
                     let ep: crate::model::Episode = serde_json::from_str(line).unwrap();
                     same(&ep);
