@@ -160,8 +160,11 @@ pub fn parse_mem_info_line(t: &str) -> Option<MemInfoLine<'_>> {
     // 2.6.9: `cpu 0 hot: low 62, high 186, batch 31 used:30`).
     let per_cpu = (t.starts_with("CPU") && t.contains(" hi:"))
         || (t.starts_with("cpu ") && (t.contains(" hot:") || t.contains(" cold:")))
-        || t.ends_with(" per-cpu:");
-    if per_cpu || t.starts_with("Swap cache stats:") || t.starts_with("Free pages:") {
+        || t.ends_with(" per-cpu:")
+        || t.ends_with(" per-cpu: empty");
+    // 2.6.18's `Swap cache: add N, delete N, find N/N, race N+N`, later
+    // `Swap cache stats: …`.
+    if per_cpu || t.starts_with("Swap cache:") || t.starts_with("Swap cache stats:") || t.starts_with("Free pages:") {
         return Some(MemInfoLine::Other);
     }
     if let Some(r) = t.strip_prefix("lowmem_reserve[]:") {
@@ -175,7 +178,8 @@ pub fn parse_mem_info_line(t: &str) -> Option<MemInfoLine<'_>> {
     if let Some(b) = buddy_line(node, rest) {
         return Some(MemInfoLine::Buddy(b));
     }
-    if node.is_some() || t.starts_with("Node ") {
+    // 2.6.18 prints an unpopulated zone's buddy list as `Normal: empty`.
+    if node.is_some() || t.starts_with("Node ") || rest.strip_suffix(": empty").is_some_and(zone_name) {
         // The per-node counters (4.8+), hugepages, and the like.
         return Some(MemInfoLine::Other);
     }
@@ -418,5 +422,18 @@ mod tests {
             parse_mem_info_line("CPU    0: Hot: hi:  186, btch:  31 usd:  30   Cold: hi:   62, btch:  15 usd:  56"),
             Some(MemInfoLine::Other)
         );
+        // 2.6.18 (Debian Etch, x86_64) lines around the zones, with and
+        // without a node.
+        for l in [
+            "cpu 0 hot: high 186, batch 31 used:153",
+            "Node 0 Normal per-cpu: empty",
+            "HighMem per-cpu: empty",
+            "Normal: empty",
+            "Node 0 HighMem: empty",
+            "Swap cache: add 1019451, delete 1019451, find 201763/246112, race 0+12",
+        ] {
+            assert_eq!(parse_mem_info_line(l), Some(MemInfoLine::Other), "{l}");
+        }
+        assert_eq!(parse_mem_info_line("normal: empty"), None);
     }
 }
