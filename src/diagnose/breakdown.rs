@@ -317,6 +317,24 @@ fn highest_zone(ep: &Episode) -> usize {
     }
 }
 
+/// The nodes the allocation was allowed: its `nodemask=` (a mempolicy),
+/// else its cpuset's `mems_allowed=` (a node list, `0-1,3`); None where
+/// neither is printed or readable.
+fn allowed_nodes(ep: &Episode) -> Option<Vec<u32>> {
+    let t = ep.trigger.as_ref()?;
+    let list = t.nodemask.as_deref().or(t.mems_allowed.as_deref())?;
+    let mut nodes = Vec::new();
+    for part in list.split(',') {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        let (a, b) = (a.trim().parse::<u32>().ok()?, b.trim().parse::<u32>().ok()?);
+        if b < a || b - a > 1024 {
+            return None;
+        }
+        nodes.extend(a..=b);
+    }
+    Some(nodes)
+}
+
 /// What the zones say of a failed allocation of `order`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ZoneVerdict {
@@ -341,7 +359,8 @@ pub enum ZoneVerdict {
 }
 
 /// The kernel's watermark test (`__zone_watermark_ok`) on every zone the
-/// allocation may use: `free − (2^order − 1) pages > min + lowmem_reserve`,
+/// allocation may use (its zones by the gfp mask, on its allowed nodes):
+/// `free − (2^order − 1) pages > min + lowmem_reserve`,
 /// and for order ≥ 1 a free block of the requested order or larger. None
 /// where the report has no zone lines with their watermarks.
 ///
@@ -352,9 +371,14 @@ pub fn zone_verdict(ep: &Episode, order: i32) -> Option<ZoneVerdict> {
     let zones = &ep.mem_info.as_ref()?.zones;
     let order = u32::try_from(order).ok()?.min(20);
     let top = highest_zone(ep);
+    let nodes = allowed_nodes(ep);
     let usable: Vec<_> = zones
         .iter()
         .filter(|z| zone_rank(&z.name).is_some_and(|r| r <= top))
+        .filter(|z| match (&nodes, z.node) {
+            (Some(set), Some(n)) => set.contains(&n),
+            _ => true,
+        })
         .filter(|z| z.free_bytes.is_some() && z.min_bytes.is_some())
         .collect();
     let preferred = usable.iter().filter_map(|z| zone_rank(&z.name)).max()?;
@@ -532,6 +556,26 @@ mod tests {
         ));
         // GFP_HIGHUSER_MOVABLE (0x...ca: HIGHMEM | MOVABLE) may use it.
         assert_eq!(zone_verdict(&ep("0x201da", 2, with_high), 2), Some(ZoneVerdict::Fits));
+    }
+
+    #[test]
+    fn only_the_allowed_nodes_count() {
+        let mut far = zone("Normal", 900_000, 1000, &[0, 0, 0], &[0, 0, 0, 100]);
+        far.node = Some(1);
+        let near = zone("Normal", 900, 1000, &[0, 0, 0], &[0, 0, 0, 0]);
+        let mut e = ep("0xcc0", 2, vec![near, far]);
+        // The whole machine: node 1 could take it.
+        assert_eq!(zone_verdict(&e, 2), Some(ZoneVerdict::Fits));
+        // A cpuset confined to node 0 (or a policy's nodemask): exhausted.
+        e.trigger.as_mut().unwrap().mems_allowed = Some("0".into());
+        assert!(matches!(zone_verdict(&e, 2), Some(ZoneVerdict::Exhausted { .. })));
+        e.trigger.as_mut().unwrap().mems_allowed = Some("0-1".into());
+        assert_eq!(zone_verdict(&e, 2), Some(ZoneVerdict::Fits));
+        e.trigger.as_mut().unwrap().nodemask = Some("0".into());
+        assert!(matches!(zone_verdict(&e, 2), Some(ZoneVerdict::Exhausted { .. })));
+        // An unreadable list limits nothing.
+        e.trigger.as_mut().unwrap().nodemask = Some("(null)x".into());
+        assert_eq!(zone_verdict(&e, 2), Some(ZoneVerdict::Fits));
     }
 
     #[test]
