@@ -36,6 +36,9 @@ pub const MAX_GAP_US: u64 = 10_000_000;
 pub const MAX_UNRELATED_RUN: u32 = 2_000;
 /// Task-table rows kept per episode; further rows are counted only.
 pub const MAX_TASK_ROWS: usize = 1_000_000;
+/// Zones kept per Mem-Info block (a kernel has at most 1024 nodes of 6
+/// zones); further zone lines are read as the block's and not kept.
+pub const MAX_ZONES: usize = 6_144;
 /// Episodes kept open after their kill for late oom_reaper lines.
 const RECENT: usize = 2;
 /// Malformed lines kept (the rest are counted).
@@ -65,6 +68,8 @@ struct Open {
     ep: Episode,
     rows: Vec<RawRow>,
     mem_pages: BTreeMap<Text, u64>,
+    /// Mem-Info buddy lists read, bounded by [`MAX_ZONES`].
+    buddy_lists: usize,
     pagecache_pages: Option<u64>,
     ram_pages: Option<u64>,
     section: Section,
@@ -836,6 +841,7 @@ impl Builder {
             ep,
             rows: Vec::new(),
             mem_pages: BTreeMap::new(),
+            buddy_lists: 0,
             pagecache_pages: None,
             ram_pages: None,
             section: Section::None,
@@ -1056,6 +1062,9 @@ impl Open {
                     true
                 }
                 Some(MemInfoLine::Zone(z)) => {
+                    if self.mem_info_mut().zones.len() >= MAX_ZONES {
+                        return true;
+                    }
                     self.mem_info_mut().zones.push(Zone {
                         node: z.node,
                         name: Text::new(z.name),
@@ -1086,13 +1095,21 @@ impl Open {
                         .iter()
                         .map(|&(count, size_bytes)| FreeBlocks { size_bytes, count })
                         .collect();
+                    // Each zone's buddy list once: past MAX_ZONES lists
+                    // no more are searched for (a hostile block's cost).
+                    if self.buddy_lists >= MAX_ZONES {
+                        return true;
+                    }
+                    self.buddy_lists += 1;
                     let zones = &mut self.mem_info_mut().zones;
+                    let full = zones.len() >= MAX_ZONES;
                     match zones
                         .iter_mut()
-                        .find(|z| z.node == b.node && z.name == Text::new(b.name) && z.free_blocks.is_empty())
+                        .find(|z| z.node == b.node && &*z.name == b.name && z.free_blocks.is_empty())
                     {
                         Some(z) => z.free_blocks = blocks,
                         // Its zone's line was cut out of the paste.
+                        None if full => {}
                         None => zones.push(Zone {
                             node: b.node,
                             name: Text::new(b.name),

@@ -499,3 +499,25 @@ fn mem_info_begins_at_its_counters_without_its_header() {
     ])
     .is_empty());
 }
+
+#[test]
+fn mem_info_zones_are_bounded() {
+    let mut lines = vec![
+        "x invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0".to_owned(),
+        "Mem-Info:".to_owned(),
+    ];
+    for _ in 0..MAX_ZONES + 10 {
+        lines.push("Node 1 Normal free:4kB min:1kB low:2kB high:3kB".to_owned());
+    }
+    for _ in 0..MAX_ZONES + 10 {
+        lines.push("Node 1 Normal: 1*4kB = 4kB".to_owned());
+    }
+    lines
+        .push("Out of memory: Killed process 9 (x) total-vm:8kB, anon-rss:4kB, file-rss:0kB, shmem-rss:0kB".to_owned());
+    let eps = texts(&lines.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(eps.len(), 1);
+    let zones = &eps[0].mem_info.as_ref().unwrap().zones;
+    assert_eq!(zones.len(), MAX_ZONES);
+    assert!(zones.iter().all(|z| z.free_blocks.len() == 1));
+    assert!(eps[0].complete);
+}

@@ -58,6 +58,13 @@ pub struct BuddyLine<'a> {
     pub blocks: Vec<(u64, u64)>,
 }
 
+/// Most entries a `lowmem_reserve[]` line holds (MAX_NR_ZONES is 6 at
+/// most); a longer line is read as the block's, its numbers not kept.
+pub const MAX_RESERVE_ENTRIES: usize = 16;
+/// Most block sizes a buddy list holds (MAX_ORDER is 11 on most kernels,
+/// up to 14 on some arm64 configurations); a longer line is not one.
+pub const MAX_BUDDY_ORDERS: usize = 32;
+
 /// `Node N ` before a zone's name; the rest of the line.
 fn node_prefix(t: &str) -> (Option<u32>, &str) {
     if let Some(rest) = t.strip_prefix("Node ") {
@@ -125,6 +132,9 @@ fn buddy_line(node: Option<u32>, t: &str) -> Option<BuddyLine<'_>> {
             break;
         }
         let (count, size) = tok.split_once('*')?;
+        if blocks.len() == MAX_BUDDY_ORDERS {
+            return None;
+        }
         blocks.push((all(u64_dec, count)?, all(kb_bytes, size)?));
     }
     (!blocks.is_empty()).then_some(BuddyLine { node, name, blocks })
@@ -168,8 +178,15 @@ pub fn parse_mem_info_line(t: &str) -> Option<MemInfoLine<'_>> {
         return Some(MemInfoLine::Other);
     }
     if let Some(r) = t.strip_prefix("lowmem_reserve[]:") {
-        let pages: Option<Vec<u64>> = r.split_whitespace().map(|n| all(u64_dec, n)).collect();
-        return Some(pages.map_or(MemInfoLine::Other, MemInfoLine::LowmemReserve));
+        let pages: Option<Vec<u64>> = r
+            .split_whitespace()
+            .take(MAX_RESERVE_ENTRIES + 1)
+            .map(|n| all(u64_dec, n))
+            .collect();
+        return Some(match pages {
+            Some(p) if p.len() <= MAX_RESERVE_ENTRIES => MemInfoLine::LowmemReserve(p),
+            _ => MemInfoLine::Other,
+        });
     }
     let (node, rest) = node_prefix(t);
     if let Some(z) = zone_line(node, rest) {
@@ -350,6 +367,11 @@ mod tests {
             parse_mem_info_line("Node 0 DMA: 3*64kB (M) 1*128kB = 320kB"),
             Some(MemInfoLine::Buddy(BuddyLine { blocks, .. })) if blocks[0] == (3, 65536)
         ));
+        // Bounded: more sizes than any kernel has is no buddy list.
+        let long = format!("Normal: {}= 0kB", "0*4kB ".repeat(MAX_BUDDY_ORDERS + 1));
+        assert_eq!(parse_mem_info_line(&long), None);
+        let most = format!("Normal: {}= 0kB", "0*4kB ".repeat(MAX_BUDDY_ORDERS));
+        assert!(matches!(parse_mem_info_line(&most), Some(MemInfoLine::Buddy(_))));
         // Cut or garbled.
         assert_eq!(parse_mem_info_line("Normal: 12*4kB x*8kB = 56kB"), None);
         assert_eq!(parse_mem_info_line("Normal: = 0kB"), None);
@@ -364,6 +386,13 @@ mod tests {
         );
         // Garbled numbers: still the block's, nothing read.
         assert_eq!(parse_mem_info_line("lowmem_reserve[]: 0 x"), Some(MemInfoLine::Other));
+        // Bounded: a hostile line of numbers keeps none of them.
+        let long = format!("lowmem_reserve[]:{}", " 1".repeat(MAX_RESERVE_ENTRIES + 1));
+        assert_eq!(parse_mem_info_line(&long), Some(MemInfoLine::Other));
+        let most = format!("lowmem_reserve[]:{}", " 1".repeat(MAX_RESERVE_ENTRIES));
+        assert!(
+            matches!(parse_mem_info_line(&most), Some(MemInfoLine::LowmemReserve(p)) if p.len() == MAX_RESERVE_ENTRIES)
+        );
     }
 
     #[test]
