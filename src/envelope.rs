@@ -252,6 +252,7 @@ impl Decoder {
     fn emit<'s>(&mut self, got: Option<Got<'s>>, body: &'s str, out: &mut Vec<LogLine<'s>>) {
         let (stamp, msgs) = match got {
             Some(Got::One(mut stamp, msg)) => {
+                // (dmesg prints no `#012`: in its lines it is a name's.)
                 let text = Cow::Borrowed(unwrap_foreign(msg, &mut stamp));
                 self.dated(&stamp);
                 out.push(LogLine { stamp, text });
@@ -270,14 +271,33 @@ impl Decoder {
             }
             None => (Stamp::default(), vec![Cow::Borrowed(body)]),
         };
+        let plain = msgs.len() == 1 && matches!(msgs.first(), Some(Cow::Borrowed(b)) if *b == body);
         for text in msgs {
             let mut stamp = stamp.clone();
-            let text = match text {
-                Cow::Borrowed(t) => Cow::Borrowed(unwrap_foreign(t, &mut stamp)),
-                Cow::Owned(t) => Cow::Owned(unwrap_foreign(&t, &mut stamp).to_owned()),
-            };
-            self.dated(&stamp);
-            out.push(LogLine { stamp, text });
+            match text {
+                // A line of no container (the message alone, a bare
+                // `kernel: ` tag): rsyslog's escapes are split here.
+                Cow::Borrowed(t) if plain => {
+                    let t = unwrap_foreign(t, &mut stamp);
+                    self.dated(&stamp);
+                    for text in split_escaped(t) {
+                        out.push(LogLine {
+                            stamp: stamp.clone(),
+                            text,
+                        });
+                    }
+                }
+                Cow::Borrowed(t) => {
+                    let text = Cow::Borrowed(unwrap_foreign(t, &mut stamp));
+                    self.dated(&stamp);
+                    out.push(LogLine { stamp, text });
+                }
+                Cow::Owned(t) => {
+                    let text = Cow::Owned(unwrap_foreign(&t, &mut stamp).to_owned());
+                    self.dated(&stamp);
+                    out.push(LogLine { stamp, text });
+                }
+            }
         }
     }
 
@@ -450,6 +470,22 @@ fn split_rsyslog<'s>(msg: &'s str, stamp: &mut Stamp) -> Vec<Cow<'s, str>> {
         });
     }
     out
+}
+
+/// A message in no container that still holds rsyslog's `#012` escapes
+/// (a syslog line whose time and host were cut, a viewer's message column):
+/// the kernel lines it joins, tabs (`#011`) restored. Most messages hold
+/// none and stay borrowed whole.
+fn split_escaped(msg: &str) -> Vec<Cow<'_, str>> {
+    if !msg.contains("#012") {
+        return vec![Cow::Borrowed(msg)];
+    }
+    msg.split("#012")
+        .map(|piece| match piece.contains("#011") {
+            true => Cow::Owned(piece.replace("#011", "\t")),
+            false => Cow::Borrowed(piece),
+        })
+        .collect()
 }
 
 /// A printk `[  123.456789]` (and caller id) at the start of a message that

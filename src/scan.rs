@@ -596,20 +596,11 @@ fn belongs_before(text: &str) -> bool {
         | KLine::Noise
         | KLine::Frame(_)
         | KLine::MemInfoStart
+        | KLine::MemInfoCounters
         | KLine::TasksState
         | KLine::TaskHeader(_)
         | KLine::TaskRow(_) => true,
-        KLine::Unrelated => {
-            matches!(
-                kline::parse_mem_info_line(text),
-                Some(
-                    kline::MemInfoLine::Counters(_)
-                        | kline::MemInfoLine::Pagecache(_)
-                        | kline::MemInfoLine::PagesRam(_)
-                        | kline::MemInfoLine::Other
-                ) | Some(kline::MemInfoLine::FreeSwap(_) | kline::MemInfoLine::TotalSwap(_))
-            )
-        }
+        KLine::Unrelated => kline::parse_mem_info_line(text).is_some(),
         _ => false,
     }
 }

@@ -24,7 +24,9 @@ mod finalize;
 
 use crate::envelope::{LogLine, Stamp};
 use crate::kline::{self, CounterKind, FrameKind, KLine, Layout, MemInfoLine, RawRow};
-use crate::model::{Episode, Malformed, MemcgStats, Reaped, Selected, StatsFormat, Text, Trigger, Victim};
+use crate::model::{
+    Episode, FreeBlocks, Malformed, MemcgStats, Reaped, Selected, StatsFormat, Text, Trigger, Victim, Zone,
+};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -34,6 +36,9 @@ pub const MAX_GAP_US: u64 = 10_000_000;
 pub const MAX_UNRELATED_RUN: u32 = 2_000;
 /// Task-table rows kept per episode; further rows are counted only.
 pub const MAX_TASK_ROWS: usize = 1_000_000;
+/// Zones kept per Mem-Info block (a kernel has at most 1024 nodes of 6
+/// zones); further zone lines are read as the block's and not kept.
+pub const MAX_ZONES: usize = 6_144;
 /// Episodes kept open after their kill for late oom_reaper lines.
 const RECENT: usize = 2;
 /// Malformed lines kept (the rest are counted).
@@ -63,6 +68,8 @@ struct Open {
     ep: Episode,
     rows: Vec<RawRow>,
     mem_pages: BTreeMap<Text, u64>,
+    /// Mem-Info buddy lists read, bounded by [`MAX_ZONES`].
+    buddy_lists: usize,
     pagecache_pages: Option<u64>,
     ram_pages: Option<u64>,
     section: Section,
@@ -254,9 +261,14 @@ impl Builder {
         let kl = kind.unwrap_or_else(|| kline::classify(text));
         let consumed = !matches!(kl, KLine::Unrelated);
         let confirms = kl.shows_oom();
+        let counters = matches!(kl, KLine::MemInfoCounters);
         self.dispatch(idx, line_no, stamp, kl);
         if consumed {
             if let Some(open) = self.streams[idx].open.as_mut() {
+                if counters && matches!(open.section, Section::MemInfo) {
+                    // The block's first line is one of its counters.
+                    open.section_line(text);
+                }
                 open.seen.extend(key.or_else(|| line_key(stamp, text)));
                 open.tentative &= !confirms;
             }
@@ -536,7 +548,7 @@ impl Builder {
                 }
                 o.touch(stamp, line_no);
             }
-            KLine::MemInfoStart => {
+            KLine::MemInfoStart | KLine::MemInfoCounters => {
                 if live(&self.streams[idx]) {
                     let o = self.streams[idx].open.as_mut().expect("live");
                     if !o.has.mem_info {
@@ -835,6 +847,7 @@ impl Builder {
             ep,
             rows: Vec::new(),
             mem_pages: BTreeMap::new(),
+            buddy_lists: 0,
             pagecache_pages: None,
             ram_pages: None,
             section: Section::None,
@@ -1052,6 +1065,64 @@ impl Open {
                 }
                 Some(MemInfoLine::TotalSwap(b)) => {
                     self.mem_info_mut().total_swap_bytes = Some(b);
+                    true
+                }
+                Some(MemInfoLine::Zone(z)) => {
+                    if self.mem_info_mut().zones.len() >= MAX_ZONES {
+                        return true;
+                    }
+                    self.mem_info_mut().zones.push(Zone {
+                        node: z.node,
+                        name: Text::new(z.name),
+                        free_bytes: z.free,
+                        min_bytes: z.min,
+                        low_bytes: z.low,
+                        high_bytes: z.high,
+                        managed_bytes: z.managed,
+                        ..Zone::default()
+                    });
+                    true
+                }
+                Some(MemInfoLine::LowmemReserve(pages)) => {
+                    // The reserve of the zone printed just before it.
+                    if let Some(z) = self
+                        .mem_info_mut()
+                        .zones
+                        .last_mut()
+                        .filter(|z| z.lowmem_reserve_pages.is_empty())
+                    {
+                        z.lowmem_reserve_pages = pages;
+                    }
+                    true
+                }
+                Some(MemInfoLine::Buddy(b)) => {
+                    let blocks = b
+                        .blocks
+                        .iter()
+                        .map(|&(count, size_bytes)| FreeBlocks { size_bytes, count })
+                        .collect();
+                    // Each zone's buddy list once: past MAX_ZONES lists
+                    // no more are searched for (a hostile block's cost).
+                    if self.buddy_lists >= MAX_ZONES {
+                        return true;
+                    }
+                    self.buddy_lists += 1;
+                    let zones = &mut self.mem_info_mut().zones;
+                    let full = zones.len() >= MAX_ZONES;
+                    match zones
+                        .iter_mut()
+                        .find(|z| z.node == b.node && &*z.name == b.name && z.free_blocks.is_empty())
+                    {
+                        Some(z) => z.free_blocks = blocks,
+                        // Its zone's line was cut out of the paste.
+                        None if full => {}
+                        None => zones.push(Zone {
+                            node: b.node,
+                            name: Text::new(b.name),
+                            free_blocks: blocks,
+                            ..Zone::default()
+                        }),
+                    }
                     true
                 }
                 Some(MemInfoLine::Other) => true,

@@ -417,3 +417,107 @@ fn line_keys_keep_sequence_numbers_apart() {
     };
     assert_ne!(super::line_key(&none, text), super::line_key(&stamp(5, 0), text));
 }
+
+#[test]
+fn mem_info_without_numa_keeps_its_counters_zones_and_ram() {
+    // A kernel built without NUMA: per-cpu headers, zone lines and buddy
+    // lists print no `Node N` (2.6.32 shapes).
+    let eps = texts(&[
+        "java invoked oom-killer: gfp_mask=0x201da, order=0, oom_adj=0, oom_score_adj=0",
+        "Mem-Info:",
+        "DMA per-cpu:",
+        "CPU    0: hi:    0, btch:   1 usd:   0",
+        "active_anon:900 inactive_anon:50 isolated_anon:0",
+        " active_file:10 inactive_file:10 isolated_file:0",
+        " free:30 slab_reclaimable:1 slab_unreclaimable:1",
+        "DMA free:40kB min:8kB low:10kB high:12kB active_anon:0kB present:64kB pages_scanned:0 all_unreclaimable? yes",
+        "lowmem_reserve[]: 0 3000 3000 3000",
+        "Normal free:80kB min:100kB low:120kB high:140kB active_anon:3600kB present:4032kB pages_scanned:9 all_unreclaimable? yes",
+        "lowmem_reserve[]: 0 0 0 0",
+        "DMA: 2*4kB 0*8kB 2*16kB = 40kB",
+        "Normal: 20*4kB 0*8kB = 80kB",
+        "1024 pages RAM",
+        "Out of memory: Kill process 9 (java) score 900 or sacrifice child",
+        "Killed process 9, UID 0, (java) total-vm:8kB, anon-rss:4kB, file-rss:0kB",
+    ]);
+    assert_eq!(eps.len(), 1);
+    let mi = eps[0].mem_info.as_ref().unwrap();
+    assert_eq!(mi.ram_bytes, Some(1024 * 4096));
+    assert_eq!(mi.counters_bytes.get("active_anon"), Some(&(900 * 4096)));
+    let names: Vec<_> = mi.zones.iter().map(|z| (z.node, z.name.to_string())).collect();
+    assert_eq!(names, [(None, "DMA".to_owned()), (None, "Normal".to_owned())]);
+    assert_eq!(mi.zones[0].lowmem_reserve_pages, [0, 3000, 3000, 3000]);
+    assert_eq!(mi.zones[1].min_bytes, Some(100 * 1024));
+    assert_eq!(
+        mi.zones[0]
+            .free_blocks
+            .iter()
+            .map(|b| (b.size_bytes, b.count))
+            .collect::<Vec<_>>(),
+        [(4096, 2), (8192, 0), (16384, 2)]
+    );
+}
+
+#[test]
+fn mem_info_begins_at_its_counters_without_its_header() {
+    // The `Mem-Info:` line cut out of a paste, after the report's header.
+    let eps = texts(&[
+        "node invoked oom-killer: gfp_mask=0x100cca(GFP_HIGHUSER_MOVABLE), order=0, oom_score_adj=0",
+        "active_anon:100 inactive_anon:800 isolated_anon:0",
+        " active_file:3 inactive_file:4 isolated_file:0",
+        " mapped:6 shmem:700 pagetables:2 bounce:0",
+        "Node 0 DMA32 free:67596kB min:33376kB low:41720kB high:50064kB",
+        "1000 pages RAM",
+        "Out of memory: Killed process 9 (node) total-vm:8kB, anon-rss:4kB, file-rss:0kB, shmem-rss:0kB",
+    ]);
+    assert_eq!(eps.len(), 1);
+    let mi = eps[0].mem_info.as_ref().unwrap();
+    assert_eq!(mi.counters_bytes.get("shmem"), Some(&(700 * 4096)));
+    assert_eq!(mi.ram_bytes, Some(1000 * 4096));
+    assert_eq!(mi.zones.len(), 1);
+    // A paste that starts at the counters (2.6.28-2.6.30 spelling): an
+    // episode once an OOM line follows.
+    let eps = texts(&[
+        "Active_anon:700 active_file:30 inactive_anon:40",
+        " inactive_file:20 unevictable:0 dirty:0 writeback:0 unstable:0",
+        " free:21 slab:5 mapped:3 pagetables:2 bounce:0",
+        "1000 pages RAM",
+        "Out of memory: kill process 9 (ruby) score 1203456 or a child",
+        "Killed process 9 (ruby)",
+    ]);
+    assert_eq!(eps.len(), 1);
+    let mi = eps[0].mem_info.as_ref().unwrap();
+    assert_eq!(mi.counters_bytes.get("active_anon"), Some(&(700 * 4096)));
+    assert_eq!(mi.counters_bytes.get("slab"), Some(&(5 * 4096)));
+    assert_eq!(eps[0].source.first_line, 1);
+    // Counters alone, no OOM line after them (an allocation failure's
+    // show_mem): no episode.
+    assert!(texts(&[
+        "active_anon:1 inactive_anon:2 isolated_anon:0",
+        " free:3 free_pcp:0 free_cma:0",
+        "eth0: link up"
+    ])
+    .is_empty());
+}
+
+#[test]
+fn mem_info_zones_are_bounded() {
+    let mut lines = vec![
+        "x invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0".to_owned(),
+        "Mem-Info:".to_owned(),
+    ];
+    for _ in 0..MAX_ZONES + 10 {
+        lines.push("Node 1 Normal free:4kB min:1kB low:2kB high:3kB".to_owned());
+    }
+    for _ in 0..MAX_ZONES + 10 {
+        lines.push("Node 1 Normal: 1*4kB = 4kB".to_owned());
+    }
+    lines
+        .push("Out of memory: Killed process 9 (x) total-vm:8kB, anon-rss:4kB, file-rss:0kB, shmem-rss:0kB".to_owned());
+    let eps = texts(&lines.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(eps.len(), 1);
+    let zones = &eps[0].mem_info.as_ref().unwrap().zones;
+    assert_eq!(zones.len(), MAX_ZONES);
+    assert!(zones.iter().all(|z| z.free_blocks.len() == 1));
+    assert!(eps[0].complete);
+}

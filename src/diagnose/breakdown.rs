@@ -125,25 +125,47 @@ fn from_mem_info(ep: &Episode) -> Option<Breakdown> {
     let anon = get(c, &["active_anon"])
         .zip(get(c, &["inactive_anon"]))
         .map(|(a, i)| a.saturating_add(i).saturating_sub(shmem.unwrap_or(0)));
+    let mut file = get(c, &["active_file"])
+        .zip(get(c, &["inactive_file"]))
+        .map(|(a, i)| a.saturating_add(i));
+    let mut anon = anon;
+    if anon.is_none() && file.is_none() {
+        // Before 2.6.28 one LRU held anon and file pages (`Active:`,
+        // `inactive:`): the page cache (`N total pagecache pages`) is the
+        // file part, the rest anonymous.
+        if let (Some(lru), Some(cache)) = (
+            get(c, &["active"])
+                .zip(get(c, &["inactive"]))
+                .map(|(a, i)| a.saturating_add(i)),
+            mi.pagecache_bytes,
+        ) {
+            file = Some(cache.min(lru));
+            anon = Some(lru.saturating_sub(cache));
+        }
+    }
     let slab = [
         get(c, &["slab_reclaimable"]),
         get(c, &["slab_unreclaimable"]),
+        // Before 2.6.30 one `slab:` counter.
+        get(c, &["slab"]),
         get(c, &["pagetables"]),
     ];
+    // The RAM the shares are of: `N pages RAM`, or where it was cut away
+    // the zones' own sizes.
+    let zones_ram = (!mi.zones.is_empty() && mi.zones.iter().all(|z| z.managed_bytes.is_some()))
+        .then(|| sat_sum(mi.zones.iter().filter_map(|z| z.managed_bytes)));
+    // Without the LRU's split by kind no part can be compared with the
+    // others: kernel memory alone is never the largest by default.
+    let split = anon.is_some() || file.is_some();
     Some(Breakdown {
         source: Some(Source::MemInfo),
-        total: mi.ram_bytes,
+        total: mi.ram_bytes.or(zones_ram),
         anon,
-        file: get(c, &["active_file"])
-            .zip(get(c, &["inactive_file"]))
-            .map(|(a, i)| a.saturating_add(i)),
+        file,
         dirty: get(c, &["dirty"]),
         writeback: get(c, &["writeback"]),
-        shmem,
-        kernel: slab
-            .iter()
-            .any(Option::is_some)
-            .then(|| sat_sum(slab.iter().flatten().copied())),
+        shmem: shmem.filter(|_| split),
+        kernel: (split && slab.iter().any(Option::is_some)).then(|| sat_sum(slab.iter().flatten().copied())),
         free: get(c, &["free"]),
     })
 }
@@ -265,5 +287,337 @@ impl Breakdown {
             share: None,
             top_task,
         }
+    }
+}
+
+/// Zones in the kernel's order: an allocation may use its highest zone and
+/// every zone below it.
+const ZONE_ORDER: [&str; 6] = ["DMA", "DMA32", "Normal", "HighMem", "Movable", "Device"];
+
+fn zone_rank(name: &str) -> Option<usize> {
+    ZONE_ORDER.iter().position(|z| *z == name)
+}
+
+/// The highest zone an allocation may use, from its gfp mask's zone bits
+/// (`__GFP_DMA` 0x01, `__GFP_HIGHMEM` 0x02, `__GFP_DMA32` 0x04,
+/// `__GFP_MOVABLE` 0x08, the same from 2.6.23 to 6.x: `gfp_zone()`); Normal
+/// where the mask is not printed.
+fn highest_zone(ep: &Episode) -> usize {
+    let mask = ep
+        .trigger
+        .as_ref()
+        .and_then(|t| t.gfp_mask.as_deref())
+        .and_then(|m| u64::from_str_radix(m.trim_start_matches("0x"), 16).ok());
+    match mask {
+        Some(m) if m & 0x01 != 0 => 0,
+        Some(m) if m & 0x04 != 0 => 1,
+        Some(m) if m & 0x02 != 0 && m & 0x08 != 0 => 4,
+        Some(m) if m & 0x02 != 0 => 3,
+        _ => 2,
+    }
+}
+
+/// The nodes the allocation was allowed: its `nodemask=` (a mempolicy),
+/// else its cpuset's `mems_allowed=` (a node list, `0-1,3`); None where
+/// neither is printed or readable.
+fn allowed_nodes(ep: &Episode) -> Option<Vec<u32>> {
+    let t = ep.trigger.as_ref()?;
+    let list = t.nodemask.as_deref().or(t.mems_allowed.as_deref())?;
+    let mut nodes = Vec::new();
+    for part in list.split(',') {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        let (a, b) = (a.trim().parse::<u32>().ok()?, b.trim().parse::<u32>().ok()?);
+        if b < a || b - a > 1024 {
+            return None;
+        }
+        nodes.extend(a..=b);
+    }
+    Some(nodes)
+}
+
+/// What the zones say of a failed allocation of `order`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ZoneVerdict {
+    /// Every zone the allocation may use was at or below its min watermark
+    /// plus its lowmem reserve: memory ran out. The zone with the most
+    /// free memory: its name, free bytes and the floor it needed to pass.
+    Exhausted { zone: String, free: u64, floor: u64 },
+    /// A usable zone had free memory above its watermark but no free
+    /// block of `wanted` bytes or more: the one with most free memory,
+    /// its min watermark and its largest free block (None where the
+    /// report prints no buddy lists).
+    Fragmented {
+        zone: String,
+        free: u64,
+        min: u64,
+        largest: Option<u64>,
+        wanted: u64,
+    },
+    /// A usable zone above its watermark had a block large enough: the
+    /// report, printed after the failure, does not show why it failed.
+    Fits,
+}
+
+/// The kernel's watermark test (`__zone_watermark_ok`) on every zone the
+/// allocation may use (its zones by the gfp mask, on its allowed nodes):
+/// `free − (2^order − 1) pages > min + lowmem_reserve`,
+/// and for order ≥ 1 a free block of the requested order or larger. None
+/// where the report has no zone lines with their watermarks.
+///
+/// The reserve is the entry of `lowmem_reserve[]` at the index of the
+/// highest usable zone, counted among the zones printed (an unpopulated
+/// zone between them is not printed, which would shift it).
+pub fn zone_verdict(ep: &Episode, order: i32) -> Option<ZoneVerdict> {
+    let zones = &ep.mem_info.as_ref()?.zones;
+    let order = u32::try_from(order).ok()?.min(20);
+    let top = highest_zone(ep);
+    let nodes = allowed_nodes(ep);
+    let usable: Vec<_> = zones
+        .iter()
+        .filter(|z| zone_rank(&z.name).is_some_and(|r| r <= top))
+        .filter(|z| match (&nodes, z.node) {
+            (Some(set), Some(n)) => set.contains(&n),
+            _ => true,
+        })
+        .filter(|z| z.free_bytes.is_some() && z.min_bytes.is_some())
+        .collect();
+    let preferred = usable.iter().filter_map(|z| zone_rank(&z.name)).max()?;
+    // The reserve's index: how many distinct zones printed rank below it.
+    let mut below: Vec<usize> = zones
+        .iter()
+        .filter_map(|z| zone_rank(&z.name))
+        .filter(|r| *r < preferred)
+        .collect();
+    below.sort_unstable();
+    below.dedup();
+    let page = |z: &crate::model::Zone| z.free_blocks.first().map_or(ep.page_size, |b| b.size_bytes);
+    let name = |z: &crate::model::Zone| match z.node {
+        Some(n) => format!("{} (node {n})", z.name),
+        None => z.name.to_string(),
+    };
+    let floor = |z: &crate::model::Zone| {
+        let reserve = if zone_rank(&z.name) == Some(preferred) {
+            0
+        } else {
+            z.lowmem_reserve_pages.get(below.len()).copied().unwrap_or(0)
+        };
+        z.min_bytes.unwrap_or(0).saturating_add(reserve.saturating_mul(page(z)))
+    };
+    let need = |z: &crate::model::Zone| {
+        z.free_bytes
+            .unwrap_or(0)
+            .saturating_sub(((1u64 << order) - 1).saturating_mul(page(z)))
+    };
+    let above: Vec<_> = usable.iter().filter(|z| need(z) > floor(z)).collect();
+    if above.is_empty() {
+        let z = most_free(usable.iter().copied())?;
+        return Some(ZoneVerdict::Exhausted {
+            zone: name(z),
+            free: z.free_bytes.unwrap_or(0),
+            floor: floor(z),
+        });
+    }
+    if order == 0 {
+        return Some(ZoneVerdict::Fits);
+    }
+    let largest = |z: &crate::model::Zone| z.free_blocks.iter().filter(|b| b.count > 0).map(|b| b.size_bytes).max();
+    let wanted = |z: &crate::model::Zone| page(z) << order;
+    if above
+        .iter()
+        .any(|z| !z.free_blocks.is_empty() && largest(z).is_some_and(|l| l >= wanted(z)))
+    {
+        return Some(ZoneVerdict::Fits);
+    }
+    let z = most_free(above.iter().map(|z| **z))?;
+    Some(ZoneVerdict::Fragmented {
+        zone: name(z),
+        free: z.free_bytes.unwrap_or(0),
+        min: z.min_bytes.unwrap_or(0),
+        largest: largest(z).or(if z.free_blocks.is_empty() { None } else { Some(0) }),
+        wanted: wanted(z),
+    })
+}
+
+/// The zone with the most free memory (the lower one of equals).
+fn most_free<'a>(zs: impl Iterator<Item = &'a crate::model::Zone>) -> Option<&'a crate::model::Zone> {
+    zs.max_by_key(|z| (z.free_bytes.unwrap_or(0), std::cmp::Reverse(zone_rank(&z.name))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{FreeBlocks, MemInfo, Trigger, Zone};
+
+    const KIB: u64 = 1024;
+
+    fn zone(name: &str, free_kb: u64, min_kb: u64, reserve: &[u64], blocks: &[u64]) -> Zone {
+        Zone {
+            node: Some(0),
+            name: name.into(),
+            free_bytes: Some(free_kb * KIB),
+            min_bytes: Some(min_kb * KIB),
+            lowmem_reserve_pages: reserve.to_vec(),
+            free_blocks: blocks
+                .iter()
+                .enumerate()
+                .map(|(o, &count)| FreeBlocks {
+                    size_bytes: 4096 << o,
+                    count,
+                })
+                .collect(),
+            ..Zone::default()
+        }
+    }
+
+    fn ep(gfp: &str, order: i32, zones: Vec<Zone>) -> Episode {
+        Episode {
+            page_size: 4096,
+            trigger: Some(Trigger {
+                gfp_mask: Some(gfp.into()),
+                order: Some(order),
+                ..Trigger::default()
+            }),
+            mem_info: Some(MemInfo {
+                zones,
+                ..MemInfo::default()
+            }),
+            ..Episode::default()
+        }
+    }
+
+    #[test]
+    fn watermark_edge_is_the_kernels() {
+        // Order 0: free must be above min (+ reserve), at it is exhausted.
+        let at = ep("0xcc0", 0, vec![zone("Normal", 1000, 1000, &[0, 0, 0], &[250])]);
+        assert!(matches!(zone_verdict(&at, 0), Some(ZoneVerdict::Exhausted { free, floor, .. }) if free == floor));
+        let above = ep("0xcc0", 0, vec![zone("Normal", 1004, 1000, &[0, 0, 0], &[251])]);
+        assert_eq!(zone_verdict(&above, 0), Some(ZoneVerdict::Fits));
+        // Order 2 takes its own 3 extra pages off first: 1012 kB - 12 = min.
+        let o2 = ep("0xcc0", 2, vec![zone("Normal", 1012, 1000, &[0, 0, 0], &[1, 1, 10])]);
+        assert!(matches!(zone_verdict(&o2, 2), Some(ZoneVerdict::Exhausted { .. })));
+        let o2 = ep("0xcc0", 2, vec![zone("Normal", 1016, 1000, &[0, 0, 0], &[2, 1, 10])]);
+        assert_eq!(zone_verdict(&o2, 2), Some(ZoneVerdict::Fits));
+    }
+
+    #[test]
+    fn fragmented_when_above_the_watermark_without_a_block_that_large() {
+        // 8 MiB free in 4 and 8 kB blocks, order 2 wants 16 kB.
+        let e = ep(
+            "0x40cc0",
+            2,
+            vec![zone("Normal", 8192, 1000, &[0, 0, 0], &[1024, 512, 0, 0])],
+        );
+        assert_eq!(
+            zone_verdict(&e, 2),
+            Some(ZoneVerdict::Fragmented {
+                zone: "Normal (node 0)".to_owned(),
+                free: 8192 * KIB,
+                min: 1000 * KIB,
+                largest: Some(8 * KIB),
+                wanted: 16 * KIB,
+            })
+        );
+        // One block of the order is enough.
+        let e = ep(
+            "0x40cc0",
+            2,
+            vec![zone("Normal", 8192, 1000, &[0, 0, 0], &[1020, 512, 1, 0])],
+        );
+        assert_eq!(zone_verdict(&e, 2), Some(ZoneVerdict::Fits));
+        // No buddy lists printed: the kernel's own test failed above the watermark.
+        let e = ep("0x40cc0", 2, vec![zone("Normal", 8192, 1000, &[0, 0, 0], &[])]);
+        assert!(matches!(
+            zone_verdict(&e, 2),
+            Some(ZoneVerdict::Fragmented { largest: None, .. })
+        ));
+    }
+
+    #[test]
+    fn lower_zones_keep_their_reserve_and_the_mask_limits_the_zones() {
+        // DMA32 (the preferred zone of a GFP_KERNEL allocation on a 2 GiB
+        // machine) below min; DMA above its min but not above min + its
+        // reserve against DMA32 (index 1 among the zones printed).
+        let zones = vec![
+            zone("DMA", 7980, 520, &[0, 1952, 1952, 1952], &[1, 1, 1, 1]),
+            zone("DMA32", 52840, 66968, &[0, 0, 0, 0], &[100, 100, 100, 100]),
+        ];
+        assert!(matches!(
+            zone_verdict(&ep("0x40cc0", 2, zones.clone()), 2),
+            Some(ZoneVerdict::Exhausted { zone, .. }) if zone == "DMA32 (node 0)"
+        ));
+        // A GFP_DMA allocation may use DMA alone: its own reserve entry is 0.
+        assert_eq!(zone_verdict(&ep("0x1", 0, zones.clone()), 0), Some(ZoneVerdict::Fits));
+        // A HighMem zone is beyond a GFP_KERNEL allocation.
+        let mut with_high = zones;
+        with_high.push(zone("HighMem", 900_000, 512, &[0, 0, 0, 0], &[0, 0, 0, 1000]));
+        assert!(matches!(
+            zone_verdict(&ep("0xcc0", 2, with_high.clone()), 2),
+            Some(ZoneVerdict::Exhausted { .. })
+        ));
+        // GFP_HIGHUSER_MOVABLE (0x...ca: HIGHMEM | MOVABLE) may use it.
+        assert_eq!(zone_verdict(&ep("0x201da", 2, with_high), 2), Some(ZoneVerdict::Fits));
+    }
+
+    #[test]
+    fn only_the_allowed_nodes_count() {
+        let mut far = zone("Normal", 900_000, 1000, &[0, 0, 0], &[0, 0, 0, 100]);
+        far.node = Some(1);
+        let near = zone("Normal", 900, 1000, &[0, 0, 0], &[0, 0, 0, 0]);
+        let mut e = ep("0xcc0", 2, vec![near, far]);
+        // The whole machine: node 1 could take it.
+        assert_eq!(zone_verdict(&e, 2), Some(ZoneVerdict::Fits));
+        // A cpuset confined to node 0 (or a policy's nodemask): exhausted.
+        e.trigger.as_mut().unwrap().mems_allowed = Some("0".into());
+        assert!(matches!(zone_verdict(&e, 2), Some(ZoneVerdict::Exhausted { .. })));
+        e.trigger.as_mut().unwrap().mems_allowed = Some("0-1".into());
+        assert_eq!(zone_verdict(&e, 2), Some(ZoneVerdict::Fits));
+        e.trigger.as_mut().unwrap().nodemask = Some("0".into());
+        assert!(matches!(zone_verdict(&e, 2), Some(ZoneVerdict::Exhausted { .. })));
+        // An unreadable list limits nothing.
+        e.trigger.as_mut().unwrap().nodemask = Some("(null)x".into());
+        assert_eq!(zone_verdict(&e, 2), Some(ZoneVerdict::Fits));
+    }
+
+    #[test]
+    fn no_zones_no_verdict() {
+        assert_eq!(zone_verdict(&ep("0xcc0", 1, Vec::new()), 1), None);
+        // Zone lines cut before their watermarks.
+        let mut z = zone("Normal", 100, 0, &[], &[]);
+        z.min_bytes = None;
+        assert_eq!(zone_verdict(&ep("0xcc0", 1, vec![z]), 1), None);
+    }
+
+    #[test]
+    fn pre_2_6_28_lru_splits_by_the_pagecache_total() {
+        let c = |kv: &[(&str, u64)]| kv.iter().map(|(k, v)| (Text::new(k), *v)).collect();
+        let mut e = Episode {
+            mem_info: Some(MemInfo {
+                counters_bytes: c(&[("active", 700), ("inactive", 300), ("slab", 50), ("pagetables", 10)]),
+                pagecache_bytes: Some(200),
+                ram_bytes: Some(2000),
+                ..MemInfo::default()
+            }),
+            ..Episode::default()
+        };
+        let b = from_mem_info(&e).unwrap();
+        assert_eq!((b.anon, b.file, b.kernel), (Some(800), Some(200), Some(60)));
+        // Without the pagecache total no part is named, not even kernel.
+        e.mem_info.as_mut().unwrap().pagecache_bytes = None;
+        let b = from_mem_info(&e).unwrap();
+        assert_eq!((b.anon, b.file, b.kernel, b.total), (None, None, None, Some(2000)));
+        // RAM from the zones where `pages RAM` was cut.
+        let mi = e.mem_info.as_mut().unwrap();
+        mi.ram_bytes = None;
+        mi.zones = vec![
+            Zone {
+                managed_bytes: Some(1000),
+                ..Zone::default()
+            },
+            Zone {
+                managed_bytes: Some(500),
+                ..Zone::default()
+            },
+        ];
+        assert_eq!(from_mem_info(&e).unwrap().total, Some(1500));
     }
 }

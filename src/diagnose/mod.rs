@@ -648,22 +648,64 @@ fn process_text(ep: &Episode, ev: &Evidence, scope_word: &str) -> (String, Vec<S
     }
 }
 
-/// A global costly-order allocation failing while memory was free.
+/// A global high-order allocation failing while memory was free, judged as
+/// the kernel judges it: from each usable zone's free memory against its
+/// min watermark and lowmem reserve, and its buddy lists
+/// ([`breakdown::zone_verdict`]). Only a report without zone lines falls
+/// back to free memory ≥ [`FRAGMENTED_FREE_SHARE`] of RAM.
 fn fragmentation(ep: &Episode, ev: &Evidence) -> Option<Diagnosis> {
+    use breakdown::ZoneVerdict;
     let order = ep.trigger.as_ref()?.order?;
-    let free = ev.free_bytes?;
-    let ram = ep.mem_info.as_ref()?.ram_bytes?;
-    if order < HIGH_ORDER || (free as f64) < FRAGMENTED_FREE_SHARE * ram as f64 {
+    if order < HIGH_ORDER {
         return None;
     }
+    let ram = ep.mem_info.as_ref()?.ram_bytes.or(ev.total_bytes);
+    let h = crate::units::human_bytes;
+    let (free, summary) = match breakdown::zone_verdict(ep, order) {
+        // A report cut before its zone lines: by free memory alone.
+        None => {
+            let free = ev.free_bytes?;
+            if (free as f64) < FRAGMENTED_FREE_SHARE * ram? as f64 {
+                return None;
+            }
+            (
+                free,
+                format!(
+                    "An order-{order} allocation ({} contiguous) failed while {} was free: memory was fragmented, not exhausted (the report prints no zones to confirm it).",
+                    h(ep.page_size << order.clamp(0, 20)),
+                    h(free)
+                ),
+            )
+        }
+        Some(ZoneVerdict::Exhausted { .. } | ZoneVerdict::Fits) => return None,
+        Some(ZoneVerdict::Fragmented {
+            zone,
+            free,
+            min,
+            largest,
+            wanted,
+        }) => (
+            ev.free_bytes.unwrap_or(free),
+            format!(
+                "An order-{order} allocation ({} contiguous) failed while zone {zone} had {} free, above its min watermark of {}, {}: memory was fragmented, not exhausted.",
+                h(wanted),
+                h(free),
+                h(min),
+                match largest {
+                    Some(0) => "but no free block at all".to_owned(),
+                    Some(l) => format!("but its largest free block was {}", h(l)),
+                    None => "and no block that large (the report prints no buddy lists)".to_owned(),
+                }
+            ),
+        ),
+    };
     Some(Diagnosis::new(
         Cause::Fragmentation,
-        format!(
-            "An order-{order} allocation ({} contiguous) failed while {} was free: memory was fragmented, not exhausted.",
-            crate::units::human_bytes(4096u64 << order.clamp(0, 20)),
-            crate::units::human_bytes(free)
-        ),
-        Evidence { share: share(free, ram), ..ev.clone() },
+        summary,
+        Evidence {
+            share: ram.and_then(|r| share(free, r)),
+            ..ev.clone()
+        },
         vec![
             "Find the caller of the high-order allocation (the trigger's call trace) and make it use smaller or vmalloc'd buffers.".to_owned(),
             "Raise vm.min_free_kbytes and enable proactive compaction (vm.compaction_proactiveness).".to_owned(),

@@ -268,6 +268,39 @@ fn rsyslog_escaped_newlines() {
 }
 
 #[test]
+fn rsyslog_escapes_outside_syslog_are_split_too() {
+    // A syslog line whose time and host were cut (`kernel: ` left), a
+    // message alone (a log viewer's message column):
+    // Mem-Info's counters record joined by rsyslog (issue 18).
+    for (line, uptime) in [
+        (
+            "kernel: active_anon:1 inactive_anon:2 isolated_anon:0#012 active_file:3#011x",
+            None,
+        ),
+        (
+            "active_anon:1 inactive_anon:2 isolated_anon:0#012 active_file:3#011x",
+            None,
+        ),
+    ] {
+        let mut d = Decoder::new(Container::Auto, None);
+        let got = all(&mut d, line.as_bytes());
+        let texts: Vec<_> = got.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["active_anon:1 inactive_anon:2 isolated_anon:0", " active_file:3\tx"],
+            "{line}"
+        );
+        assert!(got.iter().all(|(s, _)| s.uptime_us == uptime), "{line}");
+    }
+    // Without an escape a message stays one; dmesg prints no `#012`, so
+    // in a dmesg line it is part of a name, never a line break.
+    let mut d = Decoder::new(Container::Auto, None);
+    assert_eq!(all(&mut d, b"kernel: Mem-Info:").len(), 1);
+    let mut d = Decoder::new(Container::Auto, None);
+    assert_eq!(all(&mut d, b"[ 12.000001] Killed process 1 (a#012b)").len(), 1);
+}
+
+#[test]
 fn rfc5424_forwarded() {
     let (s, t) = one(
         Container::Auto,

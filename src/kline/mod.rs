@@ -27,7 +27,7 @@ pub use memcg::{
     parse_counter, parse_group_kill, parse_oom_kill, parse_oom_kill_cut, parse_stat_kv, parse_stats_header,
     parse_task_in, CounterKind, OomKill, StatsHeader,
 };
-pub use meminfo::{parse_mem_info_line, MemInfoLine};
+pub use meminfo::{parse_mem_info_line, starts_counters, BuddyLine, MemInfoLine, ZoneLine};
 pub use num::pages_to_bytes;
 pub use tasks::{parse_task_header, parse_task_header_cut, parse_task_row, Column, Layout, RawRow};
 pub use trace::{frame_function, frame_kind, FrameKind};
@@ -54,8 +54,13 @@ pub enum KLine<'a> {
     UsageCut { usage_bytes: u64, limit_bytes: Option<u64> },
     /// `Memory cgroup stats for <path>:` (and the pre-5.3 one-line form)
     StatsHeader(StatsHeader<'a>),
-    /// `Mem-Info:`
+    /// `Mem-Info:` (2.6 arch show_mem: `Mem-info:`)
     MemInfoStart,
+    /// The first line of Mem-Info's counters (`active_anon:N …`,
+    /// `Active_anon:N …`, `Active:N …`) where no `Mem-Info:` line came
+    /// before it: a paste that cut it out, or starts here. The block
+    /// begins with it.
+    MemInfoCounters,
     /// `Tasks state (memory values in pages):`
     TasksState,
     /// A task-table row met outside a table (its header lost), read by
@@ -108,6 +113,7 @@ impl KLine<'_> {
             KLine::Frame(k) => k.is_oom(),
             KLine::Cpu(_)
             | KLine::MemInfoStart
+            | KLine::MemInfoCounters
             | KLine::Noise
             | KLine::Elision
             | KLine::ManualOom
@@ -130,6 +136,7 @@ impl KLine<'_> {
                 | KLine::UsageCut { .. }
                 | KLine::StatsHeader(_)
                 | KLine::MemInfoStart
+                | KLine::MemInfoCounters
                 | KLine::TasksState
                 | KLine::TaskHeader(_)
                 | KLine::OomKill(_)
@@ -381,8 +388,11 @@ fn classify_chain(t: &str) -> KLine<'_> {
         }
         return KLine::Unrelated;
     }
-    if t == "Mem-Info:" {
+    if t == "Mem-Info:" || t == "Mem-info:" {
         return KLine::MemInfoStart;
+    }
+    if starts_counters(t) {
+        return KLine::MemInfoCounters;
     }
     if let Some(cpu) = parse_cpu_line(t) {
         return KLine::Cpu(cpu);

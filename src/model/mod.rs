@@ -406,6 +406,42 @@ pub struct MemInfo {
     pub free_swap_bytes: Option<u64>,
     /// `Total swap = NkB`.
     pub total_swap_bytes: Option<u64>,
+    /// Each zone's line, reserve and buddy lists, in printed order (empty
+    /// where the report has no zone lines).
+    #[serde(default)]
+    pub zones: Vec<Zone>,
+}
+
+/// One memory zone of a Mem-Info block: its free memory against its
+/// watermarks, and its free blocks by size.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Zone {
+    /// `Node N`; null on a kernel built without NUMA (no node printed).
+    pub node: Option<u32>,
+    /// `DMA`, `DMA32`, `Normal`, `HighMem`, `Movable`, …
+    pub name: Text,
+    pub free_bytes: Option<u64>,
+    /// The `min:`, `low:` and `high:` watermarks.
+    pub min_bytes: Option<u64>,
+    pub low_bytes: Option<u64>,
+    pub high_bytes: Option<u64>,
+    /// `managed:` (3.11+), else `present:`.
+    pub managed_bytes: Option<u64>,
+    /// `lowmem_reserve[]`, in pages: what the zone keeps back from an
+    /// allocation that could have used the zone at that index.
+    pub lowmem_reserve_pages: Vec<u64>,
+    /// The buddy lists: free blocks by size, smallest first; empty where
+    /// the report does not print them.
+    pub free_blocks: Vec<FreeBlocks>,
+}
+
+/// `C*SkB` of a buddy list: `count` free blocks of `size_bytes`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FreeBlocks {
+    pub size_bytes: u64,
+    pub count: u64,
 }
 
 /// One row of the task table.

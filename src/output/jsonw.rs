@@ -673,10 +673,10 @@ mod tests {
         let mut n = 0;
         for p in crate::corpus_files() {
             let name = p.to_string_lossy();
-            // Episodes: not the outcome rows of `.over-time` / `.sweep`.
+            // A recording's outcomes over time (`.over-time`, `.sweep`) are rows, not episodes.
             if name.ends_with(".expected.jsonl")
-                && !name.ends_with("over-time.expected.jsonl")
-                && !name.ends_with("sweep.expected.jsonl")
+                && !name.ends_with(".over-time.expected.jsonl")
+                && !name.ends_with(".sweep.expected.jsonl")
             {
                 for line in std::fs::read_to_string(&p).unwrap().lines() {
                     let ep: crate::model::Episode = serde_json::from_str(line).unwrap();
