@@ -15,6 +15,7 @@ pub(super) fn finish(o: Open, opts: &super::BuilderOptions) -> Episode {
         mut ep,
         rows,
         mem_pages,
+        node_bytes,
         pagecache_pages,
         ram_pages,
         pending_select,
@@ -60,12 +61,22 @@ pub(super) fn finish(o: Open, opts: &super::BuilderOptions) -> Episode {
         ep.printed = crate::model::Printed::KillLine;
     }
     ep.tasks = rows.into_iter().map(|r| r.into_bytes(page_size)).collect();
-    if !mem_pages.is_empty() || pagecache_pages.is_some() || ram_pages.is_some() || ep.mem_info.is_some() {
+    if !mem_pages.is_empty()
+        || !node_bytes.is_empty()
+        || pagecache_pages.is_some()
+        || ram_pages.is_some()
+        || ep.mem_info.is_some()
+    {
         let mi = ep.mem_info.get_or_insert_with(MemInfo::default);
-        mi.counters_bytes = mem_pages
-            .into_iter()
-            .map(|(k, v)| (k, num_pages_to_bytes(v, page_size)))
-            .collect();
+        // The system counters; where a paste lost them (it starts at a
+        // node's line), the nodes' sum.
+        mi.counters_bytes = match mem_pages.is_empty() {
+            true => node_bytes,
+            false => mem_pages
+                .into_iter()
+                .map(|(k, v)| (k, num_pages_to_bytes(v, page_size)))
+                .collect(),
+        };
         mi.pagecache_bytes = pagecache_pages.map(|p| num_pages_to_bytes(p, page_size));
         mi.ram_bytes = ram_pages.map(|p| num_pages_to_bytes(p, page_size));
     }

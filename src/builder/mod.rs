@@ -68,6 +68,9 @@ struct Open {
     ep: Episode,
     rows: Vec<RawRow>,
     mem_pages: BTreeMap<Text, u64>,
+    /// The nodes' counters (bytes), summed: the system counters' stand-in
+    /// where a paste lost them.
+    node_bytes: BTreeMap<Text, u64>,
     /// Mem-Info buddy lists read, bounded by [`MAX_ZONES`].
     buddy_lists: usize,
     pagecache_pages: Option<u64>,
@@ -847,6 +850,7 @@ impl Builder {
             ep,
             rows: Vec::new(),
             mem_pages: BTreeMap::new(),
+            node_bytes: BTreeMap::new(),
             buddy_lists: 0,
             pagecache_pages: None,
             ram_pages: None,
@@ -1048,6 +1052,17 @@ impl Open {
                 Some(MemInfoLine::Counters(pairs)) => {
                     for (k, v) in pairs {
                         self.mem_pages.entry(Text::new(k)).or_insert(v);
+                    }
+                    true
+                }
+                Some(MemInfoLine::NodeCounters(pairs)) => {
+                    // Bounded: a hostile block of many nodes adds up, it
+                    // does not grow the map past the keys of one line.
+                    for (k, v) in pairs {
+                        if self.node_bytes.len() < 64 || self.node_bytes.contains_key(k) {
+                            let e = self.node_bytes.entry(Text::new(k)).or_insert(0);
+                            *e = e.saturating_add(v);
+                        }
                     }
                     true
                 }

@@ -30,8 +30,31 @@ pub enum MemInfoLine<'a> {
     LowmemReserve(Vec<u64>),
     /// A zone's buddy lists: `[Node N ]NAME: C*SkB [(UME)] … = NkB`.
     Buddy(BuddyLine<'a>),
+    /// A node's counters (4.8+): `Node N active_anon:NkB inactive_anon:NkB
+    /// … unevictable:NkB … all_unreclaimable? no`, in bytes. Where the
+    /// system counters were cut from a paste, the nodes' sum stands in.
+    NodeCounters(Vec<(&'a str, u64)>),
     /// Node, per-cpu and other lines that belong to the block.
     Other,
+}
+
+/// The `key:NkB` pairs of a node's counter line (after `Node N `): None
+/// unless it has `active_anon:` and at least three pairs.
+fn node_counters(rest: &str) -> Option<Vec<(&str, u64)>> {
+    if !rest.starts_with("active_anon:") {
+        return None;
+    }
+    let mut pairs = Vec::new();
+    for tok in rest.split_whitespace().take(64) {
+        let Some((key, value)) = tok.split_once(':') else {
+            continue;
+        };
+        let simple = !key.is_empty() && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+        if let (true, Some(b)) = (simple, all(kb_bytes, value)) {
+            pairs.push((key, b));
+        }
+    }
+    (pairs.len() >= 3).then_some(pairs)
 }
 
 /// What a zone's line says (values in bytes).
@@ -157,6 +180,9 @@ fn counter_key(key: &str) -> Option<&str> {
 /// the block begins.
 pub fn starts_counters(t: &str) -> bool {
     let t = t.trim();
+    if t.starts_with("Node ") && t.contains(" active_anon:") {
+        return matches!(parse_mem_info_line(t), Some(MemInfoLine::NodeCounters(_)));
+    }
     (t.starts_with("active_anon:") || t.starts_with("Active_anon:") || t.starts_with("Active:"))
         && matches!(parse_mem_info_line(t), Some(MemInfoLine::Counters(_)))
 }
@@ -196,6 +222,11 @@ pub fn parse_mem_info_line(t: &str) -> Option<MemInfoLine<'_>> {
         return Some(MemInfoLine::Buddy(b));
     }
     // 2.6.18 prints an unpopulated zone's buddy list as `Normal: empty`.
+    if node.is_some() {
+        if let Some(pairs) = node_counters(rest) {
+            return Some(MemInfoLine::NodeCounters(pairs));
+        }
+    }
     if node.is_some() || t.starts_with("Node ") || rest.strip_suffix(": empty").is_some_and(zone_name) {
         // The per-node counters (4.8+), hugepages, and the like.
         return Some(MemInfoLine::Other);
@@ -329,6 +360,26 @@ mod tests {
         assert!(matches!(
             parse_mem_info_line("HighMem free:1012kB min:128kB low:160kB high:192kB active:1200kB inactive:800kB present:131008kB pages_scanned:0 all_unreclaimable? no"),
             Some(MemInfoLine::Zone(ZoneLine { name: "HighMem", node: None, .. }))
+        ));
+        // A node's counters (4.8+), in bytes; the flags and parenthesised
+        // keys are left out.
+        assert_eq!(
+            parse_mem_info_line(
+                "Node 0 active_anon:0kB inactive_anon:0kB active_file:0kB inactive_file:0kB \
+                 unevictable:16440kB isolated(anon):0kB mapped:0kB dirty:0kB all_unreclaimable? no"
+            ),
+            Some(MemInfoLine::NodeCounters(vec![
+                ("active_anon", 0),
+                ("inactive_anon", 0),
+                ("active_file", 0),
+                ("inactive_file", 0),
+                ("unevictable", 16440 * 1024),
+                ("mapped", 0),
+                ("dirty", 0),
+            ]))
+        );
+        assert!(starts_counters(
+            "Node 1 active_anon:4kB inactive_anon:8kB active_file:0kB"
         ));
         // The per-node counters (4.8+) and per-cpu headers are no zone.
         assert_eq!(
