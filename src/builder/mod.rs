@@ -1066,6 +1066,12 @@ impl Open {
                     }
                     true
                 }
+                Some(MemInfoLine::Hugepages(total, free)) => {
+                    let mi = self.mem_info_mut();
+                    mi.hugetlb_bytes = Some(mi.hugetlb_bytes.unwrap_or(0).saturating_add(total));
+                    mi.hugetlb_free_bytes = Some(mi.hugetlb_free_bytes.unwrap_or(0).saturating_add(free));
+                    true
+                }
                 Some(MemInfoLine::Pagecache(n)) => {
                     self.pagecache_pages = Some(n);
                     true

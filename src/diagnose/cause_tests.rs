@@ -412,3 +412,41 @@ fn a_thread_of_a_task_in_the_cgroup_is_not_outside_it() {
     }];
     assert_eq!(diagnose(&e).cause, Cause::Anon);
 }
+
+#[test]
+fn hugetlb_reservations_name_the_cause_from_half_of_ram() {
+    use crate::model::{MemInfo, Scope};
+    let gib = 1u64 << 30;
+    let ep = |reserved: u64, free: u64| {
+        let mut counters = std::collections::BTreeMap::new();
+        for (k, v) in [
+            ("active_anon", gib),
+            ("inactive_anon", 0),
+            ("active_file", 0),
+            ("inactive_file", 0),
+        ] {
+            counters.insert(Text::new(k), v);
+        }
+        Episode {
+            scope: Some(Scope::Global),
+            mem_info: Some(MemInfo {
+                counters_bytes: counters,
+                ram_bytes: Some(8 * gib),
+                hugetlb_bytes: Some(reserved),
+                hugetlb_free_bytes: Some(free),
+                ..MemInfo::default()
+            }),
+            ..Episode::default()
+        }
+    };
+    // 4 of 8 GiB reserved, 3 free: the cause, and the pool is too big.
+    let d = diagnose(&ep(4 * gib, 3 * gib));
+    assert_eq!(d.cause, Cause::Hugetlb, "{}", d.summary);
+    assert!(d.advice[0].starts_with("Lower vm.nr_hugepages"), "{:?}", d.advice);
+    // In use: the advice says so.
+    let d = diagnose(&ep(4 * gib, 0));
+    assert_eq!(d.cause, Cause::Hugetlb);
+    assert!(d.advice[0].starts_with("The huge pages are in use"), "{:?}", d.advice);
+    // Just under half: the largest part decides.
+    assert_eq!(diagnose(&ep(4 * gib - 4096, 3 * gib)).cause, Cause::Anon);
+}

@@ -26,6 +26,8 @@ pub const LOWERED_OVER_MIN: u64 = 1 << 20;
 pub const CONSTRAINED_FREE_SHARE: f64 = 0.10;
 /// Unevictable pages at or above this share of the total name the cause.
 pub const UNEVICTABLE_SHARE: f64 = 0.50;
+/// hugetlbfs reservations at or above this share of RAM name the cause.
+pub const HUGETLB_SHARE: f64 = 0.50;
 
 /// Programs that write cgroup limits: shells (`echo 32M > memory.max`),
 /// `tee`, and the managers that resize cgroups.
@@ -217,5 +219,38 @@ pub fn unevictable(ep: &Episode, ev: &Evidence, memcg: bool) -> Option<(String, 
             .to_owned(),
         ],
         share(u, total)?,
+    ))
+}
+
+/// A global OOM whose hugetlbfs reservations (`Node N hugepages_total=…`,
+/// total × size, summed over nodes) held at least [`HUGETLB_SHARE`] of
+/// RAM: memory no ordinary allocation can use, free or not.
+pub fn hugetlb(ep: &Episode, ev: &Evidence) -> Option<(String, Vec<String>, f64)> {
+    let mi = ep.mem_info.as_ref()?;
+    let (reserved, free) = (mi.hugetlb_bytes?, mi.hugetlb_free_bytes.unwrap_or(0));
+    let ram = ev.total_bytes.filter(|&t| t > 0)?;
+    if (reserved as f64) < HUGETLB_SHARE * ram as f64 {
+        return None;
+    }
+    let unused = free > 0 && free as f64 >= 0.25 * reserved as f64;
+    Some((
+        format!(
+            "Huge pages reserved for hugetlbfs held {}, {}, which no ordinary allocation can use; {} of them were free{}.",
+            human_bytes(reserved),
+            super::of_total(Some(reserved), ev, ep),
+            human_bytes(free),
+            if unused { ": reserved but not in use" } else { "" },
+        ),
+        vec![
+            match unused {
+                true => format!(
+                    "Lower vm.nr_hugepages (or the boot's hugepages=) to what the applications map: {} of the reservation was free.",
+                    human_bytes(free)
+                ),
+                false => "The huge pages are in use: size the machine for them plus the rest of its work, or give the applications that map them less (a database's shared buffers, a JVM's -XX:+UseLargePages heap).".to_owned(),
+            },
+            "Check /proc/meminfo's HugePages_Total, HugePages_Free and HugePages_Rsvd against what the applications need.".to_owned(),
+        ],
+        share(reserved, ram)?,
     ))
 }

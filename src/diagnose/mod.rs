@@ -17,7 +17,7 @@ mod write;
 
 pub use crate::model::{Cause, Diagnosis, Evidence, EvidenceSource as Source, TopTask};
 pub use breakdown::{breakdown, Breakdown};
-pub use causes::{CONSTRAINED_FREE_SHARE, LOWERED_OVER_MIN, LOWERED_OVER_SHARE, UNEVICTABLE_SHARE};
+pub use causes::{CONSTRAINED_FREE_SHARE, HUGETLB_SHARE, LOWERED_OVER_MIN, LOWERED_OVER_SHARE, UNEVICTABLE_SHARE};
 pub use kill_line::KILL_LINE_DECIDES;
 
 use crate::model::{Episode, Printed, Scope, Text};
@@ -178,6 +178,13 @@ fn diagnose_report(ep: &Episode) -> Diagnosis {
     if !memcg_oom(ep) {
         if let Some(d) = fragmentation(ep, &ev) {
             return d;
+        }
+    }
+    if !memcg_oom(ep) {
+        if let Some((summary, advice, sh)) = causes::hugetlb(ep, &ev) {
+            ev.share = Some(sh);
+            let (summary, advice) = ending(ep, summary, advice);
+            return Diagnosis::new(Cause::Hugetlb, summary, ev, advice);
         }
     }
     if let Some((summary, advice, sh)) = causes::unevictable(ep, &ev, memcg_oom(ep)) {

@@ -34,8 +34,26 @@ pub enum MemInfoLine<'a> {
     /// … unevictable:NkB … all_unreclaimable? no`, in bytes. Where the
     /// system counters were cut from a paste, the nodes' sum stands in.
     NodeCounters(Vec<(&'a str, u64)>),
+    /// `Node N hugepages_total=N hugepages_free=N hugepages_surp=N
+    /// hugepages_size=NkB`: (total, free) in bytes.
+    Hugepages(u64, u64),
     /// Node, per-cpu and other lines that belong to the block.
     Other,
+}
+
+/// A node's hugetlb line (after `Node N `): total and free, in bytes.
+fn hugepages(rest: &str) -> Option<(u64, u64)> {
+    if !rest.starts_with("hugepages_total=") {
+        return None;
+    }
+    let field = |k: &str| {
+        rest.split_whitespace()
+            .find_map(|t| t.strip_prefix(k)?.strip_prefix('='))
+    };
+    let total: u64 = all(u64_dec, field("hugepages_total")?)?;
+    let free: u64 = all(u64_dec, field("hugepages_free")?)?;
+    let size = all(kb_bytes, field("hugepages_size")?)?;
+    Some((total.saturating_mul(size), free.saturating_mul(size)))
 }
 
 /// The `key:NkB` pairs of a node's counter line (after `Node N `): None
@@ -226,6 +244,9 @@ pub fn parse_mem_info_line(t: &str) -> Option<MemInfoLine<'_>> {
         if let Some(pairs) = node_counters(rest) {
             return Some(MemInfoLine::NodeCounters(pairs));
         }
+        if let Some((total, free)) = hugepages(rest) {
+            return Some(MemInfoLine::Hugepages(total, free));
+        }
     }
     if node.is_some() || t.starts_with("Node ") || rest.strip_suffix(": empty").is_some_and(zone_name) {
         // The per-node counters (4.8+), hugepages, and the like.
@@ -381,6 +402,16 @@ mod tests {
         assert!(starts_counters(
             "Node 1 active_anon:4kB inactive_anon:8kB active_file:0kB"
         ));
+        assert_eq!(
+            parse_mem_info_line(
+                "Node 0 hugepages_total=1024 hugepages_free=1000 hugepages_surp=0 hugepages_size=2048kB"
+            ),
+            Some(MemInfoLine::Hugepages(1024 * 2048 * 1024, 1000 * 2048 * 1024))
+        );
+        assert_eq!(
+            parse_mem_info_line("Node 0 hugepages_total=1 hugepages_free=x hugepages_surp=0 hugepages_size=2048kB"),
+            Some(MemInfoLine::Other)
+        );
         // The per-node counters (4.8+) and per-cpu headers are no zone.
         assert_eq!(
             parse_mem_info_line("Node 0 active_anon:10943656kB inactive_anon:716152kB all_unreclaimable? no"),

@@ -47,6 +47,8 @@ pub enum Cause {
     /// A cpuset or memory policy confined the allocation to full nodes while
     /// the machine had memory elsewhere.
     Constrained,
+    /// hugetlbfs reservations held most of RAM, which nothing else can use.
+    Hugetlb,
     /// sysrq-f.
     Manual,
     /// The report does not decide.
@@ -66,6 +68,7 @@ impl Cause {
             Cause::LimitLowered => "limit_lowered",
             Cause::Memsw => "memsw",
             Cause::Unevictable => "unevictable",
+            Cause::Hugetlb => "hugetlb",
             Cause::Constrained => "constrained",
             Cause::Manual => "manual",
             Cause::Unknown => "unknown",

@@ -410,6 +410,14 @@ pub struct MemInfo {
     /// where the report has no zone lines).
     #[serde(default)]
     pub zones: Vec<Zone>,
+    /// hugetlbfs pages reserved (`hugepages_total` × `hugepages_size`,
+    /// summed over the nodes' `Node N hugepages_total=…` lines): memory
+    /// nothing else can use. Null when the report prints no such line.
+    #[serde(default)]
+    pub hugetlb_bytes: Option<u64>,
+    /// Of those, the free ones (`hugepages_free`).
+    #[serde(default)]
+    pub hugetlb_free_bytes: Option<u64>,
 }
 
 /// One memory zone of a Mem-Info block: its free memory against its

@@ -412,6 +412,7 @@ pub fn cause_paint(cause: &str) -> Option<Paint> {
         "fragmentation" | "constrained" => Some(Paint::Blue),
         "limit_lowered" | "memsw" => Some(Paint::Green),
         "unevictable" => Some(Paint::Magenta),
+        "hugetlb" => Some(Paint::Blue),
         "unknown" | "manual" => Some(Paint::Dim),
         _ => None,
     }
@@ -435,6 +436,7 @@ mod tests {
             Cause::Memsw,
             Cause::Unevictable,
             Cause::Constrained,
+            Cause::Hugetlb,
         ] {
             assert!(
                 !matches!(cause_paint(c.as_str()), None | Some(Paint::Dim)),

@@ -78,6 +78,7 @@ fn cause_color(cause: &str) -> &'static str {
         "limit_lowered" => "#393",
         "memsw" => "#6a3",
         "unevictable" => "#836",
+        "hugetlb" => "#36a",
         _ => "#888",
     }
 }
@@ -405,6 +406,7 @@ mod tests {
             Cause::LimitLowered,
             Cause::Memsw,
             Cause::Unevictable,
+            Cause::Hugetlb,
             Cause::Constrained,
         ];
         let colours: std::collections::BTreeSet<_> = causes.iter().map(|c| cause_color(c.as_str())).collect();
