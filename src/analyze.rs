@@ -27,7 +27,7 @@ use crate::order;
 use crate::output::{self, Format, Summary, Sweep};
 use crate::scan::{self, ScanOptions, ScanStats};
 use crate::snapshot::{self, Snapshot};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::PathBuf;
 
 /// Validated configuration of one analyze run.
@@ -519,9 +519,6 @@ fn episodes_of<F: FnMut(Option<Episode>) -> io::Result<()>>(
     Ok(stats)
 }
 
-/// A recording's first bytes (`oomctl watch --record`, `oomctl record`).
-const RECORDING_MAGIC: &[u8] = b"{\"t\":\"header\"";
-
 /// Scan one input, calling `emit` per episode (and with None where a live
 /// input waits, `live` given): a log through the scanner, a recording
 /// through the live pipeline (as `replay` does).
@@ -538,23 +535,9 @@ fn scan_input(
         mtime_s: input.mtime_s,
         ..opts.clone()
     };
-    // Peek at the first bytes (a read may return fewer than asked).
-    let mut reader = input.reader;
-    let mut head = Vec::with_capacity(RECORDING_MAGIC.len());
-    while head.len() < RECORDING_MAGIC.len() {
-        let mut b = [0u8; 16];
-        let want = RECORDING_MAGIC.len() - head.len();
-        match reader.read(&mut b[..want]) {
-            Ok(0) => break,
-            Ok(n) => head.extend_from_slice(&b[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    let is_recording = head == RECORDING_MAGIC;
     // The scanner reads into its own block: no buffering in between (an
     // extra copy of every byte).
-    let r = io::Cursor::new(head).chain(reader);
+    let (r, is_recording) = crate::recording::sniff(input.reader)?;
     if !is_recording {
         return match (live, live_fd) {
             (Some(hooks), Some(fd)) => episodes_live(&mut *(hooks.pipe)(Box::new(r), fd), name, opts, builder, emit),

@@ -250,6 +250,28 @@ impl std::fmt::Display for RecordingError {
 
 impl std::error::Error for RecordingError {}
 
+/// A recording's first bytes (`oomctl watch --record`, `oomctl record`).
+pub const MAGIC: &[u8] = b"{\"t\":\"header\"";
+
+/// Whether `input` is a recording, by its first bytes, which are read
+/// (a read may return fewer than asked: a gzip decoder's first does) and
+/// put back in front of the rest.
+pub fn sniff<R: io::Read>(mut input: R) -> io::Result<(io::Chain<io::Cursor<Vec<u8>>, R>, bool)> {
+    let mut head = Vec::with_capacity(MAGIC.len());
+    while head.len() < MAGIC.len() {
+        let mut b = [0u8; 16];
+        let want = MAGIC.len() - head.len();
+        match input.read(&mut b[..want]) {
+            Ok(0) => break,
+            Ok(n) => head.extend_from_slice(&b[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let recording = head == MAGIC;
+    Ok((io::Read::chain(io::Cursor::new(head), input), recording))
+}
+
 /// Read a recording whole. A torn last line is dropped and flagged; any
 /// other bad line is an error naming it. `name` names the input in errors.
 pub fn read(input: impl BufRead, name: &str) -> Result<Recording, RecordingError> {

@@ -22,7 +22,7 @@ use crate::output::{Sink, Summary};
 use crate::pipeline::{Enrich, Pipeline};
 use crate::recording::{Entry, HostFacts, Reader};
 use std::cell::RefCell;
-use std::io::{self, BufRead, Read as _, Write};
+use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
 use std::rc::Rc;
 
@@ -110,10 +110,11 @@ pub fn run(cfg: &AnalyzeConfig, over: &OverTime, out: Box<dyn Write + '_>, err: 
                 continue;
             }
         };
-        match sniff(opened.reader) {
+        match crate::recording::sniff(opened.reader) {
             Err(e) => fail(err, format!("{name}: {e}")),
             // A recording: a timeline of its own, its samples and OOMs.
             Ok((reader, true)) => {
+                let reader = io::BufReader::with_capacity(1 << 16, reader);
                 run.sources.recordings += 1;
                 let mut rd = match Reader::open(reader, &name) {
                     Ok(rd) => rd,
@@ -246,31 +247,6 @@ fn warn_cut<R>(rd: &Reader<R>, name: &str, err: &mut dyn Write) {
     for w in [cut, torn].into_iter().flatten() {
         let _ = writeln!(err, "oomctl: warning: {w}");
     }
-}
-
-/// A recording's first bytes.
-const RECORDING_MAGIC: &[u8] = b"{\"t\":\"header\"";
-
-/// The input with its first bytes read (a read may return fewer than
-/// asked: a gzip decoder's first does) and put back, and whether they are
-/// a recording's.
-fn sniff(mut r: Box<dyn io::Read + Send>) -> io::Result<(io::BufReader<impl io::Read>, bool)> {
-    let mut head = Vec::with_capacity(RECORDING_MAGIC.len());
-    while head.len() < RECORDING_MAGIC.len() {
-        let mut b = [0u8; 16];
-        let want = RECORDING_MAGIC.len() - head.len();
-        match r.read(&mut b[..want]) {
-            Ok(0) => break,
-            Ok(n) => head.extend_from_slice(&b[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    let rec = head == RECORDING_MAGIC;
-    Ok((
-        io::BufReader::with_capacity(1 << 16, io::Cursor::new(head).chain(r)),
-        rec,
-    ))
 }
 
 /// One recording into `t`: its samples, and with `records` the OOMs of its

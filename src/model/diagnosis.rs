@@ -56,6 +56,29 @@ pub enum Cause {
 }
 
 impl Cause {
+    /// Every cause, in the schema's order.
+    pub const ALL: [Cause; 13] = [
+        Cause::WriteCache,
+        Cause::PageCache,
+        Cause::Anon,
+        Cause::Shmem,
+        Cause::Kernel,
+        Cause::Fragmentation,
+        Cause::LimitLowered,
+        Cause::Memsw,
+        Cause::Unevictable,
+        Cause::Constrained,
+        Cause::Hugetlb,
+        Cause::Manual,
+        Cause::Unknown,
+    ];
+
+    /// Whether the cause names a reason memory ran out (not a manual kill,
+    /// not `unknown`).
+    pub fn names_a_reason(self) -> bool {
+        !matches!(self, Cause::Manual | Cause::Unknown)
+    }
+
     /// The schema's name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -425,19 +425,7 @@ mod tests {
     #[test]
     fn every_cause_that_names_a_reason_is_coloured() {
         use crate::model::Cause;
-        for c in [
-            Cause::WriteCache,
-            Cause::PageCache,
-            Cause::Anon,
-            Cause::Shmem,
-            Cause::Kernel,
-            Cause::Fragmentation,
-            Cause::LimitLowered,
-            Cause::Memsw,
-            Cause::Unevictable,
-            Cause::Constrained,
-            Cause::Hugetlb,
-        ] {
+        for c in Cause::ALL.into_iter().filter(|c| c.names_a_reason()) {
             assert!(
                 !matches!(cause_paint(c.as_str()), None | Some(Paint::Dim)),
                 "{}",

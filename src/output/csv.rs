@@ -83,7 +83,8 @@ pub fn text_cell(s: &str) -> String {
     }
 }
 
-fn opt<T: ToString>(v: Option<T>) -> String {
+/// A cell of an optional value: empty for none.
+pub(super) fn opt<T: ToString>(v: Option<T>) -> String {
     v.map_or(String::new(), |v| v.to_string())
 }
 

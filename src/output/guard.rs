@@ -3,6 +3,7 @@
 //! `guard` themselves; the sweep is in `sweep.rs`.
 
 use super::cells::{self, compact_bytes, compact_time, cut_end, pad, pad_left, Paint, Style};
+use super::csv::opt;
 use super::{Sink, Summary};
 use crate::guard::GuardOutcome;
 use crate::model::Episode;
@@ -29,10 +30,6 @@ pub const GUARD_HEADER: [&str; 18] = [
     "same_victim",
     "unlimited",
 ];
-
-fn opt<T: ToString>(v: Option<T>) -> String {
-    v.map_or(String::new(), |v| v.to_string())
-}
 
 fn row(ep: &Episode, g: &GuardOutcome) -> [String; 18] {
     let m = ep.memcg.as_ref();

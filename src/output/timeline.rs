@@ -6,6 +6,7 @@
 //! over time"); CSV columns are [`OUTCOME_HEADER`] and [`SUMMARY_HEADER`].
 
 use super::cells::{self, compact_bytes, cut_end, cut_path, pad, pad_left, Paint, Style};
+use super::csv::opt;
 use super::html::esc;
 use crate::guard::timeline::Totals;
 use crate::model::{Proc, TimelineOutcome, TimelineSummary, Verdict};
@@ -142,10 +143,6 @@ pub const SUMMARY_HEADER: [&str; 15] = [
     "same_victim",
     "other_victim",
 ];
-
-fn opt<T: ToString>(v: Option<T>) -> String {
-    v.map_or(String::new(), |v| v.to_string())
-}
 
 fn outcome_record(r: &TimelineOutcome) -> [String; 26] {
     let text = super::csv::text_cell;

@@ -78,7 +78,7 @@ fn cause_color(cause: &str) -> &'static str {
         "limit_lowered" => "#393",
         "memsw" => "#6a3",
         "unevictable" => "#836",
-        "hugetlb" => "#36a",
+        "hugetlb" => "#a63",
         _ => "#888",
     }
 }
@@ -397,18 +397,11 @@ mod tests {
     #[test]
     fn every_cause_that_names_a_reason_has_its_colour() {
         use crate::model::Cause;
-        let causes = [
-            Cause::WriteCache,
-            Cause::Anon,
-            Cause::Shmem,
-            Cause::Kernel,
-            Cause::Fragmentation,
-            Cause::LimitLowered,
-            Cause::Memsw,
-            Cause::Unevictable,
-            Cause::Hugetlb,
-            Cause::Constrained,
-        ];
+        // Page cache shares write cache's colour: both are page cache.
+        let causes: Vec<Cause> = Cause::ALL
+            .into_iter()
+            .filter(|c| c.names_a_reason() && *c != Cause::PageCache)
+            .collect();
         let colours: std::collections::BTreeSet<_> = causes.iter().map(|c| cause_color(c.as_str())).collect();
         assert_eq!(colours.len(), causes.len(), "{colours:?}");
         assert!(!colours.contains(cause_color("unknown")));
