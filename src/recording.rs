@@ -253,10 +253,13 @@ impl std::error::Error for RecordingError {}
 /// A recording's first bytes (`oomctl watch --record`, `oomctl record`).
 pub const MAGIC: &[u8] = b"{\"t\":\"header\"";
 
+/// An input with its first bytes read and put back.
+pub type Sniffed<R> = io::Chain<io::Cursor<Vec<u8>>, R>;
+
 /// Whether `input` is a recording, by its first bytes, which are read
 /// (a read may return fewer than asked: a gzip decoder's first does) and
 /// put back in front of the rest.
-pub fn sniff<R: io::Read>(mut input: R) -> io::Result<(io::Chain<io::Cursor<Vec<u8>>, R>, bool)> {
+pub fn sniff<R: io::Read>(mut input: R) -> io::Result<(Sniffed<R>, bool)> {
     let mut head = Vec::with_capacity(MAGIC.len());
     while head.len() < MAGIC.len() {
         let mut b = [0u8; 16];
