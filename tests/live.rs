@@ -51,6 +51,15 @@ fn start_watch(
     (watch, lines, err)
 }
 
+/// `oomctl ARGS FILE`, run to its end.
+fn oomctl_on(args: &[&str], file: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_oomctl"))
+        .args(args)
+        .arg(file)
+        .output()
+        .expect("run oomctl")
+}
+
 fn stop(mut watch: impl std::borrow::BorrowMut<Child>) {
     let watch = watch.borrow_mut();
     Command::new("kill")
@@ -126,11 +135,7 @@ fn watch_sees_a_real_oom_and_replay_repeats_it() {
     let mut tail_err = String::new();
     let _ = err.read_to_string(&mut tail_err);
 
-    let replay = Command::new(env!("CARGO_BIN_EXE_oomctl"))
-        .args(["replay", "-f", "jsonl"])
-        .arg(&rec)
-        .output()
-        .expect("replay");
+    let replay = oomctl_on(&["replay", "-f", "jsonl"], &rec);
     assert_eq!(
         replay.status.code(),
         Some(0),
@@ -143,11 +148,7 @@ fn watch_sees_a_real_oom_and_replay_repeats_it() {
         "replay = watch"
     );
     // Other formats replay too.
-    let report = Command::new(env!("CARGO_BIN_EXE_oomctl"))
-        .args(["replay", "-f", "report"])
-        .arg(&rec)
-        .output()
-        .expect("replay report");
+    let report = oomctl_on(&["replay", "-f", "report"], &rec);
     let text = String::from_utf8_lossy(&report.stdout);
     assert!(text.contains(&format!("Killed:  tail (pid {pid})")), "{text}");
 }
@@ -197,22 +198,14 @@ fn watch_with_cgroup_samples_replays_to_the_same_bytes() {
         text.contains("\"t\":\"sampling\"") && text.contains("\"t\":\"compact\""),
         "samples recorded"
     );
-    let replay = Command::new(env!("CARGO_BIN_EXE_oomctl"))
-        .args(["replay", "-f", "jsonl"])
-        .arg(&rec)
-        .output()
-        .expect("replay");
+    let replay = oomctl_on(&["replay", "-f", "jsonl"], &rec);
     assert_eq!(
         String::from_utf8_lossy(&replay.stdout),
         format!("{line}\n"),
         "replay = watch"
     );
     // And the guard over time judges the same OOM from the recording.
-    let over = Command::new(env!("CARGO_BIN_EXE_oomctl"))
-        .args(["simulate", "--over-time", "-f", "jsonl"])
-        .arg(&rec)
-        .output()
-        .expect("simulate");
+    let over = oomctl_on(&["simulate", "--over-time", "-f", "jsonl"], &rec);
     let rows = String::from_utf8_lossy(&over.stdout);
     assert!(rows.contains(&format!("\"kernel_victim\":{{\"pid\":{pid}")), "{rows}");
 }
