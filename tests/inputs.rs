@@ -269,7 +269,10 @@ fn syslog_times_without_a_year_are_dated_by_the_files_mtime() {
     // Every machine format says it: CSV in its column after `unlimited`.
     let csv = oomctl(&["analyze", "-f", "csv", &log]).stdout_str();
     let mut rows = csv.lines();
-    assert!(rows.next().unwrap().ends_with(",printed,unlimited,wall_year,filesystem"));
+    assert!(rows
+        .next()
+        .unwrap()
+        .ends_with(",printed,unlimited,wall_year,filesystem"));
     assert!(rows.next().unwrap().ends_with(",report,false,inferred_mtime,"), "{csv}");
 
     let bad = oomctl(&["analyze", "-f", "jsonl", "--year", "20190", &log]);
