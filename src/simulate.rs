@@ -54,12 +54,13 @@ fn oom_of(ep: &Episode) -> Option<Oom> {
     })
 }
 
-/// Episodes out of the pipeline, into a queue the driver empties.
-struct Queue(Rc<RefCell<Vec<Episode>>>);
+/// Episodes out of the pipeline, as the timeline takes them (None: one a
+/// memcg guard cannot judge), into a queue the driver empties.
+struct Queue(Rc<RefCell<Vec<Option<Oom>>>>);
 
 impl Sink for Queue {
     fn episode(&mut self, ep: &Episode) -> io::Result<()> {
-        self.0.borrow_mut().push(ep.clone());
+        self.0.borrow_mut().push(oom_of(ep));
         Ok(())
     }
     fn finish(&mut self, _: &Summary) -> io::Result<()> {
@@ -264,8 +265,8 @@ fn stream<R: BufRead>(
     let mut pipe = records.then(|| Pipeline::new(&rd.source, rd.host.clone(), Box::new(Queue(queue.clone()))));
     let mut not_memcg = 0;
     let mut drain = |t: &mut Timeline, out: &mut dyn FnMut(TimelineOutcome)| {
-        for ep in queue.borrow_mut().drain(..) {
-            match oom_of(&ep) {
+        for oom in queue.borrow_mut().drain(..) {
+            match oom {
                 Some(o) => t.oom(o, out),
                 None => not_memcg += 1,
             }

@@ -3,33 +3,23 @@
 //! largest part of memory.
 
 use super::*;
-use crate::model::{Memcg, Victim};
+use crate::model::Victim;
 
 const MIB: u64 = 1 << 20;
 
 /// A memcg OOM of which only the `memory:` line and the kill line survive
 /// (a `dmesg | grep` paste).
 fn grep_paste(usage: u64, limit: u64, anon: u64, file: u64, shmem: u64) -> Episode {
-    Episode {
-        scope: Some(Scope::Memcg),
-        memcg: Some(Memcg {
-            path: Some("/p".into()),
-            usage_bytes: Some(usage),
-            limit_bytes: Some(limit),
-            unlimited: false,
-            failcnt: Some(1),
-        }),
-        victims: vec![Victim {
-            pid: 7,
-            comm: "java".into(),
-            anon_rss_bytes: Some(anon),
-            file_rss_bytes: Some(file),
-            shmem_rss_bytes: Some(shmem),
-            ..Victim::default()
-        }],
-        complete: true,
-        ..Episode::default()
-    }
+    let mut e = super::tests::memcg(usage, limit);
+    e.victims = vec![Victim {
+        pid: 7,
+        comm: "java".into(),
+        anon_rss_bytes: Some(anon),
+        file_rss_bytes: Some(file),
+        shmem_rss_bytes: Some(shmem),
+        ..Victim::default()
+    }];
+    e
 }
 
 #[test]
@@ -415,29 +405,13 @@ fn a_thread_of_a_task_in_the_cgroup_is_not_outside_it() {
 
 #[test]
 fn hugetlb_reservations_name_the_cause_from_half_of_ram() {
-    use crate::model::{MemInfo, Scope};
     let gib = 1u64 << 30;
     let ep = |reserved: u64, free: u64| {
-        let mut counters = std::collections::BTreeMap::new();
-        for (k, v) in [
-            ("active_anon", gib),
-            ("inactive_anon", 0),
-            ("active_file", 0),
-            ("inactive_file", 0),
-        ] {
-            counters.insert(Text::new(k), v);
-        }
-        Episode {
-            scope: Some(Scope::Global),
-            mem_info: Some(MemInfo {
-                counters_bytes: counters,
-                ram_bytes: Some(8 * gib),
-                hugetlb_bytes: Some(reserved),
-                hugetlb_free_bytes: Some(free),
-                ..MemInfo::default()
-            }),
-            ..Episode::default()
-        }
+        let mut e = global(gib, 8 * gib);
+        let mi = e.mem_info.as_mut().expect("Mem-Info");
+        mi.hugetlb_bytes = Some(reserved);
+        mi.hugetlb_free_bytes = Some(free);
+        e
     };
     // 4 of 8 GiB reserved, 3 free: the cause, and the pool is too big.
     let d = diagnose(&ep(4 * gib, 3 * gib));

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 const MIB: u64 = 1 << 20;
 
-fn memcg(usage: u64, limit: u64) -> Episode {
+/// A memcg OOM at `usage` of `limit`, one victim and nothing else.
+pub(super) fn memcg(usage: u64, limit: u64) -> Episode {
     Episode {
         scope: Some(Scope::Memcg),
         memcg: Some(Memcg {

@@ -405,7 +405,7 @@ impl Timeline {
         }
     }
 
-    fn judge_sample(&mut self, i: usize, p: Point, out: Out<'_>) {
+    fn judge_sample(&mut self, i: usize, mut p: Point, out: Out<'_>) {
         if p.up < self.clock {
             // Out of order (a second recording of an earlier time).
             self.totals.samples_dropped += 1;
@@ -419,8 +419,8 @@ impl Timeline {
         if cg.last.is_none() {
             self.totals.cgroups += 1;
         }
-        if let Some(procs) = &p.procs {
-            cg.procs = Some((p.up, procs.clone()));
+        if let Some(procs) = p.procs.take() {
+            cg.procs = Some((p.up, procs));
         }
         for (s, set) in self.settings.iter().enumerate() {
             // A crossing starts at the threshold and lasts until usage
@@ -467,7 +467,7 @@ impl Timeline {
             }
         }
         cg.spacing = cg.last.as_ref().map(|l| p.up - l.up).or(cg.spacing);
-        cg.last = Some(Point { procs: None, ..p });
+        cg.last = Some(p);
     }
 
     fn judge_oom(&mut self, oom: Oom, out: Out<'_>) {

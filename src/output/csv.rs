@@ -83,6 +83,18 @@ pub fn text_cell(s: &str) -> String {
     }
 }
 
+/// Move what an in-memory CSV writer holds to `out`, and start it afresh
+/// (the writers of `simulate`, which build rows in memory and write them
+/// out in blocks).
+pub(super) fn drain(w: &mut Option<csv::Writer<Vec<u8>>>, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(full) = w.take() {
+        let buf = full.into_inner().map_err(|e| io::Error::other(e.to_string()))?;
+        out.write_all(&buf)?;
+        *w = Some(csv::Writer::from_writer(Vec::new()));
+    }
+    Ok(())
+}
+
 /// A cell of an optional value: empty for none.
 pub(super) fn opt<T: ToString>(v: Option<T>) -> String {
     v.map_or(String::new(), |v| v.to_string())

@@ -87,12 +87,7 @@ impl<'w> GuardSink<'w> {
 
     /// Move what the CSV writer holds to the output.
     fn drain_csv(&mut self) -> io::Result<()> {
-        if let Some(w) = self.csv.take() {
-            let buf = w.into_inner().map_err(|e| io::Error::other(e.to_string()))?;
-            self.out.write_all(&buf)?;
-            self.csv = Some(csv::Writer::from_writer(Vec::new()));
-        }
-        Ok(())
+        super::csv::drain(&mut self.csv, &mut *self.out)
     }
 }
 
