@@ -279,11 +279,17 @@ fn phrase_matters(line: &[u8], at: usize) -> bool {
             .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b']');
         return !named
             || KERNEL.iter().any(|p| before.ends_with(p))
-            || memchr::memmem::find(after, b"-vm:").is_some()
-            || memchr::memmem::find(after, b"vsz:").is_some();
+            || TOTAL_VM.find(after).is_some()
+            || VSZ.find(after).is_some();
     }
     true
 }
+
+/// The kill line's own fields after `Killed process`, searched for in
+/// near misses (`session-3.scope: Killed process …`): finders built once,
+/// where `memmem::find` would build one per line.
+static TOTAL_VM: std::sync::LazyLock<Finder<'static>> = std::sync::LazyLock::new(|| Finder::new(b"-vm:"));
+static VSZ: std::sync::LazyLock<Finder<'static>> = std::sync::LazyLock::new(|| Finder::new(b"vsz:"));
 
 /// Where the scanner's messages go.
 pub trait Feed {
@@ -389,6 +395,17 @@ struct Scanner<'o, F> {
     /// Lines read that the forced container rejected; the first of them.
     unformed: u64,
     first_unformed: Option<(u64, Container)>,
+    /// The vector each line is decoded into, kept empty between lines so
+    /// that no line allocates one ([`recycle`]).
+    spare: Vec<LogLine<'static>>,
+}
+
+/// An empty vector of `T` in the allocation of an empty vector of `U`, a
+/// type of the same size and alignment (a [`LogLine`] of another lifetime):
+/// the standard library collects such an iterator in place.
+fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().map(|_| unreachable!("cleared")).collect()
 }
 
 /// Newlines in `b`.
@@ -944,8 +961,7 @@ impl<F: Feed> Scanner<'_, F> {
             piece = next;
             rest = rest.get(end + 1..).unwrap_or_default();
         }
-        // Only lines that may matter get here, so a small vector each is fine.
-        let mut lines: Vec<LogLine<'_>> = Vec::with_capacity(1);
+        let mut lines: Vec<LogLine<'_>> = recycle(std::mem::take(&mut self.spare));
         self.decoder.decode(&whole, &mut lines);
         if self.decoder.rejected() {
             self.unformed(self.line_no, &whole);
@@ -983,6 +999,7 @@ impl<F: Feed> Scanner<'_, F> {
         }
         let inert = outside && lines.len() == 1 && kind.as_ref().is_some_and(|k| !k.shows_oom());
         self.feed.messages_kind(at, self.line_no, &lines, kind)?;
+        self.spare = recycle(lines);
         self.inert = inert && !self.feed.wants_every_line();
         Ok(joined)
     }
@@ -1161,6 +1178,7 @@ fn scan_from<R: Reads, F: Feed>(mut input: R, opts: &ScanOptions, feed: &mut F) 
         line_no: 0,
         unformed: 0,
         first_unformed: None,
+        spare: Vec::with_capacity(4),
     };
     let mut stats = ScanStats::default();
     let mut buf = vec![0u8; block];
