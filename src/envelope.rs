@@ -746,34 +746,45 @@ pub fn plain_dmesg_message(raw: &[u8]) -> Option<&[u8]> {
 /// stamp read so is read alike by [`parse_uptime`], which also takes other
 /// blanks (and is tried when this finds none).
 fn plain_uptime(raw: &[u8]) -> Option<(u64, usize)> {
-    // Index by index: this runs on every line the scanner looks at.
-    if raw.first() != Some(&b'[') {
+    // Index by index, each index checked against the length by hand (the
+    // compiler then drops its own checks): this runs on every line the
+    // scanner looks at, twice on some.
+    let n = raw.len();
+    if n == 0 || raw[0] != b'[' {
         return None;
     }
     let mut i = 1;
-    while raw.get(i) == Some(&b' ') {
+    while i < n && raw[i] == b' ' {
         i += 1;
     }
     let int_from = i;
     let mut secs = 0u64;
-    while let Some(&b) = raw.get(i).filter(|b| b.is_ascii_digit()) {
-        secs = secs.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
+    while i < n && raw[i].is_ascii_digit() && i - int_from < 12 {
+        secs = secs * 10 + u64::from(raw[i] - b'0');
         i += 1;
     }
-    if !(1..=12).contains(&(i - int_from)) || raw.get(i) != Some(&b'.') {
+    if i == int_from || i >= n || raw[i] != b'.' {
         return None;
     }
     i += 1;
+    // The kernel's own six digits and `]`, read as one array.
+    if let Some(six) = raw.get(i..i + 7) {
+        let six: &[u8; 7] = six.try_into().expect("7 bytes");
+        if six[6] == b']' && six[..6].iter().all(u8::is_ascii_digit) {
+            let us = six[..6].iter().fold(0u64, |n, &b| n * 10 + u64::from(b - b'0'));
+            return Some((secs * 1_000_000 + us, i + 7));
+        }
+    }
     let frac_from = i;
     let mut us = 0u64;
-    while let Some(&b) = raw.get(i).filter(|b| b.is_ascii_digit()) {
+    while i < n && raw[i].is_ascii_digit() && i - frac_from < 9 {
         if i - frac_from < 6 {
-            us = us * 10 + u64::from(b - b'0');
+            us = us * 10 + u64::from(raw[i] - b'0');
         }
         i += 1;
     }
     let frac = i - frac_from;
-    if !(1..=9).contains(&frac) || raw.get(i) != Some(&b']') {
+    if frac == 0 || i >= n || raw[i] != b']' {
         return None;
     }
     for _ in frac..6 {
