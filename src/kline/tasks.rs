@@ -189,23 +189,29 @@ fn blank(b: u8) -> bool {
 /// from a web page) takes the `str` path.
 fn columns(rest: &str, values: &mut [i64]) -> Option<usize> {
     let b = rest.as_bytes();
+    let n = b.len();
     let mut i = 0;
+    // Indexes checked against `n` by hand: the rows are most of a report.
     for k in 0..values.len() {
         let from = i;
-        while b.get(i).is_some_and(|&c| blank(c)) {
+        // The padding between columns, eight spaces at a time first.
+        while i + 8 <= n && b[i..i + 8] == [b' '; 8] {
+            i += 8;
+        }
+        while i < n && blank(b[i]) {
             i += 1;
         }
-        if b.get(i).is_some_and(|&c| !c.is_ascii()) {
+        if i < n && !b[i].is_ascii() {
             return columns_str(rest, from, &mut values[k..]);
         }
         if i == from {
             return None; // columns are separated by at least one space
         }
         let start = i;
-        while b.get(i).is_some_and(|&c| c.is_ascii_digit() || c == b'-' || c == b'+') {
+        while i < n && (b[i].is_ascii_digit() || b[i] == b'-' || b[i] == b'+') {
             i += 1;
         }
-        if b.get(i).is_some_and(|&c| !blank(c)) {
+        if i < n && !blank(b[i]) {
             // Something else glued to the number: as the `str` path reads
             // it (it fails to parse, or the separator is not ASCII).
             return columns_str(rest, from, &mut values[k..]);

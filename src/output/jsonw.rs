@@ -55,6 +55,11 @@ const DIGITS: &[u8; 200] = b"\
 8081828384858687888990919293949596979899";
 
 fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    // One digit (a task table's many zeros) needs no buffer.
+    if n < 10 {
+        out.push(b'0' + n as u8);
+        return;
+    }
     let mut buf = [0u8; 20];
     let mut at = buf.len();
     while n >= 100 {
