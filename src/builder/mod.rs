@@ -326,8 +326,9 @@ impl Builder {
 
     /// The next finished episode, in order of first line.
     pub fn pop_ready(&mut self) -> Option<Episode> {
+        // Nothing ready (after nearly every line): no stream looked at.
+        let (&key, _) = self.ready.first_key_value()?;
         let pending = self.min_pending();
-        let (&key, _) = self.ready.iter().next()?;
         if pending.is_some_and(|p| p < key.0) {
             return None;
         }
@@ -584,7 +585,7 @@ impl Builder {
                     from_header: false,
                 });
                 if o.rows.len() < MAX_TASK_ROWS {
-                    o.rows.push(row);
+                    o.rows.push(*row);
                 } else {
                     o.ep.tasks_omitted += 1;
                 }
@@ -646,7 +647,7 @@ impl Builder {
                 o.select_reason = s.reason.map(Text::new);
                 o.touch(stamp, line_no);
             }
-            KLine::Kill(k) => self.kill(idx, line_no, stamp, k),
+            KLine::Kill(k) => self.kill(idx, line_no, stamp, *k),
             KLine::SharedKill { pid, comm } => {
                 if let Some(o) = self.streams[idx].open.as_mut().filter(|o| o.killed) {
                     if !o.ep.victims.iter().any(|v| v.pid == pid) {

@@ -38,7 +38,7 @@ use crate::model::Counter;
 #[derive(Debug, Clone, PartialEq)]
 pub enum KLine<'a> {
     /// `<comm> invoked oom-killer: gfp_mask=…, order=N, oom_score_adj=N`
-    Header(Header<'a>),
+    Header(Box<Header<'a>>),
     /// Pre-4.19 `<comm> cpuset=<path> mems_allowed=<list>`
     Cpuset(CpusetLine<'a>),
     /// `CPU: N PID: N Comm: … <release>` or the 2.6 `Pid: N, comm: …`
@@ -65,17 +65,17 @@ pub enum KLine<'a> {
     TasksState,
     /// A task-table row met outside a table (its header lost), read by
     /// its own shape.
-    TaskRow(RawRow),
+    TaskRow(Box<RawRow>),
     /// `[ pid ]   uid  tgid total_vm …` with its column layout
     TaskHeader(Layout),
     /// `oom-kill:constraint=…`
-    OomKill(OomKill<'a>),
+    OomKill(Box<OomKill<'a>>),
     /// `Tasks in <path> are going to be killed due to memory.oom.group set`
     GroupKill(&'a str),
     /// Pre-5.1 `… Kill process N (comm) score S or sacrifice child`
     Select(Select<'a>),
     /// `… Killed process N (comm) total-vm:…` in all its variants
-    Kill(Kill<'a>),
+    Kill(Box<Kill<'a>>),
     /// 3.x `Kill process N (comm) sharing same memory`
     SharedKill { pid: u32, comm: &'a str },
     /// `oom_reaper: reaped process N (comm), now anon-rss:…`
@@ -157,6 +157,7 @@ macro_rules! phrase {
 phrase!(INVOKED, " invoked oom-killer:");
 phrase!(KILLED_PROCESS, "Killed process");
 phrase!(ILL_PROCESS, "ill process");
+phrase!(ILL, "ill");
 phrase!(PROCESS, " process ");
 phrase!(DOTS, "...");
 phrase!(ELLIPSIS, "…");
@@ -272,13 +273,13 @@ fn classify_cut(body: &str) -> Option<KLine<'_>> {
         return Some(KLine::TaskInCut(task));
     }
     if let Some(rest) = body.strip_prefix("oom-kill:") {
-        return parse_oom_kill_cut(rest).map(KLine::OomKill);
+        return parse_oom_kill_cut(rest).map(|k| KLine::OomKill(Box::new(k)));
     }
     if body.contains(" invoked oom-killer:") {
-        return parse_header_cut(body).map(KLine::Header);
+        return parse_header_cut(body).map(|h| KLine::Header(Box::new(h)));
     }
     if body.contains("Killed process ") {
-        return parse_kill(whole_fields(body)).ok().map(KLine::Kill);
+        return parse_kill(whole_fields(body)).ok().map(|k| KLine::Kill(Box::new(k)));
     }
     if body.contains("ill process ") {
         return parse_select_cut(body).map(KLine::Select);
@@ -320,11 +321,18 @@ fn classify_whole(t: &str) -> KLine<'_> {
 
 /// [`classify_whole`] for every line but a plain frame, rule by rule.
 fn classify_chain(t: &str) -> KLine<'_> {
-    if find(&INVOKED, t).is_some() || t.starts_with("invoked oom-killer:") || t.starts_with("oom-killer: gfp_mask=") {
-        return parse_header(t).map_or(KLine::Malformed("oom-killer header"), KLine::Header);
+    // The header, kill and selection phrases all hold `ill`: one search
+    // rules the three out for most lines (registers, counters, frames).
+    let ill = find(&ILL, t).is_some();
+    if ill
+        && (find(&INVOKED, t).is_some()
+            || t.starts_with("invoked oom-killer:")
+            || t.starts_with("oom-killer: gfp_mask="))
+    {
+        return parse_header(t).map_or(KLine::Malformed("oom-killer header"), |h| KLine::Header(Box::new(h)));
     }
     if let Some(rest) = t.strip_prefix("oom-kill:") {
-        return parse_oom_kill(rest).map_or(KLine::Malformed("oom-kill: summary"), KLine::OomKill);
+        return parse_oom_kill(rest).map_or(KLine::Malformed("oom-kill: summary"), |k| KLine::OomKill(Box::new(k)));
     }
     if t.starts_with("oom_reaper:") {
         return match parse_reaper(t) {
@@ -334,14 +342,14 @@ fn classify_chain(t: &str) -> KLine<'_> {
             None => KLine::Malformed("oom_reaper line"),
         };
     }
-    if find(&KILLED_PROCESS, t).is_some() {
+    if ill && find(&KILLED_PROCESS, t).is_some() {
         return match parse_kill(t) {
-            Ok(k) => KLine::Kill(k),
+            Ok(k) => KLine::Kill(Box::new(k)),
             Err(NotKill::Foreign) => KLine::Unrelated,
             Err(NotKill::Malformed) => KLine::Malformed("kill line"),
         };
     }
-    if find(&ILL_PROCESS, t).is_some() {
+    if ill && find(&ILL_PROCESS, t).is_some() {
         if let Some(rest) = t.strip_prefix("Kill process ") {
             if let Some((pid, comm)) = kill::pid_comm_sharing(rest) {
                 return KLine::SharedKill { pid, comm };
@@ -373,7 +381,7 @@ fn classify_chain(t: &str) -> KLine<'_> {
     }
     if t.starts_with('[') {
         if let Some(row) = Layout::guess(t).and_then(|l| parse_task_row(&l, t)) {
-            return KLine::TaskRow(row);
+            return KLine::TaskRow(Box::new(row));
         }
     }
     if t.starts_with("Tasks in ") && t.contains("memory.oom.group") {
