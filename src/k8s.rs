@@ -50,9 +50,10 @@ pub fn attribute(path: &str) -> Attribution {
         .split('/')
         .filter(|s| !s.is_empty())
         .flat_map(|s| match s.find(".slice:") {
-            Some(i) => vec![&s[..i + 6], &s[i + 7..]],
-            None => vec![s],
+            Some(i) => [Some(&s[..i + 6]), Some(&s[i + 7..])],
+            None => [Some(s), None],
         })
+        .flatten()
         .collect();
     let mut a = Attribution::default();
     let pod = segs.iter().enumerate().find_map(|(i, s)| pod_uid(s).map(|u| (i, u)));
@@ -97,7 +98,12 @@ pub fn attribute_episode(ep: &mut Episode) {
     let mut k8s: Option<K8s> = None;
     let mut container: Option<ContainerRef> = None;
     let mut unit = None;
-    for p in paths {
+    for (i, p) in paths.iter().enumerate() {
+        // The same path again (the victim's cgroup is most often the one
+        // whose limit was hit) attributes nothing new.
+        if paths[..i].contains(p) {
+            continue;
+        }
         let a = attribute(p);
         if k8s.is_none() {
             if let Some(uid) = a.pod_uid {
