@@ -621,6 +621,15 @@ fn plain_uptime_agrees_with_parse_uptime() {
         "[ -1.5] a",
         "[ 1.5",
         "[",
+        // The six digits the kernel prints, read as one array, and what
+        // comes near them.
+        "[1.123456]",
+        "[1.123456",
+        "[ 2.12345] a",
+        "[ 3.123456x] a",
+        "[ 4.123456 ] a",
+        "[ 5.12345678] a",
+        "[ 6.12345é] a",
     ] {
         match plain_uptime(s.as_bytes()) {
             Some((us, len)) => assert_eq!(Some((us, &s[len..])), slow(s), "{s}"),
