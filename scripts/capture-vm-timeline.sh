@@ -33,21 +33,8 @@
 # A new capture has new pids, timestamps and samples: the .facts.json
 # beside each recording must then be written again from the new recording,
 # and the goldens blessed again (scripts/bless).
-set -Eeuo pipefail
-trap 'rc=$?; echo "capture-vm-timeline: FAILED: line $LINENO: \"$BASH_COMMAND\" exited $rc" >&2; exit 1' ERR
-
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-OUTDIR=${1:-$ROOT/corpus/vm}
-LAB=$ROOT/target/vm-lab
-say() { echo "capture-vm-timeline: $*" >&2; }
-
-[ -f "$LAB/vmlinuz" ] || { say "the VM lab is not set up: run scripts/vm-lab setup"; exit 1; }
-export OOMCTL_BIN=${OOMCTL_BIN:-$ROOT/target/debug/oomctl}
-[ -x "$OOMCTL_BIN" ] || { say "no oomctl at $OOMCTL_BIN: cargo build"; exit 1; }
-mkdir -p "$OUTDIR"
-OUTDIR=$(cd "$OUTDIR" && pwd)
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/capture-vm-timeline.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+# shellcheck source=capture-vm.common.sh
+source "$(dirname "$0")/capture-vm.common.sh"
 
 versions=(v2 v1)
 [ -z "${CAPTURE_ONLY:-}" ] || read -r -a versions <<<"$CAPTURE_ONLY"

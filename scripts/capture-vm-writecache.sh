@@ -29,21 +29,8 @@
 #
 # Environment: CAPTURE_ONLY="v1-32m v1-64m v2-64m" (any of them);
 # CAPTURE_KEEP=DIR keeps everything each boot brought back in DIR/CASE/.
-set -Eeuo pipefail
-trap 'rc=$?; echo "capture-vm-writecache: FAILED: line $LINENO: \"$BASH_COMMAND\" exited $rc" >&2; exit 1' ERR
-
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-OUTDIR=${1:-$ROOT/corpus/vm}
-LAB=$ROOT/target/vm-lab
-say() { echo "capture-vm-writecache: $*" >&2; }
-
-[ -f "$LAB/vmlinuz" ] || { say "the VM lab is not set up: run scripts/vm-lab setup"; exit 1; }
-export OOMCTL_BIN=${OOMCTL_BIN:-$ROOT/target/debug/oomctl}
-[ -x "$OOMCTL_BIN" ] || { say "no oomctl at $OOMCTL_BIN: cargo build"; exit 1; }
-mkdir -p "$OUTDIR"
-OUTDIR=$(cd "$OUTDIR" && pwd)
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/capture-vm-writecache.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+# shellcheck source=capture-vm.common.sh
+source "$(dirname "$0")/capture-vm.common.sh"
 
 cases=(v1-32m v1-64m v2-64m)
 [ -z "${CAPTURE_ONLY:-}" ] || read -r -a cases <<<"$CAPTURE_ONLY"
