@@ -398,7 +398,19 @@ struct Scanner<'o, F> {
     /// The vector each line is decoded into, kept empty between lines so
     /// that no line allocates one ([`recycle`]).
     spare: Vec<LogLine<'static>>,
+    /// The lines before this block that were not fed, when the last of
+    /// them can belong before a fragment (a task row, a stack frame): a
+    /// fragment that starts in this block walks back into them
+    /// ([`Scanner::look_back`]). At most [`HISTORY_MAX`] bytes, whole lines.
+    history: Vec<u8>,
+    /// The line being read follows only unfed lines of its block, so its
+    /// look-back goes on into [`Scanner::history`].
+    after_history: bool,
 }
+
+/// The most bytes of unfed lines kept from earlier blocks for a fragment's
+/// look-back: as many as one default block holds.
+const HISTORY_MAX: usize = BLOCK;
 
 /// An empty vector of `T` in the allocation of an empty vector of `U`, a
 /// type of the same size and alignment (a [`LogLine`] of another lifetime):
@@ -453,6 +465,24 @@ fn quoted_printable(data: &[u8]) -> bool {
         || header(b"Content-Transfer-Encoding: Quoted-Printable")
         || (header(b"=3D") && (header(b"=\n") || header(b"=\r\n")))
         || soft_breaks(data) >= 3
+}
+
+/// Where the last logical line of a quoted-printable `data` (whole lines)
+/// begins: after the last line that does not end in a soft break (`=`)
+/// before its last; 0 if that is further back than [`HOLD_LINES`].
+fn qp_last_line_start(data: &[u8]) -> usize {
+    let mut end = data.len() - 1; // the last newline
+    for _ in 0..HOLD_LINES {
+        let Some(nl) = memrchr(b'\n', &data[..end]) else {
+            return 0;
+        };
+        let prev = &data[..nl];
+        if !prev.strip_suffix(b"\r").unwrap_or(prev).ends_with(b"=") {
+            return nl + 1;
+        }
+        end = nl;
+    }
+    0
 }
 
 /// Lines of `data` that end as a quoted-printable soft break does: in `=`,
@@ -683,13 +713,44 @@ impl<F: Feed> Scanner<'_, F> {
     /// last line that is no remainder of the one before, and a prefix left
     /// alone before it; 0 if that is further back than [`HOLD_LINES`].
     fn last_line_start(&mut self, data: &[u8]) -> usize {
+        self.sniff(data);
+        if self.qp {
+            return qp_last_line_start(data);
+        }
+        if self.decoder.container() != Container::Auto {
+            return self.hold_back(data);
+        }
+        // The first block: no line is read yet, so no container is known,
+        // and without one no line reads as a remainder. The block's last
+        // lines are looked at as the container they are in would read them,
+        // by a decoder of their own: which container the scan is in is
+        // still decided by the lines it reads.
+        let mut own = Decoder::new(Container::Auto, None);
+        let mut tmp: Vec<LogLine<'_>> = Vec::with_capacity(1);
+        for line in data.rsplit(|&b| b == b'\n').skip(1).take(HOLD_LINES + 2) {
+            own.probe(line, &mut tmp);
+            tmp.clear();
+            if own.container() != Container::Auto {
+                break;
+            }
+        }
+        let scan_s = std::mem::replace(&mut self.decoder, own);
+        let start = self.hold_back(data);
+        self.decoder = scan_s;
+        start
+    }
+
+    /// [`Scanner::last_line_start`] with the container known.
+    fn hold_back(&mut self, data: &[u8]) -> usize {
         let mut end = data.len() - 1; // the last newline
         for _ in 0..HOLD_LINES {
             let start = memrchr(b'\n', &data[..end]).map_or(0, |i| i + 1);
             if start == 0 {
                 return 0;
             }
-            if self.is_remainder(&data[start..end]).is_none() {
+            // Any line a wrap may have left (a terminal cuts anywhere):
+            // holding back one line too many changes nothing.
+            if self.remainder_of(&data[start..end], true).is_none() {
                 // Its prefix, if left alone on the line before.
                 let prev = memrchr(b'\n', &data[..start - 1]).map_or(0, |i| i + 1);
                 if prev > 0 && self.dangles(&data[prev..start - 1]) {
@@ -817,6 +878,17 @@ impl<F: Feed> Scanner<'_, F> {
     /// numbers of its first and last physical line, and its text with the
     /// remainders joined.
     fn look_back(&mut self, before: &[u8], first_no: u64) -> Vec<(u64, u64, Vec<u8>)> {
+        if self.after_history && !self.history.is_empty() {
+            // Rare (a fragment at a block's start): the copy costs nothing.
+            let mut all = std::mem::take(&mut self.history);
+            let keep = all.len();
+            all.extend_from_slice(before);
+            self.after_history = false;
+            let found = self.look_back(&all, first_no);
+            all.truncate(keep);
+            self.history = all;
+            return found;
+        }
         let mut found = Vec::new();
         let mut end = before.len();
         // `before` ends with the newline of the line before the fragment.
@@ -1051,20 +1123,27 @@ impl<F: Feed> Scanner<'_, F> {
         Ok(())
     }
 
+    /// Look at the input's first block (`data`, whole lines) for what
+    /// decides how all of it is read: journal JSON, a quoted-printable body.
+    fn sniff(&mut self, data: &[u8]) {
+        if self.sniffed {
+            return;
+        }
+        self.sniffed = true;
+        let journal = match self.decoder.container() {
+            Container::JournalJson => true,
+            Container::Auto => memchr::memmem::find(data, b"\"MESSAGE\":").is_some(),
+            _ => false,
+        };
+        if journal {
+            self.anchors.add_journal_bytes();
+        }
+        self.qp = quoted_printable(data);
+    }
+
     /// Process a block that ends at a line boundary.
     fn block(&mut self, data: &[u8]) -> io::Result<()> {
-        if !self.sniffed {
-            self.sniffed = true;
-            let journal = match self.decoder.container() {
-                Container::JournalJson => true,
-                Container::Auto => memchr::memmem::find(data, b"\"MESSAGE\":").is_some(),
-                _ => false,
-            };
-            if journal {
-                self.anchors.add_journal_bytes();
-            }
-            self.qp = quoted_printable(data);
-        }
+        self.sniff(data);
         if self.qp {
             return self.qp_block(data);
         }
@@ -1084,7 +1163,8 @@ impl<F: Feed> Scanner<'_, F> {
                 match self.anchors.next_hit(data, pos) {
                     None => {
                         self.line_no += count_lines(&data[counted..]);
-                        return Ok(());
+                        counted = data.len();
+                        break;
                     }
                     Some(hit) => {
                         let mut start = memrchr(b'\n', &data[pos..hit]).map_or(pos, |i| pos + i + 1);
@@ -1122,6 +1202,7 @@ impl<F: Feed> Scanner<'_, F> {
             }
             let end = memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
             let rest = data.get(end + 1..).unwrap_or_default();
+            self.after_history = unfed == 0;
             let joined = self.line_before(&data[start..end], rest, &data[unfed.min(start)..start])?;
             pos = end + 1;
             for _ in 0..joined {
@@ -1136,8 +1217,48 @@ impl<F: Feed> Scanner<'_, F> {
             }
         }
         // Skipped lines at the end (each has its newline).
-        self.line_no += count_lines(&data[counted.min(data.len())..pos.min(data.len())]);
+        let (counted, pos) = (counted.min(data.len()), pos.min(data.len()));
+        if counted < pos {
+            self.line_no += count_lines(&data[counted..pos]);
+        }
+        self.keep_history(data, unfed.min(data.len()));
         Ok(())
+    }
+
+    /// After a block (`data`, of which the lines from `unfed` on were not
+    /// fed): keep those lines for a fragment in the next block to walk
+    /// back into, if the last of them can belong before one (else no
+    /// look-back could reach past it, and nothing is copied: most blocks
+    /// end in a line that cannot).
+    fn keep_history(&mut self, data: &[u8], unfed: usize) {
+        let tail = &data[unfed..];
+        let last = tail.len().checked_sub(1).map(|end| {
+            let start = memrchr(b'\n', &tail[..end]).map_or(0, |i| i + 1);
+            &tail[start..end]
+        });
+        let can_belong = last.is_some_and(|line| {
+            let mut tmp: Vec<LogLine<'_>> = Vec::with_capacity(1);
+            self.decoder.probe(line, &mut tmp);
+            !tmp.is_empty() && tmp.iter().all(|l| belongs_before(&l.text))
+        });
+        if !can_belong {
+            self.history.clear();
+            return;
+        }
+        if unfed > 0 {
+            self.history.clear();
+        }
+        let tail = match tail.len().checked_sub(HISTORY_MAX) {
+            Some(over) => &tail[memchr(b'\n', &tail[over..]).map_or(tail.len(), |i| over + i + 1)..],
+            None => tail,
+        };
+        if self.history.len() + tail.len() > HISTORY_MAX {
+            let over = self.history.len() + tail.len() - HISTORY_MAX;
+            let cut = memchr(b'\n', &self.history[over.min(self.history.len())..])
+                .map_or(self.history.len(), |i| over + i + 1);
+            self.history.drain(..cut.min(self.history.len()));
+        }
+        self.history.extend_from_slice(tail);
     }
 }
 
@@ -1179,6 +1300,8 @@ fn scan_from<R: Reads, F: Feed>(mut input: R, opts: &ScanOptions, feed: &mut F) 
         unformed: 0,
         first_unformed: None,
         spare: Vec::with_capacity(4),
+        history: Vec::new(),
+        after_history: false,
     };
     let mut stats = ScanStats::default();
     let mut buf = vec![0u8; block];
@@ -1263,6 +1386,7 @@ fn scan_from<R: Reads, F: Feed>(mut input: R, opts: &ScanOptions, feed: &mut F) 
                 // A line longer than the block: read what fits, skip the rest.
                 stats.long_lines += 1;
                 let tail = buf[begin..end].to_vec();
+                s.history.clear();
                 s.line(&tail, &[])?;
                 skipping = true;
                 filled = 0;
@@ -1554,6 +1678,55 @@ mod tests {
         );
         for block in [4096, 5000, 8192] {
             assert_eq!(years(block), whole, "block {block}");
+        }
+    }
+
+    /// A fragment that starts after a task table longer than a block (its
+    /// header lost) takes the rows before it however many blocks they span,
+    /// up to [`LOOK_BACK`] lines; noise before the rows stops the walk.
+    #[test]
+    fn look_back_reaches_across_blocks() {
+        let table = |rows: usize| {
+            let mut text = String::from("[ 8.0] eth0: link up\n");
+            for i in 0..rows {
+                let pid = 1000 + i;
+                text.push_str(&format!(
+                    "[ 8.{i:06}] [ {pid}]     0  {pid}    88213    11204   180224        0             0 php-fpm\n"
+                ));
+            }
+            text.push_str(
+                "[ 9.000000] Memory cgroup out of memory: Kill process 1000 (php-fpm) score 732 or sacrifice child\n",
+            );
+            text.push_str("[ 9.000001] Killed process 1000 (php-fpm), UID 48, total-vm:352852kB, anon-rss:44816kB, file-rss:0kB, shmem-rss:0kB\n");
+            text
+        };
+        let read = |text: &str, block: usize| {
+            let opts = ScanOptions {
+                block,
+                ..ScanOptions::default()
+            };
+            let mut eps = Vec::new();
+            episodes(text.as_bytes(), "t", &opts, &Default::default(), |e| {
+                eps.push(e);
+                Ok(())
+            })
+            .unwrap();
+            eps
+        };
+        for rows in [300, LOOK_BACK + 500] {
+            let text = table(rows);
+            let whole = read(&text, BLOCK);
+            assert_eq!(whole.len(), 1);
+            assert_eq!(whole[0].tasks.len(), rows.min(LOOK_BACK), "{rows} rows");
+            assert_eq!(whole[0].source.first_line, (rows - rows.min(LOOK_BACK) + 2) as u64);
+            for block in [4096, 9000] {
+                let small = read(&text, block);
+                assert_eq!(
+                    serde_json::to_string(&small).unwrap(),
+                    serde_json::to_string(&whole).unwrap(),
+                    "{rows} rows, block {block}"
+                );
+            }
         }
     }
 
