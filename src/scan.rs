@@ -5,20 +5,24 @@
 //!
 //! Almost every line of a real log is unrelated to OOMs, so outside a report
 //! the scanner does not look at lines at all: it searches the block for the
-//! few phrases that can open or end a report ([`ANCHORS`], with memchr's
-//! SIMD substring search) and only decodes the lines that hold one. Once a
-//! report is open and not yet ended by its kill line, every line is decoded,
-//! since task rows and stack frames carry no phrase. Line numbers are kept by
-//! counting newlines in the skipped stretches.
+//! few phrases that can open or end a report ([`ANCHORS`], one SIMD pass
+//! for all of them: `scan/anchors.rs`) and only decodes the lines that hold one.
+//! Once a report is open and not yet ended by its kill line, every line is
+//! decoded, since task rows and stack frames carry no phrase. Line numbers
+//! are kept by counting newlines in the skipped stretches (in the same
+//! pass).
 //!
 //! Memory is bounded by the block size: a line longer than a block is cut at
 //! the block's length (the rest skipped and counted), so any input, however
 //! large and however hostile, runs in constant memory.
 
+mod anchors;
+
 use crate::envelope::{Container, Decoder, LogLine, Stamp};
 use crate::input::{Source, Wait, Waited};
 use crate::kline::{self, KLine};
 use crate::model::Malformed;
+use anchors::Anchors;
 use memchr::memmem::Finder;
 use memchr::{memchr, memrchr};
 use std::borrow::Cow;
@@ -33,8 +37,8 @@ use std::io::{self, Read};
 /// line, RHEL 7, or alone where the rest was lost). Lines without one (task
 /// rows, stack frames) only occur inside a report, where every line is
 /// read, or before a fragment's first anchored line, where the look-back
-/// reads them. Each anchor costs one SIMD pass over the input (by windows
-/// that stay in the cache), so there are three.
+/// reads them. They are few and short so that one pass finds them all
+/// cheaply (`scan/anchors.rs`).
 pub const ANCHORS: [&str; 3] = ["oom", "emory", "Killed process"];
 
 /// Lines at a block's end read with the next block, where their wrapped
@@ -101,104 +105,6 @@ pub struct ScanStats {
     /// The first of them: its number, and the container it reads as when
     /// detected (`Auto` when none).
     pub first_unformed: Option<(u64, Container)>,
-}
-
-/// The anchor phrases' finders (memchr's SIMD `memmem`, one per phrase).
-/// They search the block a window at a time, every finder in one window
-/// before any goes on to the next, so each byte comes from memory once and
-/// from the cache for the other phrases; each remembers its next hit, so no
-/// byte is searched twice by one finder.
-struct Anchors {
-    finders: Vec<Finder<'static>>,
-    /// Per finder: its next hit (usize::MAX: none known), and the position
-    /// before which it has no hit that was not already reported.
-    next: Vec<usize>,
-    upto: Vec<usize>,
-    /// The longest phrase, less one: how far a window reaches into the next.
-    overlap: usize,
-}
-
-/// Bytes every finder searches before any searches further: small enough
-/// for the CPU's L2 cache. (With one pass of each finder over a whole 1 MiB
-/// block, a third phrase cost 18 % more time; by windows, three phrases
-/// take less than two did.)
-const WINDOW: usize = 64 << 10;
-
-/// `journalctl -o json` writes a `MESSAGE` holding a control character or
-/// invalid UTF-8 as an array of byte values, where no anchor phrase can be
-/// seen: in journal JSON such lines are an anchor of their own (they are
-/// rare, and a process can choose such a name to hide its kill).
-const JOURNAL_BYTES: &str = "\"MESSAGE\":[";
-
-impl Anchors {
-    fn new() -> Anchors {
-        let mut a = Anchors {
-            finders: Vec::new(),
-            next: Vec::new(),
-            upto: Vec::new(),
-            overlap: 0,
-        };
-        for p in ANCHORS {
-            a.add(p);
-        }
-        a
-    }
-
-    fn add(&mut self, phrase: &'static str) {
-        self.finders.push(Finder::new(phrase.as_bytes()));
-        self.next.push(usize::MAX);
-        self.upto.push(0);
-        self.overlap = self.overlap.max(phrase.len() - 1);
-    }
-
-    /// Also stop at `MESSAGE` byte arrays (journal JSON input).
-    fn add_journal_bytes(&mut self) {
-        self.add(JOURNAL_BYTES);
-    }
-
-    /// A new block.
-    fn reset(&mut self) {
-        self.next.iter_mut().for_each(|n| *n = usize::MAX);
-        self.upto.iter_mut().for_each(|u| *u = 0);
-    }
-
-    /// The first anchor hit at or after `pos`.
-    fn next_hit(&mut self, data: &[u8], pos: usize) -> Option<usize> {
-        let mut window = pos;
-        while window < data.len() {
-            let to = (window + WINDOW).min(data.len());
-            let reach = (to + self.overlap).min(data.len());
-            let mut best = usize::MAX;
-            for (i, f) in self.finders.iter().enumerate() {
-                if self.next[i] != usize::MAX && self.next[i] >= pos {
-                    best = best.min(self.next[i]);
-                    continue;
-                }
-                let from = pos.max(self.upto[i]);
-                if from >= to {
-                    continue; // searched: no hit before `to`
-                }
-                match f.find(&data[from..reach]) {
-                    Some(j) => {
-                        self.next[i] = from + j;
-                        self.upto[i] = from + j;
-                        best = best.min(from + j);
-                    }
-                    None => {
-                        self.next[i] = usize::MAX;
-                        self.upto[i] = to;
-                    }
-                }
-            }
-            // Every finder has searched up to `to`: a hit before it is the
-            // first; one after it may still be beaten in the next window.
-            if best < to {
-                return Some(best);
-            }
-            window = to;
-        }
-        None
-    }
 }
 
 /// Messages of OOM lines that hold no anchor phrase of their own, whose
@@ -418,12 +324,6 @@ const HISTORY_MAX: usize = BLOCK;
 fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
     v.clear();
     v.into_iter().map(|_| unreachable!("cleared")).collect()
-}
-
-/// Newlines in `b`.
-fn count_lines(b: &[u8]) -> u64 {
-    // memchr's SIMD search is ~6x faster than a byte loop on log text.
-    memchr::memchr_iter(b'\n', b).count() as u64
 }
 
 /// A stamped line at least this long may have been wrapped by a terminal or
@@ -1152,18 +1052,17 @@ impl<F: Feed> Scanner<'_, F> {
         // Where the bytes not fed begin: lines the prefilter skipped are
         // still there for a fragment's look-back.
         let mut unfed = 0;
-        // `line_no` counts the lines before `counted`: lines skipped are
-        // counted with the next line read, by one call (a call per skipped
-        // line cost more than its bytes).
-        let mut counted = 0;
+        // Lines are numbered from the block's first: the lines skipped are
+        // counted by the anchors' search as it passes them
+        // (`Anchors::lines_before`), the lines read by the reading.
+        let base = self.line_no;
         while pos < data.len() {
             let start = if self.feed.wants_every_line() {
                 pos
             } else {
                 match self.anchors.next_hit(data, pos) {
                     None => {
-                        self.line_no += count_lines(&data[counted..]);
-                        counted = data.len();
+                        pos = data.len();
                         break;
                     }
                     Some(hit) => {
@@ -1197,9 +1096,7 @@ impl<F: Feed> Scanner<'_, F> {
                     }
                 }
             };
-            if counted < start {
-                self.line_no += count_lines(&data[counted..start]);
-            }
+            self.line_no = base + self.anchors.lines_before(data, start);
             let end = memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
             let rest = data.get(end + 1..).unwrap_or_default();
             self.after_history = unfed == 0;
@@ -1208,7 +1105,8 @@ impl<F: Feed> Scanner<'_, F> {
             for _ in 0..joined {
                 pos = memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i) + 1;
             }
-            counted = pos;
+            pos = pos.min(data.len());
+            self.anchors.lines_are(pos, self.line_no - base);
             // A line read outside a report that showed no OOM (stack
             // noise, `Workqueue: events moom_callback`) stays there for a
             // later fragment's look-back, as a line the prefilter skipped.
@@ -1217,10 +1115,7 @@ impl<F: Feed> Scanner<'_, F> {
             }
         }
         // Skipped lines at the end (each has its newline).
-        let (counted, pos) = (counted.min(data.len()), pos.min(data.len()));
-        if counted < pos {
-            self.line_no += count_lines(&data[counted..pos]);
-        }
+        self.line_no = base + self.anchors.lines_before(data, pos.min(data.len()));
         self.keep_history(data, unfed.min(data.len()));
         Ok(())
     }
