@@ -630,7 +630,13 @@ fn plain_uptime_agrees_with_parse_uptime() {
         "[ 4.123456 ] a",
         "[ 5.12345678] a",
         "[ 6.12345é] a",
+        "[ 7.123456789] a",
+        "[ 8.1234567890] a",
+        "[123456789012.1] a",
+        "[  ",
+        "[ 9",
     ] {
+        assert_eq!(plain_stamp_len(s.as_bytes()), plain_uptime(s.as_bytes()).map(|(_, len)| len), "{s}");
         match plain_uptime(s.as_bytes()) {
             Some((us, len)) => assert_eq!(Some((us, &s[len..])), slow(s), "{s}"),
             None => assert!(slow(s).is_none() || s.contains('\t'), "{s}"),
