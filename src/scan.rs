@@ -866,7 +866,7 @@ impl<F: Feed> Scanner<'_, F> {
         if !self.prefilter || self.decoder.container() != Container::Dmesg || data.get(start) != Some(&b'[') {
             return None;
         }
-        let end = memchr(b'\n', &data[hit..]).map_or(data.len(), |i| hit + i);
+        let end = self.anchors.line_end(data, hit);
         let rest = data.get(end + 1..).unwrap_or_default();
         if rest.is_empty() || !crate::envelope::starts_with_uptime(rest) {
             return None;
@@ -1066,7 +1066,7 @@ impl<F: Feed> Scanner<'_, F> {
                         break;
                     }
                     Some(hit) => {
-                        let mut start = memrchr(b'\n', &data[pos..hit]).map_or(pos, |i| pos + i + 1);
+                        let mut start = self.anchors.line_start(data, pos, hit);
                         if let Some(end) = self.skippable(data, start, hit) {
                             pos = end + 1;
                             continue;

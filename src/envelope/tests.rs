@@ -636,7 +636,11 @@ fn plain_uptime_agrees_with_parse_uptime() {
         "[  ",
         "[ 9",
     ] {
-        assert_eq!(plain_stamp_len(s.as_bytes()), plain_uptime(s.as_bytes()).map(|(_, len)| len), "{s}");
+        assert_eq!(
+            plain_stamp_len(s.as_bytes()),
+            plain_uptime(s.as_bytes()).map(|(_, len)| len),
+            "{s}"
+        );
         match plain_uptime(s.as_bytes()) {
             Some((us, len)) => assert_eq!(Some((us, &s[len..])), slow(s), "{s}"),
             None => assert!(slow(s).is_none() || s.contains('\t'), "{s}"),

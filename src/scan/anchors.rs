@@ -16,6 +16,7 @@
 
 use super::ANCHORS;
 use memchr::memmem::Finder;
+use memchr::{memchr, memrchr};
 
 /// Bytes every finder searches before any searches further: small enough
 /// for the CPU's L2 cache. (With one pass of each finder over a whole 1 MiB
@@ -43,6 +44,10 @@ pub(super) struct Anchors {
     /// The fused pass, when the CPU has one and only [`ANCHORS`] are
     /// searched for.
     fused: Option<Fused>,
+    /// The CPU has the fused pass's instructions: a hit's line is found
+    /// with them too (the few bytes around a hit cost memchr's setup more
+    /// than its search).
+    vectors: bool,
     /// The finders' search (without a fused pass): per finder, its next
     /// hit (usize::MAX: none known), and the position before which it has
     /// no hit that was not already reported.
@@ -63,6 +68,7 @@ impl Anchors {
     pub(super) fn new() -> Anchors {
         let mut a = Anchors {
             fused: fused(),
+            vectors: fused().is_some(),
             finders: Vec::new(),
             next: Vec::new(),
             upto: Vec::new(),
@@ -83,6 +89,7 @@ impl Anchors {
     fn finders_only() -> Anchors {
         Anchors {
             fused: None,
+            vectors: false,
             ..Anchors::new()
         }
     }
@@ -146,6 +153,25 @@ impl Anchors {
         hit
     }
 
+    /// Where the line holding `at` begins: after the last newline in
+    /// `data[from..at]`, else at `from`.
+    pub(super) fn line_start(&self, data: &[u8], from: usize, at: usize) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if self.vectors {
+            return x86::line_start(data, from, at);
+        }
+        memrchr(b'\n', &data[from..at]).map_or(from, |i| from + i + 1)
+    }
+
+    /// The newline that ends the line holding `at`, or the block's end.
+    pub(super) fn line_end(&self, data: &[u8], at: usize) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if self.vectors {
+            return x86::line_end(data, at);
+        }
+        memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i)
+    }
+
     /// [`Anchors::next_hit`] by the finders. They search the block a window
     /// at a time, every finder in one window before any goes on to the
     /// next, so each byte comes from memory once and from the cache for
@@ -200,7 +226,7 @@ fn passes() -> Vec<(&'static str, Fused)> {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::is_x86_feature_detected as has;
-        if has!("avx2") && has!("popcnt") && has!("bmi1") {
+        if has!("avx2") && has!("popcnt") && has!("bmi1") && has!("lzcnt") {
             out.push(("avx2", x86::avx2));
         }
     }
@@ -255,9 +281,61 @@ mod x86 {
         None
     }
 
+    /// [`Anchors::line_start`]: the 64 bytes before `at` by two vectors
+    /// (most hits are that close to their line's start), then memrchr.
+    pub(super) fn line_start(data: &[u8], from: usize, at: usize) -> usize {
+        // SAFETY: used only where the CPU has AVX2 and LZCNT (`fused`).
+        unsafe { line_start_impl(data, from, at) }
+    }
+
+    /// [`Anchors::line_end`]: the 128 bytes from `at` by four vectors
+    /// (most lines end that soon after a hit), then memchr.
+    pub(super) fn line_end(data: &[u8], at: usize) -> usize {
+        // SAFETY: used only where the CPU has AVX2 and BMI1 (`fused`).
+        unsafe { line_end_impl(data, at) }
+    }
+
+    #[target_feature(enable = "avx2,lzcnt")]
+    unsafe fn line_start_impl(data: &[u8], from: usize, at: usize) -> usize {
+        let nl = _mm256_set1_epi8(b'\n' as i8);
+        let mut end = at.min(data.len());
+        for _ in 0..2 {
+            if end < from + 32 {
+                break;
+            }
+            // SAFETY: from <= end - 32 and end <= data.len().
+            let v = unsafe { _mm256_loadu_si256(data.as_ptr().add(end - 32).cast()) };
+            let m = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, nl)) as u32;
+            if m != 0 {
+                return end - 32 + (31 - m.leading_zeros()) as usize + 1;
+            }
+            end -= 32;
+        }
+        memchr::memrchr(b'\n', &data[from..end]).map_or(from, |i| from + i + 1)
+    }
+
+    #[target_feature(enable = "avx2,bmi1")]
+    unsafe fn line_end_impl(data: &[u8], at: usize) -> usize {
+        let nl = _mm256_set1_epi8(b'\n' as i8);
+        let mut i = at;
+        for _ in 0..4 {
+            if i + 32 > data.len() {
+                break;
+            }
+            // SAFETY: i + 32 <= data.len().
+            let v = unsafe { _mm256_loadu_si256(data.as_ptr().add(i).cast()) };
+            let m = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, nl)) as u32;
+            if m != 0 {
+                return i + m.trailing_zeros() as usize;
+            }
+            i += 32;
+        }
+        memchr::memchr(b'\n', &data[i.min(data.len())..]).map_or(data.len(), |j| i + j)
+    }
+
     pub(super) fn avx2(data: &[u8], from: usize) -> (Option<usize>, u64) {
-        // SAFETY: chosen only where the CPU has AVX2, POPCNT and BMI1
-        // (`fused`).
+        // SAFETY: chosen only where the CPU has AVX2, POPCNT, BMI1 and
+        // LZCNT (`fused`).
         unsafe { avx2_impl(data, from) }
     }
 
@@ -378,6 +456,36 @@ mod tests {
             }
         }
         assert!(checked > 600, "{checked}");
+    }
+
+    /// A hit's line is found alike by vectors and by memchr, at every
+    /// position of lines of many lengths and from every lower bound.
+    #[test]
+    fn line_bounds_agree_with_memchr() {
+        let mut data = Vec::new();
+        for n in [0, 1, 5, 31, 32, 33, 63, 64, 65, 95, 127, 128, 129, 200, 0, 0, 3] {
+            data.extend(std::iter::repeat_n(b'x', n));
+            data.push(b'\n');
+        }
+        data.extend_from_slice(b"no newline at the end");
+        let vectors = Anchors::new();
+        let plain = Anchors::finders_only();
+        for at in 0..=data.len() {
+            for from in [
+                0,
+                at.saturating_sub(1),
+                at.saturating_sub(33),
+                at.saturating_sub(70),
+                at,
+            ] {
+                assert_eq!(
+                    vectors.line_start(&data, from, at),
+                    plain.line_start(&data, from, at),
+                    "{from}..{at}"
+                );
+            }
+            assert_eq!(vectors.line_end(&data, at), plain.line_end(&data, at), "{at}");
+        }
     }
 
     /// Newlines counted forward and back, between hits and around them,
