@@ -281,54 +281,63 @@ mod x86 {
         None
     }
 
-    /// [`Anchors::line_start`]: the 64 bytes before `at` by two vectors
+    /// [`Anchors::line_start`]: the 64 bytes before `at` in one mask
     /// (most hits are that close to their line's start), then memrchr.
     pub(super) fn line_start(data: &[u8], from: usize, at: usize) -> usize {
         // SAFETY: used only where the CPU has AVX2 and LZCNT (`fused`).
         unsafe { line_start_impl(data, from, at) }
     }
 
-    /// [`Anchors::line_end`]: the 128 bytes from `at` by four vectors
-    /// (most lines end that soon after a hit), then memchr.
+    /// [`Anchors::line_end`]: the 128 bytes from `at` in two masks (most
+    /// lines end that soon after a hit), then memchr.
     pub(super) fn line_end(data: &[u8], at: usize) -> usize {
         // SAFETY: used only where the CPU has AVX2 and BMI1 (`fused`).
         unsafe { line_end_impl(data, at) }
     }
 
+    /// The newline bits of the 64 bytes at `i` (all inside `data`).
+    #[target_feature(enable = "avx2")]
+    unsafe fn newlines64(data: &[u8], i: usize) -> u64 {
+        let nl = _mm256_set1_epi8(b'\n' as i8);
+        // SAFETY: the caller keeps i + 64 <= data.len().
+        let (lo, hi) = unsafe {
+            (
+                _mm256_loadu_si256(data.as_ptr().add(i).cast()),
+                _mm256_loadu_si256(data.as_ptr().add(i + 32).cast()),
+            )
+        };
+        let lo = _mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, nl)) as u32;
+        let hi = _mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, nl)) as u32;
+        u64::from(lo) | u64::from(hi) << 32
+    }
+
     #[target_feature(enable = "avx2,lzcnt")]
     unsafe fn line_start_impl(data: &[u8], from: usize, at: usize) -> usize {
-        let nl = _mm256_set1_epi8(b'\n' as i8);
-        let mut end = at.min(data.len());
-        for _ in 0..2 {
-            if end < from + 32 {
-                break;
-            }
-            // SAFETY: from <= end - 32 and end <= data.len().
-            let v = unsafe { _mm256_loadu_si256(data.as_ptr().add(end - 32).cast()) };
-            let m = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, nl)) as u32;
+        let at = at.min(data.len());
+        if at >= from + 64 {
+            // SAFETY: at - 64 + 64 <= data.len().
+            let m = unsafe { newlines64(data, at - 64) };
             if m != 0 {
-                return end - 32 + (31 - m.leading_zeros()) as usize + 1;
+                return at - 64 + (63 - m.leading_zeros()) as usize + 1;
             }
-            end -= 32;
+            return memchr::memrchr(b'\n', &data[from..at - 64]).map_or(from, |i| from + i + 1);
         }
-        memchr::memrchr(b'\n', &data[from..end]).map_or(from, |i| from + i + 1)
+        memchr::memrchr(b'\n', &data[from..at]).map_or(from, |i| from + i + 1)
     }
 
     #[target_feature(enable = "avx2,bmi1")]
     unsafe fn line_end_impl(data: &[u8], at: usize) -> usize {
-        let nl = _mm256_set1_epi8(b'\n' as i8);
         let mut i = at;
-        for _ in 0..4 {
-            if i + 32 > data.len() {
+        for _ in 0..2 {
+            if i + 64 > data.len() {
                 break;
             }
-            // SAFETY: i + 32 <= data.len().
-            let v = unsafe { _mm256_loadu_si256(data.as_ptr().add(i).cast()) };
-            let m = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, nl)) as u32;
+            // SAFETY: i + 64 <= data.len().
+            let m = unsafe { newlines64(data, i) };
             if m != 0 {
                 return i + m.trailing_zeros() as usize;
             }
-            i += 32;
+            i += 64;
         }
         memchr::memchr(b'\n', &data[i.min(data.len())..]).map_or(data.len(), |j| i + j)
     }
