@@ -746,6 +746,16 @@ pub fn plain_dmesg_message(raw: &[u8]) -> Option<&[u8]> {
 /// begins or whether a line is stamped (twice per line it skips; the
 /// value's multiplications were most of the cost).
 pub(crate) fn plain_stamp_len(raw: &[u8]) -> Option<usize> {
+    // The kernel's own `[%5lu.%06lu]` under 100,000 s: fixed places.
+    if let Some(&[b'[', ref int @ .., b'.', d0, d1, d2, d3, d4, d5, b']']) = raw.get(..14) {
+        let blanks = int.iter().take_while(|&&b| b == b' ').count();
+        if [d0, d1, d2, d3, d4, d5].iter().all(u8::is_ascii_digit)
+            && blanks < int.len()
+            && int[blanks..].iter().all(u8::is_ascii_digit)
+        {
+            return Some(14);
+        }
+    }
     let n = raw.len();
     if n == 0 || raw[0] != b'[' {
         return None;

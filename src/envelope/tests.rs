@@ -635,6 +635,11 @@ fn plain_uptime_agrees_with_parse_uptime() {
         "[123456789012.1] a",
         "[  ",
         "[ 9",
+        "[1 234.123456] a",
+        "[     .123456] a",
+        "[ 12 3.123456] a",
+        "[12345.123456] a",
+        "[ 1234.12345a] a",
     ] {
         assert_eq!(
             plain_stamp_len(s.as_bytes()),
