@@ -273,7 +273,16 @@ mod x86 {
     fn first(data: &[u8], i: usize, mut mask: u32, nl: u32) -> Option<(usize, u64)> {
         while mask != 0 {
             let k = mask.trailing_zeros();
-            if anchor_at(data, i + k as usize) {
+            let at = i + k as usize;
+            // The byte a mark stands on says which phrase marked it: `o`
+            // only `oom`, whose three bytes were all compared; `e` only
+            // `emory`, whose `e`, `m` and `y` were.
+            let whole = match data[at] {
+                b'o' => true,
+                b'e' => data[at + 2..at + 4] == *b"or",
+                _ => anchor_at(data, at),
+            };
+            if whole {
                 return Some((i + k as usize, u64::from((nl & ((1u32 << k) - 1)).count_ones())));
             }
             mask &= mask - 1;
