@@ -408,13 +408,20 @@ mod tests {
 
     /// Every hit of `a` from 0 on, as the scanner asks (each from the one
     /// before, plus one), with the newlines before each.
-    fn hits(a: &mut Anchors, data: &[u8]) -> Vec<(usize, u64)> {
+    /// `jump`: also go on from further on, some hits passed (as the
+    /// scanner does after a line it read, or the report it read), the
+    /// lines before there given as the scanner counts them.
+    fn hits(a: &mut Anchors, data: &[u8], jump: bool) -> Vec<(usize, u64)> {
         a.reset();
         let mut out = Vec::new();
         let mut pos = 0;
         while let Some(h) = a.next_hit(data, pos) {
             out.push((h, a.lines_before(data, h)));
             pos = h + 1;
+            if jump && h % 3 == 0 {
+                pos = (h + 1 + h % 251).min(data.len());
+                a.lines_are(pos, count_lines(&data[..pos]));
+            }
         }
         out.push((data.len(), a.lines_before(data, data.len())));
         out
@@ -464,12 +471,14 @@ mod tests {
         for input in &inputs {
             for skip in [0, 1, 7, 31, 33, 63] {
                 let data = &input[skip.min(input.len())..];
-                let want = hits(&mut finders, data);
-                for (name, pass) in &passes {
-                    let mut fused = Anchors::new();
-                    fused.fused = Some(*pass);
-                    assert_eq!(hits(&mut fused, data), want, "{name}, {} bytes", data.len());
-                    checked += 1;
+                for jump in [false, true] {
+                    let want = hits(&mut finders, data, jump);
+                    for (name, pass) in &passes {
+                        let mut fused = Anchors::new();
+                        fused.fused = Some(*pass);
+                        assert_eq!(hits(&mut fused, data, jump), want, "{name}, {} bytes", data.len());
+                        checked += 1;
+                    }
                 }
             }
         }
