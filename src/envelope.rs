@@ -746,40 +746,24 @@ pub fn plain_dmesg_message(raw: &[u8]) -> Option<&[u8]> {
 /// begins or whether a line is stamped (twice per line it skips; the
 /// value's multiplications were most of the cost).
 pub(crate) fn plain_stamp_len(raw: &[u8]) -> Option<usize> {
-    // The kernel's own `[%5lu.%06lu]` under 100,000 s: fixed places.
-    if let Some(&[b'[', ref int @ .., b'.', d0, d1, d2, d3, d4, d5, b']']) = raw.get(..14) {
-        let blanks = int.iter().take_while(|&&b| b == b' ').count();
-        if [d0, d1, d2, d3, d4, d5].iter().all(u8::is_ascii_digit)
-            && blanks < int.len()
-            && int[blanks..].iter().all(u8::is_ascii_digit)
-        {
-            return Some(14);
+    // The kernel's own `[%5lu.%06lu]`: the `]` 13 to 20 bytes in, the dot
+    // and six digits before it, blanks then digits before those.
+    if raw.first() == Some(&b'[') {
+        if let Some(close) = raw.get(13..21).and_then(|w| w.iter().position(|&b| b == b']')) {
+            let close = close + 13;
+            let (int, frac) = (&raw[1..close - 7], &raw[close - 7..close]);
+            let blanks = int.iter().take_while(|&&b| b == b' ').count();
+            if frac[0] == b'.'
+                && frac[1..].iter().all(u8::is_ascii_digit)
+                && blanks < int.len()
+                && int[blanks..].iter().all(u8::is_ascii_digit)
+            {
+                return Some(close + 1);
+            }
         }
     }
-    let n = raw.len();
-    if n == 0 || raw[0] != b'[' {
-        return None;
-    }
-    let mut i = 1;
-    while i < n && raw[i] == b' ' {
-        i += 1;
-    }
-    let int_from = i;
-    while i < n && raw[i].is_ascii_digit() {
-        i += 1;
-    }
-    if i == int_from || i - int_from > 12 || i >= n || raw[i] != b'.' {
-        return None;
-    }
-    i += 1;
-    let frac_from = i;
-    while i < n && raw[i].is_ascii_digit() {
-        i += 1;
-    }
-    if i == frac_from || i - frac_from > 9 || i >= n || raw[i] != b']' {
-        return None;
-    }
-    Some(i + 1)
+    // Any other shape (other fraction widths): read by the full reader.
+    plain_uptime(raw).map(|(_, len)| len)
 }
 
 /// The stamp of nearly every dmesg line, byte by byte: `[`, spaces, 1 to

@@ -654,6 +654,37 @@ fn plain_uptime_agrees_with_parse_uptime() {
     }
 }
 
+/// The stamp's length read at fixed places agrees with the full reader on
+/// every shape near the kernel's: blanks, digits and fraction widths
+/// around it, and each byte of a stamp replaced by one that matters.
+#[test]
+fn plain_stamp_len_agrees_with_plain_uptime() {
+    let mut cases = Vec::new();
+    for blanks in 0..9 {
+        for int in 0..15 {
+            for frac in [0, 1, 5, 6, 7, 9, 10] {
+                let stamp = format!("[{}{}.{}]", " ".repeat(blanks), "7".repeat(int), "3".repeat(frac));
+                for tail in ["", " x", "] y", " systemd-oomd[1]: Swap used"] {
+                    cases.push(format!("{stamp}{tail}").into_bytes());
+                }
+            }
+        }
+    }
+    for base in [&b"[ 1234.567890] bloom filter"[..], b"[123456.567890] bloom filter"] {
+        for i in 0..16 {
+            for c in [b' ', b'0', b'9', b'.', b']', b'[', b'/', b':', b'a', 0x80, 0xff] {
+                let mut v = base.to_vec();
+                v[i] = c;
+                cases.push(v);
+            }
+        }
+    }
+    for case in &cases {
+        let want = plain_uptime(case).map(|(_, len)| len);
+        assert_eq!(plain_stamp_len(case), want, "{}", String::from_utf8_lossy(case));
+    }
+}
+
 /// The scanner's undecoded reading of a dmesg line's message agrees with
 /// the decoder's, caller id included.
 #[test]

@@ -432,18 +432,10 @@ mod tests {
     /// alignment (each input is also searched without its first k bytes).
     #[test]
     fn fused_passes_agree_with_the_finders() {
-        let mut inputs: Vec<Vec<u8>> = Vec::new();
-        let mut stack = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/corpus"))];
-        while let Some(dir) = stack.pop() {
-            for e in std::fs::read_dir(&dir).expect("corpus") {
-                let p = e.expect("entry").path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    inputs.push(std::fs::read(&p).expect("read"));
-                }
-            }
-        }
+        let mut inputs: Vec<Vec<u8>> = crate::corpus_files()
+            .iter()
+            .map(|p| std::fs::read(p).expect("read"))
+            .collect();
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let alphabet = b"oemyrKilledprocs \n";
         for len in [0, 1, 13, 14, 63, 64, 77, 78, 200, 4097] {
