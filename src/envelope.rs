@@ -111,7 +111,7 @@ pub struct LogLine<'a> {
 }
 
 /// Per-file decoding state.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Decoder {
     forced: Container,
     detected: Container,

@@ -316,6 +316,9 @@ struct Scanner<'o, F> {
     /// fragment that starts in this block walks back into them
     /// ([`Scanner::look_back`]). At most [`HISTORY_MAX`] bytes, whole lines.
     history: Vec<u8>,
+    /// The decoder that read the first block's last lines for its hold-back
+    /// while the scan had read no container ([`Scanner::last_line_start`]).
+    tail_decoder: Option<Decoder>,
     /// The line being read follows only unfed lines of its block, so its
     /// look-back goes on into [`Scanner::history`].
     after_history: bool,
@@ -324,6 +327,20 @@ struct Scanner<'o, F> {
 /// The most bytes of unfed lines kept from earlier blocks for a fragment's
 /// look-back: as many as one default block holds.
 const HISTORY_MAX: usize = BLOCK;
+
+/// True if `tail` (whole lines) ends in a dmesg log's wrapped line: its
+/// last line has no dmesg stamp and one of the [`REFLOW_MAX`] lines before
+/// it has (in a log without stamps, no line is a remainder).
+fn wrapped_tail(tail: &[u8]) -> bool {
+    let mut lines = tail.strip_suffix(b"\n").unwrap_or_default().rsplit(|&b| b == b'\n');
+    let stamped = |l: &[u8]| crate::envelope::starts_with_uptime(strip_mail_quote(l));
+    lines.next().is_some_and(|last| !stamped(last)) && lines.take(REFLOW_MAX).any(stamped)
+}
+
+/// The most bytes kept where a block ends in a line without a stamp (a
+/// wrapped line's remainders and the line they continue; in a log without
+/// stamps every block ends so, and a copy of each would cost 18 %).
+const WRAPPED_MAX: usize = 4096;
 
 /// An empty vector of `T` in the allocation of an empty vector of `U`, a
 /// type of the same size and alignment (a [`LogLine`] of another lifetime):
@@ -631,16 +648,24 @@ impl<F: Feed> Scanner<'_, F> {
         // and without one no line reads as a remainder. The block's last
         // lines are looked at as the container they are in would read them,
         // by a decoder of their own: which container the scan is in is
-        // still decided by the lines it reads.
-        let mut own = Decoder::new(Container::Auto, None);
-        let mut tmp: Vec<LogLine<'_>> = Vec::with_capacity(1);
-        for line in data.rsplit(|&b| b == b'\n').skip(1).take(HOLD_LINES + 2) {
-            own.probe(line, &mut tmp);
-            tmp.clear();
-            if own.container() != Container::Auto {
-                break;
+        // still decided by the lines it reads. Looked for once: a log in
+        // which the scan reads no container (no stamps) stays so.
+        if self.tail_decoder.is_none() {
+            let mut own = Decoder::new(Container::Auto, None);
+            let mut tmp: Vec<LogLine<'_>> = Vec::with_capacity(1);
+            for line in data.rsplit(|&b| b == b'\n').skip(1).take(HOLD_LINES + 2) {
+                own.probe(line, &mut tmp);
+                tmp.clear();
+                if own.container() != Container::Auto {
+                    break;
+                }
             }
+            self.tail_decoder = Some(own);
         }
+        let own = match &self.tail_decoder {
+            Some(own) if own.container() != Container::Auto => own.clone(),
+            _ => return self.hold_back(data),
+        };
         let scan_s = std::mem::replace(&mut self.decoder, own);
         let start = self.hold_back(data);
         self.decoder = scan_s;
@@ -785,25 +810,33 @@ impl<F: Feed> Scanner<'_, F> {
     /// numbers of its first and last physical line, and its text with the
     /// remainders joined.
     fn look_back(&mut self, before: &[u8], first_no: u64) -> Vec<(u64, u64, Vec<u8>)> {
-        if self.after_history && !self.history.is_empty() {
-            // Rare (a fragment at a block's start): the copy costs nothing.
-            let mut all = std::mem::take(&mut self.history);
-            let keep = all.len();
-            all.extend_from_slice(before);
-            self.after_history = false;
-            let found = self.look_back(&all, first_no);
-            all.truncate(keep);
-            self.history = all;
+        let (found, whole) = self.walk_back(before, first_no);
+        if !(whole && self.after_history && !self.history.is_empty()) {
             return found;
         }
+        // The walk took all of `before` and may go on into the lines kept
+        // from the blocks before (rare: a fragment at a block's start).
+        let mut all = std::mem::take(&mut self.history);
+        let keep = all.len();
+        all.extend_from_slice(before);
+        let (found, _) = self.walk_back(&all, first_no);
+        all.truncate(keep);
+        self.history = all;
+        found
+    }
+
+    /// [`Scanner::look_back`] within `before`; also whether it took all
+    /// of it (and so might go on before it).
+    fn walk_back(&mut self, before: &[u8], first_no: u64) -> (Vec<(u64, u64, Vec<u8>)>, bool) {
         let mut found = Vec::new();
         let mut end = before.len();
         // `before` ends with the newline of the line before the fragment.
         if end == 0 || before[end - 1] != b'\n' {
-            return found;
+            return (found, end == 0);
         }
         end -= 1;
         let mut no = first_no;
+        let mut whole = false;
         while found.len() < LOOK_BACK && no > 1 {
             let mut start = memrchr(b'\n', &before[..end]).map_or(0, |i| i + 1);
             let last_end = end;
@@ -846,6 +879,9 @@ impl<F: Feed> Scanner<'_, F> {
                 start = prev;
                 pieces += 1;
             }
+            // The walk came to the first line of `before`: the line it
+            // took, or the remainder it could not, may go on before it.
+            whole = start == 0;
             let mut tmp: Vec<LogLine<'_>> = Vec::with_capacity(1);
             self.decoder.probe(&joined, &mut tmp);
             if !tmp.iter().all(|l| belongs_before(&l.text)) || tmp.is_empty() {
@@ -860,7 +896,7 @@ impl<F: Feed> Scanner<'_, F> {
             end = start - 1;
         }
         found.reverse();
-        found
+        (found, whole)
     }
 
     /// The end of the line at `start`, which holds the anchor hit `hit`, if
@@ -1030,8 +1066,9 @@ impl<F: Feed> Scanner<'_, F> {
         Ok(())
     }
 
-    /// Look at the input's first block (`data`, whole lines) for what
-    /// decides how all of it is read: journal JSON, a quoted-printable body.
+    /// Look at the input's first block (`data`, whole lines: the first
+    /// read of a file, 256 KiB) for what decides how all of it is read:
+    /// journal JSON, a quoted-printable body.
     fn sniff(&mut self, data: &[u8]) {
         if self.sniffed {
             return;
@@ -1133,23 +1170,39 @@ impl<F: Feed> Scanner<'_, F> {
     /// look-back could reach past it, and nothing is copied: most blocks
     /// end in a line that cannot).
     fn keep_history(&mut self, data: &[u8], unfed: usize) {
+        self.after_history = false;
         let tail = &data[unfed..];
         let last = tail.len().checked_sub(1).map(|end| {
             let start = memrchr(b'\n', &tail[..end]).map_or(0, |i| i + 1);
             &tail[start..end]
         });
-        let can_belong = last.is_some_and(|line| {
-            let mut tmp: Vec<LogLine<'_>> = Vec::with_capacity(1);
-            self.decoder.probe(line, &mut tmp);
-            !tmp.is_empty() && tmp.iter().all(|l| belongs_before(&l.text))
-        });
+        // Kept if the last can belong before a fragment; and a little of it
+        // (WRAPPED_MAX) if the last has no stamp: a wrapped line's
+        // remainder, which the look-back joins to the line it continues.
+        // Most blocks end in a stamped line that cannot: nothing is copied.
+        let wrapped = wrapped_tail(tail);
+        let can_belong = wrapped
+            || last.is_some_and(|line| {
+                let mut tmp: Vec<LogLine<'_>> = Vec::with_capacity(1);
+                // Looked at, not read: while no line was read, no container
+                // is fixed by it.
+                match self.decoder.container() {
+                    Container::Auto => Decoder::new(Container::Auto, None).probe(line, &mut tmp),
+                    _ => self.decoder.probe(line, &mut tmp),
+                }
+                !tmp.is_empty() && tmp.iter().all(|l| belongs_before(&l.text))
+            });
         if !can_belong {
             self.history.clear();
             return;
         }
-        if unfed > 0 {
+        if unfed > 0 || wrapped {
             self.history.clear();
         }
+        let tail = match tail.len().checked_sub(WRAPPED_MAX) {
+            Some(over) if wrapped => &tail[memchr(b'\n', &tail[over..]).map_or(tail.len(), |i| over + i + 1)..],
+            _ => tail,
+        };
         let tail = match tail.len().checked_sub(HISTORY_MAX) {
             Some(over) => &tail[memchr(b'\n', &tail[over..]).map_or(tail.len(), |i| over + i + 1)..],
             None => tail,
@@ -1203,6 +1256,7 @@ fn scan_from<R: Reads, F: Feed>(mut input: R, opts: &ScanOptions, feed: &mut F) 
         first_unformed: None,
         spare: Vec::with_capacity(4),
         history: Vec::new(),
+        tail_decoder: None,
         after_history: false,
     };
     let mut stats = ScanStats::default();
