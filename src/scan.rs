@@ -312,9 +312,11 @@ struct Scanner<'o, F> {
     /// that no line allocates one ([`recycle`]).
     spare: Vec<LogLine<'static>>,
     /// The lines before this block that were not fed, when the last of
-    /// them can belong before a fragment (a task row, a stack frame): a
-    /// fragment that starts in this block walks back into them
-    /// ([`Scanner::look_back`]). At most [`HISTORY_MAX`] bytes, whole lines.
+    /// them can belong before a fragment (a task row, a stack frame) or is
+    /// a wrapped line's remainder ([`wrapped_tail`], at most
+    /// [`WRAPPED_MAX`] bytes then): a fragment that starts in this block
+    /// walks back into them ([`Scanner::look_back`]). At most
+    /// [`HISTORY_MAX`] bytes, whole lines.
     history: Vec<u8>,
     /// The decoder that read the first block's last lines for its hold-back
     /// while the scan had read no container ([`Scanner::last_line_start`]).
