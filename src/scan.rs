@@ -339,6 +339,15 @@ fn wrapped_tail(tail: &[u8]) -> bool {
     lines.next().is_some_and(|last| !stamped(last)) && lines.take(REFLOW_MAX).any(stamped)
 }
 
+/// The whole lines at the end of `b` (whole lines) that take at most `max`
+/// bytes.
+fn last_lines(b: &[u8], max: usize) -> &[u8] {
+    match b.len().checked_sub(max) {
+        Some(over) => &b[memchr(b'\n', &b[over..]).map_or(b.len(), |i| over + i + 1)..],
+        None => b,
+    }
+}
+
 /// The most bytes kept where a block ends in a line without a stamp (a
 /// wrapped line's remainders and the line they continue; in a log without
 /// stamps every block ends so, and a copy of each would cost 18 %).
@@ -1168,9 +1177,9 @@ impl<F: Feed> Scanner<'_, F> {
 
     /// After a block (`data`, of which the lines from `unfed` on were not
     /// fed): keep those lines for a fragment in the next block to walk
-    /// back into, if the last of them can belong before one (else no
-    /// look-back could reach past it, and nothing is copied: most blocks
-    /// end in a line that cannot).
+    /// back into, if the last of them can belong before one or is a
+    /// wrapped line's remainder (else no look-back could reach past it,
+    /// and nothing is copied: most blocks end in a line that cannot).
     fn keep_history(&mut self, data: &[u8], unfed: usize) {
         self.after_history = false;
         let tail = &data[unfed..];
@@ -1201,20 +1210,9 @@ impl<F: Feed> Scanner<'_, F> {
         if unfed > 0 || wrapped {
             self.history.clear();
         }
-        let tail = match tail.len().checked_sub(WRAPPED_MAX) {
-            Some(over) if wrapped => &tail[memchr(b'\n', &tail[over..]).map_or(tail.len(), |i| over + i + 1)..],
-            _ => tail,
-        };
-        let tail = match tail.len().checked_sub(HISTORY_MAX) {
-            Some(over) => &tail[memchr(b'\n', &tail[over..]).map_or(tail.len(), |i| over + i + 1)..],
-            None => tail,
-        };
-        if self.history.len() + tail.len() > HISTORY_MAX {
-            let over = self.history.len() + tail.len() - HISTORY_MAX;
-            let cut = memchr(b'\n', &self.history[over.min(self.history.len())..])
-                .map_or(self.history.len(), |i| over + i + 1);
-            self.history.drain(..cut.min(self.history.len()));
-        }
+        let tail = last_lines(tail, if wrapped { WRAPPED_MAX } else { HISTORY_MAX });
+        let keep = self.history.len() - last_lines(&self.history, HISTORY_MAX - tail.len()).len();
+        self.history.drain(..keep);
         self.history.extend_from_slice(tail);
     }
 }
@@ -1586,9 +1584,14 @@ mod tests {
     }
 
     pub(super) fn scan_str(text: &str) -> Vec<Episode> {
+        scan_block(text, 4096)
+    }
+
+    /// The episodes of `text` read in blocks of `block` bytes.
+    fn scan_block(text: &str, block: usize) -> Vec<Episode> {
         let mut eps = Vec::new();
         let opts = ScanOptions {
-            block: 4096,
+            block,
             ..ScanOptions::default()
         };
         episodes(text.as_bytes(), "t", &opts, &Default::default(), |e| {
@@ -1662,27 +1665,14 @@ mod tests {
             text.push_str("[ 9.000001] Killed process 1000 (php-fpm), UID 48, total-vm:352852kB, anon-rss:44816kB, file-rss:0kB, shmem-rss:0kB\n");
             text
         };
-        let read = |text: &str, block: usize| {
-            let opts = ScanOptions {
-                block,
-                ..ScanOptions::default()
-            };
-            let mut eps = Vec::new();
-            episodes(text.as_bytes(), "t", &opts, &Default::default(), |e| {
-                eps.push(e);
-                Ok(())
-            })
-            .unwrap();
-            eps
-        };
         for rows in [300, LOOK_BACK + 500] {
             let text = table(rows);
-            let whole = read(&text, BLOCK);
+            let whole = scan_block(&text, BLOCK);
             assert_eq!(whole.len(), 1);
             assert_eq!(whole[0].tasks.len(), rows.min(LOOK_BACK), "{rows} rows");
             assert_eq!(whole[0].source.first_line, (rows - rows.min(LOOK_BACK) + 2) as u64);
             for block in [4096, 9000] {
-                let small = read(&text, block);
+                let small = scan_block(&text, block);
                 assert_eq!(
                     serde_json::to_string(&small).unwrap(),
                     serde_json::to_string(&whole).unwrap(),

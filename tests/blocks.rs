@@ -31,6 +31,25 @@ fn scan(input: &[u8], block: usize) -> Vec<String> {
     out
 }
 
+/// A corpus log's bytes, ending in a newline, and its longest line.
+fn read_log(log: &std::path::Path) -> (Vec<u8>, usize) {
+    let mut one = std::fs::read(log).expect("read corpus log");
+    if !one.ends_with(b"\n") {
+        one.push(b'\n');
+    }
+    let longest = one.split(|&b| b == b'\n').map(<[u8]>::len).max().unwrap_or(0);
+    (one, longest)
+}
+
+fn assert_none_differ(failures: &[String]) {
+    assert!(
+        failures.is_empty(),
+        "{} differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
 #[test]
 fn block_ends_change_no_episode() {
     let mut failures = Vec::new();
@@ -41,11 +60,7 @@ fn block_ends_change_no_episode() {
         if name.ends_with(".rec") || name.ends_with(".gz") {
             continue;
         }
-        let mut one = std::fs::read(&log).expect("read corpus log");
-        if !one.ends_with(b"\n") {
-            one.push(b'\n');
-        }
-        let longest = one.split(|&b| b == b'\n').map(<[u8]>::len).max().unwrap_or(0);
+        let (one, longest) = read_log(&log);
         let input = one.repeat(3);
         let whole = scan(&input, BLOCK);
         // Smaller than the input, at least 8 lines wide, and not a power
@@ -81,12 +96,7 @@ fn block_ends_change_no_episode() {
         }
     }
     assert!(checked >= 100, "only {checked} scans with block ends inside the input");
-    assert!(
-        failures.is_empty(),
-        "{} differ:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_none_differ(&failures);
 }
 
 /// A fragment or damaged paste after a dmesg log's noise, placed so that
@@ -107,11 +117,7 @@ fn each_line_at_a_block_end() {
         if name.ends_with(".rec") || name.ends_with(".gz") || name.contains("quoted-printable") {
             continue;
         }
-        let mut one = std::fs::read(&log).expect("read corpus log");
-        if !one.ends_with(b"\n") {
-            one.push(b'\n');
-        }
-        let longest = one.split(|&b| b == b'\n').map(<[u8]>::len).max().unwrap_or(0);
+        let (one, longest) = read_log(&log);
         let block = 8 * longest.max(512) + 4096;
         let starts: Vec<usize> = std::iter::once(0)
             .chain(one.iter().enumerate().filter(|(_, &b)| b == b'\n').map(|(i, _)| i + 1))
@@ -142,10 +148,5 @@ fn each_line_at_a_block_end() {
         }
     }
     assert!(checked >= 200, "only {checked} placements");
-    assert!(
-        failures.is_empty(),
-        "{} differ:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_none_differ(&failures);
 }

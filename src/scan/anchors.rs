@@ -66,9 +66,10 @@ pub(super) struct Anchors {
 
 impl Anchors {
     pub(super) fn new() -> Anchors {
+        let fused = fused();
         let mut a = Anchors {
-            fused: fused(),
-            vectors: fused().is_some(),
+            fused,
+            vectors: fused.is_some(),
             finders: Vec::new(),
             next: Vec::new(),
             upto: Vec::new(),
@@ -160,7 +161,7 @@ impl Anchors {
         if self.vectors {
             return x86::line_start(data, from, at);
         }
-        memrchr(b'\n', &data[from..at]).map_or(from, |i| from + i + 1)
+        line_start_bytes(data, from, at)
     }
 
     /// The newline that ends the line holding `at`, or the block's end.
@@ -169,7 +170,7 @@ impl Anchors {
         if self.vectors {
             return x86::line_end(data, at);
         }
-        memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i)
+        line_end_bytes(data, at)
     }
 
     /// [`Anchors::next_hit`] by the finders. They search the block a window
@@ -215,22 +216,26 @@ impl Anchors {
     }
 }
 
-/// The fused pass this CPU can run, if any: the widest.
+/// The fused pass, if this CPU can run it.
 fn fused() -> Option<Fused> {
-    passes().first().map(|&(_, pass)| pass)
-}
-
-/// The fused passes this CPU can run, widest first.
-fn passes() -> Vec<(&'static str, Fused)> {
-    let mut out: Vec<(&'static str, Fused)> = Vec::new();
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::is_x86_feature_detected as has;
         if has!("avx2") && has!("popcnt") && has!("bmi1") && has!("lzcnt") {
-            out.push(("avx2", x86::avx2));
+            return Some(x86::avx2);
         }
     }
-    out
+    None
+}
+
+/// [`Anchors::line_start`] by memchr (and the vectors' fallback).
+fn line_start_bytes(data: &[u8], from: usize, at: usize) -> usize {
+    memrchr(b'\n', &data[from..at]).map_or(from, |i| from + i + 1)
+}
+
+/// [`Anchors::line_end`] by memchr (and the vectors' fallback).
+fn line_end_bytes(data: &[u8], at: usize) -> usize {
+    memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i)
 }
 
 /// Whether an anchor phrase begins at `at` in `data`.
@@ -239,8 +244,9 @@ fn anchor_at(data: &[u8], at: usize) -> bool {
     ANCHORS.iter().any(|p| rest.starts_with(p.as_bytes()))
 }
 
-/// The longest anchor phrase, less one: bytes a candidate needs after it.
-const REACH: usize = 13;
+/// The longest anchor phrase (`Killed process`), less one: bytes a
+/// candidate needs after it.
+const REACH: usize = ANCHORS[2].len() - 1;
 
 /// The fused search byte by byte, for the last bytes of a block (fewer
 /// than a vector and [`REACH`] bytes).
@@ -263,7 +269,7 @@ mod x86 {
     //! and marks the positions where `oom` (o, o, m), `emory` (e, m, y at
     //! +4) or `Killed process` (K, p at +7) may begin; a marked position
     //! is checked whole (`oom` is whole already).
-    use super::{anchor_at, tail, REACH};
+    use super::{anchor_at, line_end_bytes, line_start_bytes, tail, REACH};
     use std::arch::x86_64::*;
 
     /// The first mark of `mask` (a step's marks, bit k for `i + k`) where
@@ -283,7 +289,7 @@ mod x86 {
                 _ => anchor_at(data, at),
             };
             if whole {
-                return Some((i + k as usize, u64::from((nl & ((1u32 << k) - 1)).count_ones())));
+                return Some((at, u64::from((nl & ((1u32 << k) - 1)).count_ones())));
             }
             mask &= mask - 1;
         }
@@ -329,9 +335,9 @@ mod x86 {
             if m != 0 {
                 return at - 64 + (63 - m.leading_zeros()) as usize + 1;
             }
-            return memchr::memrchr(b'\n', &data[from..at - 64]).map_or(from, |i| from + i + 1);
+            return line_start_bytes(data, from, at - 64);
         }
-        memchr::memrchr(b'\n', &data[from..at]).map_or(from, |i| from + i + 1)
+        line_start_bytes(data, from, at)
     }
 
     #[target_feature(enable = "avx2,bmi1")]
@@ -348,7 +354,7 @@ mod x86 {
             }
             i += 64;
         }
-        memchr::memchr(b'\n', &data[i.min(data.len())..]).map_or(data.len(), |j| i + j)
+        line_end_bytes(data, i.min(data.len()))
     }
 
     pub(super) fn avx2(data: &[u8], from: usize) -> (Option<usize>, u64) {
@@ -456,7 +462,7 @@ mod tests {
             }
             inputs.push(v);
         }
-        let mut passes = passes();
+        let mut passes: Vec<(&str, Fused)> = fused().map(|pass| ("avx2", pass)).into_iter().collect();
         passes.push(("bytes", tail));
         let mut finders = Anchors::finders_only();
         let mut checked = 0;
