@@ -27,7 +27,7 @@
 pub mod year;
 
 use crate::model::WallYear;
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, Timelike, Utc};
 use serde_json::Value;
 use std::borrow::Cow;
 use year::Years;
@@ -923,8 +923,7 @@ pub fn normalize_iso(s: &str) -> Option<String> {
 /// within a year).
 pub fn wall_seconds(stamp: &Stamp) -> Option<i64> {
     if let Some(w) = &stamp.wall {
-        let d = NaiveDateTime::parse_from_str(w.get(..19)?, "%Y-%m-%dT%H:%M:%S").ok()?;
-        return Some(d.and_utc().timestamp());
+        return Some(wall_time(w)?.and_utc().timestamp());
     }
     let raw = stamp.wall_raw.as_deref()?;
     let mut it = raw.split_whitespace();
@@ -1024,12 +1023,56 @@ fn naive_iso(y: i32, mo: u32, d: u32, h: u32, m: u32, s: u32, ns: Option<u32>) -
     NaiveDate::from_ymd_opt(y, mo, d)?.and_hms_nano_opt(h, m, s, ns.unwrap_or(0))
 }
 
+/// `d` as `YYYY-MM-DDTHH:MM:SS`, and `.ffffff` (microseconds) if `frac`:
+/// the wall clock's normal form. Written digit by digit: chrono's
+/// formatter, which reads its format string each time, was a fifth of the
+/// time to decode a syslog line. Years outside 0..=9999 and leap seconds,
+/// which that form cannot hold as it is, are left to chrono.
 fn fmt_naive(d: &NaiveDateTime, frac: bool) -> String {
-    if frac {
-        d.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
-    } else {
-        d.format("%Y-%m-%dT%H:%M:%S").to_string()
+    let (y, nano) = (d.year(), d.nanosecond());
+    if !(0..=9999).contains(&y) || nano >= 1_000_000_000 {
+        return match frac {
+            true => d.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+            false => d.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        };
     }
+    let mut b = *b"0000-00-00T00:00:00.000000";
+    let mut put = |at: usize, width: usize, mut n: u32| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, 4, y as u32);
+    put(5, 2, d.month());
+    put(8, 2, d.day());
+    put(11, 2, d.hour());
+    put(14, 2, d.minute());
+    put(17, 2, d.second());
+    put(20, 6, nano / 1000);
+    let len = if frac { b.len() } else { 19 };
+    String::from_utf8(b[..len].to_vec()).expect("ASCII digits")
+}
+
+/// The date and time (to the second) that a normalised wall clock
+/// ([`fmt_naive`]) begins with. Read at fixed places; other forms (a year
+/// past 9999) by chrono.
+pub(crate) fn wall_time(w: &str) -> Option<NaiveDateTime> {
+    let b = w.as_bytes().get(..19)?;
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter()
+            .try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    let fixed = (b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':' && b[16] == b':')
+        .then(|| {
+            NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?.and_hms_opt(
+                num(11..13)?,
+                num(14..16)?,
+                num(17..19)?,
+            )
+        })
+        .flatten();
+    fixed.or_else(|| NaiveDateTime::parse_from_str(w.get(..19)?, "%Y-%m-%dT%H:%M:%S").ok())
 }
 
 /// `s` if it is `min..=max` ASCII digits.

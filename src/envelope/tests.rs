@@ -703,3 +703,52 @@ fn plain_dmesg_message_agrees_with_dmesg() {
     }
     assert_eq!(plain_dmesg_message(b"[  pid  ]   uid  tgid"), None);
 }
+
+/// The wall clock written and read by hand agrees with chrono's formatter
+/// and parser, across years, months' ends, leap days and fractions, and
+/// outside the form's range (where chrono's answer is taken).
+#[test]
+fn wall_clock_by_hand_agrees_with_chrono() {
+    use chrono::{Duration, NaiveDate, NaiveDateTime};
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut checked = 0;
+    for start in [
+        (1, 1, 1),
+        (1970, 1, 1),
+        (1999, 12, 31),
+        (2024, 2, 28),
+        (2026, 11, 29),
+        (9999, 12, 30),
+    ] {
+        let base = NaiveDate::from_ymd_opt(start.0, start.1, start.2)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        for _ in 0..400 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let d = base + Duration::nanoseconds((seed % (3 * 86_400_000_000_000)) as i64);
+            for frac in [false, true] {
+                let want = match frac {
+                    true => d.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+                    false => d.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                };
+                let got = fmt_naive(&d, frac);
+                assert_eq!(got, want);
+                let parsed = NaiveDateTime::parse_from_str(&want[..19], "%Y-%m-%dT%H:%M:%S").ok();
+                assert_eq!(wall_time(&got), parsed, "{got}");
+                checked += 1;
+            }
+        }
+    }
+    let far = NaiveDate::from_ymd_opt(12345, 6, 7)
+        .unwrap()
+        .and_hms_opt(8, 9, 10)
+        .unwrap();
+    assert_eq!(fmt_naive(&far, false), far.format("%Y-%m-%dT%H:%M:%S").to_string());
+    for bad in ["2026-02-30T00:00:00", "2026-11-29 10:00:00", "2026-11-29T10:00", "x"] {
+        assert_eq!(wall_time(bad), None, "{bad}");
+    }
+    assert!(checked >= 4800);
+}

@@ -63,10 +63,7 @@ impl Years {
     /// A line printed `wall` (the normalised ISO form, `YYYY-MM-DDTHH:MM:SS…`)
     /// with its year: later year-less times are dated from it.
     pub fn printed(&mut self, wall: &str) {
-        if let Some(d) = wall
-            .get(..19)
-            .and_then(|w| NaiveDateTime::parse_from_str(w, "%Y-%m-%dT%H:%M:%S").ok())
-        {
+        if let Some(d) = super::wall_time(wall) {
             self.seen = Some(d);
         }
     }
