@@ -336,83 +336,132 @@ impl Decoder {
             }
             return None;
         }
-        let mut stamp = Stamp::default();
         // An optional `<PRI>` from a forwarded message.
-        let (pri, mut rest) = strip_pri(s);
+        let (pri, rest) = strip_pri(s);
         if pri.is_some() {
             if let Some(r) = rest.strip_prefix("1 ") {
                 return rfc5424(r);
             }
         }
-        let strict;
-        if let Some((wall, raw_len, r)) = iso_prefix(rest) {
-            stamp.wall = Some(wall);
-            stamp.wall_raw = Some(rest[..raw_len].to_owned());
-            rest = r;
-            strict = Strictness::HostAndTag;
-        } else if let Some((raw_len, wall, r)) = self.classic_prefix(rest) {
-            (stamp.wall, stamp.wall_year) = wall.unzip();
-            stamp.wall_raw = Some(rest[..raw_len].to_owned());
-            rest = r;
-            strict = Strictness::Any;
-        } else if let Some((raw_len, wall, r)) = full_prefix(rest) {
-            stamp.wall = wall;
-            stamp.wall_raw = Some(rest[..raw_len].to_owned());
-            rest = r;
-            strict = Strictness::Any;
-        } else if let Some((us, r)) = bracket_uptime(rest) {
-            // short-monotonic: `[  123.456789] host kernel: msg`.
-            stamp.uptime_us = Some(us);
-            rest = r.strip_prefix(' ')?;
-            strict = Strictness::KernelOnly;
-        } else {
-            return None;
-        }
-        let (mut host, mut tag, msg) = host_tag(rest)?;
-        // A host glued to the tag where a paste lost the blank between
-        // them (`MyVMkernel:`): a message in dmesg's own stamp follows.
-        if host.is_none() && tag.len() > "kernel".len() && msg.starts_with('[') && bracket_uptime(msg).is_some() {
-            if let Some(h) = tag.strip_suffix("kernel") {
-                host = Some(h);
-                tag = "kernel";
-            }
-        }
-        let kernel = tag == "kernel" || tag.starts_with("kernel[");
-        match strict {
-            Strictness::KernelOnly if !kernel || host.is_none() => return None,
-            Strictness::HostAndTag if !kernel && host.is_none() => return None,
-            _ => {}
-        }
+        let (time, raw_len, strict, r) = syslog_time(rest)?;
+        // A year-less time is dated (and dates the next) as soon as it is
+        // read, whatever follows it.
+        let dated = match time {
+            SyslogTime::Classic(month, day, time, _) => self.years.date(month, day, time),
+            _ => None,
+        };
+        let (host, kernel, msg) = syslog_tail(r, strict)?;
         if !kernel {
             return Some(Got::Skip);
         }
-        stamp.host = host.map(str::to_owned);
+        let mut stamp = Stamp {
+            host: host.map(str::to_owned),
+            ..Stamp::default()
+        };
+        match time {
+            SyslogTime::Wall(wall) => stamp.wall = Some(wall.iso()),
+            SyslogTime::Classic(.., frac) => {
+                (stamp.wall, stamp.wall_year) = dated.map(|(d, how)| (fmt_naive(&d, frac), how)).unzip();
+            }
+            SyslogTime::Uptime(us) => stamp.uptime_us = Some(us),
+        }
+        if !matches!(time, SyslogTime::Uptime(_)) {
+            stamp.wall_raw = Some(rest[..raw_len].to_owned());
+        }
         let msgs = split_rsyslog(msg, &mut stamp);
         Some(Got::Msgs(stamp, msgs))
     }
+}
 
-    /// Classic `Mmm dd HH:MM:SS[.frac] ` (BSD syslog, `journalctl` short and
-    /// short-precise): length of the stamp, its wall clock and how its year
-    /// was found if it was, and the rest after one space.
-    fn classic_prefix<'s>(&mut self, s: &'s str) -> Option<(usize, Option<Dated>, &'s str)> {
-        let (mon, r) = s.split_once(' ')?;
-        let month = month_number(mon)?;
-        let r2 = r.trim_start_matches(' ');
-        let (day, r3) = r2.split_once(' ')?;
-        let day: u32 = digits(day, 1, 2)?.parse().ok()?;
-        let (time, r4) = r3.split_once(' ')?;
-        let (h, m, sec, frac) = parse_time(time)?;
-        let len = s.len() - r4.len() - 1;
-        let wall = self
-            .years
-            .date(month, day, (h, m, sec, frac.unwrap_or(0)))
-            .map(|(d, how)| (fmt_naive(&d, frac.is_some()), how));
-        Some((len, wall, r4))
+/// What a syslog line's stamp says, read and not yet written out.
+#[derive(Clone, Copy)]
+enum SyslogTime {
+    /// A date with its year (RFC 3339, short-iso, short-full).
+    Wall(Wall),
+    /// Classic `Mmm dd HH:MM:SS[.frac]`: month, day, time of day and
+    /// whether a fraction was printed; its year is found by [`Years`].
+    Classic(u32, u32, year::TimeOfDay, bool),
+    /// short-monotonic's `[  123.456789]`.
+    Uptime(u64),
+}
+
+/// The stamp a syslog line begins with (after any `<PRI>`): what it says,
+/// its length as printed, how strictly the rest must read as syslog, and
+/// the rest after it and one blank.
+fn syslog_time(s: &str) -> Option<(SyslogTime, usize, Strictness, &str)> {
+    if let Some((wall, len, r)) = iso_prefix(s) {
+        return Some((SyslogTime::Wall(wall), len, Strictness::HostAndTag, r));
+    }
+    if let Some((len, classic, r)) = classic_prefix(s) {
+        return Some((classic, len, Strictness::Any, r));
+    }
+    if let Some((len, wall, r)) = full_prefix(s) {
+        return Some((SyslogTime::Wall(wall), len, Strictness::Any, r));
+    }
+    // short-monotonic: `[  123.456789] host kernel: msg`.
+    let (us, r) = bracket_uptime(s)?;
+    Some((SyslogTime::Uptime(us), 0, Strictness::KernelOnly, r.strip_prefix(' ')?))
+}
+
+/// A syslog line after its stamp, `[host ]tag: msg`, if it reads as syslog
+/// as strictly as its stamp asks: the host, whether the tag is the
+/// kernel's, and the message.
+fn syslog_tail(rest: &str, strict: Strictness) -> Option<(Option<&str>, bool, &str)> {
+    let (mut host, mut tag, msg) = host_tag(rest)?;
+    // A host glued to the tag where a paste lost the blank between
+    // them (`MyVMkernel:`): a message in dmesg's own stamp follows.
+    if host.is_none() && tag.len() > "kernel".len() && msg.starts_with('[') && bracket_uptime(msg).is_some() {
+        if let Some(h) = tag.strip_suffix("kernel") {
+            host = Some(h);
+            tag = "kernel";
+        }
+    }
+    let kernel = tag == "kernel" || tag.starts_with("kernel[");
+    match strict {
+        Strictness::KernelOnly if !kernel || host.is_none() => None,
+        Strictness::HostAndTag if !kernel && host.is_none() => None,
+        _ => Some((host, kernel, msg)),
     }
 }
 
-/// A wall clock (ISO 8601) and how its year was found.
-type Dated = (String, WallYear);
+/// Classic `Mmm dd HH:MM:SS[.frac] ` (BSD syslog, `journalctl` short and
+/// short-precise): the stamp's length, what it says, and the rest after
+/// one blank.
+fn classic_prefix(s: &str) -> Option<(usize, SyslogTime, &str)> {
+    let (mon, r) = s.split_once(' ')?;
+    let month = month_number(mon)?;
+    let r2 = r.trim_start_matches(' ');
+    let (day, r3) = r2.split_once(' ')?;
+    let day: u32 = digits(day, 1, 2)?.parse().ok()?;
+    let (time, r4) = r3.split_once(' ')?;
+    let (h, m, sec, frac) = parse_time(time)?;
+    let len = s.len() - r4.len() - 1;
+    let classic = SyslogTime::Classic(month, day, (h, m, sec, frac.unwrap_or(0)), frac.is_some());
+    Some((len, classic, r4))
+}
+
+/// A wall clock read from a stamp and not yet written out (most lines that
+/// the scanner looks at are never read).
+#[derive(Clone, Copy)]
+struct Wall {
+    at: NaiveDateTime,
+    /// A fraction of a second was printed.
+    frac: bool,
+    /// An offset was printed: `at` is in UTC.
+    utc: bool,
+}
+
+impl Wall {
+    /// Its ISO 8601 form: UTC with a `Z` if the stamp gave an offset, local
+    /// time without zone if not.
+    fn iso(self) -> String {
+        let mut s = fmt_naive(&self.at, self.frac);
+        if self.utc {
+            s.push('Z');
+        }
+        s
+    }
+}
 
 #[derive(Clone, Copy)]
 enum Strictness {
@@ -621,7 +670,7 @@ fn rfc5424(s: &str) -> Option<Got<'_>> {
     }
     let mut stamp = Stamp {
         wall_raw: (ts != "-").then(|| ts.to_owned()),
-        wall: iso_prefix(&format!("{ts} ")).map(|(w, _, _)| w),
+        wall: iso_prefix(&format!("{ts} ")).map(|(w, _, _)| w.iso()),
         host: (host != "-").then(|| host.to_owned()),
         ..Stamp::default()
     };
@@ -632,42 +681,61 @@ fn rfc5424(s: &str) -> Option<Got<'_>> {
 
 /// `dmesg` in all its forms. Returns the stamp and the message.
 fn dmesg(s: &str) -> Option<(Stamp, &str)> {
-    let mut stamp = Stamp::default();
+    let (time, caller, msg) = dmesg_head(s)?;
+    let mut stamp = Stamp {
+        caller: caller.map(str::to_owned),
+        ..Stamp::default()
+    };
+    match time {
+        DmesgTime::Uptime(us) => stamp.uptime_us = Some(us),
+        DmesgTime::Printed(raw, wall) => {
+            stamp.wall_raw = Some(raw.to_owned());
+            stamp.wall = wall.map(Wall::iso);
+        }
+        DmesgTime::None => {}
+    }
+    Some((stamp, msg))
+}
+
+/// What a dmesg line's stamp says, read and not yet written out.
+enum DmesgTime<'s> {
+    Uptime(u64),
+    /// `dmesg -T` or `--time-format iso`: the time as printed, and as a
+    /// wall clock if it reads as one.
+    Printed(&'s str, Option<Wall>),
+    /// None printed (`dmesg -x -t`, a caller id alone).
+    None,
+}
+
+/// [`dmesg`] without its stamp built: the time, the caller id and the
+/// message.
+fn dmesg_head(s: &str) -> Option<(DmesgTime<'_>, Option<&str>, &str)> {
     let (pri, rest) = strip_pri(s);
     let (fac, rest) = strip_facility_level(rest);
     let prefixed = pri.is_some() || fac;
     if let Some((us, r)) = bracket_uptime(rest) {
-        stamp.uptime_us = Some(us);
         let (caller, r) = strip_caller(r);
-        stamp.caller = caller.map(str::to_owned);
-        return Some((stamp, r.strip_prefix(' ').unwrap_or(r)));
+        return Some((DmesgTime::Uptime(us), caller, r.strip_prefix(' ').unwrap_or(r)));
     }
     if let Some((raw, wall, r)) = bracket_ctime(rest) {
-        stamp.wall_raw = Some(raw.to_owned());
-        stamp.wall = wall;
         let (caller, r) = strip_caller(r);
-        stamp.caller = caller.map(str::to_owned);
-        return Some((stamp, r.strip_prefix(' ').unwrap_or(r)));
+        return Some((DmesgTime::Printed(raw, wall), caller, r.strip_prefix(' ').unwrap_or(r)));
     }
     if let Some((wall, len, r)) = iso_prefix(rest) {
         // `dmesg --time-format iso`.
-        stamp.wall = Some(wall);
-        stamp.wall_raw = Some(rest[..len].to_owned());
-        return Some((stamp, r));
+        return Some((DmesgTime::Printed(&rest[..len], Some(wall)), None, r));
     }
     if let Some((us, r)) = rest.split_once("] ").and_then(|(t, r)| Some((parse_uptime(t)?, r))) {
         // The stamp's `[` lost (a paste that began one byte late):
         // `5193605.506728] Task in …`.
-        stamp.uptime_us = Some(us);
-        return Some((stamp, r));
+        return Some((DmesgTime::Uptime(us), None, r));
     }
     if let (Some(caller), r) = strip_caller(rest) {
         // A caller id without a time (`dmesg -t` of a kernel with
         // CONFIG_PRINTK_CALLER).
-        stamp.caller = Some(caller.to_owned());
-        return Some((stamp, r.strip_prefix(' ').unwrap_or(r)));
+        return Some((DmesgTime::None, Some(caller), r.strip_prefix(' ').unwrap_or(r)));
     }
-    prefixed.then_some((stamp, rest))
+    prefixed.then_some((DmesgTime::None, None, rest))
 }
 
 /// `<N>` (syslog priority, `dmesg -r`): the number and the rest.
@@ -871,7 +939,7 @@ fn strip_caller(s: &str) -> (Option<&str>, &str) {
 /// names are words; the month is looked up in [`month_number`]). Returns the
 /// text inside the brackets, its ISO form when the month is known, and the
 /// rest after `]`.
-fn bracket_ctime(s: &str) -> Option<(&str, Option<String>, &str)> {
+fn bracket_ctime(s: &str) -> Option<(&str, Option<Wall>, &str)> {
     let r = s.strip_prefix('[')?;
     let end = r.find(']')?;
     let inner = &r[..end];
@@ -884,12 +952,16 @@ fn bracket_ctime(s: &str) -> Option<(&str, Option<String>, &str)> {
     let (h, m, sec, frac) = parse_time(time)?;
     let wall = month_number(mon)
         .and_then(|mo| naive_iso(year, mo, day, h, m, sec, frac))
-        .map(|d| fmt_naive(&d, frac.is_some()));
+        .map(|at| Wall {
+            at,
+            frac: frac.is_some(),
+            utc: false,
+        });
     Some((inner, wall, &r[end + 1..]))
 }
 
 /// `journalctl -o short-full`: `Mon 2022-01-03 10:00:00 UTC host kernel: …`.
-fn full_prefix(s: &str) -> Option<(usize, Option<String>, &str)> {
+fn full_prefix(s: &str) -> Option<(usize, Wall, &str)> {
     let (_wd, r) = s.split_once(' ')?;
     let (date, r) = r.split_once(' ')?;
     let (time, r) = r.split_once(' ')?;
@@ -899,13 +971,12 @@ fn full_prefix(s: &str) -> Option<(usize, Option<String>, &str)> {
     }
     let (y, mo, d) = parse_date(date)?;
     let (h, m, sec, frac) = parse_time(time)?;
-    let naive = naive_iso(y, mo, d, h, m, sec, frac)?;
-    let wall = if zone == "UTC" || zone == "GMT" {
-        format!("{}Z", fmt_naive(&naive, frac.is_some()))
-    } else {
-        fmt_naive(&naive, frac.is_some())
+    let wall = Wall {
+        at: naive_iso(y, mo, d, h, m, sec, frac)?,
+        frac: frac.is_some(),
+        utc: zone == "UTC" || zone == "GMT",
     };
-    Some((s.len() - r.len() - 1, Some(wall), r))
+    Some((s.len() - r.len() - 1, wall, r))
 }
 
 /// A whole ISO 8601 / RFC 3339 time (an oom-guard event's `timestamp`)
@@ -914,7 +985,7 @@ fn full_prefix(s: &str) -> Option<(usize, Option<String>, &str)> {
 pub fn normalize_iso(s: &str) -> Option<String> {
     let line = format!("{} ", s.trim());
     let (wall, _, rest) = iso_prefix(&line)?;
-    rest.is_empty().then_some(wall)
+    rest.is_empty().then(|| wall.iso())
 }
 
 /// A stamp's wall clock in seconds, to tell how far apart two lines are:
@@ -944,8 +1015,8 @@ pub fn yearless(raw: &str) -> bool {
 }
 
 /// An ISO 8601 stamp `YYYY-MM-DD[T ]HH:MM:SS[.,frac][Z|±HH[:]MM]` followed by
-/// a space: the normalised wall clock, the stamp's length and the rest.
-fn iso_prefix(s: &str) -> Option<(String, usize, &str)> {
+/// a space: its wall clock, the stamp's length and the rest.
+fn iso_prefix(s: &str) -> Option<(Wall, usize, &str)> {
     let b = s.as_bytes();
     if b.len() < 20 || !(b[10] == b'T' || b[10] == b' ') {
         return None;
@@ -958,14 +1029,18 @@ fn iso_prefix(s: &str) -> Option<(String, usize, &str)> {
     let (time, zone) = time_zone.split_at(zpos);
     let (h, m, sec, frac) = parse_time(time)?;
     let naive = naive_iso(y, mo, d, h, m, sec, frac)?;
-    let wall = match zone {
-        "" => fmt_naive(&naive, frac.is_some()),
-        "Z" => format!("{}Z", fmt_naive(&naive, frac.is_some())),
+    let at = match zone {
+        "" | "Z" => naive,
         z => {
             let offset = parse_offset(z)?;
             let dt: DateTime<FixedOffset> = naive.and_local_timezone(offset).single()?;
-            format!("{}Z", fmt_naive(&dt.with_timezone(&Utc).naive_utc(), frac.is_some()))
+            dt.with_timezone(&Utc).naive_utc()
         }
+    };
+    let wall = Wall {
+        at,
+        frac: frac.is_some(),
+        utc: !zone.is_empty(),
     };
     Some((wall, 11 + end, after))
 }
