@@ -777,6 +777,88 @@ fn strip_facility_level(s: &str) -> (bool, &str) {
     }
 }
 
+/// A line as a scanner reads one it may skip, if decoding would read it
+/// as it stands: no colour sequences, valid UTF-8, no quoting or `grep`
+/// file name before it (decoding removes those first).
+fn as_printed(raw: &[u8]) -> Option<&str> {
+    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+    if memchr::memchr(0x1b, raw).is_some() {
+        return None;
+    }
+    let s = std::str::from_utf8(raw).ok()?;
+    (strip_grep_file(strip_quoting(s)).len() == s.len()).then_some(s)
+}
+
+/// A syslog line read as [`Decoder::syslog`] reads it, its stamp not built:
+/// the stamp, whether the tag is the kernel's, and the message (rsyslog's
+/// escapes not split). None also for the lines it reads otherwise
+/// (journalctl's separators, RFC 5424).
+fn syslog_head(s: &str) -> Option<(SyslogTime, bool, &str)> {
+    if s.starts_with("-- ") {
+        return None;
+    }
+    let (pri, rest) = strip_pri(s);
+    if pri.is_some() && rest.starts_with("1 ") {
+        return None;
+    }
+    let (time, _, strict, r) = syslog_time(rest)?;
+    let (_, kernel, msg) = syslog_tail(r, strict)?;
+    Some((time, kernel, msg))
+}
+
+/// True if `raw` (one line) begins a record of container `c`, as its stamp
+/// tells: decoding it in `c` gives stamped messages or none (another
+/// program's syslog line), never a message without a stamp (which may be
+/// a wrapped line's rest). False where the stamp alone cannot tell, and
+/// for the other containers.
+pub fn starts_record(c: Container, raw: &[u8]) -> bool {
+    match c {
+        Container::Dmesg if raw.first() == Some(&b'[') && starts_with_uptime(raw) => true,
+        Container::Dmesg => as_printed(raw)
+            .and_then(dmesg_head)
+            .is_some_and(|(time, caller, _)| !matches!(time, DmesgTime::None) || caller.is_some()),
+        Container::Syslog => as_printed(raw).is_some_and(|s| syslog_head(s).is_some()),
+        _ => false,
+    }
+}
+
+/// The kernel message a line of container `c` (dmesg or syslog) carries,
+/// as decoding it gives it, where reading its stamp is enough: no stamp is
+/// built and nothing allocated, for a scanner that judges a line without
+/// decoding it. None where decoding gives anything else: no message (a
+/// syslog line of another program), several (rsyslog's `#012`), or text
+/// it rewrites (`#011`, quoting, colours, invalid UTF-8).
+pub fn kernel_message(c: Container, raw: &[u8]) -> Option<&[u8]> {
+    if c == Container::Dmesg {
+        if let Some(message) = plain_dmesg_message(raw) {
+            return Some(message);
+        }
+    }
+    let s = as_printed(raw)?;
+    let mut stamp = Stamp::default();
+    let msg = match c {
+        Container::Dmesg => {
+            let (time, _, msg) = dmesg_head(s)?;
+            if let DmesgTime::Uptime(us) = time {
+                stamp.uptime_us = Some(us);
+            }
+            msg
+        }
+        Container::Syslog => {
+            let (time, kernel, msg) = syslog_head(s)?;
+            if !kernel || msg.contains("#01") {
+                return None;
+            }
+            if let SyslogTime::Uptime(us) = time {
+                stamp.uptime_us = Some(us);
+            }
+            inner_dmesg(msg, &mut stamp)
+        }
+        _ => return None,
+    };
+    Some(unwrap_foreign(msg, &mut stamp).as_bytes())
+}
+
 /// True if `raw` starts with a dmesg uptime stamp (`[  123.456789]`).
 pub fn starts_with_uptime(raw: &[u8]) -> bool {
     // Most lines: read byte by byte.

@@ -63,3 +63,50 @@ pub(crate) fn corpus_files() -> Vec<std::path::PathBuf> {
     files.sort();
     files
 }
+
+/// The containers whose lines a scan judges by their stamp, as
+/// [`in_form`] writes them.
+#[cfg(test)]
+pub(crate) const FORMS: [&str; 6] = [
+    "syslog",
+    "kern.log",
+    "rfc3339",
+    "short-monotonic",
+    "dmesg-T",
+    "dmesg-iso",
+];
+
+/// `data` with every line that begins with the kernel's plain stamp
+/// (`[  123.456789] msg`) written in another container's form (one of
+/// [`FORMS`]; the wall clock is the uptime after a fixed boot time), every
+/// other line left as it is: the corpus's logs as syslog, journalctl and
+/// `dmesg -T` would have shown them.
+#[cfg(test)]
+pub(crate) fn in_form(data: &[u8], form: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() * 3 / 2);
+    for line in data.split_inclusive(|&b| b == b'\n') {
+        let Some(len) = envelope::plain_stamp_len(line) else {
+            out.extend_from_slice(line);
+            continue;
+        };
+        let stamp = std::str::from_utf8(&line[1..len - 1]).expect("ASCII").trim_start();
+        let (secs, frac) = stamp.split_once('.').expect("a dot");
+        let us = format!("{frac:0<6}");
+        let at = chrono::DateTime::from_timestamp(1_795_400_000 + secs.parse::<i64>().expect("digits"), 0)
+            .expect("a time")
+            .naive_utc();
+        let message = line[len..].strip_prefix(b" ").unwrap_or(&line[len..]);
+        let head = match form {
+            "syslog" => format!("{} node-7 kernel: ", at.format("%b %e %H:%M:%S")),
+            "kern.log" => format!("{} node-7 kernel: [{stamp:>12}] ", at.format("%b %e %H:%M:%S")),
+            "rfc3339" => format!("{}.{us}+00:00 node-7 kernel: ", at.format("%Y-%m-%dT%H:%M:%S")),
+            "short-monotonic" => format!("[{stamp:>12}] node-7 kernel: "),
+            "dmesg-T" => format!("[{}] ", at.format("%a %b %e %H:%M:%S %Y")),
+            "dmesg-iso" => format!("{},{us}+00:00 ", at.format("%Y-%m-%dT%H:%M:%S")),
+            _ => panic!("no form {form}"),
+        };
+        out.extend_from_slice(head.as_bytes());
+        out.extend_from_slice(message);
+    }
+    out
+}

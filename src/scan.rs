@@ -611,6 +611,7 @@ impl<F: Feed> Scanner<'_, F> {
             // What decoding would find, cheaply: a dmesg line that starts
             // with its uptime stamp is no remainder (most lines are).
             Container::Dmesg if raw.first() == Some(&b'[') && crate::envelope::starts_with_uptime(raw) => return None,
+            Container::Syslog if crate::envelope::starts_record(Container::Syslog, raw) => return None,
             _ => {}
         }
         let text = match cut {
@@ -752,6 +753,7 @@ impl<F: Feed> Scanner<'_, F> {
             || (self.decoder.container() == Container::Dmesg
                 && first_next.first() == Some(&b'[')
                 && crate::envelope::starts_with_uptime(first_next))
+            || (self.decoder.container() == Container::Syslog && self.begins_record(rest))
         {
             return None;
         }
@@ -917,16 +919,17 @@ impl<F: Feed> Scanner<'_, F> {
     /// [matters](phrase_matters). Later hits in the line come from the
     /// anchors' own search, so no byte is searched twice.
     fn skippable(&mut self, data: &[u8], start: usize, hit: usize) -> Option<usize> {
-        if !self.prefilter || self.decoder.container() != Container::Dmesg || data.get(start) != Some(&b'[') {
+        let container = self.decoder.container();
+        if !self.prefilter || !matches!(container, Container::Dmesg | Container::Syslog) {
             return None;
         }
         let end = self.anchors.line_end(data, hit);
         let rest = data.get(end + 1..).unwrap_or_default();
-        if rest.is_empty() || !crate::envelope::starts_with_uptime(rest) {
+        if rest.is_empty() || !self.begins_record(rest) {
             return None;
         }
         let line = &data[start..end];
-        let message = crate::envelope::plain_dmesg_message(line)?.trim_ascii_start();
+        let message = crate::envelope::kernel_message(container, line)?.trim_ascii_start();
         if ANCHORLESS.iter().any(|p| message.starts_with(p)) {
             return None;
         }
@@ -938,6 +941,20 @@ impl<F: Feed> Scanner<'_, F> {
             match self.anchors.next_hit(data, at + 1) {
                 Some(next) if next < end => at = next,
                 _ => return Some(end),
+            }
+        }
+    }
+
+    /// Whether the first line of `rest` surely begins a record (and so
+    /// continues no line before it), as its stamp tells
+    /// ([`crate::envelope::starts_record`]; a dmesg stamp by its first
+    /// bytes alone).
+    fn begins_record(&self, rest: &[u8]) -> bool {
+        match self.decoder.container() {
+            Container::Dmesg if rest.first() == Some(&b'[') && crate::envelope::starts_with_uptime(rest) => true,
+            c => {
+                let line = &rest[..memchr(b'\n', rest).unwrap_or(rest.len())];
+                crate::envelope::starts_record(c, line)
             }
         }
     }
@@ -1128,7 +1145,13 @@ impl<F: Feed> Scanner<'_, F> {
                         }
                         // The phrase may sit in the remainder of a wrapped
                         // line: then the line starts on the one before.
-                        if start > pos && !data[start..].starts_with(b"[") {
+                        // (Not where the line starts a record: a dmesg
+                        // line with `[`, a syslog line with its stamp.)
+                        let first = |s: &mut Self| {
+                            data[start..].starts_with(b"[")
+                                || s.decoder.container() == Container::Syslog && s.begins_record(&data[start..])
+                        };
+                        if start > pos && !first(self) {
                             let end = memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
                             let prev = memrchr(b'\n', &data[pos..start - 1]).map_or(pos, |i| pos + i + 1);
                             if self.continues(&data[prev..start - 1], &data[start..end]) {
@@ -1445,6 +1468,10 @@ mod tests {
             primed.extend_from_slice(&headless);
             for data in [whole, headless, primed] {
                 check_prefilter(&data, &opts, &f);
+                // And as syslog, journalctl and `dmesg -T` show it.
+                for form in crate::FORMS {
+                    check_prefilter(&crate::in_form(&data, form), &opts, &f.join(form));
+                }
             }
         }
     }
@@ -1500,6 +1527,37 @@ mod tests {
              [  100.000002]  dump_stack_lvl+0x44/0x5c\n[  100.000003]  out_of_memory.cold+0xa/0x7e\n\
              [  100.000004]  mem_cgroup_out_of_memory+0x134/0x150\n"
                 .to_owned(),
+            // A line whose phrase is whole only with the next line, the
+            // rest of it wrapped: it is not whole, so not skipped.
+            format!("[  100.000000] Memory cg\nroup out of memory: {kill}\n"),
+        ] {
+            let text = format!("{head}{body}{tail}");
+            check_prefilter(text.as_bytes(), &ScanOptions::default(), std::path::Path::new(&text));
+            for form in crate::FORMS {
+                let text = crate::in_form(text.as_bytes(), form);
+                check_prefilter(&text, &ScanOptions::default(), std::path::Path::new(form));
+            }
+        }
+    }
+
+    /// Syslog lines that read otherwise than their stamp's shape suggests:
+    /// rsyslog's `#012` joining a second kernel line to a skippable one,
+    /// another program's kill, a kernel message behind a foreign prefix,
+    /// a line cut before the phrase's end.
+    #[test]
+    fn prefilter_changes_nothing_in_syslog() {
+        let head = "Nov 23 02:13:20 node-7 kernel: x86/mm: Memory block size: 128MB\n";
+        let tail = "Nov 23 02:13:29 node-7 kernel: eth0: link up\n";
+        let kill = "Killed process 99 (x) total-vm:1000kB, anon-rss:500kB, file-rss:0kB, shmem-rss:0kB";
+        for body in [
+            "Nov 23 02:13:25 node-7 kernel: zoom x#012Task in /a killed as a result of limit of /a\n".to_owned(),
+            "Nov 23 02:13:25 node-7 kernel: zoom x#012[  100.000000] Task in /a killed as a result of limit of /a\n"
+                .to_owned(),
+            format!("Nov 23 02:13:25 node-7 systemd[1]: session-3.scope: {kill}\n"),
+            "Nov 23 02:13:25 node-7 kernel: vcpu-1 zoom: <4>[  100.000000] Task in /a killed as a result of limit of /a\n"
+                .to_owned(),
+            format!("Nov 23 02:13:25 node-7 kernel: Memory cg\nroup out of memory: {kill}\n"),
+            format!("Nov 23 02:13:25 node-7 kernel: bloom\n  Out of memory: {kill}\n"),
         ] {
             let text = format!("{head}{body}{tail}");
             check_prefilter(text.as_bytes(), &ScanOptions::default(), std::path::Path::new(&text));

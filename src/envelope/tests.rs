@@ -752,3 +752,56 @@ fn wall_clock_by_hand_agrees_with_chrono() {
     }
     assert!(checked >= 4800);
 }
+
+/// What a scanner reads of a line without decoding it agrees with the
+/// decoding, on every line of the corpus in every form: a line said to
+/// begin a record decodes to stamped messages only (or none), and a
+/// message read from the stamp alone is the one decoded.
+#[test]
+fn stamp_reading_agrees_with_decoding() {
+    let (mut records, mut messages) = (0, 0);
+    for f in crate::corpus_files() {
+        let data = std::fs::read(&f).unwrap();
+        let mut forms: Vec<(Container, Vec<u8>)> = crate::FORMS
+            .iter()
+            .map(|form| {
+                let c = if form.starts_with("dmesg") {
+                    Container::Dmesg
+                } else {
+                    Container::Syslog
+                };
+                (c, crate::in_form(&data, form))
+            })
+            .collect();
+        forms.push((Container::Dmesg, data.clone()));
+        forms.push((Container::Syslog, data));
+        for (c, text) in &forms {
+            for line in text.split(|&b| b == b'\n') {
+                let mut d = Decoder::new(*c, None);
+                let mut out = Vec::new();
+                d.decode(line, &mut out);
+                if starts_record(*c, line) {
+                    records += 1;
+                    assert!(
+                        !d.rejected() && out.iter().all(|l| l.stamp != Stamp::default()),
+                        "{}: {:?}",
+                        f.display(),
+                        String::from_utf8_lossy(line)
+                    );
+                }
+                if let Some(m) = kernel_message(*c, line) {
+                    messages += 1;
+                    let decoded: Vec<&str> = out.iter().map(|l| l.text.trim_start()).collect();
+                    assert_eq!(
+                        decoded,
+                        [std::str::from_utf8(m.trim_ascii_start()).unwrap()],
+                        "{}: {:?}",
+                        f.display(),
+                        String::from_utf8_lossy(line)
+                    );
+                }
+            }
+        }
+    }
+    assert!(records > 20_000 && messages > 20_000, "{records} {messages}");
+}
