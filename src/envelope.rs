@@ -428,12 +428,12 @@ fn syslog_tail(rest: &str, strict: Strictness) -> Option<(Option<&str>, bool, &s
 /// short-precise): the stamp's length, what it says, and the rest after
 /// one blank.
 fn classic_prefix(s: &str) -> Option<(usize, SyslogTime, &str)> {
-    let (mon, r) = s.split_once(' ')?;
+    let (mon, r) = split_blank(s)?;
     let month = month_number(mon)?;
     let r2 = r.trim_start_matches(' ');
-    let (day, r3) = r2.split_once(' ')?;
+    let (day, r3) = split_blank(r2)?;
     let day: u32 = digits(day, 1, 2)?.parse().ok()?;
-    let (time, r4) = r3.split_once(' ')?;
+    let (time, r4) = split_blank(r3)?;
     let (h, m, sec, frac) = parse_time(time)?;
     let len = s.len() - r4.len() - 1;
     let classic = SyslogTime::Classic(month, day, (h, m, sec, frac.unwrap_or(0)), frac.is_some());
@@ -474,10 +474,17 @@ enum Strictness {
     KernelOnly,
 }
 
+/// `s.split_once(' ')` for the short tokens of a stamp or a tag, where a
+/// byte loop is faster than the general search.
+fn split_blank(s: &str) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == b' ')?;
+    Some((&s[..i], &s[i + 1..]))
+}
+
 /// Split `[host ]tag: msg` into its parts; the host is absent when the first
 /// token is already the tag.
 fn host_tag(s: &str) -> Option<(Option<&str>, &str, &str)> {
-    let (first, rest) = s.split_once(' ').unwrap_or((s, ""));
+    let (first, rest) = split_blank(s).unwrap_or((s, ""));
     if let Some(tag) = tag_token(first) {
         return Some((None, tag, rest));
     }
@@ -487,7 +494,7 @@ fn host_tag(s: &str) -> Option<(Option<&str>, &str, &str)> {
     if first.is_empty() || first.ends_with(':') || (first.starts_with('[') && bracket_uptime(first).is_some()) {
         return None;
     }
-    let (second, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    let (second, rest) = split_blank(rest).unwrap_or((rest, ""));
     let tag = tag_token(second)?;
     // A host masked before posting (`**`, `...`) names no host.
     let host = Some(first).filter(|h| h.bytes().any(|b| b.is_ascii_alphanumeric()));
@@ -497,18 +504,23 @@ fn host_tag(s: &str) -> Option<(Option<&str>, &str, &str)> {
 /// A syslog tag `name:` or `name[pid]:`, returned without the colon.
 fn tag_token(t: &str) -> Option<&str> {
     let tag = t.strip_suffix(':')?;
-    let name = tag.split('[').next()?;
+    let bracket = tag.bytes().position(|b| b == b'[');
+    let name = &tag[..bracket.unwrap_or(tag.len())];
     let ok = !name.is_empty()
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b'@'));
-    (ok && (!tag.contains('[') || tag.ends_with(']'))).then_some(tag)
+    (ok && (bracket.is_none() || tag.ends_with(']'))).then_some(tag)
 }
 
 /// rsyslog escapes a message's newlines as `#012` and tabs as `#011`: one
 /// physical line may carry several kernel lines. The first keeps the printk
 /// timestamp, which is moved into the stamp.
 fn split_rsyslog<'s>(msg: &'s str, stamp: &mut Stamp) -> Vec<Cow<'s, str>> {
+    // Most messages hold no `#` at all.
+    if memchr::memchr(b'#', msg.as_bytes()).is_none() {
+        return vec![Cow::Borrowed(inner_dmesg(msg, stamp))];
+    }
     let mut out = Vec::new();
     for (i, piece) in msg.split("#012").enumerate() {
         let piece = if i == 0 { inner_dmesg(piece, stamp) } else { piece };
@@ -846,7 +858,7 @@ pub fn kernel_message(c: Container, raw: &[u8]) -> Option<&[u8]> {
         }
         Container::Syslog => {
             let (time, kernel, msg) = syslog_head(s)?;
-            if !kernel || msg.contains("#01") {
+            if !kernel || memchr::memchr(b'#', msg.as_bytes()).is_some() && msg.contains("#01") {
                 return None;
             }
             if let SyslogTime::Uptime(us) = time {
@@ -1151,17 +1163,20 @@ fn parse_date(s: &str) -> Option<(i32, u32, u32)> {
 
 /// `HH:MM:SS[.frac|,frac]`; the fraction as nanoseconds.
 fn parse_time(s: &str) -> Option<(u32, u32, u32, Option<u32>)> {
-    let (hms, frac) = match s.find(['.', ',']) {
+    let (hms, frac) = match s.bytes().position(|b| b == b'.' || b == b',') {
         Some(i) => (&s[..i], Some(&s[i + 1..])),
         None => (s, None),
     };
-    let mut it = hms.split(':');
-    let h = digits(it.next()?, 2, 2)?.parse().ok()?;
-    let m = digits(it.next()?, 2, 2)?.parse().ok()?;
-    let sec = digits(it.next()?, 2, 2)?.parse().ok()?;
-    if it.next().is_some() {
+    // Three fields of two digits each between colons: `HH:MM:SS` exactly.
+    let b = hms.as_bytes();
+    if b.len() != 8 || b[2] != b':' || b[5] != b':' {
         return None;
     }
+    let two = |i: usize| -> Option<u32> {
+        (b[i].is_ascii_digit() && b[i + 1].is_ascii_digit())
+            .then(|| u32::from(b[i] - b'0') * 10 + u32::from(b[i + 1] - b'0'))
+    };
+    let (h, m, sec) = (two(0)?, two(3)?, two(6)?);
     let frac = match frac {
         Some(f) => {
             let f = digits(f, 1, 9)?;
@@ -1241,6 +1256,39 @@ fn digits(s: &str, min: usize, max: usize) -> Option<&str> {
 /// them in common locales (C/English, German, French, Spanish, Italian,
 /// Portuguese, Dutch, Polish, Russian), plus the CJK `N月`/`N월` forms.
 fn month_number(tok: &str) -> Option<u32> {
+    if let Some(n) = tok.strip_suffix('月').or_else(|| tok.strip_suffix('월')) {
+        return digits(n, 1, 2)?.parse().ok().filter(|m| (1..=12).contains(m));
+    }
+    if tok.len() > 24 {
+        return None;
+    }
+    // English abbreviations (most logs) in one step: the table's first
+    // twelve, which a search would find first.
+    if let &[a, b, c] = tok.as_bytes() {
+        let m = match [a | 0x20, b | 0x20, c | 0x20] {
+            [b'j', b'a', b'n'] => 1,
+            [b'f', b'e', b'b'] => 2,
+            [b'm', b'a', b'r'] => 3,
+            [b'a', b'p', b'r'] => 4,
+            [b'm', b'a', b'y'] => 5,
+            [b'j', b'u', b'n'] => 6,
+            [b'j', b'u', b'l'] => 7,
+            [b'a', b'u', b'g'] => 8,
+            [b's', b'e', b'p'] => 9,
+            [b'o', b'c', b't'] => 10,
+            [b'n', b'o', b'v'] => 11,
+            [b'd', b'e', b'c'] => 12,
+            _ => 0,
+        };
+        if m > 0 {
+            return Some(m);
+        }
+    }
+    month_lookup(tok)
+}
+
+/// [`month_number`] by its table.
+fn month_lookup(tok: &str) -> Option<u32> {
     #[rustfmt::skip]
     const NAMES: &[(&str, u32)] = &[
         ("jan", 1), ("feb", 2), ("mar", 3), ("apr", 4), ("may", 5), ("jun", 6), ("jul", 7), ("aug", 8),
@@ -1260,12 +1308,6 @@ fn month_number(tok: &str) -> Option<u32> {
         ("янв", 1), ("фев", 2), ("мар", 3), ("апр", 4), ("мая", 5), ("май", 5), ("июн", 6), ("июл", 7),
         ("авг", 8), ("сен", 9), ("окт", 10), ("ноя", 11), ("дек", 12),
     ];
-    if let Some(n) = tok.strip_suffix('月').or_else(|| tok.strip_suffix('월')) {
-        return digits(n, 1, 2)?.parse().ok().filter(|m| (1..=12).contains(m));
-    }
-    if tok.len() > 24 {
-        return None;
-    }
     let t = tok.trim_end_matches('.');
     if t.is_ascii() {
         return NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(t)).map(|&(_, m)| m);

@@ -805,3 +805,55 @@ fn stamp_reading_agrees_with_decoding() {
     }
     assert!(records > 20_000 && messages > 20_000, "{records} {messages}");
 }
+
+/// The byte-level readings of a stamp's parts agree with the plain ones
+/// they replaced: `HH:MM:SS[.frac]` against splitting at colons, and
+/// English month abbreviations against the month table, on every short
+/// string of their characters.
+#[test]
+fn stamp_parts_by_bytes_agree_with_splitting() {
+    fn split_time(s: &str) -> Option<(u32, u32, u32, Option<u32>)> {
+        let (hms, frac) = match s.find(['.', ',']) {
+            Some(i) => (&s[..i], Some(&s[i + 1..])),
+            None => (s, None),
+        };
+        let mut it = hms.split(':');
+        let h = digits(it.next()?, 2, 2)?.parse().ok()?;
+        let m = digits(it.next()?, 2, 2)?.parse().ok()?;
+        let sec = digits(it.next()?, 2, 2)?.parse().ok()?;
+        if it.next().is_some() {
+            return None;
+        }
+        let ns = match frac {
+            Some(f) => Some(format!("{:0<9}", digits(f, 1, 9)?).parse().ok()?),
+            None => None,
+        };
+        Some((h, m, sec, ns))
+    }
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let alphabet = b"0123456789::::..,x ";
+    for _ in 0..200_000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let len = (seed % 15) as usize;
+        let mut s: Vec<u8> = (0..len)
+            .map(|i| alphabet[((seed >> (i * 4)) % alphabet.len() as u64) as usize])
+            .collect();
+        if seed.is_multiple_of(3) && s.len() >= 8 {
+            s[2] = b':';
+            s[5] = b':';
+        }
+        let s = String::from_utf8(s).unwrap();
+        assert_eq!(parse_time(&s), split_time(&s), "{s:?}");
+    }
+    let letters: Vec<char> = ('a'..='z').chain('A'..='Z').chain(['.', 'é']).collect();
+    for a in &letters {
+        for b in &letters {
+            for c in &letters {
+                let tok = format!("{a}{b}{c}");
+                assert_eq!(month_number(&tok), month_lookup(&tok), "{tok}");
+            }
+        }
+    }
+}
