@@ -595,7 +595,7 @@ fn embedded_dmesg<'s>(msg: &'s str, stamp: &mut Stamp) -> Option<&'s str> {
     }
     let head = &msg[..end];
     let mut from = 0;
-    while let Some(i) = head[from..].find('[') {
+    while let Some(i) = memchr::memchr(b'[', &head.as_bytes()[from..]) {
         let at = from + i;
         from = at + 1;
         let before = msg[..at].trim_end_matches(' ');
@@ -642,7 +642,7 @@ fn kernel_tag(msg: &str) -> Option<&str> {
     if let Some(rest) = msg.strip_prefix("kernel:") {
         return Some(rest.strip_prefix(' ').unwrap_or(rest));
     }
-    let (host, rest) = msg.split_once(' ')?;
+    let (host, rest) = split_blank(msg)?;
     if host.is_empty() || host.ends_with(':') || host.len() > 64 {
         return None;
     }
@@ -986,7 +986,7 @@ fn bracket_uptime(s: &str) -> Option<(u64, &str)> {
         return Some((us, &s[len..]));
     }
     let r = s.strip_prefix('[')?;
-    let end = r.find(']')?;
+    let end = memchr::memchr(b']', r.as_bytes())?;
     let us = parse_uptime(r[..end].trim_start())?;
     Some((us, &r[end + 1..]))
 }
@@ -1001,7 +1001,8 @@ fn bracket_delta(s: &str) -> Option<&str> {
 
 /// `123.456789` (at most 12 integer digits) as microseconds.
 fn parse_uptime(t: &str) -> Option<u64> {
-    let (int, frac) = t.split_once('.')?;
+    let dot = t.bytes().position(|b| b == b'.')?;
+    let (int, frac) = (&t[..dot], &t[dot + 1..]);
     let int: u64 = digits(int, 1, 12)?.parse().ok()?;
     let frac = digits(frac, 1, 9)?;
     let mut us: u64 = 0;
@@ -1017,7 +1018,7 @@ fn strip_caller(s: &str) -> (Option<&str>, &str) {
     let t = s.strip_prefix(' ').unwrap_or(s);
     let parse = || {
         let r = t.strip_prefix('[')?;
-        let end = r.find(']')?;
+        let end = memchr::memchr(b']', r.as_bytes())?;
         let id = r[..end].trim_start();
         let n = id.strip_prefix('T').or_else(|| id.strip_prefix('C'))?;
         digits(n, 1, 10)?;
@@ -1035,10 +1036,17 @@ fn strip_caller(s: &str) -> (Option<&str>, &str) {
 /// rest after `]`.
 fn bracket_ctime(s: &str) -> Option<(&str, Option<Wall>, &str)> {
     let r = s.strip_prefix('[')?;
-    let end = r.find(']')?;
+    let end = memchr::memchr(b']', r.as_bytes())?;
     let inner = &r[..end];
-    let toks: Vec<&str> = inner.split_whitespace().collect();
-    let [_weekday, mon, day, time, year] = toks[..] else {
+    let mut toks = inner.split_whitespace();
+    let (Some(_weekday), Some(mon), Some(day), Some(time), Some(year), None) = (
+        toks.next(),
+        toks.next(),
+        toks.next(),
+        toks.next(),
+        toks.next(),
+        toks.next(),
+    ) else {
         return None;
     };
     let year: i32 = digits(year, 4, 4)?.parse().ok()?;

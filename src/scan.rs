@@ -608,10 +608,9 @@ impl<F: Feed> Scanner<'_, F> {
     fn remainder_of(&mut self, raw: &[u8], cut: bool) -> Option<String> {
         match self.decoder.container() {
             Container::Auto | Container::Plain => return None,
-            // What decoding would find, cheaply: a dmesg line that starts
-            // with its uptime stamp is no remainder (most lines are).
-            Container::Dmesg if raw.first() == Some(&b'[') && crate::envelope::starts_with_uptime(raw) => return None,
-            Container::Syslog if crate::envelope::starts_record(Container::Syslog, raw) => return None,
+            // What decoding would find, cheaply: a line that starts with
+            // its stamp is no remainder (most lines are).
+            c if crate::envelope::starts_record(c, raw) => return None,
             _ => {}
         }
         let text = match cut {
@@ -745,16 +744,8 @@ impl<F: Feed> Scanner<'_, F> {
         rest: &'r [u8],
         first: &[u8],
     ) -> Option<(String, usize, &'r [u8], &'r [u8])> {
-        // Most lines: the next one begins with its own dmesg stamp (read
-        // from its first bytes: a stamp is at most 40 long).
-        let head = &rest[..rest.len().min(48)];
-        let first_next = &head[..memchr(b'\n', head).unwrap_or(head.len())];
-        if rest.is_empty()
-            || (self.decoder.container() == Container::Dmesg
-                && first_next.first() == Some(&b'[')
-                && crate::envelope::starts_with_uptime(first_next))
-            || (self.decoder.container() == Container::Syslog && self.begins_record(rest))
-        {
+        // Most lines: the next one begins with its own stamp.
+        if rest.is_empty() || self.begins_record(rest) {
             return None;
         }
         let short = !wrapped(piece);
@@ -950,13 +941,14 @@ impl<F: Feed> Scanner<'_, F> {
     /// ([`crate::envelope::starts_record`]; a dmesg stamp by its first
     /// bytes alone).
     fn begins_record(&self, rest: &[u8]) -> bool {
-        match self.decoder.container() {
-            Container::Dmesg if rest.first() == Some(&b'[') && crate::envelope::starts_with_uptime(rest) => true,
-            c => {
-                let line = &rest[..memchr(b'\n', rest).unwrap_or(rest.len())];
-                crate::envelope::starts_record(c, line)
-            }
+        let c = self.decoder.container();
+        // A plain stamp holds no newline: read it without finding the
+        // line's end (as `starts_with_uptime` does first).
+        if c == Container::Dmesg && crate::envelope::plain_stamp_len(rest).is_some_and(|len| len <= 40) {
+            return true;
         }
+        let line = &rest[..memchr(b'\n', rest).unwrap_or(rest.len())];
+        crate::envelope::starts_record(c, line)
     }
 
     /// Decode and build one physical line (without its newline), joining
