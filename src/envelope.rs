@@ -1125,9 +1125,12 @@ fn iso_prefix(s: &str) -> Option<(Wall, usize, &str)> {
     }
     let (y, mo, d) = parse_date(s.get(..10)?)?;
     let rest = &s[11..];
-    let end = rest.find(' ')?;
-    let (time_zone, after) = (&rest[..end], &rest[end + 1..]);
-    let zpos = time_zone.find(['Z', '+', '-']).unwrap_or(time_zone.len());
+    let (time_zone, after) = split_blank(rest)?;
+    let end = time_zone.len();
+    let zpos = time_zone
+        .bytes()
+        .position(|b| matches!(b, b'Z' | b'+' | b'-'))
+        .unwrap_or(time_zone.len());
     let (time, zone) = time_zone.split_at(zpos);
     let (h, m, sec, frac) = parse_time(time)?;
     let naive = naive_iso(y, mo, d, h, m, sec, frac)?;
@@ -1153,20 +1156,35 @@ fn parse_offset(z: &str) -> Option<FixedOffset> {
         b'-' => -1,
         _ => return None,
     };
-    let hm: String = z[1..].chars().filter(|&c| c != ':').collect();
-    let hm = digits(&hm, 4, 4)?;
-    let h: i32 = hm[..2].parse().ok()?;
-    let m: i32 = hm[2..].parse().ok()?;
+    // Four digits, colons anywhere between them.
+    let mut hm = [0i32; 4];
+    let mut n = 0;
+    for b in z[1..].bytes().filter(|&b| b != b':') {
+        if n == 4 || !b.is_ascii_digit() {
+            return None;
+        }
+        hm[n] = i32::from(b - b'0');
+        n += 1;
+    }
+    if n != 4 {
+        return None;
+    }
+    let (h, m) = (hm[0] * 10 + hm[1], hm[2] * 10 + hm[3]);
     FixedOffset::east_opt(sign * (h * 3600 + m * 60))
 }
 
 /// `YYYY-MM-DD`.
 fn parse_date(s: &str) -> Option<(i32, u32, u32)> {
-    let mut it = s.split('-');
-    let y = digits(it.next()?, 4, 4)?.parse().ok()?;
-    let m = digits(it.next()?, 2, 2)?.parse().ok()?;
-    let d = digits(it.next()?, 2, 2)?.parse().ok()?;
-    it.next().is_none().then_some((y, m, d))
+    // Fields of four, two and two digits between dashes: exactly that.
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| {
+        b[r].iter()
+            .try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    Some((num(0..4)? as i32, num(5..7)?, num(8..10)?))
 }
 
 /// `HH:MM:SS[.frac|,frac]`; the fraction as nanoseconds.

@@ -807,7 +807,8 @@ fn stamp_reading_agrees_with_decoding() {
 }
 
 /// The byte-level readings of a stamp's parts agree with the plain ones
-/// they replaced: `HH:MM:SS[.frac]` against splitting at colons, and
+/// they replaced: `HH:MM:SS[.frac]` against splitting at colons, dates and
+/// offsets likewise, and
 /// English month abbreviations against the month table, on every short
 /// string of their characters.
 #[test]
@@ -846,6 +847,43 @@ fn stamp_parts_by_bytes_agree_with_splitting() {
         }
         let s = String::from_utf8(s).unwrap();
         assert_eq!(parse_time(&s), split_time(&s), "{s:?}");
+    }
+    fn split_date(s: &str) -> Option<(i32, u32, u32)> {
+        let mut it = s.split('-');
+        let y = digits(it.next()?, 4, 4)?.parse().ok()?;
+        let m = digits(it.next()?, 2, 2)?.parse().ok()?;
+        let d = digits(it.next()?, 2, 2)?.parse().ok()?;
+        it.next().is_none().then_some((y, m, d))
+    }
+    fn collect_offset(z: &str) -> Option<chrono::FixedOffset> {
+        let sign = match z.as_bytes().first()? {
+            b'+' => 1,
+            b'-' => -1,
+            _ => return None,
+        };
+        let hm: String = z[1..].chars().filter(|&c| c != ':').collect();
+        let hm = digits(&hm, 4, 4)?;
+        let h: i32 = hm[..2].parse().ok()?;
+        let m: i32 = hm[2..].parse().ok()?;
+        chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+    }
+    let alphabet = b"0123456789---::+x";
+    for _ in 0..200_000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let len = (seed % 12) as usize;
+        let mut s: Vec<u8> = (0..len)
+            .map(|i| alphabet[((seed >> (i * 5)) % alphabet.len() as u64) as usize])
+            .collect();
+        if seed.is_multiple_of(3) && s.len() >= 8 {
+            s[4] = b'-';
+            s[7] = b'-';
+        }
+        let s = String::from_utf8(s).unwrap();
+        assert_eq!(parse_date(&s), split_date(&s), "{s:?}");
+        let z = format!("{}{s}", if seed.is_multiple_of(2) { '+' } else { '-' });
+        assert_eq!(parse_offset(&z), collect_offset(&z), "{z:?}");
     }
     let letters: Vec<char> = ('a'..='z').chain('A'..='Z').chain(['.', 'é']).collect();
     for a in &letters {
