@@ -5,7 +5,8 @@
 # Then a density and near-miss grid: logs of the same size with 0 to 2000
 # reports (40-row task tables) and 0 or 5 % near-miss noise (lines that say
 # "oom" or "memory" without being part of a report), with the cost per
-# report line and per near-miss line derived from their differences.
+# report line and per near-miss line derived from their differences; and
+# the same with 0 and 600 reports in six other containers' forms.
 # oomctl and grep -c take turns on each file (7 runs each, best kept), the
 # file dropped from the page cache and read back first, so that both read
 # it alike however the machine's speed drifts.
@@ -106,3 +107,22 @@ per_report=$(echo "(${T[2000 0.05]} - ${T[0 0.05]}) * 1000000 / ($(( 2000 * size
 printf 'per near-miss line  %6.0f ns  (%d lines)\n' "$per_near" "$near"
 printf 'per report          %6.1f us  (%.0f ns per report line, %d lines, jsonl output included)\n' \
     "$per_report" "$per_line" "$rl"
+
+# The container axis: the same lines as syslog, journalctl and dmesg -T
+# show them (gen-log.py --form), with 0 and 600 reports and 5 % near
+# misses. Each file is as large, so grep -c reads as much in each form.
+echo
+printf '%-30s %9s %9s %7s %12s\n' "form, reports/256 MiB" oomctl grep ratio "per report"
+for form in syslog kern.log rfc3339 short-monotonic dmesg-T dmesg-iso; do
+    declare -A F=()
+    for reports in 0 600; do
+        n=$(( reports * size / 256 ))
+        f=$work/form-$size-$form-$reports.log
+        [ -s "$f" ] || python3 scripts/gen-log.py "$f" "$size" "$n" --near-miss 0.05 --tasks 40 --form "$form"
+        read -r g o < <(versus "$f")
+        F[$reports]=$o
+        per=""
+        [ "$reports" = 0 ] || per=$(printf '%9.1f us' "$(echo "(${F[600]} - ${F[0]}) * 1000000 / $n" | bc -l)")
+        printf '%-30s %8.3fs %8.3fs %7.2f %12s\n' "$form, $reports" "$o" "$g" "$(echo "$o / $g" | bc -l)" "$per"
+    done
+done

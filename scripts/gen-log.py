@@ -4,13 +4,19 @@ from many subsystems (some of it mentioning memory, to exercise the slow
 path) with real OOM reports from corpus/real spliced in at random points,
 each re-timed to fit. Deterministic for a given seed.
 
-    scripts/gen-log.py OUT SIZE_MIB [EPISODES] [--near-miss SHARE] [--tasks N]
+    scripts/gen-log.py OUT SIZE_MIB [EPISODES] [--near-miss SHARE] [--tasks N] [--form FORM]
 
 --near-miss SHARE: that share of the noise lines (0.05 = 5 %) are near
 misses, lines that say "oom", "memory" or "Killed process" without being
 part of a report (systemd-oomd, bloom filters, TCP memory pressure, memory
 maps at boot, cgroup events); without it, 1 % of noise mentions memory.
 --tasks N: pad every report's task table to N rows (a busy node's).
+--form FORM: write the lines as FORM shows them: dmesg (the default),
+syslog (journalctl -k, `Mmm dd HH:MM:SS host kernel: msg`), kern.log (the
+same with dmesg's stamp after `kernel:`), rfc3339 (rsyslog's ISO stamps),
+short-monotonic, dmesg-T or dmesg-iso; the wall clock is the uptime after
+a fixed boot time. The same lines in every form (the file is as large, so
+a longer stamp leaves room for fewer noise lines).
 Writes OUT.counts: lines, report lines, near-miss lines.
 """
 
@@ -18,6 +24,7 @@ import os
 import random
 import re
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -115,9 +122,47 @@ def pad_tasks(rep, rows, rnd):
     return rep[:at] + extra + have + rep[end:]
 
 
+BOOT = 1795400000  # the wall clock at uptime 0 (2026-11-22, UTC)
+MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+DAYS = "Mon Tue Wed Thu Fri Sat Sun".split()
+
+
+def stamper(form):
+    """The function that writes a line's stamp and the blank after it, for
+    uptime t, in FORM."""
+    def parts(t):
+        g = time.gmtime(BOOT + int(t))
+        return g, "%5d.%06d" % (int(t), int((t % 1) * 1e6)), "%06d" % int((t % 1) * 1e6)
+
+    def classic(g):
+        return "%s %2d %02d:%02d:%02d" % (MONTHS[g.tm_mon - 1], g.tm_mday, g.tm_hour, g.tm_min, g.tm_sec)
+
+    def iso(g):
+        return "%04d-%02d-%02dT%02d:%02d:%02d" % (g.tm_year, g.tm_mon, g.tm_mday, g.tm_hour, g.tm_min, g.tm_sec)
+
+    forms = {
+        "dmesg": lambda g, up, us: "[%s] " % up,
+        "syslog": lambda g, up, us: "%s node-7 kernel: " % classic(g),
+        "kern.log": lambda g, up, us: "%s node-7 kernel: [%s] " % (classic(g), up),
+        "rfc3339": lambda g, up, us: "%s.%s+00:00 node-7 kernel: " % (iso(g), us),
+        "short-monotonic": lambda g, up, us: "[%s] node-7 kernel: " % up,
+        "dmesg-T": lambda g, up, us: "[%s %s %2d %02d:%02d:%02d %d] "
+        % (DAYS[g.tm_wday], MONTHS[g.tm_mon - 1], g.tm_mday, g.tm_hour, g.tm_min, g.tm_sec, g.tm_year),
+        "dmesg-iso": lambda g, up, us: "%s,%s+00:00 " % (iso(g), us),
+    }
+    if form not in forms:
+        sys.exit("gen-log.py: no form %r (one of %s)" % (form, ", ".join(forms)))
+    write = forms[form]
+    return lambda t: write(*parts(t))
+
+
 def main():
     args = sys.argv[1:]
-    near_miss, tasks = None, 0
+    near_miss, tasks, form = None, 0, "dmesg"
+    if "--form" in args:
+        i = args.index("--form")
+        form = args[i + 1]
+        del args[i : i + 2]
     if "--near-miss" in args:
         i = args.index("--near-miss")
         near_miss = float(args[i + 1])
@@ -126,6 +171,7 @@ def main():
         i = args.index("--tasks")
         tasks = int(args[i + 1])
         del args[i : i + 2]
+    stamp = stamper(form)
     path, size = args[0], int(args[1]) << 20
     episodes = int(args[2]) if len(args) > 2 else 200
     rnd = random.Random(7)
@@ -145,9 +191,8 @@ def main():
                 counts["lines"] += 1
                 counts["near_miss"] += pool is NEAR_MISS
                 tmpl = pool[rnd.randrange(len(pool))]
-                line = "[%5d.%06d] %s\n" % (
-                    int(t),
-                    int((t % 1) * 1e6),
+                line = "%s%s\n" % (
+                    stamp(t),
                     tmpl.format(n=rnd.randrange(1, 99999), p=rnd.randrange(1, 64), h="%07x" % rnd.randrange(1 << 28)),
                 )
                 buf.append(line)
@@ -161,7 +206,7 @@ def main():
             pid = str(rnd.randrange(10000, 99999))
             for m in rep:
                 t += 0.000011
-                line = "[%5d.%06d] %s\n" % (int(t), int((t % 1) * 1e6), m.replace("7569", pid))
+                line = "%s%s\n" % (stamp(t), m.replace("7569", pid))
                 counts["lines"] += 1
                 counts["report_lines"] += 1
                 buf.append(line)
