@@ -1550,6 +1550,11 @@ mod tests {
                 .to_owned(),
             format!("Nov 23 02:13:25 node-7 kernel: Memory cg\nroup out of memory: {kill}\n"),
             format!("Nov 23 02:13:25 node-7 kernel: bloom\n  Out of memory: {kill}\n"),
+            // A guard's event in its own syslog line: read, never skipped.
+            "Nov 23 02:13:25 node-7 oom-guard[7]: {\"hostname\":\"node-7\",\"timestamp\":\"2026-11-23T02:13:25Z\",\
+             \"oomcgroup\":\"/sys/fs/cgroup/memory/kubepods/burstable/poda/b\",\"proccgroup\":\"/sys/fs/cgroup/memory/kubepods/burstable/poda/b\",\
+             \"threshold\":205520896,\"usage\":206483456,\"killed\":\"16481(fakeOOM) \",\"policy\":\"Container\"}\n"
+                .to_owned(),
         ] {
             let text = format!("{head}{body}{tail}");
             check_prefilter(text.as_bytes(), &ScanOptions::default(), std::path::Path::new(&text));
