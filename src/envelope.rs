@@ -835,24 +835,32 @@ pub fn starts_record(c: Container, raw: &[u8]) -> bool {
 }
 
 /// The kernel message a line of container `c` (dmesg or syslog) carries,
-/// as decoding it gives it, where reading its stamp is enough: no stamp is
-/// built and nothing allocated, for a scanner that judges a line without
-/// decoding it. None where decoding gives anything else: no message (a
-/// syslog line of another program), several (rsyslog's `#012`), or text
-/// it rewrites (`#011`, quoting, colours, invalid UTF-8).
-pub fn kernel_message(c: Container, raw: &[u8]) -> Option<&[u8]> {
+/// as decoding it gives it, where reading its stamp is enough: for a
+/// scanner that judges a line without decoding it. What the line's time
+/// tells the year rule goes to `years`, as decoding would send it. None
+/// where decoding gives anything else: no message (a syslog line of
+/// another program), several (rsyslog's `#012`), text it rewrites (`#011`,
+/// quoting, colours, invalid UTF-8), or a message without a stamp (which
+/// may be a wrapped line's rest); `years` is then untouched.
+fn kernel_message<'a>(c: Container, raw: &'a [u8], years: &mut Years) -> Option<&'a [u8]> {
     if c == Container::Dmesg {
+        // An uptime stamp: nothing to date.
         if let Some(message) = plain_dmesg_message(raw) {
             return Some(message);
         }
     }
     let s = as_printed(raw)?;
+    // The stamp as decoding builds it, as far as what follows reads it:
+    // its uptime and wall clock (the other fields change nothing here).
     let mut stamp = Stamp::default();
     let msg = match c {
         Container::Dmesg => {
-            let (time, _, msg) = dmesg_head(s)?;
-            if let DmesgTime::Uptime(us) = time {
-                stamp.uptime_us = Some(us);
+            let (time, caller, msg) = dmesg_head(s)?;
+            match time {
+                DmesgTime::Uptime(us) => stamp.uptime_us = Some(us),
+                DmesgTime::Printed(_, wall) => stamp.wall = wall.map(Wall::iso),
+                DmesgTime::None if caller.is_none() => return None,
+                DmesgTime::None => {}
             }
             msg
         }
@@ -861,14 +869,46 @@ pub fn kernel_message(c: Container, raw: &[u8]) -> Option<&[u8]> {
             if !kernel || memchr::memchr(b'#', msg.as_bytes()).is_some() && msg.contains("#01") {
                 return None;
             }
-            if let SyslogTime::Uptime(us) = time {
-                stamp.uptime_us = Some(us);
+            match time {
+                SyslogTime::Wall(wall) => stamp.wall = Some(wall.iso()),
+                SyslogTime::Classic(month, day, time, _) => {
+                    // Dated as decoding dates it; its text is not needed
+                    // (a year found is never printed on: `wall_year`).
+                    if let Some((_, how)) = years.date(month, day, time) {
+                        stamp.wall = Some(String::new());
+                        stamp.wall_year = Some(how);
+                    }
+                }
+                SyslogTime::Uptime(us) => stamp.uptime_us = Some(us),
             }
             inner_dmesg(msg, &mut stamp)
         }
         _ => return None,
     };
-    Some(unwrap_foreign(msg, &mut stamp).as_bytes())
+    let text = unwrap_foreign(msg, &mut stamp);
+    if let (Some(wall), None) = (&stamp.wall, stamp.wall_year) {
+        years.printed(wall);
+    }
+    Some(text.as_bytes())
+}
+
+impl Decoder {
+    /// A line the scanner may skip undecoded: its kernel message (see
+    /// [`kernel_message`], in the container detected so far), a subslice
+    /// of `raw`, is handed to `skip`, which says whether it is skipped.
+    /// A line skipped dates the year-less times after it as reading it
+    /// would have. False (and nothing changed) where the message cannot
+    /// be read without decoding.
+    pub fn skim(&mut self, raw: &[u8], skip: impl FnOnce(&[u8]) -> bool) -> bool {
+        let mut years = self.years.clone();
+        match kernel_message(self.container(), raw, &mut years) {
+            Some(message) if skip(message) => {
+                self.years = years;
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 /// True if `raw` starts with a dmesg uptime stamp (`[  123.456789]`).
