@@ -1318,6 +1318,27 @@ fn digits(s: &str, min: usize, max: usize) -> Option<&str> {
     (s.len() >= min && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit())).then_some(s)
 }
 
+/// Month names and abbreviations (see [`month_number`]), English first.
+#[rustfmt::skip]
+const MONTHS: &[(&str, u32)] = &[
+    ("jan", 1), ("feb", 2), ("mar", 3), ("apr", 4), ("may", 5), ("jun", 6), ("jul", 7), ("aug", 8),
+    ("sep", 9), ("oct", 10), ("nov", 11), ("dec", 12), ("sept", 9),
+    // de
+    ("mär", 3), ("mrz", 3), ("mai", 5), ("okt", 10), ("dez", 12),
+    // fr
+    ("janv", 1), ("févr", 2), ("fév", 2), ("mars", 3), ("avr", 4), ("avril", 4), ("juin", 6),
+    ("juil", 7), ("août", 8), ("aoû", 8), ("déc", 12),
+    // es, it, pt
+    ("ene", 1), ("abr", 4), ("ago", 8), ("dic", 12), ("gen", 1), ("mag", 5), ("giu", 6), ("lug", 7),
+    ("set", 9), ("ott", 10), ("fev", 2), ("out", 10),
+    // nl, pl
+    ("mrt", 3), ("mei", 5), ("sty", 1), ("lut", 2), ("kwi", 4), ("maj", 5), ("cze", 6), ("lip", 7),
+    ("sie", 8), ("wrz", 9), ("paź", 10), ("lis", 11), ("gru", 12),
+    // ru
+    ("янв", 1), ("фев", 2), ("мар", 3), ("апр", 4), ("мая", 5), ("май", 5), ("июн", 6), ("июл", 7),
+    ("авг", 8), ("сен", 9), ("окт", 10), ("ноя", 11), ("дек", 12),
+];
+
 /// Month names and abbreviations as `dmesg -T`, syslog and journalctl print
 /// them in common locales (C/English, German, French, Spanish, Italian,
 /// Portuguese, Dutch, Polish, Russian), plus the CJK `N月`/`N월` forms.
@@ -1328,25 +1349,11 @@ fn month_number(tok: &str) -> Option<u32> {
     if tok.len() > 24 {
         return None;
     }
-    // English abbreviations (most logs) in one step: the table's first
-    // twelve, which a search would find first.
+    // English abbreviations (most logs) first: the table's first twelve,
+    // which its search would find first, compared as three lowercase bytes.
     if let &[a, b, c] = tok.as_bytes() {
-        let m = match [a | 0x20, b | 0x20, c | 0x20] {
-            [b'j', b'a', b'n'] => 1,
-            [b'f', b'e', b'b'] => 2,
-            [b'm', b'a', b'r'] => 3,
-            [b'a', b'p', b'r'] => 4,
-            [b'm', b'a', b'y'] => 5,
-            [b'j', b'u', b'n'] => 6,
-            [b'j', b'u', b'l'] => 7,
-            [b'a', b'u', b'g'] => 8,
-            [b's', b'e', b'p'] => 9,
-            [b'o', b'c', b't'] => 10,
-            [b'n', b'o', b'v'] => 11,
-            [b'd', b'e', b'c'] => 12,
-            _ => 0,
-        };
-        if m > 0 {
+        let key = [a | 0x20, b | 0x20, c | 0x20];
+        if let Some(&(_, m)) = MONTHS[..12].iter().find(|(n, _)| n.as_bytes() == key) {
             return Some(m);
         }
     }
@@ -1355,31 +1362,12 @@ fn month_number(tok: &str) -> Option<u32> {
 
 /// [`month_number`] by its table.
 fn month_lookup(tok: &str) -> Option<u32> {
-    #[rustfmt::skip]
-    const NAMES: &[(&str, u32)] = &[
-        ("jan", 1), ("feb", 2), ("mar", 3), ("apr", 4), ("may", 5), ("jun", 6), ("jul", 7), ("aug", 8),
-        ("sep", 9), ("oct", 10), ("nov", 11), ("dec", 12), ("sept", 9),
-        // de
-        ("mär", 3), ("mrz", 3), ("mai", 5), ("okt", 10), ("dez", 12),
-        // fr
-        ("janv", 1), ("févr", 2), ("fév", 2), ("mars", 3), ("avr", 4), ("avril", 4), ("juin", 6),
-        ("juil", 7), ("août", 8), ("aoû", 8), ("déc", 12),
-        // es, it, pt
-        ("ene", 1), ("abr", 4), ("ago", 8), ("dic", 12), ("gen", 1), ("mag", 5), ("giu", 6), ("lug", 7),
-        ("set", 9), ("ott", 10), ("fev", 2), ("out", 10),
-        // nl, pl
-        ("mrt", 3), ("mei", 5), ("sty", 1), ("lut", 2), ("kwi", 4), ("maj", 5), ("cze", 6), ("lip", 7),
-        ("sie", 8), ("wrz", 9), ("paź", 10), ("lis", 11), ("gru", 12),
-        // ru
-        ("янв", 1), ("фев", 2), ("мар", 3), ("апр", 4), ("мая", 5), ("май", 5), ("июн", 6), ("июл", 7),
-        ("авг", 8), ("сен", 9), ("окт", 10), ("ноя", 11), ("дек", 12),
-    ];
     let t = tok.trim_end_matches('.');
     if t.is_ascii() {
-        return NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(t)).map(|&(_, m)| m);
+        return MONTHS.iter().find(|(n, _)| n.eq_ignore_ascii_case(t)).map(|&(_, m)| m);
     }
     let t = t.to_lowercase();
-    NAMES.iter().find(|(n, _)| *n == t).map(|&(_, m)| m)
+    MONTHS.iter().find(|(n, _)| *n == t).map(|&(_, m)| m)
 }
 
 /// Remove e-mail quoting (`>`, `> >`), source-code comment markers (`// `,
