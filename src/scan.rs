@@ -1146,13 +1146,8 @@ impl<F: Feed> Scanner<'_, F> {
                         }
                         // The phrase may sit in the remainder of a wrapped
                         // line: then the line starts on the one before.
-                        // (Not where the line starts a record: a dmesg
-                        // line with `[`, a syslog line with its stamp.)
-                        let first = |s: &mut Self| {
-                            data[start..].starts_with(b"[")
-                                || s.decoder.container() == Container::Syslog && s.begins_record(&data[start..])
-                        };
-                        if start > pos && !first(self) {
+                        // (Not where the line starts with `[` or a record.)
+                        if start > pos && !(data[start..].starts_with(b"[") || self.begins_record(&data[start..])) {
                             let end = memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
                             let prev = memrchr(b'\n', &data[pos..start - 1]).map_or(pos, |i| pos + i + 1);
                             if self.continues(&data[prev..start - 1], &data[start..end]) {

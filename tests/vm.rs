@@ -1096,7 +1096,17 @@ fn check_timeline(v1: bool) {
         let kills = if c == "grow" { 1 } else { 0 };
         assert_eq!(counter(&events, "oom_kill"), Some(kills), "{c}:\n{events}");
         if !v1 {
-            assert_eq!(counter(&events, "oom"), Some(kills), "{c}:\n{events}");
+            // `oom` counts each time the limit was met with an allocation
+            // about to fail: once per kill at least, and again when the
+            // grower allocates while its kill is under way (seen once in
+            // CI: oom 2, oom_kill 1), so never below the kills.
+            let ooms = counter(&events, "oom");
+            let ok = if kills == 0 {
+                ooms == Some(0)
+            } else {
+                ooms >= Some(kills)
+            };
+            assert!(ok, "{c}: oom {ooms:?} for {kills} kills:\n{events}");
         }
     }
     // /cache: full of clean page cache near its limit, nothing else.
