@@ -254,7 +254,7 @@ impl Decoder {
             Some(Got::One(mut stamp, msg)) => {
                 // (dmesg prints no `#012`: in its lines it is a name's.)
                 let text = Cow::Borrowed(unwrap_foreign(msg, &mut stamp));
-                self.dated(&stamp);
+                dated(&mut self.years, &stamp);
                 out.push(LogLine { stamp, text });
                 return;
             }
@@ -279,7 +279,7 @@ impl Decoder {
                 // `kernel: ` tag): rsyslog's escapes are split here.
                 Cow::Borrowed(t) if plain => {
                     let t = unwrap_foreign(t, &mut stamp);
-                    self.dated(&stamp);
+                    dated(&mut self.years, &stamp);
                     for text in split_escaped(t) {
                         out.push(LogLine {
                             stamp: stamp.clone(),
@@ -289,22 +289,15 @@ impl Decoder {
                 }
                 Cow::Borrowed(t) => {
                     let text = Cow::Borrowed(unwrap_foreign(t, &mut stamp));
-                    self.dated(&stamp);
+                    dated(&mut self.years, &stamp);
                     out.push(LogLine { stamp, text });
                 }
                 Cow::Owned(t) => {
                     let text = Cow::Owned(unwrap_foreign(&t, &mut stamp).to_owned());
-                    self.dated(&stamp);
+                    dated(&mut self.years, &stamp);
                     out.push(LogLine { stamp, text });
                 }
             }
-        }
-    }
-
-    /// A line whose time carries its year dates the year-less times after it.
-    fn dated(&mut self, stamp: &Stamp) {
-        if let (Some(wall), None) = (&stamp.wall, stamp.wall_year) {
-            self.years.printed(wall);
         }
     }
 
@@ -828,7 +821,7 @@ pub fn starts_record(c: Container, raw: &[u8]) -> bool {
         Container::Dmesg if raw.first() == Some(&b'[') && starts_with_uptime(raw) => true,
         Container::Dmesg => as_printed(raw)
             .and_then(dmesg_head)
-            .is_some_and(|(time, caller, _)| !matches!(time, DmesgTime::None) || caller.is_some()),
+            .is_some_and(|(time, caller, _)| dmesg_stamped(&time, caller)),
         Container::Syslog => as_printed(raw).is_some_and(|s| syslog_head(s).is_some()),
         _ => false,
     }
@@ -856,10 +849,12 @@ fn kernel_message<'a>(c: Container, raw: &'a [u8], years: &mut Years) -> Option<
     let msg = match c {
         Container::Dmesg => {
             let (time, caller, msg) = dmesg_head(s)?;
+            if !dmesg_stamped(&time, caller) {
+                return None;
+            }
             match time {
                 DmesgTime::Uptime(us) => stamp.uptime_us = Some(us),
                 DmesgTime::Printed(_, wall) => stamp.wall = wall.map(Wall::iso),
-                DmesgTime::None if caller.is_none() => return None,
                 DmesgTime::None => {}
             }
             msg
@@ -886,10 +881,22 @@ fn kernel_message<'a>(c: Container, raw: &'a [u8], years: &mut Years) -> Option<
         _ => return None,
     };
     let text = unwrap_foreign(msg, &mut stamp);
+    dated(years, &stamp);
+    Some(text.as_bytes())
+}
+
+/// A line whose time carries its year dates the year-less times after it
+/// (read or skimmed alike).
+fn dated(years: &mut Years, stamp: &Stamp) {
     if let (Some(wall), None) = (&stamp.wall, stamp.wall_year) {
         years.printed(wall);
     }
-    Some(text.as_bytes())
+}
+
+/// Whether decoding a dmesg line whose stamp reads as `time` and `caller`
+/// gives it a stamp (else its message may be a wrapped line's rest).
+fn dmesg_stamped(time: &DmesgTime<'_>, caller: Option<&str>) -> bool {
+    !matches!(time, DmesgTime::None) || caller.is_some()
 }
 
 impl Decoder {
