@@ -25,16 +25,8 @@ small=$work/small-16.log
 [ -s "$small" ] || python3 scripts/gen-log.py "$small" 16 12
 bytes=$(stat -c %s "$log")
 
-best() { # best wall time of 5 runs of "$@", in seconds
-    # Output goes to a file: GNU grep stops at the first match when its
-    # stdout is /dev/null, which would not be a fair comparison.
-    local b=999999 s e
-    for _ in 1 2 3 4 5; do
-        s=$(date +%s.%N); "$@" >"$work/out"; e=$(date +%s.%N)
-        b=$(echo "$e - $s" | bc -l | awk -v b="$b" '{print ($1 < b) ? $1 : b}')
-    done
-    echo "$b"
-}
+# Output goes to a file: GNU grep stops at the first match when its stdout
+# is /dev/null, which would not be a fair comparison.
 # grep -c and oomctl on FILE, run by turns (7 each, the input read into
 # the page cache before every run): on a shared machine whose speed
 # drifts, both see the same conditions. Prints both best times.
@@ -69,12 +61,29 @@ rss_big=$(/usr/bin/time -f %M "$bin" analyze --format jsonl "$log" 2>&1 >/dev/nu
 rss_small=$(/usr/bin/time -f %M "$bin" analyze --format jsonl "$small" 2>&1 >/dev/null | tail -1)
 printf 'peak RSS         %8d KiB on %d MiB, %d KiB on 16 MiB\n' "$rss_big" "$size" "$rss_small"
 
-# Parallel: four copies under different names, -j1 against -jN.
-for i in 1 2 3 4; do ln -sf "$log" "$work/copy$i.log"; done
-files=("$work"/copy{1,2,3,4}.log)
-j=$(nproc)
-s1=$(best "$bin" analyze --format jsonl -j1 "${files[@]}")
-sn=$(best "$bin" analyze --format jsonl -j"$j" "${files[@]}")
+# Parallel: four logs of the same shape from four seeds (as four nodes'
+# logs are: other reports, nothing de-duplicated across them), -j1 against
+# -jN. Not one log four times: two threads would read the same page-cache
+# pages at once, and three of every four reports would be second captures.
+files=()
+for i in 1 2 3 4; do
+    f=$work/par-$size-$i.log
+    [ -s "$f" ] || python3 scripts/gen-log.py "$f" "$size" 200 --seed "$i"
+    dd if="$f" iflag=nocache count=0 status=none
+    cat "$f" >/dev/null
+    files+=("$f")
+done
+j=$(nproc); [ "$j" -ge 2 ] || j=2
+# By turns, 7 runs each, best kept: run after run the machine drifts.
+s1=999999 sn=999999
+for _ in 1 2 3 4 5 6 7; do
+    for k in 1 "$j"; do
+        s=$(date +%s.%N); "$bin" analyze --format jsonl -j"$k" "${files[@]}" >"$work/out"; e=$(date +%s.%N)
+        t=$(echo "$e - $s" | bc -l)
+        if [ "$k" = 1 ]; then s1=$(awk -v a="$t" -v b="$s1" 'BEGIN{print (a < b) ? a : b}')
+        else sn=$(awk -v a="$t" -v b="$sn" 'BEGIN{print (a < b) ? a : b}'); fi
+    done
+done
 "$bin" analyze --format jsonl -j1 "${files[@]}" >"$work/j1.jsonl"
 "$bin" analyze --format jsonl -j"$j" "${files[@]}" >"$work/jn.jsonl"
 if cmp -s "$work/j1.jsonl" "$work/jn.jsonl"; then same=identical; else same=DIFFERENT; fi

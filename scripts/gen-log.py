@@ -4,7 +4,7 @@ from many subsystems (some of it mentioning memory, to exercise the slow
 path) with real OOM reports from corpus/real spliced in at random points,
 each re-timed to fit. Deterministic for a given seed.
 
-    scripts/gen-log.py OUT SIZE_MIB [EPISODES] [--near-miss SHARE] [--tasks N] [--form FORM]
+    scripts/gen-log.py OUT SIZE_MIB [EPISODES] [--near-miss SHARE] [--tasks N] [--form FORM] [--seed N]
 
 --near-miss SHARE: that share of the noise lines (0.05 = 5 %) are near
 misses, lines that say "oom", "memory" or "Killed process" without being
@@ -17,6 +17,8 @@ same with dmesg's stamp after `kernel:`), rfc3339 (rsyslog's ISO stamps),
 short-monotonic, dmesg-T or dmesg-iso; the wall clock is the uptime after
 a fixed boot time. The same lines in every form (the file is as large, so
 a longer stamp leaves room for fewer noise lines).
+--seed N: another log of the same shape (7 by default): other noise, other
+reports in other places, other pids, as another node's log would be.
 Writes OUT.counts: lines, report lines, near-miss lines.
 """
 
@@ -158,7 +160,11 @@ def stamper(form):
 
 def main():
     args = sys.argv[1:]
-    near_miss, tasks, form = None, 0, "dmesg"
+    near_miss, tasks, form, seed = None, 0, "dmesg", 7
+    if "--seed" in args:
+        i = args.index("--seed")
+        seed = int(args[i + 1])
+        del args[i : i + 2]
     if "--form" in args:
         i = args.index("--form")
         form = args[i + 1]
@@ -174,7 +180,7 @@ def main():
     stamp = stamper(form)
     path, size = args[0], int(args[1]) << 20
     episodes = int(args[2]) if len(args) > 2 else 200
-    rnd = random.Random(7)
+    rnd = random.Random(seed)
     reps = [pad_tasks(r, tasks, rnd) for r in reports()]
     pools = (NEAR_MISS, near_miss) if near_miss is not None else (MEMORY_NOISE, MEMORY_SHARE)
     # Place the episodes at random byte offsets.

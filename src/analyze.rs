@@ -8,7 +8,8 @@
 //! `jobs > 1`; each input's episodes stream, in input order, through the
 //! same de-duplication and sink as the serial path, so `-j1` and `-jN`
 //! print the same bytes, and memory stays bounded either way (see
-//! `run_parallel`). With one input (or `-j1`) episodes go straight to the
+//! `run_parallel`). Where the sink can render an episode on its own, the
+//! scanning thread renders it (`Made`). With one input (or `-j1`) episodes go straight to the
 //! sink as they are found.
 //!
 //! A live input (a pipe, `--follow FILE`) is scanned as it comes, through
@@ -22,7 +23,7 @@ use crate::filter::{Filter, Verdict};
 use crate::guard::GuardPolicy;
 use crate::input::{self, Input};
 use crate::k8s::PodIndex;
-use crate::model::{Episode, Killer, Text};
+use crate::model::{Episode, Killer, Tally, Text};
 use crate::order;
 use crate::output::{self, Format, Summary, Sweep};
 use crate::scan::{self, ScanOptions, ScanStats};
@@ -300,24 +301,114 @@ struct Emitter<'s> {
     no_wall: u64,
 }
 
+/// What the emitter decides an episode's fate on: the identity
+/// de-duplication compares, the filter's verdict, and what the summary
+/// counts.
+struct Head {
+    id: Option<Identity>,
+    verdict: Verdict,
+    tally: Tally,
+}
+
+impl Head {
+    fn of(ep: &Episode, filter: &Filter) -> Head {
+        Head {
+            id: identity(ep),
+            verdict: filter.verdict(ep),
+            tally: Tally::of(ep),
+        }
+    }
+}
+
+/// An episode as a scanning thread hands it to the emitter: its [`Head`],
+/// and the episode itself or the bytes the sink's renderer made of it.
+/// The parallel paths make it on the thread that built the episode, so the
+/// episode is read, rendered and freed by the core whose cache holds it,
+/// and only its bytes cross to the thread that writes.
+struct Made {
+    head: Head,
+    /// The wall time a merge orders the episode by, where it has one.
+    wall: Option<chrono::NaiveDateTime>,
+    body: Body,
+}
+
+enum Body {
+    Episode(Box<Episode>),
+    Rendered(Box<[u8]>),
+}
+
+impl Made {
+    /// `ep` enriched by `mk.ctx` (the snapshots it joined marked in
+    /// `used`), rendered by `mk.render` into `scratch` where there is one.
+    /// An episode the renderer fails on stays an episode, so the sink meets
+    /// the failure in its place.
+    fn new(mut ep: Episode, mk: Making<'_>, used: &mut [bool], scratch: &mut Vec<u8>) -> Made {
+        mk.ctx.enrich(&mut ep, used);
+        let head = Head::of(&ep, &mk.cfg.filter);
+        let wall = ep.time.wall.as_deref().and_then(crate::filter::wall_time);
+        if let Some(render) = mk.render {
+            scratch.clear();
+            if render(&ep, scratch).is_ok() {
+                let body = Body::Rendered(scratch.as_slice().into());
+                return Made { head, wall, body };
+            }
+        }
+        let body = Body::Episode(Box::new(ep));
+        Made { head, wall, body }
+    }
+}
+
 impl Emitter<'_> {
     fn episode(&mut self, mut ep: Episode) -> io::Result<()> {
         self.ctx.enrich(&mut ep, &mut self.used);
-        if let Some(id) = identity(&ep) {
-            if !self.seen.insert(&id) {
+        match self.admit(Head::of(&ep, self.filter)) {
+            true => self.sink.episode(&ep),
+            false => Ok(()),
+        }
+    }
+
+    /// An episode made on another thread, in its turn.
+    fn take(&mut self, made: Made) -> io::Result<()> {
+        if !self.admit(made.head) {
+            return Ok(());
+        }
+        match made.body {
+            Body::Episode(ep) => self.sink.episode(&ep),
+            Body::Rendered(bytes) => self.sink.rendered(&bytes),
+        }
+    }
+
+    /// Whether the episode of `head` is printed: not a second capture of
+    /// one seen before, and kept by the filter. Counts it.
+    fn admit(&mut self, head: Head) -> bool {
+        if let Some(id) = &head.id {
+            if !self.seen.insert(id) {
                 self.summary.duplicates += 1;
-                return Ok(());
+                return false;
             }
         }
         // After de-duplication, so a second capture is recognised as one
         // whether or not its first was printed.
-        match self.filter.verdict(&ep) {
+        match head.verdict {
             Verdict::Keep => {}
-            Verdict::Drop => return Ok(()),
+            Verdict::Drop => return false,
             Verdict::KeepNoWall => self.no_wall += 1,
         }
-        self.summary.count(&ep);
-        self.sink.episode(&ep)
+        self.summary.add(head.tally);
+        true
+    }
+
+    /// The end of an input scanned on another thread: the snapshots its
+    /// episodes joined (`used`), then its statistics or why it could not
+    /// be read.
+    fn done(&mut self, name: &str, done: Done, errors: &mut Vec<String>, err: &mut dyn Write) {
+        for (u, w) in self.used.iter_mut().zip(&done.used) {
+            *u |= *w;
+        }
+        match done.stats {
+            Ok(st) => self.stats(name, &st, errors, err),
+            Err(msg) => open_error(self, errors, err, msg),
+        }
     }
 
     fn stats(&mut self, name: &str, st: &ScanStats, errors: &mut Vec<String>, err: &mut dyn Write) {
@@ -588,9 +679,16 @@ impl output::Sink for Collect<'_> {
 
 /// What a parallel worker sends about one input, in order.
 enum Found {
-    Episodes(Vec<Episode>),
-    /// The end of the input: its statistics, or why it could not be read.
-    Done(Result<ScanStats, String>),
+    Made(Vec<Made>),
+    Done(Done),
+}
+
+/// The end of an input scanned on another thread.
+struct Done {
+    /// Its statistics, or why it could not be read.
+    stats: Result<ScanStats, String>,
+    /// Which `--snapshots` snapshots its episodes joined.
+    used: Vec<bool>,
 }
 
 /// Episodes per message and messages in flight per input in the parallel
@@ -598,27 +696,38 @@ enum Found {
 const BATCH: usize = 64;
 const IN_FLIGHT: usize = 4;
 
+/// What a scanning thread needs to make its episodes as the emitter takes
+/// them ([`Made`]).
+#[derive(Clone, Copy)]
+struct Making<'a> {
+    cfg: &'a AnalyzeConfig,
+    ctx: &'a Context,
+    render: Option<output::Renderer>,
+}
+
 /// Scan one input, sending its episodes in batches of `BATCH` to `tx`,
 /// then its end; stops early when the receiver is gone (output failed).
-fn scan_batched(inp: &Input, cfg: &AnalyzeConfig, tx: &std::sync::mpsc::SyncSender<Found>) {
+fn scan_batched(inp: &Input, mk: Making<'_>, tx: &std::sync::mpsc::SyncSender<Found>) {
     let name = inp.name();
-    let done = inp.open().map_err(|e| format!("{name}: {e}")).and_then(|opened| {
+    let mut used = vec![false; mk.ctx.snapshots.len()];
+    let mut scratch = Vec::new();
+    let stats = inp.open().map_err(|e| format!("{name}: {e}")).and_then(|opened| {
         let mut batch = Vec::with_capacity(BATCH);
-        let st = scan_input(opened, &name, &cfg.scan, &cfg.builder, None, |ep| {
+        let st = scan_input(opened, &name, &mk.cfg.scan, &mk.cfg.builder, None, |ep| {
             let Some(ep) = ep else { return Ok(()) };
-            batch.push(ep);
+            batch.push(Made::new(ep, mk, &mut used, &mut scratch));
             if batch.len() < BATCH {
                 return Ok(());
             }
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-            tx.send(Found::Episodes(full))
+            tx.send(Found::Made(full))
                 .map_err(|_| io::Error::other("output closed"))
         })
         .map_err(|e| format!("{name}: {e}"))?;
-        let _ = tx.send(Found::Episodes(batch));
+        let _ = tx.send(Found::Made(batch));
         Ok(st)
     });
-    let _ = tx.send(Found::Done(done));
+    let _ = tx.send(Found::Done(Done { stats, used }));
 }
 
 /// Scan `inputs` on `jobs` threads and emit in input order, as the serial
@@ -642,6 +751,11 @@ fn run_parallel(
         .num_threads(cfg.jobs)
         .build()
         .map_err(io::Error::other)?;
+    let mk = Making {
+        cfg,
+        ctx: em.ctx,
+        render: em.sink.renderer(),
+    };
     let next = AtomicUsize::new(0);
     let cancelled = AtomicBool::new(false);
     let (reg_tx, reg_rx) = mpsc::channel::<(usize, mpsc::Receiver<Found>)>();
@@ -657,7 +771,7 @@ fn run_parallel(
                 if reg_tx.send((i, rx)).is_err() {
                     return;
                 }
-                scan_batched(&inputs[i], cfg, &tx);
+                scan_batched(&inputs[i], mk, &tx);
             });
         }
         drop(reg_tx);
@@ -673,13 +787,12 @@ fn run_parallel(
                 };
                 for found in rx {
                     match found {
-                        Found::Episodes(eps) => {
-                            for ep in eps {
-                                em.episode(ep)?;
+                        Found::Made(made) => {
+                            for m in made {
+                                em.take(m)?;
                             }
                         }
-                        Found::Done(Ok(st)) => em.stats(&inp.name(), &st, errors, err),
-                        Found::Done(Err(msg)) => open_error(em, errors, err, msg),
+                        Found::Done(done) => em.done(&inp.name(), done, errors, err),
                     }
                 }
             }
@@ -748,11 +861,11 @@ fn run_in_order(
 /// time it is merged by.
 struct Stream {
     rx: std::sync::mpsc::Receiver<Found>,
-    queue: std::collections::VecDeque<(chrono::NaiveDateTime, Episode)>,
+    queue: std::collections::VecDeque<(chrono::NaiveDateTime, Made)>,
     /// The time of the last episode received: an episode without a wall
     /// clock keeps its place after the one before it.
     at: chrono::NaiveDateTime,
-    done: Option<Result<ScanStats, String>>,
+    done: Option<Done>,
 }
 
 impl Stream {
@@ -760,16 +873,21 @@ impl Stream {
     fn head(&mut self) -> Option<chrono::NaiveDateTime> {
         while self.queue.is_empty() && self.done.is_none() {
             match self.rx.recv() {
-                Ok(Found::Episodes(eps)) => {
-                    for ep in eps {
-                        if let Some(t) = ep.time.wall.as_deref().and_then(crate::filter::wall_time) {
+                Ok(Found::Made(made)) => {
+                    for m in made {
+                        if let Some(t) = m.wall {
                             self.at = t;
                         }
-                        self.queue.push_back((self.at, ep));
+                        self.queue.push_back((self.at, m));
                     }
                 }
                 Ok(Found::Done(d)) => self.done = Some(d),
-                Err(_) => self.done = Some(Err("the scan stopped".to_owned())),
+                Err(_) => {
+                    self.done = Some(Done {
+                        stats: Err("the scan stopped".to_owned()),
+                        used: Vec::new(),
+                    })
+                }
             }
         }
         self.queue.front().map(|(t, _)| *t)
@@ -790,12 +908,17 @@ fn run_merged(
     err: &mut dyn Write,
 ) -> io::Result<()> {
     use std::sync::mpsc;
+    let mk = Making {
+        cfg,
+        ctx: em.ctx,
+        render: em.sink.renderer(),
+    };
     std::thread::scope(|scope| {
         let mut streams: Vec<Stream> = group
             .iter()
             .map(|(inp, span)| {
                 let (tx, rx) = mpsc::sync_channel(IN_FLIGHT);
-                scope.spawn(move || scan_batched(inp, cfg, &tx));
+                scope.spawn(move || scan_batched(inp, mk, &tx));
                 Stream {
                     rx,
                     queue: std::collections::VecDeque::new(),
@@ -814,17 +937,15 @@ fn run_merged(
                 }
             }
             let Some((_, k)) = next else { break };
-            if let Some((_, ep)) = streams[k].queue.pop_front() {
+            if let Some((_, made)) = streams[k].queue.pop_front() {
                 // On an output error the streams are dropped on return,
                 // which ends the scans (their sends fail).
-                em.episode(ep)?;
+                em.take(made)?;
             }
         }
         for ((inp, _), st) in group.iter().zip(streams) {
-            match st.done {
-                Some(Ok(stats)) => em.stats(&inp.name(), &stats, errors, err),
-                Some(Err(msg)) => open_error(em, errors, err, msg),
-                None => {}
+            if let Some(done) = st.done {
+                em.done(&inp.name(), done, errors, err);
             }
         }
         Ok(())

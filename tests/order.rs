@@ -219,6 +219,73 @@ fn hosts_merge_by_wall_time_and_timeless_inputs_lead_the_same_with_any_jobs() {
     }
 }
 
+/// Every format prints the same bytes with any number of jobs, though the
+/// parallel paths render some formats on the scanning threads: merged
+/// hosts, rotated logs, timeless inputs, one report captured twice
+/// (de-duplicated across inputs), an oom-guard event in a log, a snapshot
+/// that one input's episode joins (so it is not an episode of its own),
+/// with and without a time window.
+#[test]
+fn every_format_prints_the_same_with_any_jobs() {
+    let d = TempDir::new("formats-jobs");
+    let mut files = rotated(&d);
+    for f in [
+        "corpus/real/6.18-v1-anon.dmesg.log",
+        "corpus/real/6.18-v1-anon.dmesg-T.log",
+        "corpus/real/6.18-v1-anon.kmsg.log",
+        "corpus/real/6.18-v1-k8s.dmesg.log",
+        "corpus/real/6.18-v1-multi.dmesg.log",
+        "corpus/articles/seed-002-oom-guard.md.txt",
+    ] {
+        files.push(f.to_owned());
+    }
+    // An oom-guard event on the cgroup of 6.18-v1-k8s's OOM.
+    let memcg = "/process_api/9653001d0bdd10d9421050e32154b4e7/oomctl-lab-7528/kubepods/burstable/pod3f1c9a2e-5b7d-4c11-a0e2-b6f4d8c9e0a1";
+    let event = format!(
+        r#"{{"hostname":"n1","timestamp":"2026-11-20T07:12:14.561650646Z","oomcgroup":"/sys/fs/cgroup/memory{memcg}","proccgroup":"/sys/fs/cgroup/memory{memcg}","threshold":205520896,"usage":206483456,"killed":"16481(fake) ","stats":"cache 20480|rss 205938688|","policy":"Container"}}"#
+    );
+    let snap = write(&d, "guard-event.txt", event.as_bytes());
+    let run = |extra: &[&str], jobs: &str| {
+        let mut a = vec!["analyze", jobs, "--snapshots", &snap];
+        a.extend_from_slice(extra);
+        a.extend(files.iter().map(String::as_str));
+        oomctl(&a)
+    };
+    // What the scenario is meant to hold.
+    let json = run(&["-f", "json"], "-j1");
+    assert_eq!(json.code(), 0, "{}", json.stderr_str());
+    let v: serde_json::Value = serde_json::from_str(&json.stdout_str()).unwrap();
+    assert!(v["summary"]["duplicates"].as_u64().unwrap() >= 1, "{}", v["summary"]);
+    let eps = v["episodes"].as_array().unwrap();
+    let joined = eps
+        .iter()
+        .filter(|e| e["killer"] == "kernel" && e["snapshots"].as_array().is_some_and(|s| !s.is_empty()));
+    assert_eq!(joined.count(), 1, "the k8s episode joins the event");
+    assert!(
+        !eps.iter().any(|e| e["source"]["file"] == snap.as_str()),
+        "a joined event is not an episode of its own"
+    );
+    assert!(
+        eps.iter().any(|e| e["killer"] == "oom_guard"),
+        "the article's guard event"
+    );
+    for window in [&[][..], &["--since", "2026-11-21"][..]] {
+        for format in [
+            "jsonl", "json", "csv", "events", "otel", "table", "report", "prom", "html",
+        ] {
+            let mut extra = vec!["-f", format];
+            extra.extend_from_slice(window);
+            let one = run(&extra, "-j1");
+            assert_eq!(one.code(), 0, "{format} {window:?}: {}", one.stderr_str());
+            for jobs in ["-j2", "-j4"] {
+                let many = run(&extra, jobs);
+                assert!(many.stdout == one.stdout, "{format} {window:?} {jobs}: stdout differs");
+                assert_eq!(many.stderr_str(), one.stderr_str(), "{format} {window:?} {jobs}");
+            }
+        }
+    }
+}
+
 /// A reader that stops early (`| head`) ends a merge at once: the scans of
 /// every merged input stop, none is left waiting on a full channel.
 #[test]

@@ -22,7 +22,7 @@ pub use diagnosis::{Cause, Diagnosis, Evidence, EvidenceSource, TopTask};
 pub use group::{GroupRow, GroupTime, GroupVictim};
 pub use guard::{GuardOutcome, MissReason, Policy, Proc, TimelineOutcome, TimelineSummary, Verdict, VictimFrom};
 pub use snapshot::{GuardAction, Process, Snapshot, Usage};
-pub use summary::Summary;
+pub use summary::{Summary, Tally};
 pub use text::{first_unsafe_char, Text};
 
 use serde::{Deserialize, Serialize};

@@ -39,11 +39,38 @@ pub struct Summary {
 impl Summary {
     /// Count one reported episode.
     pub fn count(&mut self, ep: &Episode) {
+        self.add(Tally::of(ep));
+    }
+
+    /// Count one reported episode from what [`Tally::of`] took of it.
+    pub fn add(&mut self, t: Tally) {
         self.episodes += 1;
-        if !ep.complete {
+        if !t.complete {
             self.incomplete += 1;
         }
-        let scope = ep.scope.map_or("unknown", Scope::as_str);
-        *self.by_scope.entry(scope.to_owned()).or_default() += 1;
+        let scope = t.scope.map_or("unknown", Scope::as_str);
+        match self.by_scope.get_mut(scope) {
+            Some(n) => *n += 1,
+            None => {
+                self.by_scope.insert(scope.to_owned(), 1);
+            }
+        }
+    }
+}
+
+/// What the summary counts of one episode, taken where the episode was
+/// built so that the episode need not travel to where it is counted.
+#[derive(Debug, Clone, Copy)]
+pub struct Tally {
+    complete: bool,
+    scope: Option<Scope>,
+}
+
+impl Tally {
+    pub fn of(ep: &Episode) -> Tally {
+        Tally {
+            complete: ep.complete,
+            scope: ep.scope,
+        }
     }
 }

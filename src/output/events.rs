@@ -180,13 +180,30 @@ fn line(ep: &Episode) -> [String; 5] {
     [time, "Warning".to_owned(), reason, object, message].map(|f| field(&f))
 }
 
+/// An episode's line of `events`.
+fn event_line(ep: &Episode, buf: &mut Vec<u8>) -> io::Result<()> {
+    buf.extend_from_slice(line(ep).join("\t").as_bytes());
+    buf.push(b'\n');
+    Ok(())
+}
+
 impl Sink for EventsSink<'_> {
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 
     fn episode(&mut self, ep: &Episode) -> io::Result<()> {
-        writeln!(self.out, "{}", line(ep).join("\t"))
+        let mut buf = Vec::new();
+        event_line(ep, &mut buf)?;
+        self.out.write_all(&buf)
+    }
+
+    fn renderer(&self) -> Option<super::Renderer> {
+        Some(event_line)
+    }
+
+    fn rendered(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)
     }
 
     fn finish(&mut self, _: &Summary) -> io::Result<()> {

@@ -53,6 +53,13 @@ impl Drop for Pending<'_> {
     }
 }
 
+/// An episode's line of `jsonl`.
+fn jsonl_line(ep: &Episode, buf: &mut Vec<u8>) -> io::Result<()> {
+    jsonw::write(buf, ep)?;
+    buf.push(b'\n');
+    Ok(())
+}
+
 /// One episode object per line.
 pub struct JsonlSink<'w> {
     out: Pending<'w>,
@@ -70,8 +77,16 @@ impl Sink for JsonlSink<'_> {
     }
 
     fn episode(&mut self, ep: &Episode) -> io::Result<()> {
-        jsonw::write(&mut self.out.buf, ep)?;
-        self.out.buf.push(b'\n');
+        jsonl_line(ep, &mut self.out.buf)?;
+        self.out.maybe_write()
+    }
+
+    fn renderer(&self) -> Option<super::Renderer> {
+        Some(jsonl_line)
+    }
+
+    fn rendered(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.buf.extend_from_slice(bytes);
         self.out.maybe_write()
     }
 
@@ -93,6 +108,19 @@ impl<'w> JsonSink<'w> {
             first: true,
         }
     }
+
+    /// What goes before an episode's object: the array's start, or a comma.
+    fn separate(&mut self) {
+        let sep: &[u8] = if self.first { b"{\"episodes\":[\n" } else { b",\n" };
+        self.out.buf.extend_from_slice(sep);
+        self.first = false;
+    }
+}
+
+/// An episode's object in `json`'s array.
+fn json_object(ep: &Episode, buf: &mut Vec<u8>) -> io::Result<()> {
+    jsonw::write(buf, ep)?;
+    Ok(())
 }
 
 impl Sink for JsonSink<'_> {
@@ -101,10 +129,18 @@ impl Sink for JsonSink<'_> {
     }
 
     fn episode(&mut self, ep: &Episode) -> io::Result<()> {
-        let buf = &mut self.out.buf;
-        buf.extend_from_slice(if self.first { b"{\"episodes\":[\n" } else { b",\n" });
-        self.first = false;
-        jsonw::write(buf, ep)?;
+        self.separate();
+        json_object(ep, &mut self.out.buf)?;
+        self.out.maybe_write()
+    }
+
+    fn renderer(&self) -> Option<super::Renderer> {
+        Some(json_object)
+    }
+
+    fn rendered(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.separate();
+        self.out.buf.extend_from_slice(bytes);
         self.out.maybe_write()
     }
 

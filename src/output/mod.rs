@@ -87,6 +87,20 @@ impl Format {
 pub trait Sink {
     /// One finished episode.
     fn episode(&mut self, ep: &Episode) -> io::Result<()>;
+    /// How this sink writes one episode, when what it writes for it depends
+    /// on no other episode and on nothing the sink keeps: then a parallel
+    /// run renders each episode on the thread that built it, and hands the
+    /// bytes to [`Sink::rendered`] in order. None (the default): the
+    /// episode itself goes to the sink, on the thread that writes.
+    fn renderer(&self) -> Option<Renderer> {
+        None
+    }
+    /// Write the bytes [`Sink::renderer`]'s function made for one episode,
+    /// as [`Sink::episode`] would have written that episode.
+    fn rendered(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let _ = bytes;
+        Err(io::Error::other("this output format renders no episode on its own"))
+    }
     /// The end of the run.
     fn finish(&mut self, summary: &Summary) -> io::Result<()>;
     /// Push out what was written so far (live commands call this after
@@ -95,6 +109,9 @@ pub trait Sink {
         Ok(())
     }
 }
+
+/// Renders one episode into a buffer, as a sink would write it.
+pub type Renderer = fn(&Episode, &mut Vec<u8>) -> io::Result<()>;
 
 /// The sink for `format` writing to `out`; the human formats draw in `style`.
 pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>, style: Style) -> Box<dyn Sink + 'w> {

@@ -114,14 +114,30 @@ fn guard_attributes(put: &mut impl FnMut(&str, Option<Value>), g: &crate::model:
     put("oom.guard.note", Some(g.note.clone().into()));
 }
 
+/// An episode's log record, one line.
+fn otel_line(ep: &Episode, buf: &mut Vec<u8>) -> io::Result<()> {
+    serde_json::to_writer(&mut *buf, &record(ep))?;
+    buf.push(b'\n');
+    Ok(())
+}
+
 impl Sink for OtelSink<'_> {
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 
     fn episode(&mut self, ep: &Episode) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, &record(ep))?;
-        self.out.write_all(b"\n")
+        let mut buf = Vec::new();
+        otel_line(ep, &mut buf)?;
+        self.out.write_all(&buf)
+    }
+
+    fn renderer(&self) -> Option<super::Renderer> {
+        Some(otel_line)
+    }
+
+    fn rendered(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)
     }
 
     fn finish(&mut self, _: &Summary) -> io::Result<()> {
