@@ -957,22 +957,40 @@ pub fn plain_dmesg_message(raw: &[u8]) -> Option<&[u8]> {
 pub(crate) fn plain_stamp_len(raw: &[u8]) -> Option<usize> {
     // The kernel's own `[%5lu.%06lu]`: the `]` 13 to 20 bytes in, the dot
     // and six digits before it, blanks then digits before those.
-    if raw.first() == Some(&b'[') {
-        if let Some(close) = raw.get(13..21).and_then(|w| w.iter().position(|&b| b == b']')) {
-            let close = close + 13;
-            let (int, frac) = (&raw[1..close - 7], &raw[close - 7..close]);
-            let blanks = int.iter().take_while(|&&b| b == b' ').count();
-            if frac[0] == b'.'
-                && frac[1..].iter().all(u8::is_ascii_digit)
-                && blanks < int.len()
-                && int[blanks..].iter().all(u8::is_ascii_digit)
-            {
-                return Some(close + 1);
+    // Read from a fixed-size array, the fraction as one word: this runs
+    // on every line the prefilter skips, twice.
+    if let Some(w) = raw.first_chunk::<21>() {
+        if w[0] == b'[' {
+            if let Some(close) = (13..21).find(|&i| w[i] == b']') {
+                let dot = close - 7;
+                let mut i = 1;
+                // Ends at the `]` at the latest.
+                while w[i] == b' ' {
+                    i += 1;
+                }
+                let int_digits = i < dot && w[i..dot].iter().all(u8::is_ascii_digit);
+                let frac = u64::from_le_bytes(w[dot..close + 1].try_into().expect("8 bytes"));
+                if int_digits && dot_six_digits_close(frac) {
+                    return Some(close + 1);
+                }
             }
         }
     }
     // Any other shape (other fraction widths): read by the full reader.
     plain_uptime(raw).map(|(_, len)| len)
+}
+
+/// Whether the 8 bytes of `w` (little-endian) are `.`, six ASCII digits
+/// and `]`: the digits' high nibbles are all 3, and adding 6 to each
+/// leaves them 3 (a low nibble of 10 to 15 carries into its high one; no
+/// byte carries into the next).
+fn dot_six_digits_close(w: u64) -> bool {
+    const HIGH: u64 = 0x00f0_f0f0_f0f0_f000;
+    const THREES: u64 = 0x0030_3030_3030_3000;
+    const SIXES: u64 = 0x0006_0606_0606_0600;
+    const ENDS: u64 = 0xff00_0000_0000_00ff;
+    const DOT_CLOSE: u64 = (b']' as u64) << 56 | b'.' as u64;
+    w & ENDS == DOT_CLOSE && w & HIGH == THREES && w.wrapping_add(SIXES) & HIGH == THREES
 }
 
 /// The stamp of nearly every dmesg line, byte by byte: `[`, spaces, 1 to

@@ -114,11 +114,15 @@ pub struct ScanStats {
     pub first_unformed: Option<(u64, Container)>,
 }
 
-/// Messages of OOM lines that hold no anchor phrase of their own, whose
-/// names or paths may hold one by chance (`Task in /kubepods/oomer …`, a
-/// `CPU:` line of a task named `memory-hog`, the task table's header and
-/// rows): such a line is never skipped, whatever its anchors.
-const ANCHORLESS: [&[u8]; 4] = [b"[", b"Task in ", b"CPU: ", b"Pid: "];
+/// Whether `message` is one of an OOM line that holds no anchor phrase of
+/// its own, whose names or paths may hold one by chance (`Task in
+/// /kubepods/oomer …`, a `CPU:` line of a task named `memory-hog`, the task
+/// table's header and rows): such a line is never skipped, whatever its
+/// anchors.
+fn anchorless(message: &[u8]) -> bool {
+    let m = message.trim_ascii_start();
+    starts(m, b"[") || starts(m, b"Task in ") || starts(m, b"CPU: ") || starts(m, b"Pid: ")
+}
 
 /// Whether the anchor phrase at `at` in `line` (a whole dmesg line) can be
 /// part of a line that matters outside a report. Lines without one such
@@ -141,66 +145,84 @@ const ANCHORLESS: [&[u8]; 4] = [b"[", b"Task in ", b"CPU: ", b"Pid: "];
 ///   another program's `name: ` only if it goes on as the kernel's does.
 ///
 /// Lines whose message starts as an OOM line without a phrase of its own
-/// ([`ANCHORLESS`]) are never skipped, nor lines without a plain stamp.
+/// ([`anchorless`]) are never skipped, nor lines without a plain stamp.
 ///
 /// Checked against the full decoding over the whole corpus (tests:
 /// `prefilter_changes_nothing`).
 fn phrase_matters(line: &[u8], at: usize) -> bool {
+    // Compared as fixed-size arrays, which the compiler does in a register
+    // or two (slices of lengths it does not know call `memcmp`, a tenth
+    // of a near miss's cost).
     let (before, after) = line.split_at(at);
-    if after.starts_with(b"oom") {
-        const AFTER: [&[u8]; 4] = [b"oom-", b"oom_k", b"oom_r", b"oom.g"];
-        return AFTER.iter().any(|p| after.starts_with(p)) || before.ends_with(b"_") || before.ends_with(b"invoked ");
+    if starts(after, b"oom") {
+        return starts(after, b"oom-")
+            || starts(after, b"oom_k")
+            || starts(after, b"oom_r")
+            || starts(after, b"oom.g")
+            || ends(before, b"_")
+            || ends(before, b"invoked ");
     }
-    if after.starts_with(b"emory") {
-        const AFTER: [&[u8]; 4] = [b"emory: usage", b"emory+swap", b"emory cgroup", b"emory values"];
-        // `sharing same memory`, `deadlocked on memory`, and the frames
-        // `out_of_memory`, `mem_cgroup_out_of_memory`, `pagefault_out_of_memory`.
-        const BEFORE: [&[u8]; 3] = [b"same ", b"on ", b"ut_of_"];
-        // What follows the kernel's `out of memory`: `: Kill…`, ` (oom_kill_
-        // allocating_task)`, ` and no killable processes`, a cut, or a
-        // pasting's decoration (`**Out of memory**: `).
-        const OUT_OF: [&[u8]; 10] = [
-            b":",
-            b" (",
-            b" and ",
-            b".",
-            "…".as_bytes(),
-            b"*",
-            b"`",
-            b"_",
-            b"<",
-            b"\"",
-        ];
+    if starts(after, b"emory") {
         // `before` ends in the phrase's `m` or `M`.
         let lead = &before[..before.len().saturating_sub(1)];
         let tail = &after[b"emory".len()..];
-        return AFTER.iter().any(|p| after.starts_with(p))
-            || BEFORE.iter().any(|p| lead.ends_with(p))
-            || lead.ends_with(b"ut of ") && (tail.is_empty() || OUT_OF.iter().any(|p| tail.starts_with(p)));
+        return starts(tail, b": usage")
+            || starts(tail, b"+swap")
+            || starts(tail, b" cgroup")
+            || starts(tail, b" values")
+            // `sharing same memory`, `deadlocked on memory`, and the frames
+            // `out_of_memory`, `mem_cgroup_out_of_memory`, `pagefault_out_of_memory`.
+            || ends(lead, b"same ")
+            || ends(lead, b"on ")
+            || ends(lead, b"ut_of_")
+            || ends(lead, b"ut of ") && out_of_memory_goes_on(tail);
     }
-    if after.starts_with(b"Killed process") {
+    if starts(after, b"Killed process") {
         // After another program's `name: ` (systemd's `session-3.scope:
         // Killed process 1234 (sshd) with signal SIGKILL.`) the kill is the
         // kernel's only if it goes on as the kernel's does (`total-vm:`,
         // 2.6's `vsz:`), as under a label (`message: Killed process …`);
         // after the kernel's `…memory: `, `…(oom_kill_allocating_task): `,
         // `kernel: ` or anything else it is one.
-        const KERNEL: [&[u8]; 3] = [b"emory: ", b"): ", b"kernel: "];
         let named = before
             .strip_suffix(b": ")
             .and_then(|b| b.last())
             .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b']');
         return !named
-            || KERNEL.iter().any(|p| before.ends_with(p))
+            || ends(before, b"emory: ")
+            || ends(before, b"): ")
+            || ends(before, b"kernel: ")
             || TOTAL_VM.find(after).is_some()
             || VSZ.find(after).is_some();
     }
     true
 }
 
-/// The kill line's own fields after `Killed process`, searched for in
-/// near misses (`session-3.scope: Killed process …`): finders built once,
-/// where `memmem::find` would build one per line.
+/// Whether what follows the kernel's `out of memory` (`tail`) is what the
+/// kernel writes there: `: Kill…`, ` (oom_kill_allocating_task)`, ` and no
+/// killable processes`, a cut, or a pasting's decoration (`**Out of
+/// memory**: `); not `TCP: out of memory -- consider …`.
+fn out_of_memory_goes_on(tail: &[u8]) -> bool {
+    match tail.first() {
+        None => true,
+        Some(b':' | b'.' | b'*' | b'`' | b'_' | b'<' | b'"') => true,
+        // `…` in UTF-8.
+        Some(_) => starts(tail, b" (") || starts(tail, b" and ") || starts(tail, b"\xe2\x80\xa6"),
+    }
+}
+
+/// `s` starts with `p`, compared as an array.
+#[inline(always)]
+fn starts<const N: usize>(s: &[u8], p: &[u8; N]) -> bool {
+    s.first_chunk::<N>() == Some(p)
+}
+
+/// `s` ends with `p`, compared as an array.
+#[inline(always)]
+fn ends<const N: usize>(s: &[u8], p: &[u8; N]) -> bool {
+    s.last_chunk::<N>() == Some(p)
+}
+
 static TOTAL_VM: std::sync::LazyLock<Finder<'static>> = std::sync::LazyLock::new(|| Finder::new(b"-vm:"));
 static VSZ: std::sync::LazyLock<Finder<'static>> = std::sync::LazyLock::new(|| Finder::new(b"vsz:"));
 
@@ -927,7 +949,7 @@ impl<F: Feed> Scanner<'_, F> {
             // Where the message begins: a phrase before it (in a host name,
             // a tag, a prefix decoding removes) is read by decoding.
             let from = start + (message.as_ptr() as usize - line.as_ptr() as usize);
-            if hit < from || ANCHORLESS.iter().any(|p| message.trim_ascii_start().starts_with(p)) {
+            if hit < from || anchorless(message) {
                 return false;
             }
             let message = &data[from..end];

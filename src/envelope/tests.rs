@@ -656,7 +656,7 @@ fn plain_uptime_agrees_with_parse_uptime() {
 
 /// The stamp's length read at fixed places agrees with the full reader on
 /// every shape near the kernel's: blanks, digits and fraction widths
-/// around it, and each byte of a stamp replaced by one that matters.
+/// around it, and each byte of a stamp replaced by every byte value.
 #[test]
 fn plain_stamp_len_agrees_with_plain_uptime() {
     let mut cases = Vec::new();
@@ -672,7 +672,7 @@ fn plain_stamp_len_agrees_with_plain_uptime() {
     }
     for base in [&b"[ 1234.567890] bloom filter"[..], b"[123456.567890] bloom filter"] {
         for i in 0..16 {
-            for c in [b' ', b'0', b'9', b'.', b']', b'[', b'/', b':', b'a', 0x80, 0xff] {
+            for c in 0..=u8::MAX {
                 let mut v = base.to_vec();
                 v[i] = c;
                 cases.push(v);
