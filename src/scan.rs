@@ -181,9 +181,11 @@ fn phrase_matters(line: &[u8], at: usize) -> bool {
         // After another program's `name: ` (systemd's `session-3.scope:
         // Killed process 1234 (sshd) with signal SIGKILL.`) the kill is the
         // kernel's only if it goes on as the kernel's does (`total-vm:`,
-        // 2.6's `vsz:`), as under a label (`message: Killed process …`);
-        // after the kernel's `…memory: `, `…(oom_kill_allocating_task): `,
-        // `kernel: ` or anything else it is one.
+        // 2.6's `vsz:`), as under a label (`message: Killed process …`),
+        // or is a whole kill line as the classifier reads one there (an
+        // old kernel's, without figures); after the kernel's `…memory: `,
+        // `…(oom_kill_allocating_task): `, `kernel: ` or anything else it
+        // is one.
         let named = before
             .strip_suffix(b": ")
             .and_then(|b| b.last())
@@ -193,7 +195,8 @@ fn phrase_matters(line: &[u8], at: usize) -> bool {
             || ends(before, b"): ")
             || ends(before, b"kernel: ")
             || TOTAL_VM.find(after).is_some()
-            || VSZ.find(after).is_some();
+            || VSZ.find(after).is_some()
+            || crate::kline::kill_after_name(after);
     }
     true
 }
@@ -1548,6 +1551,17 @@ mod tests {
             // A line whose phrase is whole only with the next line, the
             // rest of it wrapped: it is not whole, so not skipped.
             format!("[  100.000000] Memory cg\nroup out of memory: {kill}\n"),
+            // Kill lines without figures (before 2.6.2x) under a label,
+            // whole or cut short by a viewer.
+            "[  100.000000] foo: Killed process 7 (x)\n".to_owned(),
+            "[  100.000000] message: Killed process 7 (x).\n".to_owned(),
+            "[  100.000000] foo: Killed process 7 (java) total-v...\n".to_owned(),
+            "[  100.000000] foo: Killed process 7 (ja…\n".to_owned(),
+            "[  100.000000] foo: Killed process 7 (java), UID 0, total-…\n".to_owned(),
+            "[  100.000000] foo: Killed process 7, UID 0, (java)\n".to_owned(),
+            "[  100.000000] foo: Killed process 7 (x)\",\n".to_owned(),
+            "[  100.000000] session-3.scope: Killed process 7 (sshd) with signal SIGKILL.\n".to_owned(),
+            "[  100.000000] session-3.scope: Killed process 7 (sshd) with signal SIGKILL...\n".to_owned(),
         ] {
             let text = format!("{head}{body}{tail}");
             check_prefilter(text.as_bytes(), &ScanOptions::default(), std::path::Path::new(&text));

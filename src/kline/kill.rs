@@ -77,7 +77,10 @@ pub fn parse_kill(t: &str) -> Result<Kill<'_>, NotKill> {
         rest = r[d..].strip_prefix(",").ok_or(NotKill::Malformed)?;
     }
     let rest = rest.trim_start().strip_prefix('(').ok_or(NotKill::Malformed)?;
-    let fields_at = [" total-vm:", " vsz:"].iter().filter_map(|f| rest.find(f)).min();
+    let fields_at = [&super::TOTAL_VM, &super::VSZ]
+        .into_iter()
+        .filter_map(|f| super::find(f, rest))
+        .min();
     let head = &rest[..fields_at.unwrap_or(rest.len())];
     let close = head.rfind(')').ok_or(NotKill::Malformed)?;
     k.comm = &head[..close];
