@@ -196,6 +196,7 @@ fn phrase_matters(line: &[u8], at: usize) -> bool {
             || ends(before, b"kernel: ")
             || TOTAL_VM.find(after).is_some()
             || VSZ.find(after).is_some()
+            || crate::kline::kernel_kill_prefix(before)
             || crate::kline::kill_after_name(after);
     }
     true
@@ -946,7 +947,9 @@ impl<F: Feed> Scanner<'_, F> {
         if rest.is_empty() || !self.begins_record(rest) {
             return None;
         }
-        let line = &data[start..end];
+        // As decoding reads it: without the `\r` of a CRLF line.
+        let line = data[start..end].strip_suffix(b"\r").unwrap_or(&data[start..end]);
+        let text_end = start + line.len();
         let anchors = &mut self.anchors;
         let skipped = self.decoder.skim(line, |message| {
             // Where the message begins: a phrase before it (in a host name,
@@ -955,7 +958,7 @@ impl<F: Feed> Scanner<'_, F> {
             if hit < from || anchorless(message) {
                 return false;
             }
-            let message = &data[from..end];
+            let message = &data[from..text_end];
             let mut at = hit;
             loop {
                 if phrase_matters(message, at - from) {
@@ -1560,6 +1563,13 @@ mod tests {
             "[  100.000000] foo: Killed process 7 (java), UID 0, total-…\n".to_owned(),
             "[  100.000000] foo: Killed process 7, UID 0, (java)\n".to_owned(),
             "[  100.000000] foo: Killed process 7 (x)\",\n".to_owned(),
+            // Found by a review: a CRLF line (decoding drops the `\r`), a
+            // vertical tab (parsing trims it), a prefix that starts as the
+            // kernel's (read, and malformed).
+            "[  100.000000] foo: Killed process 7 (x)\"\r\n".to_owned(),
+            "[  100.000000] foo: Killed process 8 (x)\u{b}\n".to_owned(),
+            "[  100.000000] Out of memory in foo: Killed process 11 (x) with signal SIGKILL\n".to_owned(),
+            "[  100.000000] Out of memory\r\n".to_owned(),
             "[  100.000000] session-3.scope: Killed process 7 (sshd) with signal SIGKILL.\n".to_owned(),
             "[  100.000000] session-3.scope: Killed process 7 (sshd) with signal SIGKILL...\n".to_owned(),
         ] {

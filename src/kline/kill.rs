@@ -26,11 +26,15 @@ pub struct Kill<'a> {
 
 /// True for the prefixes the kernel puts before its kill and selection
 /// lines; other programs' `Killed process` lines are not OOM kills.
-fn is_kernel_reason(prefix: &str) -> bool {
-    prefix.is_empty()
-        || prefix.starts_with("Out of memory")
-        || prefix.starts_with("Out of Memory")
-        || prefix.starts_with("Memory cgroup out of memory")
+pub(super) fn is_kernel_reason(prefix: &str) -> bool {
+    prefix.is_empty() || starts_as_kernel_reason(prefix.as_bytes())
+}
+
+/// True if `prefix` starts as one the kernel puts before its kill and
+/// selection lines.
+pub(super) fn starts_as_kernel_reason(prefix: &[u8]) -> bool {
+    const REASONS: [&[u8]; 3] = [b"Out of memory", b"Out of Memory", b"Memory cgroup out of memory"];
+    REASONS.iter().any(|r| prefix.starts_with(r))
 }
 
 /// Split `<reason>: <verb> process …` into the reason (None when absent) and

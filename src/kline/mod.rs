@@ -239,6 +239,25 @@ fn unquoted_len(t: &[u8]) -> usize {
     t.iter().rposition(|b| !b"\"'`, }".contains(b)).map_or(0, |i| i + 1)
 }
 
+/// Whether `before`, what a message holds before its `Killed process`,
+/// is a prefix the kernel puts there, as [`classify`] tells one (a kill
+/// line after any other is another program's; one after a prefix that
+/// starts as the kernel's is read, and malformed if it does not parse).
+pub fn kernel_kill_prefix(before: &[u8]) -> bool {
+    // As `classify` trims the message's start.
+    let b = &before[before
+        .iter()
+        .position(|&c| c != b' ' && c != b'\t')
+        .unwrap_or(before.len())..];
+    // One that starts as the kernel's; else only one that is nothing but
+    // blanks and colons, trimmed as `split_reason` trims it (rare: read as
+    // text).
+    kill::starts_as_kernel_reason(b)
+        || b.iter()
+            .all(|&c| matches!(c, b'\t'..=b'\r' | b' ' | b':') || !c.is_ascii())
+            && std::str::from_utf8(b).map_or(true, |b| kill::is_kernel_reason(b.trim_end().trim_end_matches(':')))
+}
+
 /// Whether a line whose `Killed process` (the start of `t`) follows
 /// another program's `name: ` is read as a kill all the same, as
 /// [`classify`] reads it: a kill line quoted whole after a label
@@ -255,12 +274,15 @@ pub fn kill_after_name(t: &[u8]) -> bool {
     };
     let t = &t[..unquoted_len(t)];
     // Without figures (`total-vm:`, `vsz:`: no colon) a kill line ends at
-    // its name's `)` (RHEL 7's goes on with `, UID n,`): one that goes on
-    // otherwise (`(sshd) with signal SIGKILL.`, most lines asked about) is
-    // ruled out before parsing. (Blanks other than ASCII ones, which
-    // parsing also trims, go on to parsing.)
-    let tail = memchr::memrchr(b')', t).map_or(&t[..0], |i| t[i + 1..].trim_ascii());
-    let ends = matches!(tail, b"" | b"." | b",") || tail.starts_with(b", UID ") || !tail.is_ascii();
+    // its name's `)` (RHEL 7's goes on with `, UID n,`), what follows
+    // trimmed as parsing trims it: one that goes on otherwise (`(sshd) with
+    // signal SIGKILL.`, most lines asked about) is ruled out before
+    // parsing.
+    let tail = memchr::memrchr(b')', t).map_or(&t[..0], |i| &t[i + 1..]);
+    let ends = std::str::from_utf8(tail).map_or(true, |tail| {
+        let tail = tail.trim();
+        matches!(tail, "" | "." | ",") || tail.starts_with(", UID ")
+    });
     if !ends && memchr::memchr(b':', t).is_none() {
         return false;
     }
