@@ -227,6 +227,9 @@ fn ends<const N: usize>(s: &[u8], p: &[u8; N]) -> bool {
     s.last_chunk::<N>() == Some(p)
 }
 
+/// The kill line's own fields after `Killed process`, searched for in
+/// near misses (`session-3.scope: Killed process …`): finders built once,
+/// where `memmem::find` would build one per line.
 static TOTAL_VM: std::sync::LazyLock<Finder<'static>> = std::sync::LazyLock::new(|| Finder::new(b"-vm:"));
 static VSZ: std::sync::LazyLock<Finder<'static>> = std::sync::LazyLock::new(|| Finder::new(b"vsz:"));
 
