@@ -581,16 +581,38 @@ mod tests {
             "Killed process 7".to_owned(),
         ] {
             for end in [
-                "", ".", ",", "\",", "\"}", "`", " ", "\t", "\r", "\u{a0}", "\u{2003}", "...", "…", " :", ": x",
+                "", ".", ",", "\",", "\"}", "`", " ", "\t", "\r", "\u{b}", "\u{c}", ". \u{b}", "\u{a0}", "\u{2003}",
+                "...", "…", " :", ": x",
             ] {
                 afters.push(format!("{kill}{end}"));
             }
         }
+        let befores = [
+            "foo: ",
+            " session-3.scope: ",
+            "Out of memory in foo: ",
+            "Out of Memory z: ",
+            "Out of memoryd: ",
+            "Memory cgroup out of memory: ",
+            "  ",
+            "\u{a0}: ",
+        ];
         for after in &afters {
             let line = format!("foo: {after}");
             let kill = matches!(classify(&line), KLine::Kill(_));
             assert_eq!(kill_after_name(after.as_bytes()), kill, "{line:?}");
+            // What the prefilter relies on: after a prefix neither function
+            // claims, the line is nothing at all (no kill, nothing malformed
+            // to count).
+            for before in befores {
+                let line = format!("{before}{after}");
+                if !kernel_kill_prefix(before.as_bytes()) && !kill_after_name(after.as_bytes()) {
+                    assert_eq!(classify(&line), KLine::Unrelated, "{line:?}");
+                }
+            }
         }
+        // And both say so of some.
+        assert!(kernel_kill_prefix(b"Out of memory in foo: ") && !kernel_kill_prefix(b" session-3.scope: "));
     }
 
     /// The plain frame shortcut reads a line as the chain does, on every
