@@ -16,20 +16,9 @@
 //!   would have done (`; oom-guard policy process would have killed
 //!   first: victim process: …`), still one line and five fields.
 
-use super::{Sink, Summary};
 use crate::model::{Episode, Killer, Scope};
 use crate::units::human_bytes;
-use std::io::{self, Write};
-
-pub struct EventsSink<'w> {
-    out: Box<dyn Write + 'w>,
-}
-
-impl<'w> EventsSink<'w> {
-    pub fn new(out: Box<dyn Write + 'w>) -> Self {
-        EventsSink { out }
-    }
-}
+use std::io;
 
 /// Tabs and newlines would break the line format; cleaned text has no
 /// other control characters.
@@ -180,33 +169,9 @@ fn line(ep: &Episode) -> [String; 5] {
     [time, "Warning".to_owned(), reason, object, message].map(|f| field(&f))
 }
 
-/// An episode's line of `events`.
-fn event_line(ep: &Episode, buf: &mut Vec<u8>) -> io::Result<()> {
+/// An episode's line of `events` (written by a [`super::LineSink`]).
+pub(super) fn event_line(ep: &Episode, buf: &mut Vec<u8>) -> io::Result<()> {
     buf.extend_from_slice(line(ep).join("\t").as_bytes());
     buf.push(b'\n');
     Ok(())
-}
-
-impl Sink for EventsSink<'_> {
-    fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
-    }
-
-    fn episode(&mut self, ep: &Episode) -> io::Result<()> {
-        let mut buf = Vec::new();
-        event_line(ep, &mut buf)?;
-        self.out.write_all(&buf)
-    }
-
-    fn renderer(&self) -> Option<super::Renderer> {
-        Some(event_line)
-    }
-
-    fn rendered(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.out.write_all(bytes)
-    }
-
-    fn finish(&mut self, _: &Summary) -> io::Result<()> {
-        self.out.flush()
-    }
 }

@@ -39,12 +39,11 @@ use std::io::{self, Write};
 
 pub use self::cells::{width as display_width, Style};
 pub use self::csv::CsvSink;
-pub use self::events::EventsSink;
 pub use self::group::{GroupBy, GroupFormat, GroupKey, GroupSink};
 pub use self::guard::{GuardSink, GUARD_HEADER};
 pub use self::html::HtmlSink;
 pub use self::json::{JsonSink, JsonlSink};
-pub use self::otel::{OtelSink, PromSink};
+pub use self::otel::PromSink;
 pub use self::report::ReportSink;
 pub use self::sweep::{Sweep, SweepFormat, SweepRow, SweepSink, SWEPT_POLICIES};
 pub use self::table::TableSink;
@@ -113,6 +112,43 @@ pub trait Sink {
 /// Renders one episode into a buffer, as a sink would write it.
 pub type Renderer = fn(&Episode, &mut Vec<u8>) -> io::Result<()>;
 
+/// A sink that writes each episode as a line of its own, rendered by
+/// `line` (`events`, `otel`), and nothing at the end.
+pub struct LineSink<'w> {
+    out: Box<dyn Write + 'w>,
+    line: Renderer,
+}
+
+impl<'w> LineSink<'w> {
+    pub fn new(out: Box<dyn Write + 'w>, line: Renderer) -> Self {
+        LineSink { out, line }
+    }
+}
+
+impl Sink for LineSink<'_> {
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    fn episode(&mut self, ep: &Episode) -> io::Result<()> {
+        let mut buf = Vec::new();
+        (self.line)(ep, &mut buf)?;
+        self.out.write_all(&buf)
+    }
+
+    fn renderer(&self) -> Option<Renderer> {
+        Some(self.line)
+    }
+
+    fn rendered(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)
+    }
+
+    fn finish(&mut self, _: &Summary) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
 /// The sink for `format` writing to `out`; the human formats draw in `style`.
 pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>, style: Style) -> Box<dyn Sink + 'w> {
     match format {
@@ -121,8 +157,8 @@ pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>, style: Style) -> Box<d
         Format::Csv => Box::new(CsvSink::new(out)),
         Format::Table => Box::new(TableSink::new(out, style)),
         Format::Report => Box::new(ReportSink::new(out, style)),
-        Format::Events => Box::new(EventsSink::new(out)),
-        Format::Otel => Box::new(OtelSink::new(out)),
+        Format::Events => Box::new(LineSink::new(out, events::event_line)),
+        Format::Otel => Box::new(LineSink::new(out, otel::otel_line)),
         Format::Prom => Box::new(PromSink::new(out)),
         Format::Html => Box::new(HtmlSink::new(out)),
     }

@@ -13,16 +13,6 @@ use crate::model::Episode;
 use serde_json::{json, Map, Value};
 use std::io::{self, Write};
 
-pub struct OtelSink<'w> {
-    out: Box<dyn Write + 'w>,
-}
-
-impl<'w> OtelSink<'w> {
-    pub fn new(out: Box<dyn Write + 'w>) -> Self {
-        OtelSink { out }
-    }
-}
-
 fn record(ep: &Episode) -> Value {
     let mut a = Map::new();
     let mut put = |k: &str, v: Option<Value>| {
@@ -114,35 +104,11 @@ fn guard_attributes(put: &mut impl FnMut(&str, Option<Value>), g: &crate::model:
     put("oom.guard.note", Some(g.note.clone().into()));
 }
 
-/// An episode's log record, one line.
-fn otel_line(ep: &Episode, buf: &mut Vec<u8>) -> io::Result<()> {
+/// An episode's log record, one line (written by a [`super::LineSink`]).
+pub(super) fn otel_line(ep: &Episode, buf: &mut Vec<u8>) -> io::Result<()> {
     serde_json::to_writer(&mut *buf, &record(ep))?;
     buf.push(b'\n');
     Ok(())
-}
-
-impl Sink for OtelSink<'_> {
-    fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
-    }
-
-    fn episode(&mut self, ep: &Episode) -> io::Result<()> {
-        let mut buf = Vec::new();
-        otel_line(ep, &mut buf)?;
-        self.out.write_all(&buf)
-    }
-
-    fn renderer(&self) -> Option<super::Renderer> {
-        Some(otel_line)
-    }
-
-    fn rendered(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.out.write_all(bytes)
-    }
-
-    fn finish(&mut self, _: &Summary) -> io::Result<()> {
-        self.out.flush()
-    }
 }
 
 /// `prom` sink: the metrics families for node_exporter's textfile collector,
