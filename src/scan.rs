@@ -38,7 +38,9 @@ use std::io::{self, Read};
 /// rows, stack frames) only occur inside a report, where every line is
 /// read, or before a fragment's first anchored line, where the look-back
 /// reads them. They are few and short so that one pass finds them all
-/// cheaply (`scan/anchors.rs`).
+/// cheaply (`scan/anchors.rs`), which in dmesg drops an `oom` or `memory`
+/// inside a word (`bloom`, `systemd-oomd`, `Memory block size`:
+/// `anchors::oom_in_word`, `anchors::emory_in_word`).
 pub const ANCHORS: [&str; 3] = ["oom", "emory", "Killed process"];
 
 /// Lines at a block's end read with the next block, where their wrapped
@@ -1151,7 +1153,10 @@ impl<F: Feed> Scanner<'_, F> {
         if self.qp {
             return self.qp_block(data);
         }
-        self.anchors.reset();
+        // Phrases inside a word are dropped once the input is known to be
+        // dmesg (see `anchors::oom_in_word`), where a line skipped dates
+        // nothing (a syslog line's year dates the times after it).
+        self.anchors.reset(self.decoder.container() == Container::Dmesg);
         let mut pos = 0;
         // Where the bytes not fed begin: lines the prefilter skipped are
         // still there for a fragment's look-back.
@@ -1293,7 +1298,7 @@ fn scan_from<R: Reads, F: Feed>(mut input: R, opts: &ScanOptions, feed: &mut F) 
     let mut s = Scanner {
         feed,
         decoder: Decoder::new(opts.container, opts.assume_year).with_mtime(opts.mtime_s),
-        anchors: Anchors::new(),
+        anchors: Anchors::new(opts.prefilter),
         sniffed: false,
         qp: false,
         flowed: false,
@@ -1504,11 +1509,14 @@ mod tests {
     }
 
     fn check_prefilter(data: &[u8], opts: &ScanOptions, f: &std::path::Path) {
-        {
+        // Also in small blocks: the anchors drop phrases inside a word
+        // only in blocks after the container is known.
+        for block in [opts.block, 4096] {
             let run = |prefilter: bool| {
                 let mut eps = Vec::new();
                 let opts = ScanOptions {
                     prefilter,
+                    block,
                     ..opts.clone()
                 };
                 let st = episodes(data, "t", &opts, &Default::default(), |e| {
@@ -1680,6 +1688,218 @@ mod tests {
         }
     }
 
+    /// `oom` inside a word is no anchor; the kernel's own `oom` is, and so
+    /// is any at a line's or the data's edge (a wrap may cut a phrase).
+    #[test]
+    fn oom_inside_a_word_is_no_anchor() {
+        let in_word = |line: &str| anchors::oom_in_word(line.as_bytes(), line.find("oom").unwrap());
+        for line in [
+            "[ 1.0] bloom filter rebuilt",
+            "[ 1.0] systemd-oomd[1]: Considered 3 cgroups",
+            "[ 1.0] zoom[9]: segfault",
+            "[ 1.0] fork rejected (room for 2 more)",
+            "[ 1.0] libzoom.so x",
+            "[ 1.0] Task in /kubepods/oomer killed",
+        ] {
+            assert!(in_word(line), "{line}");
+        }
+        for line in [
+            "[ 1.0] java invoked oom-killer: gfp_mask=0x0",
+            "[ 1.0] oom-kill:constraint=CONSTRAINT_MEMCG",
+            "[ 1.0] oom_reaper: reaped process 1 (a)",
+            "[ 1.0] order=0, oom_score_adj=0",
+            "[ 1.0] Tasks in /a are going to be killed due to memory.oom.group set",
+            "[ 1.0]  mem_cgroup_oom_synchronize+0x1/0x2",
+            "[ 1.0] java invoked oom\n",
+            "[ 1.0] java invoked oom x",
+            "[ 1.0] Booting; oom notifier registered",
+            "[ 1.0] memory.events oom=0 x",
+            "[ 1.0] order=0, oomkilladj=0",
+            "[ 1.0] x\n> oom+0x10f/0x1b0",
+            "oom x",
+            "[ 1.0] x bloom",
+            "[ 1.0] x bloom\r\n",
+            "[ 1.0] x bloom.",
+            "[ 1.0] x bloom.g",
+            "[ 1.0] due to memory.oom.\ngroup set",
+            "[ 1.0] x bloom.\r\n",
+            "\noom x",
+        ] {
+            let at = line.find("oom");
+            assert!(
+                at.is_none_or(|at| !anchors::oom_in_word(line.as_bytes(), at)),
+                "{line:?}"
+            );
+        }
+    }
+
+    /// `emory` in a word `memory` no kernel line has is no anchor; the
+    /// kernel's are, and so is any at a line's or the data's edge.
+    #[test]
+    fn memory_in_a_word_is_no_anchor() {
+        let at = |line: &str| line.find("emory").unwrap();
+        for line in [
+            "[    1.000000] Memory: 16318048K/16776824K available",
+            "[    1.000000] x86/mm: Memory block size: 128MB",
+            "[    1.000000] kubelet: attempting to reclaim memory now and then",
+            "[    1.000000] memory: memory.events low=1",
+            "[    1.000000] TCP: memory pressure x",
+        ] {
+            assert!(anchors::emory_in_word(line.as_bytes(), at(line)), "{line}");
+        }
+        for line in [
+            "[    1.000000] memory: usage 1kB, limit 1kB, failcnt 1",
+            "[    1.000000] memory+swap: usage 1kB",
+            "[    1.000000] Memory cgroup stats for /a:",
+            "[    1.000000] Tasks state (memory values in pages):",
+            "[    1.000000] Out of memory: Killed process 1 (a)",
+            "[    1.000000] Out of memory and no killable processes...",
+            "[    1.000000]  pagefault_out_of_memory+0x1/0x2",
+            "[    1.000000] Kernel panic - not syncing: Out of memory: system-wide panic_on_oom is enabled",
+            "[    1.000000] sharing same memory x",
+            "[    1.000000] deadlocked on memory x",
+            "[    1.000000] kubelet: attempting to reclaim memory\n",
+            "[    1.000000] kubelet: attempting to reclaim memory x",
+            "[    1.000000] M\nemory cgroup x",
+            "[    1.000000] x\nmemory: x y z",
+            "[    1.000000] Tasks state (memory\n values in pages):",
+            "[    1.000000] x memory:\n usage 1kB, limit 1kB",
+            "[    1.000000] x memory: usa\nge 1kB, limit 1kB",
+            "[    1.000000] out of\n memory: x y z",
+            "[    1.000000] out_\nof_memory+0x1/0x2",
+            "[    1.000000] x memory\r\n",
+            "[    1.000000] not syncing: Out of\n>>>>>>> memory and no killable processes...",
+            "emory: x y z",
+        ] {
+            assert!(!anchors::emory_in_word(line.as_bytes(), at(line)), "{line:?}");
+        }
+    }
+
+    /// An `oom` or `emory` the anchors' pass drops is one the prefilter
+    /// would skip: no phrase that matters begins there, wherever the
+    /// message begins. (Every one in lines built from the phrases'
+    /// contexts, and from random bytes.)
+    #[test]
+    fn a_phrase_in_a_word_never_matters() {
+        let mut lines: Vec<Vec<u8>> = Vec::new();
+        let before = [
+            "",
+            " ",
+            "_",
+            "x",
+            "invoked ",
+            "xinvoked ",
+            "d ",
+            "-",
+            ".",
+            "\n",
+            "mem_cgroup_",
+            "[ 1.0] ",
+        ];
+        let after = [
+            "", "-", "_k", "_r", "_s", ".g", ".x", "d", " ", "=0", "\n", "\r", "-killer", "_kill", "er",
+        ];
+        for b in before {
+            for a in after {
+                lines.push(format!("{b}oom{a} tail").into_bytes());
+            }
+        }
+        let lead = [
+            "", "M", "m", "same m", "on m", "out_of_m", "out of m", "ut of m", "\nm", "x m", "_m", "\n",
+        ];
+        let tail = [
+            "",
+            ": usage 1",
+            ": 1K",
+            "+swap",
+            " cgroup",
+            " values",
+            " block",
+            ".events",
+            ":",
+            ".",
+            "*",
+            " (",
+            " and ",
+            "\u{2026}",
+            " --",
+            "\n",
+            "\r\n",
+            " x y z w",
+        ];
+        for l in lead {
+            for t in tail {
+                lines.push(format!("{l}emory{t}").into_bytes());
+                lines.push(format!("[ 1.0] {l}emory{t} and more").into_bytes());
+            }
+        }
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            let mut v = Vec::new();
+            for _ in 0..24 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let alphabet = b"om_-. invked\n\rgkr=x";
+                v.push(alphabet[(seed % alphabet.len() as u64) as usize]);
+            }
+            let at = 4 + (seed % 16) as usize;
+            let mut w = v.clone();
+            v[at..at + 3].copy_from_slice(b"oom");
+            w[at..at + 5].copy_from_slice(b"emory");
+            lines.push(v);
+            lines.push(w);
+        }
+        let mut checked = 0;
+        for line in &lines {
+            let hits = memchr::memmem::find_iter(line, b"oom").chain(memchr::memmem::find_iter(line, b"emory"));
+            for at in hits {
+                if anchors::oom_in_word(line, at) || anchors::emory_in_word(line, at) {
+                    for from in 0..=at {
+                        let end = memchr::memchr(b'\n', &line[at..]).map_or(line.len(), |i| at + i);
+                        assert!(
+                            !phrase_matters(&line[from..end], at - from),
+                            "{:?}",
+                            String::from_utf8_lossy(line)
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
+    }
+
+    /// A line holding no phrase of the kernel's but an `oom` inside a
+    /// word is not looked at outside a report in dmesg, as the same line
+    /// with any other word is not (a headless old kernel's `Task in`
+    /// line); once a line decoded has shown the input is dmesg (here in
+    /// the first 4 KiB block).
+    #[test]
+    fn a_word_with_oom_anchors_nothing() {
+        let first = format!(
+            "[   96.000000] x86/mm: Memory block size: 128MB\n{}",
+            "[   97.000000] eth0: link up\n".repeat(200)
+        );
+        let text = |cg: &str| {
+            format!(
+                "{first}[   98.000000] x86/mm: Memory block size: 128MB\n\
+                 [  100.000000] Task in /kubepods/{cg} killed as a result of limit of /kubepods/{cg}\n\
+                 [  101.000000] eth0: link up\n"
+            )
+        };
+        assert!(scan_str(&text("oomer")).is_empty());
+        assert!(scan_str(&text("burst")).is_empty());
+        // With its report, it is read as every line of a report is.
+        let eps = scan_str(&format!(
+            "[  99.000000] a invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n{}{}",
+            text("oomer"),
+            "[ 102.000000] Memory cgroup out of memory: Killed process 7 (a) total-vm:1kB, anon-rss:1kB, file-rss:0kB, shmem-rss:0kB\n"
+        ));
+        assert_eq!(eps.len(), 1);
+        assert_eq!(eps[0].task_memcg.as_deref(), Some("/kubepods/oomer"));
+    }
+
     /// A kill line without a prefix, after the container is known: the
     /// prefilter once skipped it (it has neither `oom` nor `emory`).
     #[test]
@@ -1820,17 +2040,36 @@ mod tests {
         assert_eq!((eps[0].source.first_line, eps[0].source.last_line), (2, 3));
     }
 
+    /// A header wrapped so that no anchor phrase is left in its first
+    /// piece: the remainder's anchor finds the line before. Also a
+    /// 2.6.18–2.6.30 header, whose only `oom` left is `oomkilladj` (after
+    /// a blank: kept as an anchor, a review found); and both after a first
+    /// block that shows the input is dmesg, where phrases inside a word
+    /// are dropped.
     #[test]
     fn anchor_in_the_remainder_finds_the_line_before() {
-        // A header wrapped so that no anchor phrase is left in its first piece.
         let a = "[ 9.000000] a-rather-long-process-name invoked o";
-        let b = "om-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0";
-        let eps = scan_str(&format!("[ 1.0] boot\n{a}\n{b}\n{KILL}\n"));
-        assert_eq!(eps.len(), 1);
-        let t = eps[0].trigger.as_ref().unwrap();
-        assert_eq!(t.comm.as_deref(), Some("a-rather-long-process-name"));
-        assert_eq!(t.gfp_mask.as_deref(), Some("0xcc0"));
-        assert_eq!(eps[0].source.first_line, 2);
+        let first = format!(
+            "[ 0.5] x86/mm: Memory block size: 128MB\n{}",
+            "[ 0.6] eth0: link up\n".repeat(250)
+        );
+        for (b, gfp) in [
+            (
+                "om-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0",
+                "0xcc0",
+            ),
+            ("om-killer: gfp_mask=0x201da, order=0, oomkilladj=0", "0x201da"),
+        ] {
+            for before in ["[ 1.0] boot\n", first.as_str()] {
+                let text = format!("{before}{a}\n{b}\n{KILL}\n");
+                let eps = scan_str(&text);
+                assert_eq!(eps.len(), 1, "{b}");
+                let t = eps[0].trigger.as_ref().unwrap();
+                assert_eq!(t.comm.as_deref(), Some("a-rather-long-process-name"));
+                assert_eq!(t.gfp_mask.as_deref(), Some(gfp));
+                assert_eq!(eps[0].source.first_line, before.lines().count() as u64 + 1);
+            }
+        }
     }
 
     #[test]

@@ -53,6 +53,12 @@ pub(super) struct Anchors {
     /// with them too (the few bytes around a hit cost memchr's setup more
     /// than its search).
     vectors: bool,
+    /// The fused passes that keep and that drop phrases inside a word.
+    passes: Option<(Fused, Fused)>,
+    /// Blocks may drop phrases inside a word (see [`Anchors::new`]).
+    prefilter: bool,
+    /// This block drops them.
+    in_words: bool,
     /// The finders' search (without a fused pass): per finder, its next
     /// hit (usize::MAX: none known), and the position before which it has
     /// no hit that was not already reported.
@@ -70,11 +76,17 @@ pub(super) struct Anchors {
 }
 
 impl Anchors {
-    pub(super) fn new() -> Anchors {
-        let fused = fused();
+    /// `prefilter`: blocks may drop the phrases inside a word
+    /// ([`Anchors::reset`]); without it (the reference for which every
+    /// line with a phrase is decoded) they are all kept.
+    pub(super) fn new(prefilter: bool) -> Anchors {
+        let passes = fused(false).zip(fused(true));
         let mut a = Anchors {
-            fused,
-            vectors: fused.is_some(),
+            fused: passes.map(|(plain, _)| plain),
+            passes,
+            vectors: passes.is_some(),
+            prefilter,
+            in_words: false,
             finders: Vec::new(),
             next: Vec::new(),
             upto: Vec::new(),
@@ -92,11 +104,13 @@ impl Anchors {
     /// Without the fused pass, whatever the CPU has (to test one against
     /// the other).
     #[cfg(test)]
-    fn finders_only() -> Anchors {
+    fn finders_only(in_words: bool) -> Anchors {
         Anchors {
             fused: None,
+            passes: None,
             vectors: false,
-            ..Anchors::new()
+            in_words,
+            ..Anchors::new(in_words)
         }
     }
 
@@ -112,10 +126,17 @@ impl Anchors {
     pub(super) fn add_journal_bytes(&mut self) {
         self.add(JOURNAL_BYTES);
         self.fused = None;
+        self.passes = None;
     }
 
-    /// A new block.
-    pub(super) fn reset(&mut self) {
+    /// A new block; `in_words`: it may drop phrases inside a word (only
+    /// where a line skipped changes nothing: a skipped dmesg line dates
+    /// nothing, a skipped syslog line dates the year-less times after it).
+    pub(super) fn reset(&mut self, in_words: bool) {
+        self.in_words = self.prefilter && in_words;
+        if let Some((plain, words)) = self.passes {
+            self.fused = Some(if self.in_words { words } else { plain });
+        }
         self.next.iter_mut().for_each(|n| *n = usize::MAX);
         self.upto.iter_mut().for_each(|u| *u = 0);
         self.found = None;
@@ -191,7 +212,17 @@ impl Anchors {
     /// next, so each byte comes from memory once and from the cache for
     /// the other phrases; each remembers its next hit, so no byte is
     /// searched twice by one finder.
-    fn finders_hit(&mut self, data: &[u8], pos: usize) -> Option<usize> {
+    fn finders_hit(&mut self, data: &[u8], mut pos: usize) -> Option<usize> {
+        loop {
+            match self.finders_first(data, pos) {
+                Some(at) if self.in_words && (oom_in_word(data, at) || emory_in_word(data, at)) => pos = at + 1,
+                hit => return hit,
+            }
+        }
+    }
+
+    /// The first hit of any finder at or after `pos`.
+    fn finders_first(&mut self, data: &[u8], pos: usize) -> Option<usize> {
         let mut window = pos;
         while window < data.len() {
             let to = (window + WINDOW).min(data.len());
@@ -230,12 +261,16 @@ impl Anchors {
 }
 
 /// The fused pass, if this CPU can run it.
-fn fused() -> Option<Fused> {
+fn fused(in_words: bool) -> Option<Fused> {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::is_x86_feature_detected as has;
         if has!("avx2") && has!("popcnt") && has!("bmi1") && has!("lzcnt") {
-            return Some(x86::avx2);
+            return Some(if in_words {
+                x86::avx2::<true>
+            } else {
+                x86::avx2::<false>
+            });
         }
     }
     None
@@ -251,10 +286,114 @@ fn line_end_bytes(data: &[u8], at: usize) -> usize {
     memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i)
 }
 
-/// Whether an anchor phrase begins at `at` in `data`.
-fn anchor_at(data: &[u8], at: usize) -> bool {
+/// Whether an anchor phrase begins at `at` in `data` (and, `IN_WORDS`,
+/// is not one inside a word).
+fn anchor_at<const IN_WORDS: bool>(data: &[u8], at: usize) -> bool {
     let rest = &data[at..];
     ANCHORS.iter().any(|p| rest.starts_with(p.as_bytes()))
+        && !(IN_WORDS && (oom_in_word(data, at) || emory_in_word(data, at)))
+}
+
+/// Whether `data` holds at `at` an `oom` that is no anchor: inside a word
+/// where no kernel line has it (`bloom`, `zoom`, `systemd-oomd`, `(room`).
+/// The kernel's own are kept: `oom-` (the header, `oom-kill:`), `oom_`
+/// (`oom_reaper`, `oom_kill_process`, `oom_score_adj`), `oom.g`
+/// (`memory.oom.group`), `_oom` of a frame, and any after a blank
+/// (`invoked oom`, 2.6's `oomkilladj`); so is every `oom` at a line's
+/// start or end or the data's (a wrap may have cut a phrase there). Such a
+/// word alone would be skipped as a near miss anyway (every `oom` dropped
+/// is one [`super::phrase_matters`] skips: test
+/// `a_phrase_in_a_word_never_matters`); dropped where the pass finds it,
+/// its line costs what any other line costs instead of being stopped at
+/// and judged. So a line with no phrase but such a word (`Task in
+/// /kubepods/oomer …` outside a report) is not looked at, as the same line
+/// without the word is not. Only with the prefilter, in blocks of an input
+/// known to be dmesg ([`Anchors::reset`]).
+#[inline(always)]
+pub(super) fn oom_in_word(data: &[u8], at: usize) -> bool {
+    if data.get(at..at + 3) != Some(b"oom") {
+        return false;
+    }
+    let after = match data.get(at + 3..at + 5) {
+        Some(&[b'.', next]) => !matches!(next, b'g' | b'\n' | b'\r'),
+        Some(&[c, _]) => !matches!(c, b'-' | b'_' | b'\n' | b'\r'),
+        _ => false,
+    };
+    // After a blank it may begin a word of the kernel's: `invoked oom`,
+    // 2.6's `oomkilladj=` (the only `oom` left of a header wrapped inside
+    // `oom-killer`), a frame after a mail quote's `> `.
+    let before = match at.checked_sub(1).map(|b| data[b]) {
+        Some(c) => !matches!(c, b' ' | b'_' | b'\n' | b'\r'),
+        None => false,
+    };
+    after && before
+}
+
+/// Whether `data` holds at `at` an `emory` that is no anchor: a word
+/// `memory` where no kernel line has one (`Memory: 16318048K/…`, `memory
+/// block size`, `reclaim memory` mid-line, `memory.events`). The kernel's
+/// are kept, read as [`super::phrase_matters`] reads them: `memory:
+/// usage`, `memory+swap`, `Memory cgroup`, `memory values`, and every
+/// `memory` after `same `, `on `, `out_of_` or `out of ` (frames, the kill
+/// and selection prefixes, panics); so is any at a line's or the data's
+/// edge, or with fewer than 8 bytes after it or 9 before it in the data.
+#[inline(always)]
+pub(super) fn emory_in_word(data: &[u8], at: usize) -> bool {
+    // Read as words (compares of known sizes, no call: this runs inside
+    // the pass, whose vector constants a call would make it reload).
+    let (Some(tail), Some(lead)) = (data.get(at + 5..at + 13), at.checked_sub(9).map(|l| &data[l..at - 1])) else {
+        return false;
+    };
+    if data.get(at..at + 5) != Some(b"emory") || matches!(data[at - 1], b'\n' | b'\r') {
+        return false;
+    }
+    // The 8 bytes after the phrase, the first lowest; the 8 before its
+    // `m`, the last highest. A line's end among them may have cut a
+    // phrase (`memory:` / ` usage …`): kept.
+    let tail = u64::from_le_bytes(tail.try_into().expect("8 bytes"));
+    let lead = u64::from_le_bytes(lead.try_into().expect("8 bytes"));
+    // So may a mail quote's `>` (a wrapped `Out of` / `> memory …`).
+    let cut = has_byte(tail, b'\n')
+        | has_byte(tail, b'\r')
+        | has_byte(lead, b'\n')
+        | has_byte(lead, b'\r')
+        | has_byte(lead, b'>');
+    let kernel_tail =
+        starts(tail, b": usage") | starts(tail, b"+swap") | starts(tail, b" cgroup") | starts(tail, b" values");
+    let kernel_lead = ends(lead, b"same ") | ends(lead, b"on ") | ends(lead, b"ut_of_") | ends(lead, b"ut of ");
+    !cut & !kernel_tail & !kernel_lead
+}
+
+/// Whether a byte of `w` is `b` (the zero-byte test of the bytes of
+/// `w ^ b…b`: exact for whether there is one).
+#[inline(always)]
+fn has_byte(w: u64, b: u8) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let x = w ^ (ONES * u64::from(b));
+    x.wrapping_sub(ONES) & !x & (ONES << 7) != 0
+}
+
+/// The word `w` (bytes in order from its low end) starts with `p`.
+#[inline(always)]
+fn starts<const N: usize>(w: u64, p: &[u8; N]) -> bool {
+    w & (u64::MAX >> (64 - 8 * N)) == le_word(p)
+}
+
+/// The word `w` (bytes in order, the last at its high end) ends with `p`.
+#[inline(always)]
+fn ends<const N: usize>(w: u64, p: &[u8; N]) -> bool {
+    w >> (64 - 8 * N) == le_word(p)
+}
+
+/// The bytes of `p` (at most 8) as a little-endian word.
+const fn le_word<const N: usize>(p: &[u8; N]) -> u64 {
+    let mut w = 0;
+    let mut i = 0;
+    while i < N {
+        w |= (p[i] as u64) << (8 * i);
+        i += 1;
+    }
+    w
 }
 
 /// The longest anchor phrase (`Killed process`), less one: bytes a
@@ -263,10 +402,10 @@ const REACH: usize = ANCHORS[2].len() - 1;
 
 /// The fused search byte by byte, for the last bytes of a block (fewer
 /// than a vector and [`REACH`] bytes).
-fn tail(data: &[u8], from: usize) -> (Option<usize>, u64) {
+fn tail<const IN_WORDS: bool>(data: &[u8], from: usize) -> (Option<usize>, u64) {
     let mut lines = 0;
     for (at, &b) in data.iter().enumerate().skip(from) {
-        if matches!(b, b'o' | b'e' | b'K') && anchor_at(data, at) {
+        if matches!(b, b'o' | b'e' | b'K') && anchor_at::<IN_WORDS>(data, at) {
             return (Some(at), lines);
         }
         lines += u64::from(b == b'\n');
@@ -282,24 +421,27 @@ mod x86 {
     //! and marks the positions where `oom` (o, o, m), `emory` (e, m, y at
     //! +4) or `Killed process` (K, p at +7) may begin; a marked position
     //! is checked whole (`oom` is whole already).
-    use super::{anchor_at, line_end_bytes, line_start_bytes, tail, REACH};
+    use super::{emory_in_word, line_end_bytes, line_start_bytes, oom_in_word, tail, REACH};
     use std::arch::x86_64::*;
 
     /// The first mark of `mask` (a step's marks, bit k for `i + k`) where
     /// a phrase does begin, with the newlines before it in `nl` (the
     /// step's newline bits).
     #[inline(always)]
-    fn first(data: &[u8], i: usize, mut mask: u32, nl: u32) -> Option<(usize, u64)> {
+    fn first<const IN_WORDS: bool>(data: &[u8], i: usize, mut mask: u32, nl: u32) -> Option<(usize, u64)> {
         while mask != 0 {
             let k = mask.trailing_zeros();
             let at = i + k as usize;
             // The byte a mark stands on says which phrase marked it: `o`
-            // only `oom`, whose three bytes were all compared; `e` only
-            // `emory`, whose `e`, `m` and `y` were.
+            // only `oom`, whose three bytes were all compared (an anchor
+            // unless inside a word); `e` only `emory`, whose `e`, `m` and
+            // `y` were.
             let whole = match data[at] {
-                b'o' => true,
-                b'e' => data[at + 2..at + 4] == *b"or",
-                _ => anchor_at(data, at),
+                b'o' => !(IN_WORDS && oom_in_word(data, at)),
+                b'e' => data[at + 2..at + 4] == *b"or" && !(IN_WORDS && emory_in_word(data, at)),
+                // (Compared here: a call in this loop would make the
+                // compiler reload its vector constants at every step.)
+                _ => data[at..at + 14] == *b"Killed process",
             };
             if whole {
                 return Some((at, u64::from((nl & ((1u32 << k) - 1)).count_ones())));
@@ -370,14 +512,14 @@ mod x86 {
         line_end_bytes(data, i.min(data.len()))
     }
 
-    pub(super) fn avx2(data: &[u8], from: usize) -> (Option<usize>, u64) {
+    pub(super) fn avx2<const IN_WORDS: bool>(data: &[u8], from: usize) -> (Option<usize>, u64) {
         // SAFETY: chosen only where the CPU has AVX2, POPCNT, BMI1 and
         // LZCNT (`fused`).
-        unsafe { avx2_impl(data, from) }
+        unsafe { avx2_impl::<IN_WORDS>(data, from) }
     }
 
     #[target_feature(enable = "avx2,popcnt,bmi1")]
-    unsafe fn avx2_impl(data: &[u8], from: usize) -> (Option<usize>, u64) {
+    unsafe fn avx2_impl<const IN_WORDS: bool>(data: &[u8], from: usize) -> (Option<usize>, u64) {
         let p = data.as_ptr();
         let (nl, o, m, e, y, k, pp) = (
             _mm256_set1_epi8(b'\n' as i8),
@@ -409,14 +551,14 @@ mod x86 {
             let killed = and(eq(v0, k), eq(v7, pp));
             let marks = _mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(oom, emory), killed)) as u32;
             if marks != 0 {
-                if let Some((at, before)) = first(data, i, marks, newlines) {
+                if let Some((at, before)) = first::<IN_WORDS>(data, i, marks, newlines) {
                     return (Some(at), lines + before);
                 }
             }
             lines += u64::from(newlines.count_ones());
             i += 32;
         }
-        let (hit, more) = tail(data, i);
+        let (hit, more) = tail::<IN_WORDS>(data, i);
         (hit, lines + more)
     }
 }
@@ -430,8 +572,8 @@ mod tests {
     /// `jump`: also go on from further on, some hits passed (as the
     /// scanner does after a line it read, or the report it read), the
     /// lines before there given as the scanner counts them.
-    fn hits(a: &mut Anchors, data: &[u8], jump: bool) -> Vec<(usize, u64)> {
-        a.reset();
+    fn hits(a: &mut Anchors, data: &[u8], jump: bool, in_words: bool) -> Vec<(usize, u64)> {
+        a.reset(in_words);
         let mut out = Vec::new();
         let mut pos = 0;
         while let Some(h) = a.next_hit(data, pos) {
@@ -456,7 +598,7 @@ mod tests {
             .map(|p| std::fs::read(p).expect("read"))
             .collect();
         let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let alphabet = b"oemyrKilledprocs \n";
+        let alphabet = b"oemyrKilledprocs \n-_.gv\r>k:";
         for len in [0, 1, 13, 14, 63, 64, 77, 78, 200, 4097] {
             let mut v = Vec::with_capacity(len);
             for _ in 0..len {
@@ -475,25 +617,32 @@ mod tests {
             }
             inputs.push(v);
         }
-        let mut passes: Vec<(&str, Fused)> = fused().map(|pass| ("avx2", pass)).into_iter().collect();
-        passes.push(("bytes", tail));
-        let mut finders = Anchors::finders_only();
         let mut checked = 0;
-        for input in &inputs {
-            for skip in [0, 1, 7, 31, 33, 63] {
-                let data = &input[skip.min(input.len())..];
-                for jump in [false, true] {
-                    let want = hits(&mut finders, data, jump);
-                    for (name, pass) in &passes {
-                        let mut fused = Anchors::new();
-                        fused.fused = Some(*pass);
-                        assert_eq!(hits(&mut fused, data, jump), want, "{name}, {} bytes", data.len());
-                        checked += 1;
+        for in_words in [false, true] {
+            let mut passes: Vec<(&str, Fused)> = fused(in_words).map(|pass| ("avx2", pass)).into_iter().collect();
+            passes.push(("bytes", if in_words { tail::<true> } else { tail::<false> }));
+            let mut finders = Anchors::finders_only(in_words);
+            for input in &inputs {
+                for skip in [0, 1, 7, 31, 33, 63] {
+                    let data = &input[skip.min(input.len())..];
+                    for jump in [false, true] {
+                        let want = hits(&mut finders, data, jump, in_words);
+                        for (name, pass) in &passes {
+                            let mut fused = Anchors::new(true);
+                            fused.passes = Some((*pass, *pass));
+                            assert_eq!(
+                                hits(&mut fused, data, jump, in_words),
+                                want,
+                                "{name}, {} bytes",
+                                data.len()
+                            );
+                            checked += 1;
+                        }
                     }
                 }
             }
         }
-        assert!(checked > 600, "{checked}");
+        assert!(checked > 1200, "{checked}");
     }
 
     /// A hit's line is found alike by vectors and by memchr, at every
@@ -506,8 +655,8 @@ mod tests {
             data.push(b'\n');
         }
         data.extend_from_slice(b"no newline at the end");
-        let vectors = Anchors::new();
-        let plain = Anchors::finders_only();
+        let vectors = Anchors::new(true);
+        let plain = Anchors::finders_only(true);
         for at in 0..=data.len() {
             for from in [
                 0,
@@ -531,8 +680,8 @@ mod tests {
     #[test]
     fn lines_before_any_place() {
         let data = b"a oom\nb\n\nc emory x\nKilled process 1\n".repeat(40);
-        let mut a = Anchors::new();
-        a.reset();
+        let mut a = Anchors::new(true);
+        a.reset(true);
         let mut pos = 0;
         while let Some(h) = a.next_hit(&data, pos) {
             for at in [h, h.saturating_sub(5), (h + 9).min(data.len()), h.saturating_sub(70)] {
