@@ -46,14 +46,12 @@ pub(super) fn count_lines(b: &[u8]) -> u64 {
 type Fused = fn(&[u8], usize) -> (Option<usize>, u64);
 
 pub(super) struct Anchors {
-    /// The fused pass, when the CPU has one and only [`ANCHORS`] are
-    /// searched for.
-    fused: Option<Fused>,
     /// The CPU has the fused pass's instructions: a hit's line is found
     /// with them too (the few bytes around a hit cost memchr's setup more
     /// than its search).
     vectors: bool,
-    /// The fused passes that keep and that drop phrases inside a word.
+    /// The fused passes that keep and that drop phrases inside a word,
+    /// when the CPU has them and only [`ANCHORS`] are searched for.
     passes: Option<(Fused, Fused)>,
     /// Blocks may drop phrases inside a word (see [`Anchors::new`]).
     prefilter: bool,
@@ -82,7 +80,6 @@ impl Anchors {
     pub(super) fn new(prefilter: bool) -> Anchors {
         let passes = fused(false).zip(fused(true));
         let mut a = Anchors {
-            fused: passes.map(|(plain, _)| plain),
             passes,
             vectors: passes.is_some(),
             prefilter,
@@ -106,7 +103,6 @@ impl Anchors {
     #[cfg(test)]
     fn finders_only(in_words: bool) -> Anchors {
         Anchors {
-            fused: None,
             passes: None,
             vectors: false,
             in_words,
@@ -125,7 +121,6 @@ impl Anchors {
     /// the fused pass does not know, so the finders search.
     pub(super) fn add_journal_bytes(&mut self) {
         self.add(JOURNAL_BYTES);
-        self.fused = None;
         self.passes = None;
     }
 
@@ -134,9 +129,6 @@ impl Anchors {
     /// nothing, a skipped syslog line dates the year-less times after it).
     pub(super) fn reset(&mut self, in_words: bool) {
         self.in_words = self.prefilter && in_words;
-        if let Some((plain, words)) = self.passes {
-            self.fused = Some(if self.in_words { words } else { plain });
-        }
         self.next.iter_mut().for_each(|n| *n = usize::MAX);
         self.upto.iter_mut().for_each(|u| *u = 0);
         self.found = None;
@@ -166,7 +158,7 @@ impl Anchors {
     #[inline]
     pub(super) fn next_hit(&mut self, data: &[u8], pos: usize) -> Option<usize> {
         // The last answer holds (a line's later hits were looked for).
-        if let (Some(_), Some((from, hit))) = (self.fused, self.found) {
+        if let (Some(_), Some((from, hit))) = (self.passes, self.found) {
             if from <= pos && hit.is_none_or(|h| pos <= h) {
                 return hit;
             }
@@ -177,7 +169,10 @@ impl Anchors {
     /// [`Anchors::next_hit`] when the last answer does not hold.
     #[inline(never)]
     fn search(&mut self, data: &[u8], pos: usize) -> Option<usize> {
-        let Some(fused) = self.fused else {
+        let Some(fused) = self
+            .passes
+            .map(|(plain, words)| if self.in_words { words } else { plain })
+        else {
             return self.finders_hit(data, pos);
         };
         self.lines_before(data, pos);
@@ -215,7 +210,7 @@ impl Anchors {
     fn finders_hit(&mut self, data: &[u8], mut pos: usize) -> Option<usize> {
         loop {
             match self.finders_first(data, pos) {
-                Some(at) if self.in_words && (oom_in_word(data, at) || emory_in_word(data, at)) => pos = at + 1,
+                Some(at) if self.in_words && in_word(data, at) => pos = at + 1,
                 hit => return hit,
             }
         }
@@ -290,8 +285,13 @@ fn line_end_bytes(data: &[u8], at: usize) -> usize {
 /// is not one inside a word).
 fn anchor_at<const IN_WORDS: bool>(data: &[u8], at: usize) -> bool {
     let rest = &data[at..];
-    ANCHORS.iter().any(|p| rest.starts_with(p.as_bytes()))
-        && !(IN_WORDS && (oom_in_word(data, at) || emory_in_word(data, at)))
+    ANCHORS.iter().any(|p| rest.starts_with(p.as_bytes())) && !(IN_WORDS && in_word(data, at))
+}
+
+/// Whether the phrase at `at` is one inside a word ([`oom_in_word`],
+/// [`emory_in_word`]).
+fn in_word(data: &[u8], at: usize) -> bool {
+    oom_in_word(data, at) || emory_in_word(data, at)
 }
 
 /// Whether `data` holds at `at` an `oom` that is no anchor: inside a word
