@@ -11,6 +11,7 @@
 use super::{share, Evidence, Source, TopTask, AT_LIMIT, RSS_EXPLAINS_AT_MOST};
 use crate::model::{Episode, MemcgStats, Scope, StatsFormat, TaskRow, Text};
 use crate::units::sat_sum;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Bytes by kind; None where the source does not say.
@@ -34,12 +35,16 @@ fn get<V: Copy + Into<Option<u64>>>(s: &BTreeMap<Text, V>, keys: &[&str]) -> Opt
     keys.iter().find_map(|k| s.get(*k).copied().and_then(Into::into))
 }
 
-/// The stats of the OOM memcg: the first block, or for the one-line form
-/// the sum over every block printed (one per descendant, local values).
-fn memcg_stats(ep: &Episode) -> Option<(StatsFormat, BTreeMap<Text, Option<u64>>)> {
+/// A memcg stats block: each key's value, where it has one.
+type Stats = BTreeMap<Text, Option<u64>>;
+
+/// The stats of the OOM memcg: the first block (borrowed), or for the
+/// one-line form the sum over every block printed (one per descendant,
+/// local values).
+fn memcg_stats(ep: &Episode) -> Option<(StatsFormat, Cow<'_, Stats>)> {
     let first: &MemcgStats = ep.memcg_stats.iter().find(|s| !s.stats.is_empty())?;
     if first.format != StatsFormat::V1Oneline {
-        return Some((first.format, first.stats.clone()));
+        return Some((first.format, Cow::Borrowed(&first.stats)));
     }
     let mut sum = BTreeMap::new();
     for b in ep.memcg_stats.iter().filter(|s| s.format == StatsFormat::V1Oneline) {
@@ -48,10 +53,10 @@ fn memcg_stats(ep: &Episode) -> Option<(StatsFormat, BTreeMap<Text, Option<u64>>
             *e = e.zip(*v).map(|(a, b)| a.saturating_add(b));
         }
     }
-    Some((StatsFormat::V1Oneline, sum))
+    Some((StatsFormat::V1Oneline, Cow::Owned(sum)))
 }
 
-fn from_stats(ep: &Episode, format: StatsFormat, s: &BTreeMap<Text, Option<u64>>) -> Breakdown {
+fn from_stats(ep: &Episode, format: StatsFormat, s: &Stats) -> Breakdown {
     let mut b = Breakdown {
         source: Some(Source::MemcgStats),
         ..Breakdown::default()
