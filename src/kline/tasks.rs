@@ -262,7 +262,9 @@ fn columns_str(rest: &str, at: usize, values: &mut [i64]) -> Option<usize> {
 /// `[   1887]     0  1887    12365    11564 …         0 python3`
 pub fn parse_task_row(layout: &Layout, t: &str) -> Option<RawRow> {
     let rest = t.trim_start().strip_prefix('[')?;
-    let (pid, mut rest) = rest.split_once(']')?;
+    // The pid's `]` is a few bytes in: a byte loop, not memchr's setup.
+    let close = rest.bytes().position(|b| b == b']')?;
+    let (pid, mut rest) = (&rest[..close], &rest[close + 1..]);
     let mut row = TaskRow {
         pid: all(super::num::u32_dec, pid.trim())?,
         ..TaskRow::default()
