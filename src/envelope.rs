@@ -124,10 +124,9 @@ pub struct Decoder {
 enum Got<'s> {
     /// Messages with their stamp.
     Msgs(Stamp, Vec<Cow<'s, str>>),
-    /// A dmesg line's stamp as read, and its message (most lines; no
-    /// vector made). The stamp is built where the line is stored: a
-    /// `Stamp` is 160 bytes, and each move of one was a call to memcpy on
-    /// every line of a report.
+    /// A dmesg line's stamp as read, not yet built, and its message (most
+    /// lines; no vector made): `emit` fills the stamp in the stored line,
+    /// so that no 160-byte `Stamp` is moved on the way.
     Dmesg(DmesgTime<'s>, Option<&'s str>, &'s str),
     /// The container owns the line but it carries no kernel message.
     Skip,
