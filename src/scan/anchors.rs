@@ -99,14 +99,13 @@ impl Anchors {
     }
 
     /// Without the fused pass, whatever the CPU has (to test one against
-    /// the other).
+    /// the other); `prefilter` as for [`Anchors::new`].
     #[cfg(test)]
-    fn finders_only(in_words: bool) -> Anchors {
+    fn finders_only(prefilter: bool) -> Anchors {
         Anchors {
             passes: None,
             vectors: false,
-            in_words,
-            ..Anchors::new(in_words)
+            ..Anchors::new(prefilter)
         }
     }
 
